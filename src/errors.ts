@@ -1,0 +1,92 @@
+/**
+ * Every error gradpool raises is built here, so messages stay uniform: they name the argument or
+ * field first, then say what was expected and what was got (`x: expected shape [B,3,2], got [8,3]`).
+ * Tests assert these messages exactly, so change them deliberately.
+ */
+
+/** The one error class gradpool throws. `code` is stable and machine-readable; `message` is for people. */
+export class GradPoolError extends Error {
+  readonly code: string;
+  constructor(code: string, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'GradPoolError';
+    this.code = code;
+  }
+}
+
+/** Formats a shape the way messages print it: `[B,3,2]`. */
+export function fmtShape(shape: readonly (number | string)[]): string {
+  return `[${shape.join(',')}]`;
+}
+
+/** Formats any value compactly for "got …" clauses. */
+export function fmtValue(v: unknown): string {
+  if (typeof v === 'string') return JSON.stringify(v);
+  if (typeof v === 'number' || typeof v === 'boolean' || v === null || v === undefined) return String(v);
+  if (typeof v === 'function') return 'a function';
+  if (Array.isArray(v)) return v.length <= 8 ? `[${v.map(fmtValue).join(',')}]` : `an array of length ${v.length}`;
+  if (ArrayBuffer.isView(v)) return `a ${v.constructor.name}`;
+  try {
+    const s = JSON.stringify(v);
+    return s.length <= 60 ? s : `an object`;
+  } catch {
+    return 'an object';
+  }
+}
+
+function causeText(cause: unknown): string {
+  if (cause instanceof Error) return cause.message;
+  return String(cause);
+}
+
+export const errors = {
+  /** An option or field has the wrong value: `threads: expected a positive integer, got 0`. */
+  invalidOption: (name: string, expected: string, got: unknown) =>
+    new GradPoolError('ERR_INVALID_OPTION', `${name}: expected ${expected}, got ${fmtValue(got)}`),
+
+  /** An array argument has the wrong shape: `x: expected shape [B,3,2], got [8,3]`. */
+  shape: (name: string, expected: readonly (number | string)[], got: readonly number[]) =>
+    new GradPoolError('ERR_SHAPE', `${name}: expected shape ${fmtShape(expected)}, got ${fmtShape(got)}`),
+
+  /** The batch sizes of two arguments disagree. */
+  batchMismatch: (name: string, expected: number, from: string, got: number) =>
+    new GradPoolError('ERR_BATCH_MISMATCH', `${name}: expected batch size ${expected} (from ${from}), got ${got}`),
+
+  /** An argument has the wrong type altogether. */
+  type: (name: string, expected: string, got: unknown) =>
+    new GradPoolError('ERR_INVALID_ARG_TYPE', `${name}: expected ${expected}, got ${fmtValue(got)}`),
+
+  /** An argument contains NaN or ±Infinity where finite numbers are required. */
+  nonFinite: (name: string, index: number) =>
+    new GradPoolError('ERR_NON_FINITE', `${name}: expected finite numbers, got a non-finite value at flat index ${index}`),
+
+  /** The model module cannot be imported, or its import throws. */
+  modelLoad: (moduleId: string, cause: unknown) =>
+    new GradPoolError('ERR_MODEL_LOAD', `model: failed to load ${moduleId}: ${causeText(cause)}`, { cause }),
+
+  /** The model module loaded but its definition is wrong; `field` is a path such as `params.W.shape`. */
+  modelInvalid: (field: string, expected: string, got: unknown) =>
+    new GradPoolError('ERR_MODEL_INVALID', `model.${field}: expected ${expected}, got ${fmtValue(got)}`),
+
+  /** The model's forward or loss threw (or misbehaved) for one sample; the index is in the whole batch. */
+  sampleFailed: (op: string, sample: number, cause: string) =>
+    new GradPoolError('ERR_SAMPLE_FAILED', `${op}: sample ${sample}: ${cause}`),
+
+  /** A worker died (exit, uncaught throw, out of memory) while running part of a call. */
+  workerCrashed: (op: string, cause: unknown) =>
+    new GradPoolError(
+      'ERR_WORKER_CRASHED',
+      `${op}: a worker crashed (${causeText(cause)}); the call was rejected, the pool replaced the worker, and parameters are unchanged`,
+      { cause },
+    ),
+
+  /** The pool was closed. */
+  closed: (op: string) => new GradPoolError('ERR_POOL_CLOSED', `${op}: the pool is closed`),
+
+  /** A value needed for a step was NaN or infinite. */
+  nonFiniteGradient: (op: string, sample: number) =>
+    new GradPoolError(
+      'ERR_NON_FINITE_GRADIENT',
+      `${op}: sample ${sample} has a non-finite loss or gradient; parameters and optimizer state are unchanged`,
+    ),
+} as const;

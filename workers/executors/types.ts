@@ -1,0 +1,50 @@
+import type * as tf from '@tensorflow/tfjs';
+import type { ModelDef } from '../../src/model/define.js';
+
+/**
+ * One chunk of samples handed to an executor. Everything is flat float32, sample-major, and is
+ * usually a view straight into the shared arena, so an executor reads inputs without copies.
+ */
+export interface ChunkJob {
+  model: ModelDef;
+  /** The model's parameters as unbatched tensors, in `model.layout.names` order. Owned by the caller. */
+  params: tf.Tensor[];
+  /** `n * model.inputSize` values. */
+  x: Float32Array;
+  /** `n * model.targetSize` values (absent for forward-only work). */
+  y?: Float32Array;
+  /** Number of samples in the chunk (≥ 1). */
+  n: number;
+  /** Index in the whole batch of the chunk's first sample, for error messages. */
+  first: number;
+}
+
+/**
+ * Turns (params, chunk of samples) into per-sample outputs. This is the swappable unit of the worker:
+ * the pool, the arena and the reductions never look inside it. Implementations must be deterministic
+ * (same chunk in, same bits out) and must not leak tensors: everything they create is disposed
+ * before they return.
+ *
+ * A failure attributable to one sample is thrown as a {@link SampleError}.
+ */
+export interface Executor {
+  readonly name: string;
+  /** Writes the forward outputs, `n * outputSize` values, into `out`. */
+  forward(job: ChunkJob, out: Float32Array): void;
+  /**
+   * Writes each sample's loss into `losses[i]` and each sample's gradient of its own loss with respect
+   * to parameter `p` into `grads[p]`, sample-major: `grads[p][i * size_p + k]`.
+   */
+  lossAndGrads(job: ChunkJob, losses: Float32Array, grads: Float32Array[]): void;
+}
+
+/** An error that belongs to one sample of the batch; `sample` is the index in the whole batch. */
+export class SampleError extends Error {
+  constructor(
+    readonly sample: number,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'SampleError';
+  }
+}
