@@ -19,8 +19,15 @@ export function fmtShape(shape: readonly (number | string)[]): string {
   return `[${shape.join(',')}]`;
 }
 
+/** Wraps text that should appear verbatim after "got" (e.g. `length 8`), not quoted as a string value. */
+export class Raw {
+  constructor(readonly text: string) {}
+}
+export const raw = (text: string) => new Raw(text);
+
 /** Formats any value compactly for "got …" clauses. */
 export function fmtValue(v: unknown): string {
+  if (v instanceof Raw) return v.text;
   if (typeof v === 'string') return JSON.stringify(v);
   if (typeof v === 'number' || typeof v === 'boolean' || v === null || v === undefined) return String(v);
   if (typeof v === 'function') return 'a function';
@@ -88,5 +95,12 @@ export const errors = {
     new GradPoolError(
       'ERR_NON_FINITE_GRADIENT',
       `${op}: sample ${sample} has a non-finite loss or gradient; parameters and optimizer state are unchanged`,
+    ),
+
+  /** Paired axes of a contraction have different sizes: `axes: contracted dimensions differ: a axis 0 has size 3, b axis 0 has size 4`. */
+  contractedMismatch: (name: string, aAxis: number, aSize: number, bAxis: number, bSize: number) =>
+    new GradPoolError(
+      'ERR_SHAPE',
+      `${name}: contracted dimensions differ: a axis ${aAxis} has size ${aSize}, b axis ${bAxis} has size ${bSize}`,
     ),
 } as const;

@@ -1,5 +1,5 @@
 import type * as tf from '@tensorflow/tfjs';
-import { errors, fmtShape } from '../errors.js';
+import { errors, fmtShape, raw } from '../errors.js';
 import { Rng } from '../rng.js';
 import { INIT_NAMES, runInit, type InitSpec } from './init.js';
 
@@ -140,10 +140,10 @@ export function initParams(model: ModelDef, seed: number): Float32Array {
     const custom = runInit(init, shape, rng, slot);
     if (custom !== null) {
       const n = custom?.length;
-      if (n !== slot.length) throw errors.modelInvalid(`params.${name}.init`, `to return ${slot.length} numbers for shape ${fmtShape(shape)}`, n === undefined ? custom : `${n} numbers`);
+      if (n !== slot.length) throw errors.modelInvalid(`params.${name}.init`, `to return ${slot.length} numbers for shape ${fmtShape(shape)}`, n === undefined ? custom : raw(`${n} numbers`));
       for (let k = 0; k < n; k++) {
         const v = Number(custom[k]);
-        if (!Number.isFinite(v)) throw errors.modelInvalid(`params.${name}.init`, 'finite numbers', `${custom[k]} at index ${k}`);
+        if (!Number.isFinite(v)) throw errors.modelInvalid(`params.${name}.init`, 'finite numbers', raw(`${custom[k]} at index ${k}`));
         slot[k] = v;
       }
     }

@@ -1,0 +1,106 @@
+import type { ResourceLimits } from 'node:worker_threads';
+import { Piscina } from 'piscina';
+import type { Arena } from './arena.js';
+import { errors, GradPoolError } from './errors.js';
+import { CTL, type ChunkOp, type ChunkTask, type RuntimeSpec, type Task, type TaskResult } from './protocol.js';
+
+/** Per-worker figures from the last task each worker ran. */
+export interface WorkerStats {
+  threadId: number;
+  numTensors: number;
+  backend: string;
+}
+
+/** The built worker entry: workers must be compiled JavaScript (piscina cannot load .ts on Node 20). */
+const WORKER_FILE = new URL('../workers/worker.js', import.meta.url).href;
+
+/**
+ * Owns the piscina pool and turns one gradpool call into one task per worker. It knows nothing of
+ * models or maths: it sends region handles, waits for every task (so no worker is still writing when
+ * a call returns), and maps failures to gradpool errors.
+ */
+export class Dispatcher {
+  readonly piscina: Piscina;
+  private stats = new Map<number, WorkerStats>();
+
+  constructor(
+    readonly threads: number,
+    readonly runtime: RuntimeSpec,
+    resourceLimits?: ResourceLimits,
+  ) {
+    this.piscina = new Piscina({
+      filename: WORKER_FILE,
+      minThreads: threads,
+      maxThreads: threads,
+      idleTimeout: 2 ** 31 - 1, // workers live as long as the pool: they cache backend, model and params
+      concurrentTasksPerWorker: 1,
+      ...(resourceLimits ? { resourceLimits } : {}),
+    });
+  }
+
+  private record(r: TaskResult): void {
+    this.stats.set(r.threadId, { threadId: r.threadId, numTensors: r.numTensors, backend: r.backend });
+  }
+
+  /** Runs one task on some worker and returns its result, or throws its error. */
+  async runOne(task: Task, op: string): Promise<TaskResult & { ok: true }> {
+    let r: TaskResult;
+    try {
+      r = (await this.piscina.run(task)) as TaskResult;
+    } catch (e) {
+      throw errors.workerCrashed(op, e);
+    }
+    this.record(r);
+    if (!r.ok) throw new GradPoolError(r.error.code, r.error.message);
+    return r;
+  }
+
+  /** Loads backend and model on every worker before the first call (one task each, via a barrier). */
+  async warmup(): Promise<void> {
+    const barrier = new SharedArrayBuffer(4);
+    await Promise.all(Array.from({ length: this.threads }, () => this.runOne({ type: 'warmup', runtime: this.runtime, barrier, parties: this.threads }, 'create')));
+  }
+
+  /**
+   * Runs `op` over all chunks of the batch. Sends min(threads, numChunks) tasks; each claims chunks
+   * from the shared counter until none are left. Resolves when EVERY task has settled.
+   */
+  async runChunks(
+    op: ChunkOp,
+    arena: Arena,
+    fields: Pick<ChunkTask, 'paramsRegion' | 'paramsVersion' | 'batch' | 'chunkSize' | 'outputSize'>,
+    publicOp: string,
+  ): Promise<void> {
+    const ctl = arena.i32('ctl');
+    Atomics.store(ctl, CTL.CLAIM, 0);
+    Atomics.store(ctl, CTL.ABORT, 0);
+    const numChunks = Math.ceil(fields.batch / fields.chunkSize);
+    const task: ChunkTask = { type: 'chunks', op, runtime: this.runtime, regions: arena.handles(), ...fields };
+    const settled = await Promise.allSettled(Array.from({ length: Math.min(this.threads, numChunks) }, () => this.piscina.run(task) as Promise<TaskResult>));
+    let crash: unknown = null;
+    let failure: GradPoolError | null = null;
+    let done = 0;
+    for (const s of settled) {
+      if (s.status === 'rejected') {
+        crash ??= s.reason;
+        continue;
+      }
+      this.record(s.value);
+      if (s.value.ok) done += s.value.chunks;
+      else failure ??= new GradPoolError(s.value.error.code, s.value.error.message);
+    }
+    if (crash !== null) throw errors.workerCrashed(publicOp, crash);
+    if (failure) throw failure;
+    if (done !== numChunks) throw new GradPoolError('ERR_INTERNAL', `${publicOp}: ${done} of ${numChunks} chunks were computed`);
+  }
+
+  /** The last figures reported by each live worker, ordered by thread id. */
+  workerStats(): WorkerStats[] {
+    const live = new Set(this.piscina.threads.map((t) => t.threadId));
+    return [...this.stats.values()].filter((s) => live.has(s.threadId)).sort((a, b) => a.threadId - b.threadId);
+  }
+
+  async close(): Promise<void> {
+    await this.piscina.destroy();
+  }
+}

@@ -1,0 +1,53 @@
+import { availableParallelism } from 'node:os';
+import type { ResourceLimits } from 'node:worker_threads';
+import { errors, raw } from './errors.js';
+import { DEFAULT_CHUNK_SIZE } from './shard.js';
+
+/** Options of {@link GradPool.create}. */
+export interface GradPoolOptions {
+  /** The model module (path, file URL string or URL) whose default export is a `defineModel(...)`. */
+  model: string | URL;
+  /** Worker threads. Default: `os.availableParallelism()`. Results are bit-identical for any value. */
+  threads?: number;
+  /** tfjs backend in the workers: `'wasm'` (default, ships with gradpool), `'cpu'`, or another name with `backendModule`. */
+  backend?: string;
+  /** Module that registers `backend` when it is not built in, e.g. `'@tensorflow/tfjs-node'` (optional, user-installed, untested here). */
+  backendModule?: string;
+  /** Seed for parameter initialisation (and, in training, shuffling and DP noise). Default 0. */
+  seed?: number;
+  /** Samples per chunk: the unit of work and of deterministic reduction. Never depends on `threads`. Default 32. */
+  chunkSize?: number;
+  /** How each worker runs its chunk. Only `'loop'` exists today. */
+  executor?: 'loop';
+  /** Passed to each worker thread (e.g. `{ maxOldGenerationSizeMb: 512 }`). */
+  resourceLimits?: ResourceLimits;
+}
+
+export type ResolvedOptions = Required<Omit<GradPoolOptions, 'backendModule' | 'resourceLimits'>> & Pick<GradPoolOptions, 'backendModule' | 'resourceLimits'>;
+
+const KNOWN = ['model', 'threads', 'backend', 'backendModule', 'seed', 'chunkSize', 'executor', 'resourceLimits'];
+const EXECUTORS = ['loop'];
+
+const isPosInt = (v: unknown): v is number => typeof v === 'number' && Number.isInteger(v) && v >= 1;
+
+/** Validates every option with an error that names it, and fills in defaults. */
+export function resolveOptions(o: GradPoolOptions): ResolvedOptions {
+  if (!o || typeof o !== 'object') throw errors.type('options', 'an object', o);
+  for (const k of Object.keys(o)) if (!KNOWN.includes(k)) throw errors.invalidOption(`options.${k}`, `one of the known options (${KNOWN.join(', ')})`, raw('an unknown option'));
+  if (o.model === undefined) throw errors.invalidOption('model', 'a module path or URL', undefined);
+  const threads = o.threads ?? availableParallelism();
+  if (!isPosInt(threads)) throw errors.invalidOption('threads', 'a positive integer', threads);
+  const backend = o.backend ?? 'wasm';
+  if (typeof backend !== 'string' || backend.length === 0) throw errors.invalidOption('backend', "a backend name such as 'wasm' or 'cpu'", backend);
+  if (o.backendModule !== undefined && (typeof o.backendModule !== 'string' || o.backendModule.length === 0))
+    throw errors.invalidOption('backendModule', 'a module specifier string', o.backendModule);
+  const seed = o.seed ?? 0;
+  if (typeof seed !== 'number' || !Number.isSafeInteger(seed)) throw errors.invalidOption('seed', 'an integer', seed);
+  const chunkSize = o.chunkSize ?? DEFAULT_CHUNK_SIZE;
+  if (!isPosInt(chunkSize)) throw errors.invalidOption('chunkSize', 'a positive integer', chunkSize);
+  const executor = o.executor ?? 'loop';
+  if (!EXECUTORS.includes(executor)) throw errors.invalidOption('executor', `one of ${EXECUTORS.join(', ')}`, executor);
+  if (o.resourceLimits !== undefined && (typeof o.resourceLimits !== 'object' || o.resourceLimits === null))
+    throw errors.invalidOption('resourceLimits', 'an object of worker resource limits', o.resourceLimits);
+  return { model: o.model, threads, backend, backendModule: o.backendModule, seed, chunkSize, executor, resourceLimits: o.resourceLimits };
+}
