@@ -36,7 +36,15 @@ export class Dispatcher {
       concurrentTasksPerWorker: 1,
       ...(resourceLimits ? { resourceLimits } : {}),
     });
+    // A worker that dies while idle (e.g. a late async throw from model code) is replaced by piscina;
+    // without a listener, piscina's 'error' event would take the whole process down.
+    this.piscina.on('error', () => {
+      this.idleCrashes++;
+    });
   }
+
+  /** Workers that died between calls (they were replaced; no call was affected). */
+  idleCrashes = 0;
 
   private record(r: TaskResult): void {
     this.stats.set(r.threadId, { threadId: r.threadId, numTensors: r.numTensors, backend: r.backend });
@@ -75,7 +83,7 @@ export class Dispatcher {
     Atomics.store(ctl, CTL.CLAIM, 0);
     Atomics.store(ctl, CTL.ABORT, 0);
     const numChunks = Math.ceil(fields.batch / fields.chunkSize);
-    const task: ChunkTask = { type: 'chunks', op, runtime: this.runtime, regions: arena.handles(), ...fields };
+    const task: ChunkTask = { type: 'chunks', op, label: publicOp, runtime: this.runtime, regions: arena.handles(), ...fields };
     const settled = await Promise.allSettled(Array.from({ length: Math.min(this.threads, numChunks) }, () => this.piscina.run(task) as Promise<TaskResult>));
     let crash: unknown = null;
     let failure: GradPoolError | null = null;

@@ -10,6 +10,15 @@ import { CTL, type ChunkOp } from './protocol.js';
 import { orderedSum, reducePartials } from './reduce.js';
 import { planShards } from './shard.js';
 
+/** See {@link GradPool.stats}. */
+export interface PoolStats {
+  workers: WorkerStats[];
+  /** Workers that died between calls and were replaced (no call was affected). */
+  idleWorkerCrashes: number;
+  sharedBytes: number;
+  sharedAllocations: number;
+}
+
 /** Result of {@link GradPool.perSampleGrads}: every sample's loss and gradient (like `vmap(grad)`). */
 export interface PerSampleGrads {
   /** `[B]`: each sample's own loss. */
@@ -153,9 +162,17 @@ export class GradPool {
     });
   }
 
-  /** Figures each live worker reported after its last task (tensor counts, for leak checks). */
-  workerStats(): WorkerStats[] {
-    return this.dispatcher.workerStats();
+  /**
+   * Diagnostics: what each live worker reported after its last task (tf tensor counts, for leak
+   * checks), and the shared memory held (allocations stop growing once the batch sizes settle).
+   */
+  stats(): PoolStats {
+    return {
+      workers: this.dispatcher.workerStats(),
+      idleWorkerCrashes: this.dispatcher.idleCrashes,
+      sharedBytes: this.arena.bytes,
+      sharedAllocations: this.arena.allocations,
+    };
   }
 
   /** Stops the workers. Later calls reject with a "pool is closed" error. */

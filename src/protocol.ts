@@ -40,6 +40,8 @@ export type ChunkOp = 'forward' | 'perSampleGrads' | 'sumGrads';
 export interface ChunkTask {
   type: 'chunks';
   op: ChunkOp;
+  /** The public call this task serves (`gradient`, `step`, …), for error messages. */
+  label: string;
   runtime: RuntimeSpec;
   regions: Record<string, RegionHandle>;
   /** Name of the region holding the current parameters, and its version (workers cache tensors by it). */

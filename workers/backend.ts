@@ -21,13 +21,15 @@ export function initBackend(name: string, backendModule?: string): Promise<void>
         throw new Error(`backend: cannot import module '${mod}' for backend '${name}': ${(e as Error).message}`);
       }
     }
+    const registered = Object.keys(tf.engine().registryFactory);
+    if (!registered.includes(name)) throw new Error(`backend: cannot initialise '${name}': no such tfjs backend is registered (registered: ${registered.join(', ')})`);
     let ok = false;
     try {
       ok = await tf.setBackend(name);
     } catch (e) {
       throw new Error(`backend: cannot initialise '${name}': ${(e as Error).message}`);
     }
-    if (!ok) throw new Error(`backend: cannot initialise '${name}': tfjs has no such backend registered (registered: ${Object.keys(tf.engine().registryFactory).join(', ')})`);
+    if (!ok) throw new Error(`backend: cannot initialise '${name}': its initialisation failed`);
     await tf.ready();
     // The cpu backend prints a "use tfjs-node" banner on its first write, once per worker; it is noise
     // here because choosing cpu is deliberate.

@@ -73,11 +73,14 @@ export default async function run(task: Task): Promise<TaskResult> {
       }
       case 'chunks': {
         const chunks = runChunks(task, rt.model, rt.executor, paramTensors(task, rt.model));
+        // Let anything the model scheduled during the call (a stray async throw) happen before we
+        // report success, so a crash it causes rejects THIS call instead of racing our result.
+        await new Promise((r) => setImmediate(r));
         return { ok: true, chunks, ...info() };
       }
     }
   } catch (e) {
     if (task.type === 'chunks') Atomics.store(regionView(task.regions.ctl, 'i32', 'ctl'), CTL.ABORT, 1);
-    return { ok: false, error: toRemote(e, task.type === 'chunks' ? task.op : 'model'), ...info() };
+    return { ok: false, error: toRemote(e, task.type === 'chunks' ? task.label : 'model'), ...info() };
   }
 }

@@ -51,9 +51,10 @@ export function applyUpdate(
   const n = params.length;
   if (!(grads instanceof Float32Array)) throw errors.type('grads', 'a Float32Array', grads);
   if (grads.length !== n) throw errors.shape('grads', [n], [grads.length]);
-  if (!Array.isArray(slots) || slots.length !== names.length) {
-    const expected = `${names.length} Float32Arrays [${names.join(',')}]`;
-    throw errors.invalidOption('slots', expected, Array.isArray(slots) ? `${slots.length} arrays` : slots);
+  if (!Array.isArray(slots)) throw errors.type('slots', 'an array of Float32Arrays', slots);
+  if (slots.length !== names.length) {
+    const expected = names.length === 0 ? '0 (sgd keeps no state)' : `${names.length} (one Float32Array per slot: ${names.join(', ')})`;
+    throw errors.invalidOption('slots.length', expected, slots.length);
   }
   slots.forEach((s, k) => {
     const name = `slots[${k}] (${names[k]})`;

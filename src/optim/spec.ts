@@ -56,6 +56,11 @@ function optionsOf(kind: OptimizerKind, options: unknown, optional: boolean): Re
   return options as Record<string, unknown>;
 }
 
+/** Only a missing option takes the default: null is reported, since it is usually a mistake. */
+function or(v: unknown, fallback: unknown): unknown {
+  return v === undefined ? fallback : v;
+}
+
 function learningRateOf(v: unknown): LearningRate {
   if (typeof v === 'function') return v as (step: number) => number;
   return nonNegative('learningRate', v, 'a finite number >= 0 or a schedule (step) => number');
@@ -110,7 +115,7 @@ export function momentum(options: MomentumOptions): MomentumSpec {
     kind: 'momentum',
     learningRate: learningRateOf(o.learningRate),
     momentum: unitRate('momentum', o.momentum),
-    useNesterov: bool('useNesterov', o.useNesterov ?? false),
+    useNesterov: bool('useNesterov', or(o.useNesterov, false)),
   });
 }
 
@@ -129,10 +134,10 @@ export function adam(options?: AdamOptions): AdamSpec {
 
 function adamFields(o: Record<string, unknown>) {
   return {
-    learningRate: learningRateOf(o.learningRate ?? 0.001),
-    beta1: unitRate('beta1', o.beta1 ?? 0.9),
-    beta2: unitRate('beta2', o.beta2 ?? 0.999),
-    epsilon: positive('epsilon', o.epsilon ?? TFJS_EPSILON),
+    learningRate: learningRateOf(or(o.learningRate, 0.001)),
+    beta1: unitRate('beta1', or(o.beta1, 0.9)),
+    beta2: unitRate('beta2', or(o.beta2, 0.999)),
+    epsilon: positive('epsilon', or(o.epsilon, TFJS_EPSILON)),
   };
 }
 
@@ -149,7 +154,7 @@ function adamFields(o: Record<string, unknown>) {
  */
 export function adamw(options?: AdamWOptions): AdamWSpec {
   const o = optionsOf('adamw', options, true);
-  return Object.freeze({ kind: 'adamw', ...adamFields(o), weightDecay: nonNegative('weightDecay', o.weightDecay ?? 0.01) });
+  return Object.freeze({ kind: 'adamw', ...adamFields(o), weightDecay: nonNegative('weightDecay', or(o.weightDecay, 0.01)) });
 }
 
 /**
@@ -168,10 +173,10 @@ export function rmsprop(options: RmspropOptions): RmspropSpec {
   return Object.freeze({
     kind: 'rmsprop',
     learningRate: learningRateOf(o.learningRate),
-    decay: unitRate('decay', o.decay ?? 0.9),
-    momentum: unitRate('momentum', o.momentum ?? 0),
-    epsilon: positive('epsilon', o.epsilon ?? TFJS_EPSILON),
-    centered: bool('centered', o.centered ?? false),
+    decay: unitRate('decay', or(o.decay, 0.9)),
+    momentum: unitRate('momentum', or(o.momentum, 0)),
+    epsilon: positive('epsilon', or(o.epsilon, TFJS_EPSILON)),
+    centered: bool('centered', or(o.centered, false)),
   });
 }
 

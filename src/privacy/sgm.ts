@@ -6,8 +6,9 @@
  * mu0 = N(0, sigma^2) and mu = (1-q) N(0, sigma^2) + q N(1, sigma^2)
  * (Mironov, Talwar & Zhang 2019, "Rényi Differential Privacy of the Sampled Gaussian Mechanism",
  * arXiv:1908.10530, Section 3.3). A_alpha is computed the way TF Privacy's `rdp_accountant.py` and
- * Opacus's `opacus/accountants/analysis/rdp.py` do, so results agree with theirs to ~1e-13:
- * the binomial expansion for integer alpha, the two-sided erfc series for fractional alpha.
+ * Opacus's `opacus/accountants/analysis/rdp.py` do: the binomial expansion for integer alpha, the
+ * two-sided erfc series (same e^-30 cutoff) for fractional alpha. Epsilons agree with theirs to
+ * ~1e-12 relative; integer-order RDP is summed in a cancellation-free form (see logAIntOrder).
  */
 
 import { errors } from '../errors.js';
@@ -15,26 +16,46 @@ import { logAdd, logErfc, logSub } from './logmath.js';
 import type { RdpConversion } from './validate.js';
 
 /**
+ * Opacus's `RDPAccountant.DEFAULT_ALPHAS`: `[1 + x / 10.0 for x in range(1, 100)] + list(range(12, 64))`,
+ * i.e. 1.1, 1.2, …, 10.9 and 12, 13, …, 63 (151 orders). Same float arithmetic, so the same values.
+ */
+export const DEFAULT_ORDERS: readonly number[] = Object.freeze([
+  ...Array.from({ length: 99 }, (_, x) => 1 + (x + 1) / 10.0),
+  ...Array.from({ length: 52 }, (_, x) => 12 + x),
+]);
+
+/**
  * Integer alpha: A_alpha = sum_{k=0..alpha} C(alpha,k) q^k (1-q)^(alpha-k) exp((k^2-k)/(2 sigma^2))
- * (Mironov et al. 2019, Section 3.3). Summed in log space around the largest term, with the rest
- * added through log1p so that log(A) ~ 1e-6 (small q) keeps its relative precision.
+ * (Mironov et al. 2019, Section 3.3). The binomial weights sum to 1 and the exponent vanishes at
+ * k = 0, 1, so we sum only the excess A - 1 = sum_{k>=2} C(alpha,k) q^k (1-q)^(alpha-k) expm1(c_k) in
+ * log space and return log1p(A - 1). Summing the full series around its largest term (as TF Privacy
+ * and Opacus do) cancels ~1 against ~1 and leaves log A ~ 1e-9 (tiny q) with relative error up to
+ * 1e-6; this form keeps ~1e-14.
  */
 function logAIntOrder(q: number, sigma: number, alpha: number): number {
   const logQ = Math.log(q);
   const log1mQ = Math.log1p(-q);
   const twoVar = 2 * sigma * sigma;
-  const terms = new Float64Array(alpha + 1);
-  let logBinom = 0; // log C(alpha, k), advanced by the ratio C(alpha,k)/C(alpha,k-1) = (alpha-k+1)/k
-  let best = 0;
-  for (let k = 0; k <= alpha; k++) {
-    if (k > 0) logBinom += Math.log((alpha - k + 1) / k);
-    terms[k] = logBinom + k * logQ + (alpha - k) * log1mQ + (k * k - k) / twoVar;
-    if (terms[k]! > terms[best]!) best = k;
+  let logBinom = Math.log(alpha); // log C(alpha, 1); advanced by C(alpha,k)/C(alpha,k-1) = (alpha-k+1)/k
+  // Streaming log-sum-exp (no array, so a huge integer order costs time, not memory).
+  let top = -Infinity;
+  let sum = 0;
+  for (let k = 2; k <= alpha; k++) {
+    logBinom += Math.log((alpha - k + 1) / k);
+    const c = (k * k - k) / twoVar;
+    const logExpm1 = c > 1 ? c + Math.log1p(-Math.exp(-c)) : Math.log(Math.expm1(c));
+    const t = logBinom + k * logQ + (alpha - k) * log1mQ + logExpm1;
+    if (t > top) {
+      sum = sum * Math.exp(top - t) + 1;
+      top = t;
+    } else {
+      sum += Math.exp(t - top);
+    }
   }
-  const top = terms[best]!;
-  let rest = 0;
-  for (let k = 0; k <= alpha; k++) if (k !== best) rest += Math.exp(terms[k]! - top);
-  return top + Math.log1p(rest);
+  if (top === -Infinity) return 0;
+  const logExcess = top + Math.log(sum);
+  // log1p(exp(x)) without overflow for large x.
+  return logExcess > 0 ? logExcess + Math.log1p(Math.exp(-logExcess)) : Math.log1p(Math.exp(logExcess));
 }
 
 /**
@@ -85,6 +106,10 @@ function rdpOneStep(q: number, sigma: number, alpha: number, index: number): num
   if (sigma === 0) return Infinity; // no noise, no privacy
   if (q === 1) return alpha / (2 * sigma * sigma); // plain Gaussian mechanism
   if (alpha === Infinity) return Infinity;
+  if (sigma * sigma === 0) return Infinity; // sigma^2 underflows: as good as no noise
+  // Subsampling only lowers RDP, so the q = 1 value bounds it; when that bound rounds to 0 (sigma^2
+  // overflows) the series below would meet Infinity * 0, so return the bound.
+  if (alpha / (2 * sigma * sigma) === 0) return 0;
   const logA = Number.isInteger(alpha) ? logAIntOrder(q, sigma, alpha) : logAFracOrder(q, sigma, alpha, index);
   // log A >= 0 mathematically (Renyi divergences are non-negative); clamp rounding noise at tiny q.
   return Math.max(0, logA) / (alpha - 1);
@@ -120,11 +145,10 @@ function epsilonAtOrder(rdp: number, alpha: number, logDelta: number, conversion
 
 /**
  * The smallest epsilon over the orders, and the order attaining it (the first one on ties, like
- * numpy's argmin). Differences from Opacus, both only in degenerate cases and both sound:
- * - rdp = 0 at some order means the two output distributions are identical, so epsilon = 0 exactly
- *   (Opacus would report the positive slack of the conversion, e.g. 0.103 at delta = 1e-5);
- * - the result is clamped at 0 (Opacus can return a negative epsilon for delta close to 1; TF
- *   Privacy clamps the same way).
+ * numpy's argmin in Opacus). One deliberate difference from Opacus: the result is clamped at 0, as TF
+ * Privacy does; the formula goes negative only for delta close to 1 (e.g. rdp = 0, alpha = 2,
+ * delta = 0.9), where Opacus would report a meaningless negative epsilon. Note that rdp = 0 (q = 0
+ * or steps = 0) still gives the conversion's slack, epsilonFloor(), not 0, exactly as in Opacus.
  */
 export function bestEpsilon(
   orders: Float64Array,
@@ -136,7 +160,6 @@ export function bestEpsilon(
   let epsilon = Infinity;
   let order = orders[0]!;
   for (let i = 0; i < orders.length; i++) {
-    if (rdp[i] === 0) return { epsilon: 0, order: orders[i]! };
     const e = epsilonAtOrder(rdp[i]!, orders[i]!, logDelta, conversion);
     if (e < epsilon) {
       epsilon = e;

@@ -80,7 +80,7 @@ export interface CloseOptions {
  * assertClose(await t.data(), [1, 2, 3], { rtol: 1e-6, atol: 1e-7 }, 'tensordot(a, b, 1)');
  * // fails with e.g.:
  * // tensordot(a, b, 1): 1 of 3 elements not close (atol=1e-7, rtol=0.000001); worst at index 2:
- * //   actual 3.5, expected 3 (|diff| 0.5 > allowed 0.0000031)
+ * //   actual 3.5, expected 3 (|diff| 0.500 > allowed 0.00000310)
  * ```
  */
 export function assertClose(actual: ArrayLike<number>, expected: ArrayLike<number>, opts: CloseOptions = {}, label = 'values'): void {

@@ -225,7 +225,7 @@ describe('tensordot on cpu: validation, memory, kernels', function () {
     await tf.setBackend('cpu');
   });
   after(async function () {
-    await tf.setBackend(previous);
+    if (previous) await tf.setBackend(previous);
   });
 
   const t = (shape: number[], dtype: 'float32' | 'int32' | 'bool' = 'float32') => tf.zeros(shape, dtype);
@@ -301,9 +301,32 @@ describe('tensordot on cpu: validation, memory, kernels', function () {
     assert.equal(swapped.filter((k) => k === 'Transpose').length, 0, `[[1,0],[1,0]] kernels: ${swapped}`);
     const back = await kernels(() => tf.grads((p: tf.Tensor, q: tf.Tensor) => tf.sum(tensordot(p, q, [[0, 1], [0, 1]])))([x, W]));
     assert.equal(back.filter((k) => k === 'Transpose').length, 0, `seed backward kernels: ${back}`);
-    const [c, d] = [tf.ones([2, 2, 2]), tf.ones([1, 2, 2])];
+    const [c, d, e, f] = [tf.ones([2, 2, 2]), tf.ones([1, 2, 2]), tf.ones([2, 3, 4, 5]), tf.ones([4, 3, 6])];
     const both = await kernels(() => tensordot(c, d, [[1], [1]]));
     assert.equal(both.filter((k) => k === 'Transpose').length, 2, `middle-axis kernels: ${both}`);
-    tf.dispose([x, W, m, c, d]);
+    // a must be transposed whatever the order; ordering the pairs by b's axes spares b's transpose.
+    const one = await kernels(() => tensordot(e, f, [[2, 1], [0, 1]]));
+    assert.equal(one.filter((k) => k === 'Transpose').length, 1, `[[2,1],[0,1]] kernels: ${one}`);
+    tf.dispose([x, W, m, c, d, e, f]);
+  });
+});
+
+describe('test oracles (test/helpers/fd.ts)', function () {
+  it('fdGrad differentiates several float64 arguments', function () {
+    // f(x, y) = sum(x^3) * y0  =>  df/dx = 3x^2 y0, df/dy0 = sum(x^3)
+    const [gx, gy] = fdGrad(([x, y]) => x!.reduce((s, v) => s + v ** 3, 0) * y![0]!, [[1, -2], [0.5]]);
+    assertClose(gx!, [1.5, 6], { rtol: 1e-6 }, 'df/dx');
+    assertClose(gy!, [-7], { rtol: 1e-9 }, 'df/dy');
+  });
+
+  it('assertClose reports count, worst index and both values', function () {
+    assertClose([1, 2.00001], [1, 2], { rtol: 1e-5 }, 'ok');
+    assert.throws(() => assertClose([1, 2.5, 3.1], [1, 2, 3], { rtol: 0.01, atol: 0, shape: [3, 1] }, 'v'), {
+      name: 'AssertionError',
+      message: 'v: 2 of 3 elements not close (atol=0, rtol=0.01); worst at index 1 [1,0]: actual 2.5, expected 2 (|diff| 0.500 > allowed 0.0200)',
+    });
+    assert.throws(() => assertClose([NaN], [1]), /worst at index 0: actual NaN, expected 1/);
+    assert.throws(() => assertClose([1, 2], [1]), { message: 'values: expected length 1, got length 2' });
+    assertClose([NaN, -Infinity], [NaN, -Infinity]);
   });
 });

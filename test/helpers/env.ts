@@ -1,0 +1,26 @@
+import * as tf from '@tensorflow/tfjs';
+import '@tensorflow/tfjs-backend-wasm';
+import { fileURLToPath } from 'node:url';
+import { loadModel, modelHref } from '../../src/model/load.js';
+import type { ModelDef } from '../../src/model/define.js';
+
+/** Absolute path of a built fixture model (dist/test/fixtures/models/<name>.js). */
+export function fixture(name: string): string {
+  return fileURLToPath(new URL(`../fixtures/models/${name}.js`, import.meta.url));
+}
+
+/** Loads a fixture model on the main thread (same module instance the pool's coordinator uses). */
+export function fixtureModel(name: string): Promise<ModelDef> {
+  return loadModel(modelHref(fixture(name)));
+}
+
+/** Selects the main thread's tfjs backend, so oracles run on the same kernels as the workers. */
+export async function useBackend(name: 'cpu' | 'wasm'): Promise<void> {
+  await tf.setBackend(name);
+  await tf.ready();
+  const be = tf.backend() as unknown as { firstUse?: boolean };
+  if ('firstUse' in be) be.firstUse = false; // silence the cpu backend's one-time tfjs-node banner
+}
+
+/** The backends every correctness test runs on. */
+export const BACKENDS = ['wasm', 'cpu'] as const;

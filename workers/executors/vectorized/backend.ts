@@ -1,0 +1,246 @@
+/**
+ * The wrapping tfjs backend behind the vectorized executor ("vmap for TensorFlow.js").
+ *
+ * To the tfjs engine, op functions, shape checks and gradient functions, a tensor on this backend has
+ * its PER-SAMPLE shape. Its data is a tensor of an inner backend ('cpu' or 'wasm') that is either
+ * batched, `[n, ...shape]`, or unbatched, `shape` (JAX's in_dims=None: parameters, constants). Every
+ * kernel is registered for this backend with a batching rule (see table.ts) that runs the inner
+ * backend's kernels on the batched data. Because everything above the kernel layer is untouched,
+ * `tf.grads` works as is, and the gradient of an unbatched parameter comes out batched: per-sample
+ * gradients.
+ */
+import * as tf from '@tensorflow/tfjs';
+import { dispatch, shapeOf } from './context.js';
+import { BatchingRuleError } from './errors.js';
+
+/** A batching-level value: an inner-backend tensor plus whether its leading axis is the batch. */
+export interface BVal {
+  /** Inner-backend tensor; its shape is `[n, ...perSampleShape]` when batched. */
+  readonly info: tf.TensorInfo;
+  readonly batched: boolean;
+}
+
+interface Rec extends BVal {
+  /** How many engine tensors share this vmap data id (the KernelBackend refCount contract). */
+  refs: number;
+}
+
+/** The engine fields we swap around a vectorized run; tfjs declares them private, so typed here. */
+interface EngineInternals {
+  backendName: string | null;
+  backendInstance: tf.KernelBackend | null;
+  pendingBackendInit: unknown;
+  makeTensorFromTensorInfo(info: tf.TensorInfo, backend?: tf.KernelBackend): tf.Tensor;
+}
+
+export const engine = () => tf.engine() as unknown as EngineInternals;
+
+/** Name of the vmap backend wrapping `inner`: one per inner backend, so each knows its own kernels. */
+export const vmapName = (inner: string) => `vmap-${inner}`;
+
+/** A tfjs backend whose data ids stand for batched or unbatched inner-backend tensors. */
+export class VmapBackend extends tf.KernelBackend {
+  private readonly recs = new Map<tf.DataId, Rec>();
+  /** Batch size of the run in progress (0 outside a run). */
+  n = 0;
+
+  constructor(
+    readonly name: string,
+    readonly innerName: string,
+    readonly inner: tf.KernelBackend,
+  ) {
+    super();
+  }
+
+  /** Looks up a kernel input. Data ids we don't know are inner (or other-backend) tensors created
+   * outside the run, e.g. the caller's parameters: they are unbatched and used in place. */
+  resolve(t: tf.TensorInfo): BVal {
+    const r = this.recs.get(t.dataId);
+    return r ? { info: r.info, batched: r.batched } : { info: t, batched: false };
+  }
+
+  /** Takes ownership of one reference to `v.info` and returns the engine-facing per-sample TensorInfo. */
+  adopt(v: BVal): tf.TensorInfo {
+    const dataId = {};
+    this.recs.set(dataId, { info: v.info, batched: v.batched, refs: 1 });
+    return { dataId, shape: shapeOf(v), dtype: v.info.dtype };
+  }
+
+  /** The batching-level value behind an engine tensor of this backend. */
+  valueOf(t: tf.Tensor): BVal {
+    return this.resolve({ dataId: t.dataId, shape: t.shape, dtype: t.dtype });
+  }
+
+  /**
+   * Runs `fn` with this backend as tfjs's current backend and `n` as the batch size. Swaps the engine's
+   * backend fields directly rather than calling `tf.setBackend`, which would re-run every inner kernel's
+   * setup (wasm cwraps) on each switch back.
+   */
+  run<T>(n: number, fn: () => T): T {
+    const e = engine();
+    if (e.backendInstance instanceof VmapBackend) throw new Error('vectorized: nested vectorized runs are not supported');
+    if (e.pendingBackendInit != null) throw new Error('vectorized: a tfjs backend is still initialising; await tf.ready() first');
+    const prevName = e.backendName;
+    const prevInstance = e.backendInstance;
+    e.backendName = this.name;
+    e.backendInstance = this;
+    this.n = n;
+    try {
+      return fn();
+    } finally {
+      e.backendName = prevName;
+      e.backendInstance = prevInstance;
+      this.n = 0;
+    }
+  }
+
+  /** Uploads `values` to the inner backend as one tensor of `fullShape` and returns it as an engine
+   * tensor of this backend (per-sample shape `fullShape.slice(1)` when `batched`). */
+  upload(values: Float32Array, fullShape: number[], batched: boolean): tf.Tensor {
+    const dataId = this.inner.write(values, fullShape, 'float32');
+    const info = this.adopt({ info: { dataId, shape: fullShape, dtype: 'float32' }, batched });
+    return engine().makeTensorFromTensorInfo(info, this);
+  }
+
+  /** Wraps an inner-backend tensor whose leading axis is the batch, without copying. */
+  wrapBatched(t: tf.Tensor): tf.Tensor {
+    this.inner.incRef(t.dataId);
+    const info = this.adopt({ info: { dataId: t.dataId, shape: t.shape, dtype: t.dtype }, batched: true });
+    return engine().makeTensorFromTensorInfo(info, this);
+  }
+
+  /** All n samples' values of `t`, sample-major; an unbatched value is repeated n times. */
+  readBatched(t: tf.Tensor, n: number): tf.BackendValues {
+    const v = this.valueOf(t);
+    const data = this.recs.has(t.dataId) ? this.inner.readSync(v.info.dataId) : tf.engine().readSync(t.dataId);
+    if (v.batched) return data;
+    const size = tf.util.sizeFromShape(v.info.shape);
+    const out = new (data.constructor as Float32ArrayConstructor)(n * size);
+    for (let i = 0; i < n; i++) out.set(data as Float32Array, i * size);
+    return out;
+  }
+
+  /** One inner-backend reference to `t`'s data as `[n, ...shape]` (broadcasting an unbatched value);
+   * the caller owns it. Used to hand results of `vmap` back as inner tensors. */
+  exportBatched(t: tf.Tensor, n: number): tf.TensorInfo {
+    const v = this.valueOf(t);
+    if (v.batched) {
+      this.inner.incRef(v.info.dataId);
+      return { ...v.info };
+    }
+    const s = v.info.shape;
+    const tile = tf.getKernel('Tile', this.innerName)!.kernelFunc;
+    return tile({ inputs: { x: { ...v.info, shape: [1, ...s] } }, backend: this.inner, attrs: { reps: [n, ...s.map(() => 1)] } }) as tf.TensorInfo;
+  }
+
+  /** Number of live vmap data ids (each owns exactly one inner reference). */
+  override numDataIds(): number {
+    return this.recs.size;
+  }
+
+  override refCount(dataId: tf.DataId): number {
+    return this.recs.get(dataId)?.refs ?? 0;
+  }
+
+  override incRef(dataId: tf.DataId): void {
+    const r = this.recs.get(dataId);
+    if (r) r.refs++;
+  }
+
+  override disposeData(dataId: tf.DataId, force = false): boolean {
+    const r = this.recs.get(dataId);
+    if (!r) return true;
+    r.refs--;
+    if (!force && r.refs > 0) return false;
+    this.recs.delete(dataId);
+    this.inner.disposeData(r.info.dataId);
+    return true;
+  }
+
+  /** Tensors created inside the model (`tf.scalar(2)`, `tf.ones`) are constants: unbatched. */
+  override write(values: tf.BackendValues, shape: number[], dtype: tf.DataType): tf.DataId {
+    const dataId = this.inner.write(values, shape, dtype);
+    return this.adopt({ info: { dataId, shape, dtype }, batched: false }).dataId;
+  }
+
+  override move(dataId: tf.DataId, values: tf.BackendValues, shape: number[], dtype: tf.DataType, refCount: number): void {
+    const inner = this.inner.write(values, shape, dtype);
+    this.recs.set(dataId, { info: { dataId: inner, shape, dtype }, batched: false, refs: refCount });
+  }
+
+  /** A batched tensor has n values per element, so no per-sample read exists (JAX would raise a
+   * ConcretizationTypeError here); the executor falls back to the sample loop. */
+  override readSync(dataId: tf.DataId): tf.BackendValues {
+    const r = this.recs.get(dataId);
+    if (!r) throw new Error('vectorized: read of a disposed tensor');
+    if (r.batched)
+      throw new BatchingRuleError('readSync', 'vectorized: the model read the values of a per-sample tensor (dataSync/arraySync/print); that is not possible while a whole chunk runs at once');
+    return this.inner.readSync(r.info.dataId);
+  }
+
+  override read(dataId: tf.DataId): Promise<tf.BackendValues> {
+    try {
+      return Promise.resolve(this.readSync(dataId));
+    } catch (e) {
+      return Promise.reject(e);
+    }
+  }
+
+  override memory(): { unreliable: boolean; reasons?: string[] } {
+    return { unreliable: true, reasons: [`vectorized backend over '${this.innerName}'`] };
+  }
+
+  override floatPrecision(): 16 | 32 {
+    return this.inner.floatPrecision();
+  }
+
+  override timerAvailable(): boolean {
+    return false;
+  }
+
+  override async time(f: () => void): Promise<tf.BackendTimingInfo> {
+    const t0 = performance.now();
+    f();
+    return { kernelMs: performance.now() - t0 };
+  }
+
+  override dispose(): void {
+    for (const r of this.recs.values()) this.inner.disposeData(r.info.dataId);
+    this.recs.clear();
+  }
+}
+
+const setUp = new WeakSet<tf.KernelBackend>();
+
+/**
+ * Registers (once) the vmap backend wrapping `innerName` and a vmap kernel for every kernel the inner
+ * backend has, and returns the backend. Idempotent; re-registers if the inner backend was replaced.
+ */
+export function ensureVmapBackend(innerName: string): VmapBackend {
+  const inner = tf.engine().findBackend(innerName);
+  if (!inner) throw new Error(`vectorized: inner backend '${innerName}' is not registered or not initialised yet; await tf.setBackend('${innerName}') first`);
+  if (inner instanceof VmapBackend) throw new Error(`vectorized: the inner backend cannot itself be a vectorized backend ('${innerName}')`);
+  const name = vmapName(innerName);
+  let vm = tf.findBackendFactory(name) ? (tf.engine().findBackend(name) as VmapBackend | null) : null;
+  if (vm && vm.inner !== inner) {
+    tf.removeBackend(name);
+    vm = null;
+  }
+  if (!vm) {
+    // Lowest priority: tfjs must never pick this backend as its default.
+    tf.registerBackend(name, () => new VmapBackend(name, innerName, inner), -1000);
+    vm = tf.engine().findBackend(name) as VmapBackend;
+  }
+  for (const k of tf.getKernelsForBackend(innerName)) {
+    if (tf.getKernel(k.kernelName, name)) continue;
+    const kernelName = k.kernelName;
+    tf.registerKernel({ kernelName, backendName: name, kernelFunc: ({ inputs, attrs, backend }) => dispatch(backend as VmapBackend, kernelName, inputs, attrs ?? {}) });
+  }
+  // Inner kernels are called directly, so they need their setup (wasm binds its functions there) even
+  // if the inner backend never was tfjs's current backend.
+  if (!setUp.has(inner)) {
+    for (const k of tf.getKernelsForBackend(innerName)) k.setupFunc?.(inner);
+    setUp.add(inner);
+  }
+  return vm;
+}

@@ -1,0 +1,192 @@
+/**
+ * Kernel dispatch for the vmap backend and the toolbox batching rules are written with.
+ *
+ * Every inner-backend tensor a rule creates goes through a {@link Ctx}, which disposes whatever the rule
+ * did not return once the kernel is done: rules never free memory by hand, so they cannot leak it.
+ */
+import * as tf from '@tensorflow/tfjs';
+import type { BVal, VmapBackend } from './backend.js';
+import { BatchingRuleError, warnOnce } from './errors.js';
+import { RULES } from './table.js';
+
+/** Kernel inputs at the batching level: named (most kernels) or a list (Concat, Pack, AddN). */
+export type BInputs = { [name: string]: BVal | undefined } | BVal[];
+/** One output, or a list for kernels whose inner kernel returns a list (Unpack, SplitV, TopK). */
+export type Outs<T> = T | T[];
+
+/**
+ * A batching rule: computes kernel `kernel` on inputs of which at least one is batched, returning
+ * batched (leading axis n) or unbatched results. Must mirror the inner kernel's single/list output form.
+ */
+export type Rule = (ctx: Ctx, inputs: BInputs, attrs: tf.NamedAttrMap, kernel: string) => Outs<BVal>;
+
+/** The defined inputs, in order. */
+export function inputList(inputs: BInputs): BVal[] {
+  return (Array.isArray(inputs) ? inputs : Object.values(inputs)).filter((v): v is BVal => v != null);
+}
+
+/** Maps inputs to inner TensorInfos, keeping the container shape (list or named) the kernel expects. */
+export function mapInputs(inputs: BInputs, f: (v: BVal) => tf.TensorInfo): tf.NamedTensorInfoMap {
+  if (Array.isArray(inputs)) return inputs.map(f) as unknown as tf.NamedTensorInfoMap;
+  const out: tf.NamedTensorInfoMap = {};
+  for (const [k, v] of Object.entries(inputs)) out[k] = v == null ? undefined : f(v);
+  return out;
+}
+
+export const mapOuts = <A, B>(o: Outs<A>, f: (a: A) => B): Outs<B> => (Array.isArray(o) ? o.map(f) : f(o));
+const asList = <A>(o: Outs<A>): A[] => (Array.isArray(o) ? o : [o]);
+
+/** Per-sample shape of a batching-level value. */
+export const shapeOf = (v: BVal): number[] => (v.batched ? v.info.shape.slice(1) : v.info.shape.slice());
+
+/** The scope of one vmap kernel call: inner-kernel calls, views, and the temporaries they leave. */
+export class Ctx {
+  private readonly temps = new Set<tf.TensorInfo>();
+
+  constructor(readonly vm: VmapBackend) {}
+
+  /** The batch size. */
+  get n(): number {
+    return this.vm.n;
+  }
+
+  shape(v: BVal): number[] {
+    return shapeOf(v);
+  }
+
+  b(info: tf.TensorInfo): BVal {
+    return { info, batched: true };
+  }
+
+  /** Runs an inner-backend kernel; its outputs are temporaries of this scope. */
+  call(kernel: string, inputs: tf.NamedTensorInfoMap | tf.TensorInfo[], attrs: tf.NamedAttrMap = {}): Outs<tf.TensorInfo> {
+    const k = tf.getKernel(kernel, this.vm.innerName);
+    if (!k) throw new BatchingRuleError(kernel, `vectorized: backend '${this.vm.innerName}' has no kernel '${kernel}'`);
+    const out = k.kernelFunc({ inputs: inputs as tf.NamedTensorInfoMap, backend: this.vm.inner, attrs });
+    for (const o of asList(out)) this.temps.add(o);
+    return out;
+  }
+
+  /** {@link call} for single-output kernels. */
+  call1(kernel: string, inputs: tf.NamedTensorInfoMap | tf.TensorInfo[], attrs: tf.NamedAttrMap = {}): tf.TensorInfo {
+    return asList(this.call(kernel, inputs, attrs))[0]!;
+  }
+
+  /** The same inner data seen with another shape: free, because inner data is always dense row-major. */
+  view(info: tf.TensorInfo, shape: number[]): tf.TensorInfo {
+    if (tf.util.arraysEqual(info.shape, shape)) return info;
+    tf.util.assert(tf.util.sizeFromShape(info.shape) === tf.util.sizeFromShape(shape), () => `vectorized: internal view [${info.shape}] -> [${shape}]`);
+    this.vm.inner.incRef(info.dataId);
+    const v = { dataId: info.dataId, shape, dtype: info.dtype };
+    this.temps.add(v);
+    return v;
+  }
+
+  transpose(info: tf.TensorInfo, perm: number[]): tf.TensorInfo {
+    return perm.every((p, i) => p === i) ? info : this.call1('Transpose', { x: info }, { perm });
+  }
+
+  /** `v` as a batched inner tensor `[n, ...shape]`; an unbatched value is copied n times. */
+  batch(v: BVal): tf.TensorInfo {
+    return v.batched ? v.info : this.broadcastTo(v, v.info.shape);
+  }
+
+  /** Pads a batched value's per-sample shape with leading 1s up to `rank`, so that right-aligned
+   * broadcasting against other operands can't mix the batch axis with a per-sample axis. */
+  expandTo(v: BVal, rank: number): BVal {
+    const s = shapeOf(v);
+    if (!v.batched || s.length >= rank) return v;
+    return this.b(this.view(v.info, [this.n, ...new Array<number>(rank - s.length).fill(1), ...s]));
+  }
+
+  /** `v` broadcast (numpy rules, per sample) to exactly `[n, ...shape]`. */
+  broadcastTo(v: BVal, shape: number[]): tf.TensorInfo {
+    const s = shapeOf(v);
+    const cur = [...new Array<number>(shape.length - s.length).fill(1), ...s];
+    const x = this.view(v.info, [v.batched ? this.n : 1, ...cur]);
+    const reps = [v.batched ? 1 : this.n, ...shape.map((d, i) => (cur[i] === d ? 1 : d))];
+    return reps.every((r) => r === 1) ? x : this.call1('Tile', { x }, { reps });
+  }
+
+  /** A constant inner tensor, freed with the scope. */
+  constant(values: tf.BackendValues, shape: number[], dtype: tf.DataType): tf.TensorInfo {
+    const info = { dataId: this.vm.inner.write(values, shape, dtype), shape, dtype };
+    this.temps.add(info);
+    return info;
+  }
+
+  /** Runs kernel `kernel` at the batching level: the inner kernel as is when nothing is batched, else
+   * its rule, else the per-sample fallback. Rules compose through this. */
+  apply(kernel: string, inputs: BInputs, attrs: tf.NamedAttrMap = {}): Outs<BVal> {
+    if (!inputList(inputs).some((v) => v.batched)) return mapOuts(this.call(kernel, mapInputs(inputs, (v) => v.info), attrs), (info) => ({ info, batched: false }));
+    const rule = RULES.get(kernel);
+    return rule ? rule(this, inputs, attrs, kernel) : this.perSample(kernel, inputs, attrs);
+  }
+
+  /** {@link apply} for single-output kernels. */
+  apply1(kernel: string, inputs: BInputs, attrs: tf.NamedAttrMap = {}): BVal {
+    return asList(this.apply(kernel, inputs, attrs))[0]!;
+  }
+
+  /**
+   * The fallback: slices every batched input into its n samples, runs the inner kernel once per sample
+   * and stacks the results. Correct for any kernel whose per-sample outputs all have one shape, but
+   * slow, so it warns once per kernel (and reason), like torch.func does.
+   */
+  perSample(kernel: string, inputs: BInputs, attrs: tf.NamedAttrMap, why?: string): Outs<BVal> {
+    warnOnce(`${kernel}|${why ?? ''}`, `gradpool: no batching rule for kernel '${kernel}'${why ? ` with ${why}` : ''}; running it per sample (performance drop)`);
+    const split = new Map<BVal, tf.TensorInfo[]>();
+    for (const v of inputList(inputs)) if (v.batched) split.set(v, asList(this.call('Unpack', { value: v.info }, { axis: 0 })));
+    let listForm = false;
+    const rows: tf.TensorInfo[][] = [];
+    for (let i = 0; i < this.n; i++) {
+      const out = this.call(kernel, mapInputs(inputs, (v) => (v.batched ? split.get(v)![i]! : v.info)), attrs);
+      listForm = Array.isArray(out);
+      rows.push(asList(out));
+    }
+    const first = rows[0]!;
+    for (const row of rows)
+      for (let j = 0; j < first.length; j++) {
+        const a = first[j]!;
+        const o = row[j];
+        if (row.length !== first.length || !o || o.dtype !== a.dtype || !tf.util.arraysEqual(o.shape, a.shape))
+          throw new BatchingRuleError(kernel, `vectorized: kernel '${kernel}' gives outputs of different shapes for different samples ([${a.shape}] vs [${o?.shape ?? ''}]), so it cannot run on a batch`);
+      }
+    const outs = first.map((_, j) => this.b(this.call1('Pack', rows.map((r) => r[j]!), { axis: 0 })));
+    return listForm ? outs : outs[0]!;
+  }
+
+  /** Hands the results to the engine: each becomes a vmap data id owning one inner reference. */
+  finish(outs: Outs<BVal>): Outs<tf.TensorInfo> {
+    return mapOuts(outs, (v) => {
+      if (v.batched && v.info.shape[0] !== this.n) throw new Error(`vectorized: internal error, batched result of shape [${v.info.shape}] for n=${this.n}`);
+      let info = v.info;
+      if (this.temps.has(info)) this.temps.delete(info);
+      else {
+        // An input (or an output already handed over) returned again: take a reference of our own.
+        this.vm.inner.incRef(info.dataId);
+        info = { ...info };
+      }
+      return this.vm.adopt({ info, batched: v.batched });
+    });
+  }
+
+  /** Frees every temporary not handed over by {@link finish}. */
+  dispose(): void {
+    for (const t of this.temps) this.vm.inner.disposeData(t.dataId);
+    this.temps.clear();
+  }
+}
+
+/** The kernelFunc of every vmap kernel. */
+export function dispatch(vm: VmapBackend, kernel: string, inputs: tf.NamedTensorInfoMap, attrs: tf.NamedAttrMap): Outs<tf.TensorInfo> {
+  const ctx = new Ctx(vm);
+  try {
+    const bin: BInputs = Array.isArray(inputs)
+      ? (inputs as tf.TensorInfo[]).map((t) => vm.resolve(t))
+      : Object.fromEntries(Object.entries(inputs).map(([k, t]) => [k, t == null ? undefined : vm.resolve(t)]));
+    return ctx.finish(ctx.apply(kernel, bin, attrs));
+  } finally {
+    ctx.dispose();
+  }
+}

@@ -1,0 +1,42 @@
+/**
+ * Elementwise and reduction families: one line per kernel, via the table helpers.
+ */
+import type { BVal } from '../backend.js';
+import { defbroadcasting, defreducer, defrule, defvectorized } from '../table.js';
+
+// Unary elementwise, plus ops that only look at the last axis (OneHot appends one, TopK reduces it).
+defvectorized(
+  'Abs', 'Acos', 'Acosh', 'Asin', 'Asinh', 'Atan', 'Atanh', 'Cast', 'Ceil', 'ClipByValue', 'Cos', 'Cosh',
+  'Elu', 'Erf', 'Exp', 'Expm1', 'Floor', 'Identity', 'IsFinite', 'IsInf', 'IsNan', 'LeakyRelu', 'Log',
+  'Log1p', 'LogicalNot', 'Neg', 'OnesLike', 'Reciprocal', 'Relu', 'Relu6', 'Round', 'Rsqrt', 'Selu',
+  'Sigmoid', 'Sign', 'Sin', 'Sinh', 'Softplus', 'Sqrt', 'Square', 'Step', 'Tan', 'Tanh', 'ZerosLike',
+  'OneHot', 'TopK',
+);
+
+// Same-shape multi-input elementwise kernels: these kernels don't broadcast, so every input is
+// broadcast to the full batched shape first (the `where` op already made the per-sample shapes equal).
+defvectorized('EluGrad', 'Select', 'AddN');
+
+// Numpy-broadcasting binary kernels.
+defbroadcasting(
+  'Add', 'Sub', 'Multiply', 'RealDiv', 'Maximum', 'Minimum', 'Pow', 'SquaredDifference', 'FloorDiv', 'Mod',
+  'Atan2', 'Equal', 'NotEqual', 'Less', 'LessEqual', 'Greater', 'GreaterEqual', 'LogicalAnd', 'LogicalOr',
+  'LogicalXor', 'BitwiseAnd',
+);
+
+// Reductions and other single-input kernels with axis attributes (note Max's attribute name).
+for (const k of ['Sum', 'Mean', 'Prod', 'Min', 'All', 'Any', 'ArgMax', 'ArgMin', 'Cumsum', 'Cumprod']) defreducer(k, 'axis');
+defreducer('Max', 'reductionIndices');
+defreducer('Softmax', 'dim');
+defreducer('Reverse', 'dims');
+
+// Prelu: a per-sample (unbatched) alpha broadcasts over trailing axes in every inner backend, so the
+// kernel runs as is; a batched alpha is spelled out as where(x < 0, alpha * x, x).
+defrule('Prelu', (ctx, inputs) => {
+  const { x, alpha } = inputs as { x: BVal; alpha: BVal };
+  if (!alpha.batched) return ctx.b(ctx.call1('Prelu', { x: x.info, alpha: alpha.info }));
+  const zero: BVal = { info: ctx.constant(new Float32Array([0]), [], 'float32'), batched: false };
+  const neg = ctx.apply1('Less', { a: x, b: zero });
+  const scaled = ctx.apply1('Multiply', { a: alpha, b: x });
+  return ctx.apply1('Select', { condition: neg, t: scaled, e: x });
+});
