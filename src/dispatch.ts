@@ -78,7 +78,8 @@ export class Dispatcher {
     arena: Arena,
     fields: Pick<ChunkTask, 'paramsRegion' | 'paramsVersion' | 'batch' | 'chunkSize' | 'outputSize'>,
     publicOp: string,
-  ): Promise<void> {
+  ): Promise<{ wallMs: number; computeMs: number }> {
+    const t0 = performance.now();
     const ctl = arena.i32('ctl');
     Atomics.store(ctl, CTL.CLAIM, 0);
     Atomics.store(ctl, CTL.ABORT, 0);
@@ -88,18 +89,23 @@ export class Dispatcher {
     let crash: unknown = null;
     let failure: GradPoolError | null = null;
     let done = 0;
+    let computeMs = 0;
     for (const s of settled) {
       if (s.status === 'rejected') {
         crash ??= s.reason;
         continue;
       }
       this.record(s.value);
-      if (s.value.ok) done += s.value.chunks;
+      if (s.value.ok) {
+        done += s.value.chunks;
+        computeMs = Math.max(computeMs, s.value.computeMs ?? 0);
+      }
       else failure ??= new GradPoolError(s.value.error.code, s.value.error.message);
     }
     if (crash !== null) throw errors.workerCrashed(publicOp, crash);
     if (failure) throw failure;
     if (done !== numChunks) throw new GradPoolError('ERR_INTERNAL', `${publicOp}: ${done} of ${numChunks} chunks were computed`);
+    return { wallMs: performance.now() - t0, computeMs };
   }
 
   /** The last figures reported by each live worker, ordered by thread id. */

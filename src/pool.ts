@@ -10,9 +10,24 @@ import { CTL, type ChunkOp } from './protocol.js';
 import { orderedSum, reducePartials } from './reduce.js';
 import { planShards } from './shard.js';
 
+/**
+ * Where the time of the last call went, in ms. `computeMs` is the busiest worker's time in the
+ * executor; `dispatchMs` is the rest of the parallel phase (messaging, waking workers, imbalance).
+ */
+export interface CallTimings {
+  op: string;
+  totalMs: number;
+  dispatchMs: number;
+  computeMs: number;
+  reduceMs: number;
+  optimizerMs: number;
+}
+
 /** See {@link GradPool.stats}. */
 export interface PoolStats {
   workers: WorkerStats[];
+  /** Timings of the last completed call (null before the first). */
+  lastCall: CallTimings | null;
   /** Workers that died between calls and were replaced (no call was affected). */
   idleWorkerCrashes: number;
   sharedBytes: number;
@@ -55,6 +70,9 @@ export class GradPool {
   /** Calls run one at a time, in order: they share the arena. */
   private queue: Promise<unknown> = Promise.resolve();
   private closed = false;
+  /** Filled in by each call; see {@link CallTimings}. */
+  protected timings: CallTimings | null = null;
+  private pendingTimings: CallTimings | null = null;
 
   protected constructor(
     readonly model: ModelDef,
@@ -169,6 +187,7 @@ export class GradPool {
   stats(): PoolStats {
     return {
       workers: this.dispatcher.workerStats(),
+      lastCall: this.timings,
       idleWorkerCrashes: this.dispatcher.idleCrashes,
       sharedBytes: this.arena.bytes,
       sharedAllocations: this.arena.allocations,
@@ -191,8 +210,11 @@ export class GradPool {
     this.stage(B, x, y);
     this.arena.ensure('partial', 'f64', plan.numChunks * this.model.layout.total);
     await this.run('sumGrads', B, op);
+    const t0 = performance.now();
     reducePartials(this.arena.f64('partial'), plan.numChunks, this.model.layout.total, scale, out);
-    return orderedSum(this.arena.f32('loss', B)) / B;
+    const loss = orderedSum(this.arena.f32('loss', B)) / B;
+    this.time('reduceMs', performance.now() - t0);
+    return loss;
   }
 
   protected readXY(op: string, x: BatchInput, y: BatchInput) {
@@ -211,10 +233,14 @@ export class GradPool {
   }
 
   protected serial<T>(op: string, fn: () => Promise<T>): Promise<T> {
-    const next = this.queue.then(() => {
+    const next = this.queue.then(async () => {
       if (this.closed) throw errors.closed(op);
       this.params.flush();
-      return fn();
+      const t0 = performance.now();
+      this.pendingTimings = { op, totalMs: 0, dispatchMs: 0, computeMs: 0, reduceMs: 0, optimizerMs: 0 };
+      const out = await fn();
+      this.timings = { ...this.pendingTimings, totalMs: performance.now() - t0 };
+      return out;
     });
     this.queue = next.catch(() => undefined);
     return next;
@@ -244,7 +270,15 @@ export class GradPool {
     return this.arena.f32(name, batch * sampleSize);
   }
 
-  protected run(op: ChunkOp, B: number, publicOp: string, outputSize = 0): Promise<void> {
-    return this.dispatcher.runChunks(op, this.arena, { paramsRegion: this.params.region, paramsVersion: this.params.version, batch: B, chunkSize: this.options.chunkSize, outputSize }, publicOp);
+  /** Adds `ms` to a field of the current call's timings. */
+  protected time(field: 'dispatchMs' | 'computeMs' | 'reduceMs' | 'optimizerMs', ms: number): void {
+    if (this.pendingTimings) this.pendingTimings[field] += ms;
+  }
+
+  protected async run(op: ChunkOp, B: number, publicOp: string, outputSize = 0): Promise<void> {
+    const fields = { paramsRegion: this.params.region, paramsVersion: this.params.version, batch: B, chunkSize: this.options.chunkSize, outputSize };
+    const t = await this.dispatcher.runChunks(op, this.arena, fields, publicOp);
+    this.time('computeMs', t.computeMs);
+    this.time('dispatchMs', t.wallMs - t.computeMs);
   }
 }

@@ -86,5 +86,5 @@ export interface WorkerInfo {
 }
 
 export type TaskResult =
-  | ({ ok: true; chunks: number; outputShape?: number[] } & WorkerInfo)
+  | ({ ok: true; chunks: number; outputShape?: number[]; /** Time spent computing chunks, ms. */ computeMs?: number } & WorkerInfo)
   | ({ ok: false; error: RemoteError } & WorkerInfo);

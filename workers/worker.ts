@@ -72,11 +72,13 @@ export default async function run(task: Task): Promise<TaskResult> {
         return { ok: true, chunks: 0, ...info() };
       }
       case 'chunks': {
+        const t0 = performance.now();
         const chunks = runChunks(task, rt.model, rt.executor, paramTensors(task, rt.model));
+        const computeMs = performance.now() - t0;
         // Let anything the model scheduled during the call (a stray async throw) happen before we
         // report success, so a crash it causes rejects THIS call instead of racing our result.
         await new Promise((r) => setImmediate(r));
-        return { ok: true, chunks, ...info() };
+        return { ok: true, chunks, computeMs, ...info() };
       }
     }
   } catch (e) {
