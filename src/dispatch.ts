@@ -2,7 +2,16 @@ import type { ResourceLimits } from 'node:worker_threads';
 import { Piscina } from 'piscina';
 import type { Arena } from './arena.js';
 import { errors, GradPoolError } from './errors.js';
-import { CTL, type ChunkOp, type ChunkTask, type RuntimeSpec, type Task, type TaskResult } from './protocol.js';
+import { CTL, type ChunkTask, type RuntimeSpec, type Task, type TaskResult, type UpdateTask } from './protocol.js';
+
+/** What a parallel phase reports back. */
+export interface ParallelResult {
+  wallMs: number;
+  /** The busiest worker's compute time. */
+  computeMs: number;
+  /** Lowest sample index with a non-finite loss or gradient, or -1. */
+  badSample: number;
+}
 
 /** Per-worker figures from the last task each worker ran. */
 export interface WorkerStats {
@@ -70,42 +79,40 @@ export class Dispatcher {
   }
 
   /**
-   * Runs `op` over all chunks of the batch. Sends min(threads, numChunks) tasks; each claims chunks
-   * from the shared counter until none are left. Resolves when EVERY task has settled.
+   * Runs a work-claiming task (chunks of the batch, or slices of the parameters) on
+   * min(threads, units) workers; each claims units from the shared counter until none are left.
+   * Resolves only when EVERY task has settled, so no worker is still writing when a call returns.
    */
-  async runChunks(
-    op: ChunkOp,
-    arena: Arena,
-    fields: Pick<ChunkTask, 'paramsRegion' | 'paramsVersion' | 'batch' | 'chunkSize' | 'outputSize'>,
-    publicOp: string,
-  ): Promise<{ wallMs: number; computeMs: number }> {
+  async runClaimed(task: ChunkTask | UpdateTask, arena: Arena, units: number, publicOp: string): Promise<ParallelResult> {
     const t0 = performance.now();
     const ctl = arena.i32('ctl');
     Atomics.store(ctl, CTL.CLAIM, 0);
     Atomics.store(ctl, CTL.ABORT, 0);
-    const numChunks = Math.ceil(fields.batch / fields.chunkSize);
-    const task: ChunkTask = { type: 'chunks', op, label: publicOp, runtime: this.runtime, regions: arena.handles(), ...fields };
-    const settled = await Promise.allSettled(Array.from({ length: Math.min(this.threads, numChunks) }, () => this.piscina.run(task) as Promise<TaskResult>));
+    const settled = await Promise.allSettled(Array.from({ length: Math.min(this.threads, units) }, () => this.piscina.run(task) as Promise<TaskResult>));
     let crash: unknown = null;
     let failure: GradPoolError | null = null;
     let done = 0;
     let computeMs = 0;
+    let badSample = -1;
     for (const s of settled) {
       if (s.status === 'rejected') {
         crash ??= s.reason;
         continue;
       }
       this.record(s.value);
-      if (s.value.ok) {
-        done += s.value.chunks;
-        computeMs = Math.max(computeMs, s.value.computeMs ?? 0);
+      if (!s.value.ok) {
+        failure ??= new GradPoolError(s.value.error.code, s.value.error.message);
+        continue;
       }
-      else failure ??= new GradPoolError(s.value.error.code, s.value.error.message);
+      done += s.value.chunks;
+      computeMs = Math.max(computeMs, s.value.computeMs ?? 0);
+      const b = s.value.badSample;
+      if (b !== undefined && (badSample < 0 || b < badSample)) badSample = b;
     }
     if (crash !== null) throw errors.workerCrashed(publicOp, crash);
     if (failure) throw failure;
-    if (done !== numChunks) throw new GradPoolError('ERR_INTERNAL', `${publicOp}: ${done} of ${numChunks} chunks were computed`);
-    return { wallMs: performance.now() - t0, computeMs };
+    if (done !== units) throw new GradPoolError('ERR_INTERNAL', `${publicOp}: ${done} of ${units} work units were computed`);
+    return { wallMs: performance.now() - t0, computeMs, badSample };
   }
 
   /** The last figures reported by each live worker, ordered by thread id. */

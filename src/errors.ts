@@ -103,4 +103,13 @@ export const errors = {
       'ERR_SHAPE',
       `${name}: contracted dimensions differ: a axis ${aAxis} has size ${aSize}, b axis ${bAxis} has size ${bSize}`,
     ),
+
+  /** A job file field is wrong; `path` is the field path: `data.path: file not found: /job/train.csv`. */
+  jobInvalid: (path: string, msg: string) => new GradPoolError('ERR_JOB_INVALID', `${path}: ${msg}`),
+
+  /** A data file's content is wrong; `path` is the job field naming the file: `data.path: row 17 column "a": not a number: "x"`. */
+  dataInvalid: (path: string, msg: string) => new GradPoolError('ERR_DATA_INVALID', `${path}: ${msg}`),
+
+  /** A checkpoint file is unreadable, truncated or fails its checksum: `checkpoint /out/ckpt-000000000100.gpck: truncated: …`. */
+  checkpointCorrupt: (file: string, msg: string) => new GradPoolError('ERR_CHECKPOINT_CORRUPT', `checkpoint ${file}: ${msg}`),
 } as const;

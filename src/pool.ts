@@ -1,38 +1,17 @@
-import { Arena } from './arena.js';
+import { PoolCore, type CallTimings } from './core.js';
 import { Dispatcher, type WorkerStats } from './dispatch.js';
 import { errors } from './errors.js';
 import { readBatch, readExact, type BatchInput, type NDArray } from './input.js';
 import { initParams, type ModelDef } from './model/define.js';
 import { loadModel, modelHref } from './model/load.js';
-import { resolveOptions, type GradPoolOptions, type ResolvedOptions } from './options.js';
-import { ParamStore, type ParamValue } from './params.js';
-import { CTL, type ChunkOp } from './protocol.js';
+import { resolveOptions, type GradPoolOptions } from './options.js';
+import type { ParamValue } from './params.js';
 import { orderedSum, reducePartials } from './reduce.js';
-import { planShards } from './shard.js';
-
-/**
- * Where the time of the last call went, in ms. `computeMs` is the busiest worker's time in the
- * executor; `dispatchMs` is the rest of the parallel phase (messaging, waking workers, imbalance).
- */
-export interface CallTimings {
-  op: string;
-  totalMs: number;
-  dispatchMs: number;
-  computeMs: number;
-  reduceMs: number;
-  optimizerMs: number;
-}
-
-/** See {@link GradPool.stats}. */
-export interface PoolStats {
-  workers: WorkerStats[];
-  /** Timings of the last completed call (null before the first). */
-  lastCall: CallTimings | null;
-  /** Workers that died between calls and were replaced (no call was affected). */
-  idleWorkerCrashes: number;
-  sharedBytes: number;
-  sharedAllocations: number;
-}
+import { fit, type FitData, type FitOptions, type History } from './train/fit.js';
+import { accuracy, METRICS, type Metric } from './train/metrics.js';
+import { OptimizerStates, type OptimizerState } from './train/opt-state.js';
+import { trainStep, type StepOptions, type StepResult } from './train/step.js';
+import type { OptimizerSpec } from './optim/types.js';
 
 /** Result of {@link GradPool.perSampleGrads}: every sample's loss and gradient (like `vmap(grad)`). */
 export interface PerSampleGrads {
@@ -51,9 +30,28 @@ export interface MeanGradient {
   batch: number;
 }
 
+/** Result of {@link GradPool.evaluate}. */
+export interface Evaluation {
+  loss: number;
+  accuracy?: number;
+  batch: number;
+}
+
+/** See {@link GradPool.stats}. */
+export interface PoolStats {
+  workers: WorkerStats[];
+  /** Timings of the last completed call (null before the first). */
+  lastCall: CallTimings | null;
+  /** Workers that died between calls and were replaced (no call was affected). */
+  idleWorkerCrashes: number;
+  sharedBytes: number;
+  sharedAllocations: number;
+}
+
 /**
  * A pool of worker threads that runs a single-sample model over batches: batched inference,
- * per-sample gradients, and batch-mean gradients, with results bit-identical for any thread count.
+ * per-sample gradients, batch-mean gradients and training steps, with results bit-identical for any
+ * thread count. Calls on one pool run one at a time, in the order they were made.
  *
  * @example
  * ```ts
@@ -61,28 +59,15 @@ export interface MeanGradient {
  * const pred = await pool.predict(x);                          // x: [B,3,2] -> [B,1]
  * const { losses, grads } = await pool.perSampleGrads(x, y);   // grads.W: [B,3,2,1]
  * const { loss, grads: mean } = await pool.gradient(x, y);     // mean over the batch
+ * await pool.step(x, y, { optimizer: adam() });                // one training step
  * await pool.close();
  * ```
  */
 export class GradPool {
-  protected readonly arena = new Arena();
-  protected readonly params: ParamStore;
-  /** Calls run one at a time, in order: they share the arena. */
-  private queue: Promise<unknown> = Promise.resolve();
-  private closed = false;
-  /** Filled in by each call; see {@link CallTimings}. */
-  protected timings: CallTimings | null = null;
-  private pendingTimings: CallTimings | null = null;
+  private readonly optStates: OptimizerStates;
 
-  protected constructor(
-    readonly model: ModelDef,
-    readonly options: ResolvedOptions,
-    protected readonly dispatcher: Dispatcher,
-    /** Shape of one sample's forward output. */
-    readonly outputShape: number[],
-  ) {
-    this.params = new ParamStore(this.arena, model.layout, initParams(model, options.seed));
-    this.arena.ensure('ctl', 'i32', CTL.LENGTH);
+  private constructor(private readonly core: PoolCore) {
+    this.optStates = new OptimizerStates(core);
   }
 
   /**
@@ -97,188 +82,174 @@ export class GradPool {
     try {
       await dispatcher.warmup();
       const described = await dispatcher.runOne({ type: 'describe', runtime: dispatcher.runtime }, 'create');
-      return new this(model, o, dispatcher, described.outputShape!);
+      return new GradPool(new PoolCore(model, o, dispatcher, described.outputShape!, initParams(model, o.seed)));
     } catch (e) {
       await dispatcher.close();
       throw e;
     }
   }
 
+  /** The validated model definition (shapes, parameter layout). */
+  get model(): ModelDef {
+    return this.core.model;
+  }
+  /** Shape of one sample's forward output. */
+  get outputShape(): number[] {
+    return this.core.outputShape;
+  }
   get threads(): number {
-    return this.options.threads;
+    return this.core.options.threads;
+  }
+  get seed(): number {
+    return this.core.options.seed;
   }
 
   /** A copy of the current parameters, by name. */
   getParams(): Record<string, NDArray> {
-    return this.params.get();
+    return this.core.params.get();
   }
 
   /** Replaces some or all parameters. Validated in full before anything changes; takes effect for the next call. */
   setParams(values: Record<string, ParamValue>): void {
-    this.assertOpen('setParams');
-    this.params.set(values, readExact);
+    this.core.assertOpen('setParams');
+    this.core.params.set(values, readExact);
+  }
+
+  /** A copy of `optimizer`'s state on this pool (moments and update count), for checkpoints. */
+  getOptimizerState(optimizer: OptimizerSpec): OptimizerState {
+    return this.optStates.get(optimizer);
+  }
+
+  /** Restores `optimizer`'s state (validated in full first). Takes effect for the next step. */
+  setOptimizerState(optimizer: OptimizerSpec, state: OptimizerState): void {
+    this.core.assertOpen('setOptimizerState');
+    this.optStates.set(optimizer, state);
   }
 
   /**
    * A zero-copy input buffer for `batch` samples: fill it and pass it to `predict`/`perSampleGrads`/
-   * `gradient` to skip the copy into shared memory. Valid until a call with a larger batch; do not fill
-   * it while a call is in flight.
+   * `gradient`/`step` to skip the copy into shared memory. Valid until a call with a larger batch; do
+   * not fill it while a call is in flight.
    */
   inputBuffer(batch: number): Float32Array {
-    return this.buffer('x', batch, this.model.inputSize);
+    return this.core.buffer('x', batch, this.core.model.inputSize);
   }
 
   /** The target-side twin of {@link inputBuffer}. */
   targetBuffer(batch: number): Float32Array {
-    return this.buffer('y', batch, this.model.targetSize);
+    return this.core.buffer('y', batch, this.core.model.targetSize);
   }
 
   /** Batched forward pass: `[B, ...inputShape]` → `[B, ...outputShape]`. */
   async predict(x: BatchInput): Promise<NDArray> {
     const op = 'predict';
-    this.assertOpen(op);
-    const xs = readBatch('x', x, this.model.inputShape);
-    const outSize = this.outputShape.reduce((a, b) => a * b, 1);
-    return this.serial(op, async () => {
-      if (xs.batch === 0) return { shape: [0, ...this.outputShape], data: new Float32Array(0) };
-      this.stage(xs.batch, xs.data);
-      this.arena.ensure('pred', 'f32', xs.batch * outSize);
-      await this.run('forward', xs.batch, op, outSize);
-      return { shape: [xs.batch, ...this.outputShape], data: this.arena.f32('pred', xs.batch * outSize).slice() };
+    const core = this.core;
+    core.assertOpen(op);
+    const xs = readBatch('x', x, core.model.inputShape);
+    const outSize = core.outputShape.reduce((a, b) => a * b, 1);
+    return core.serial(op, async () => {
+      if (xs.batch === 0) return { shape: [0, ...core.outputShape], data: new Float32Array(0) };
+      core.stage(xs.batch, xs.data);
+      core.arena.ensure('pred', 'f32', xs.batch * outSize);
+      await core.run('forward', xs.batch, op, { outputSize: outSize });
+      return { shape: [xs.batch, ...core.outputShape], data: core.arena.f32('pred', xs.batch * outSize).slice() };
+    });
+  }
+
+  /**
+   * Mean loss (and metrics) over a batch without gradients, like tfjs's `model.evaluate`.
+   * `metrics: ['accuracy']` compares argmax of prediction and target (or thresholds at 0.5 for one output).
+   */
+  async evaluate(x: BatchInput, y: BatchInput, options: { metrics?: Metric[] } = {}): Promise<Evaluation> {
+    const op = 'evaluate';
+    const core = this.core;
+    const [xs, ys] = core.readXY(op, x, y);
+    const metrics = options.metrics ?? [];
+    metrics.forEach((m, i) => {
+      if (!METRICS.includes(m)) throw errors.invalidOption(`metrics[${i}]`, `one of ${METRICS.join(', ')}`, m);
+    });
+    const outSize = core.outputShape.reduce((a, b) => a * b, 1);
+    return core.serial(op, async () => {
+      const B = xs.batch;
+      if (B === 0) return { loss: NaN, batch: 0, ...(metrics.length ? { accuracy: NaN } : {}) };
+      core.stage(B, xs.data, ys.data);
+      core.arena.ensure('pred', 'f32', B * outSize);
+      await core.run('evaluate', B, op, { outputSize: outSize });
+      const loss = orderedSum(core.arena.f32('loss', B)) / B;
+      return { loss, batch: B, ...(metrics.includes('accuracy') ? { accuracy: accuracy(core.arena.f32('pred', B * outSize), ys.data, B) } : {}) };
     });
   }
 
   /** Every sample's loss and gradient with respect to every parameter (`vmap(grad)`). */
   async perSampleGrads(x: BatchInput, y: BatchInput): Promise<PerSampleGrads> {
     const op = 'perSampleGrads';
-    const [xs, ys] = this.readXY(op, x, y);
-    const { names, shapes, sizes, offsets, total } = this.model.layout;
-    return this.serial(op, async () => {
+    const core = this.core;
+    const [xs, ys] = core.readXY(op, x, y);
+    const { names, shapes, sizes, offsets, total } = core.model.layout;
+    return core.serial(op, async () => {
       const B = xs.batch;
       if (B > 0) {
-        this.stage(B, xs.data, ys.data);
-        this.arena.ensure('psg', 'f32', B * total);
-        await this.run('perSampleGrads', B, op);
+        core.stage(B, xs.data, ys.data);
+        core.arena.ensure('psg', 'f32', B * total);
+        await core.run('perSampleGrads', B, op);
       }
-      const psg = B > 0 ? this.arena.f32('psg', B * total) : new Float32Array(0);
+      const psg = B > 0 ? core.arena.f32('psg', B * total) : new Float32Array(0);
       const grads: Record<string, NDArray> = {};
       names.forEach((n, p) => (grads[n] = { shape: [B, ...shapes[p]!], data: psg.slice(B * offsets[p]!, B * (offsets[p]! + sizes[p]!)) }));
-      return { losses: { shape: [B], data: B > 0 ? this.arena.f32('loss', B).slice() : new Float32Array(0) }, grads };
+      return { losses: { shape: [B], data: B > 0 ? core.arena.f32('loss', B).slice() : new Float32Array(0) }, grads };
     });
   }
 
   /** The batch-mean loss and gradient, reduced in a fixed order (bit-identical for any thread count). */
   async gradient(x: BatchInput, y: BatchInput): Promise<MeanGradient> {
     const op = 'gradient';
-    const [xs, ys] = this.readXY(op, x, y);
-    return this.serial(op, async () => {
+    const core = this.core;
+    const [xs, ys] = core.readXY(op, x, y);
+    return core.serial(op, async () => {
       const B = xs.batch;
-      const mean = new Float32Array(this.model.layout.total);
-      if (B === 0) return { loss: NaN, grads: this.split(mean), batch: 0 };
-      const loss = await this.sumGrads(op, B, xs.data, ys.data, mean, 1 / B);
-      return { loss, grads: this.split(mean), batch: B };
+      const mean = new Float32Array(core.model.layout.total);
+      if (B === 0) return { loss: NaN, grads: core.split(mean), batch: 0 };
+      core.stage(B, xs.data, ys.data);
+      await core.run('sumGrads', B, op);
+      const t0 = performance.now();
+      reducePartials(core.arena.f64('partial'), Math.ceil(B / core.options.chunkSize), core.model.layout.total, 1 / B, mean);
+      const loss = orderedSum(core.arena.f32('loss', B)) / B;
+      core.time('reduceMs', performance.now() - t0);
+      return { loss, grads: core.split(mean), batch: B };
     });
   }
 
   /**
+   * One training step: per-sample gradients on the workers (clipped, with `dp`), a deterministic
+   * reduction, optional DP noise, and the optimizer update — sharded over the workers by parameter
+   * slices for large models. Parameters and optimizer state change only if the whole step succeeds.
+   */
+  step(x: BatchInput, y: BatchInput, options: StepOptions): Promise<StepResult> {
+    return trainStep(this.core, this.optStates, x, y, options);
+  }
+
+  /** Trains over a dataset for some epochs, like tfjs's `model.fit`. See {@link FitOptions}. */
+  fit(data: FitData, options: FitOptions): Promise<History> {
+    return fit(this, data, options);
+  }
+
+  /**
    * Diagnostics: what each live worker reported after its last task (tf tensor counts, for leak
-   * checks), and the shared memory held (allocations stop growing once the batch sizes settle).
+   * checks), the last call's time breakdown, and the shared memory held.
    */
   stats(): PoolStats {
+    const core = this.core;
     return {
-      workers: this.dispatcher.workerStats(),
-      lastCall: this.timings,
-      idleWorkerCrashes: this.dispatcher.idleCrashes,
-      sharedBytes: this.arena.bytes,
-      sharedAllocations: this.arena.allocations,
+      workers: core.dispatcher.workerStats(),
+      lastCall: core.lastCall,
+      idleWorkerCrashes: core.dispatcher.idleCrashes,
+      sharedBytes: core.arena.bytes,
+      sharedAllocations: core.arena.allocations,
     };
   }
 
   /** Stops the workers. Later calls reject with a "pool is closed" error. */
   async close(): Promise<void> {
-    if (this.closed) return;
-    this.closed = true;
-    await this.queue.catch(() => undefined);
-    await this.dispatcher.close();
-  }
-
-  // ---- internals shared with the training layer -------------------------------------------------
-
-  /** Runs the chunked sum of per-sample grads; writes `scale * Σ grads` into `out`, returns mean loss. */
-  protected async sumGrads(op: string, B: number, x: Float32Array, y: Float32Array, out: Float32Array | Float64Array, scale: number): Promise<number> {
-    const plan = planShards(B, this.options.chunkSize);
-    this.stage(B, x, y);
-    this.arena.ensure('partial', 'f64', plan.numChunks * this.model.layout.total);
-    await this.run('sumGrads', B, op);
-    const t0 = performance.now();
-    reducePartials(this.arena.f64('partial'), plan.numChunks, this.model.layout.total, scale, out);
-    const loss = orderedSum(this.arena.f32('loss', B)) / B;
-    this.time('reduceMs', performance.now() - t0);
-    return loss;
-  }
-
-  protected readXY(op: string, x: BatchInput, y: BatchInput) {
-    this.assertOpen(op);
-    const xs = readBatch('x', x, this.model.inputShape);
-    const ys = readBatch('y', y, this.model.targetShape);
-    if (ys.batch !== xs.batch) throw errors.batchMismatch('y', xs.batch, 'x', ys.batch);
-    return [xs, ys] as const;
-  }
-
-  protected split(flat: Float32Array): Record<string, NDArray> {
-    const { names, shapes, offsets, sizes } = this.model.layout;
-    const out: Record<string, NDArray> = {};
-    names.forEach((n, p) => (out[n] = { shape: [...shapes[p]!], data: flat.slice(offsets[p]!, offsets[p]! + sizes[p]!) }));
-    return out;
-  }
-
-  protected serial<T>(op: string, fn: () => Promise<T>): Promise<T> {
-    const next = this.queue.then(async () => {
-      if (this.closed) throw errors.closed(op);
-      this.params.flush();
-      const t0 = performance.now();
-      this.pendingTimings = { op, totalMs: 0, dispatchMs: 0, computeMs: 0, reduceMs: 0, optimizerMs: 0 };
-      const out = await fn();
-      this.timings = { ...this.pendingTimings, totalMs: performance.now() - t0 };
-      return out;
-    });
-    this.queue = next.catch(() => undefined);
-    return next;
-  }
-
-  protected assertOpen(op: string): void {
-    if (this.closed) throw errors.closed(op);
-  }
-
-  /** Copies x (and y) into the shared regions, unless the caller filled our own buffers. */
-  protected stage(B: number, x: Float32Array, y?: Float32Array): void {
-    const { inputSize, targetSize } = this.model;
-    this.copyIn('x', x, B * inputSize);
-    if (y) this.copyIn('y', y, B * targetSize);
-    this.arena.ensure('loss', 'f32', B);
-  }
-
-  private copyIn(name: string, src: Float32Array, n: number): void {
-    if (this.arena.has(name) && src.buffer === this.arena.f32(name).buffer && src.byteOffset === 0) return;
-    this.arena.ensure(name, 'f32', n);
-    this.arena.f32(name, n).set(src.subarray(0, n));
-  }
-
-  private buffer(name: string, batch: number, sampleSize: number): Float32Array {
-    if (!Number.isInteger(batch) || batch < 0) throw errors.invalidOption('batch', 'a non-negative integer', batch);
-    this.arena.ensure(name, 'f32', batch * sampleSize, true);
-    return this.arena.f32(name, batch * sampleSize);
-  }
-
-  /** Adds `ms` to a field of the current call's timings. */
-  protected time(field: 'dispatchMs' | 'computeMs' | 'reduceMs' | 'optimizerMs', ms: number): void {
-    if (this.pendingTimings) this.pendingTimings[field] += ms;
-  }
-
-  protected async run(op: ChunkOp, B: number, publicOp: string, outputSize = 0): Promise<void> {
-    const fields = { paramsRegion: this.params.region, paramsVersion: this.params.version, batch: B, chunkSize: this.options.chunkSize, outputSize };
-    const t = await this.dispatcher.runChunks(op, this.arena, fields, publicOp);
-    this.time('computeMs', t.computeMs);
-    this.time('dispatchMs', t.wallMs - t.computeMs);
+    await this.core.close();
   }
 }

@@ -35,7 +35,7 @@ export interface RuntimeSpec {
 }
 
 /** Ops a worker runs over chunks of the batch. */
-export type ChunkOp = 'forward' | 'perSampleGrads' | 'sumGrads';
+export type ChunkOp = 'forward' | 'evaluate' | 'perSampleGrads' | 'sumGrads';
 
 export interface ChunkTask {
   type: 'chunks';
@@ -52,6 +52,21 @@ export interface ChunkTask {
   chunkSize: number;
   /** Values per sample of the forward output (learned from the `describe` task). */
   outputSize: number;
+  /** The per-sample output shape (evaluate feeds predictions back to the loss). */
+  outputShape?: number[];
+  /** DP: clip each sample's whole gradient to this L2 norm before summing (sumGrads only). */
+  clip?: number;
+}
+
+/** One optimizer update, sharded by parameter slices claimed from the shared counter. */
+export interface UpdateTask {
+  type: 'update';
+  runtime: RuntimeSpec;
+  regions: Record<string, RegionHandle>;
+  plan: import('./train/update.js').UpdatePlan;
+  /** Region names: partial (f64), grad, params in/out, state slots in/out (f32). */
+  names: { partial: string; grad: string; pIn: string; pOut: string; sIn: string[]; sOut: string[] };
+  sliceSize: number;
 }
 
 export interface DescribeTask {
@@ -70,7 +85,7 @@ export interface WarmupTask {
   parties: number;
 }
 
-export type Task = ChunkTask | DescribeTask | WarmupTask;
+export type Task = ChunkTask | DescribeTask | WarmupTask | UpdateTask;
 
 /** An error a worker reports as data (so its code survives the thread boundary). */
 export interface RemoteError {
@@ -85,6 +100,16 @@ export interface WorkerInfo {
   backend: string;
 }
 
-export type TaskResult =
-  | ({ ok: true; chunks: number; outputShape?: number[]; /** Time spent computing chunks, ms. */ computeMs?: number } & WorkerInfo)
-  | ({ ok: false; error: RemoteError } & WorkerInfo);
+export interface OkResult extends WorkerInfo {
+  ok: true;
+  /** Chunks (or update slices) this worker did. */
+  chunks: number;
+  /** From `describe`: the per-sample output shape. */
+  outputShape?: number[];
+  /** Time spent computing, ms. */
+  computeMs?: number;
+  /** From `sumGrads`: the lowest sample index whose loss or gradient was non-finite. */
+  badSample?: number;
+}
+
+export type TaskResult = OkResult | ({ ok: false; error: RemoteError } & WorkerInfo);

@@ -13,6 +13,7 @@ import { loadModel } from '../src/model/load.js';
 import { CTL, type ChunkTask, type RemoteError, type RuntimeSpec, type Task, type TaskResult } from '../src/protocol.js';
 import { initBackend } from './backend.js';
 import { runChunks } from './chunks.js';
+import { runUpdate } from './update.js';
 import { describeModel } from './describe.js';
 import { createExecutor } from './executors/index.js';
 import { SampleError, type Executor } from './executors/types.js';
@@ -73,16 +74,21 @@ export default async function run(task: Task): Promise<TaskResult> {
       }
       case 'chunks': {
         const t0 = performance.now();
-        const chunks = runChunks(task, rt.model, rt.executor, paramTensors(task, rt.model));
+        const { done: chunks, badSample } = runChunks(task, rt.model, rt.executor, paramTensors(task, rt.model));
         const computeMs = performance.now() - t0;
         // Let anything the model scheduled during the call (a stray async throw) happen before we
         // report success, so a crash it causes rejects THIS call instead of racing our result.
         await new Promise((r) => setImmediate(r));
-        return { ok: true, chunks, computeMs, ...info() };
+        return { ok: true, chunks, computeMs, ...(badSample >= 0 ? { badSample } : {}), ...info() };
+      }
+      case 'update': {
+        const t0 = performance.now();
+        const chunks = runUpdate(task);
+        return { ok: true, chunks, computeMs: performance.now() - t0, ...info() };
       }
     }
   } catch (e) {
-    if (task.type === 'chunks') Atomics.store(regionView(task.regions.ctl, 'i32', 'ctl'), CTL.ABORT, 1);
-    return { ok: false, error: toRemote(e, task.type === 'chunks' ? task.label : 'model'), ...info() };
+    if (task.type === 'chunks' || task.type === 'update') Atomics.store(regionView(task.regions.ctl, 'i32', 'ctl'), CTL.ABORT, 1);
+    return { ok: false, error: toRemote(e, task.type === 'chunks' ? task.label : task.type === 'update' ? 'step' : 'model'), ...info() };
   }
 }

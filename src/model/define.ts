@@ -24,10 +24,11 @@ export interface ModelSpec<P extends Record<string, ParamSpec> = Record<string, 
   inputShape: readonly number[];
   /** The shape of one target sample, without the batch dimension. */
   targetShape: readonly number[];
+  // Method syntax (not arrow-typed properties) keeps a ModelDef<{W, b}> assignable to ModelDef.
   /** Single-sample forward pass: `x` has shape `inputShape`. Use `@tensorflow/tfjs` ops only. */
-  forward: (params: ParamTensors<P>, x: tf.Tensor) => tf.Tensor;
+  forward(params: ParamTensors<P>, x: tf.Tensor): tf.Tensor;
   /** Single-sample loss: must return a scalar. */
-  loss: (pred: tf.Tensor, y: tf.Tensor) => tf.Tensor;
+  loss(pred: tf.Tensor, y: tf.Tensor): tf.Tensor;
 }
 
 /** The flat layout of all parameters in one Float32Array, in declaration order. */

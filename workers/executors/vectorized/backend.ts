@@ -31,6 +31,7 @@ interface EngineInternals {
   backendInstance: tf.KernelBackend | null;
   pendingBackendInit: unknown;
   makeTensorFromTensorInfo(info: tf.TensorInfo, backend?: tf.KernelBackend): tf.Tensor;
+  removeDataId(dataId: tf.DataId, backend: tf.KernelBackend): void;
 }
 
 export const engine = () => tf.engine() as unknown as EngineInternals;
@@ -67,7 +68,7 @@ export class VmapBackend extends tf.KernelBackend {
   }
 
   /** The batching-level value behind an engine tensor of this backend. */
-  valueOf(t: tf.Tensor): BVal {
+  valueFor(t: tf.Tensor): BVal {
     return this.resolve({ dataId: t.dataId, shape: t.shape, dtype: t.dtype });
   }
 
@@ -111,7 +112,7 @@ export class VmapBackend extends tf.KernelBackend {
 
   /** All n samples' values of `t`, sample-major; an unbatched value is repeated n times. */
   readBatched(t: tf.Tensor, n: number): tf.BackendValues {
-    const v = this.valueOf(t);
+    const v = this.valueFor(t);
     const data = this.recs.has(t.dataId) ? this.inner.readSync(v.info.dataId) : tf.engine().readSync(t.dataId);
     if (v.batched) return data;
     const size = tf.util.sizeFromShape(v.info.shape);
@@ -123,14 +124,37 @@ export class VmapBackend extends tf.KernelBackend {
   /** One inner-backend reference to `t`'s data as `[n, ...shape]` (broadcasting an unbatched value);
    * the caller owns it. Used to hand results of `vmap` back as inner tensors. */
   exportBatched(t: tf.Tensor, n: number): tf.TensorInfo {
-    const v = this.valueOf(t);
+    const v = this.valueFor(t);
     if (v.batched) {
       this.inner.incRef(v.info.dataId);
       return { ...v.info };
     }
     const s = v.info.shape;
-    const tile = tf.getKernel('Tile', this.innerName)!.kernelFunc;
-    return tile({ inputs: { x: { ...v.info, shape: [1, ...s] } }, backend: this.inner, attrs: { reps: [n, ...s.map(() => 1)] } }) as tf.TensorInfo;
+    return this.callInner('Tile', { x: { ...v.info, shape: [1, ...s] } }, { reps: [n, ...s.map(() => 1)] }) as tf.TensorInfo;
+  }
+
+  /**
+   * Runs an inner kernel; the caller owns one reference to each output. Some cpu kernels return
+   * engine-tracked Tensors (their `makeOutput`), which the current tidy scope would free under us:
+   * those are turned into plain TensorInfos holding a reference of our own.
+   */
+  callInner(kernel: string, inputs: tf.NamedTensorInfoMap, attrs: tf.NamedAttrMap): tf.TensorInfo | tf.TensorInfo[] {
+    const k = tf.getKernel(kernel, this.innerName);
+    if (!k) throw new BatchingRuleError(kernel, `vectorized: backend '${this.innerName}' has no kernel '${kernel}'`);
+    const out = k.kernelFunc({ inputs, backend: this.inner, attrs });
+    const detach = (o: tf.TensorInfo): tf.TensorInfo => {
+      if (!(o instanceof tf.Tensor)) return o;
+      this.inner.incRef(o.dataId);
+      o.dispose();
+      return { dataId: o.dataId, shape: o.shape, dtype: o.dtype };
+    };
+    return Array.isArray(out) ? out.map(detach) : detach(out);
+  }
+
+  /** Drops one reference to inner data; when that frees it, also forgets the engine's record of it
+   * (left behind when {@link callInner} detached an engine tensor). */
+  release(dataId: tf.DataId): void {
+    if (this.inner.disposeData(dataId)) engine().removeDataId(dataId, this.inner);
   }
 
   /** Number of live vmap data ids (each owns exactly one inner reference). */
@@ -153,7 +177,7 @@ export class VmapBackend extends tf.KernelBackend {
     r.refs--;
     if (!force && r.refs > 0) return false;
     this.recs.delete(dataId);
-    this.inner.disposeData(r.info.dataId);
+    this.release(r.info.dataId);
     return true;
   }
 
@@ -205,7 +229,7 @@ export class VmapBackend extends tf.KernelBackend {
   }
 
   override dispose(): void {
-    for (const r of this.recs.values()) this.inner.disposeData(r.info.dataId);
+    for (const r of this.recs.values()) this.release(r.info.dataId);
     this.recs.clear();
   }
 }

@@ -60,9 +60,7 @@ export class Ctx {
 
   /** Runs an inner-backend kernel; its outputs are temporaries of this scope. */
   call(kernel: string, inputs: tf.NamedTensorInfoMap | tf.TensorInfo[], attrs: tf.NamedAttrMap = {}): Outs<tf.TensorInfo> {
-    const k = tf.getKernel(kernel, this.vm.innerName);
-    if (!k) throw new BatchingRuleError(kernel, `vectorized: backend '${this.vm.innerName}' has no kernel '${kernel}'`);
-    const out = k.kernelFunc({ inputs: inputs as tf.NamedTensorInfoMap, backend: this.vm.inner, attrs });
+    const out = this.vm.callInner(kernel, inputs as tf.NamedTensorInfoMap, attrs);
     for (const o of asList(out)) this.temps.add(o);
     return out;
   }
@@ -173,7 +171,7 @@ export class Ctx {
 
   /** Frees every temporary not handed over by {@link finish}. */
   dispose(): void {
-    for (const t of this.temps) this.vm.inner.disposeData(t.dataId);
+    for (const t of this.temps) this.vm.release(t.dataId);
     this.temps.clear();
   }
 }

@@ -1,0 +1,121 @@
+/**
+ * gradpool's thread-scaling benchmark suite, as a library: `runBench(options)` measures the pool at
+ * each thread count against main-thread baselines, and writes `<date>-<host>.json` and `.svg`.
+ * The `npm run bench` CLI (bench/run.ts) is a thin wrapper over it.
+ */
+import * as tf from '@tensorflow/tfjs';
+import { version_wasm } from '@tensorflow/tfjs-backend-wasm';
+import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import { join } from 'node:path';
+import { DEFAULT_CHUNK_SIZE } from '../src/shard.js';
+import { deriveRows, evaluateTargets } from './analyze.js';
+import { resolveBenchOptions, type BenchOptions } from './options.js';
+import { renderSpeedupSvg } from './plot.js';
+import { consoleReport } from './report.js';
+import { runSuite } from './suite.js';
+import type { BenchResult, MachineInfo } from './types.js';
+
+export type { BenchOptions, WorkloadName } from './options.js';
+export { parseBenchArgs, resolveBenchOptions, WORKLOAD_NAMES } from './options.js';
+export type * from './types.js';
+export { consoleReport } from './report.js';
+export { renderSpeedupSvg } from './plot.js';
+
+/** What {@link runBench} returns: the results, and where they were written (null with `out: null`). */
+export interface BenchRun {
+  result: BenchResult;
+  files: { json: string; svg: string } | null;
+}
+
+/** The machine the figures come from; recorded so results from different machines stay comparable. */
+export function machineInfo(): MachineInfo {
+  const cpus = os.cpus();
+  return {
+    host: os.hostname(),
+    platform: os.platform(),
+    arch: os.arch(),
+    cpuModel: cpus[0]?.model.trim() ?? 'unknown',
+    cpus: cpus.length,
+    availableParallelism: os.availableParallelism(),
+    totalMemoryBytes: os.totalmem(),
+  };
+}
+
+async function gradpoolVersion(): Promise<string> {
+  const pkg = JSON.parse(await readFile(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
+  return pkg.version;
+}
+
+/** `<YYYY-MM-DD>-<host>`, the base name of a run's files (local date; host made file-name safe). */
+export function resultBaseName(date: Date, host: string): string {
+  const p = (n: number) => String(n).padStart(2, '0');
+  return `${date.getFullYear()}-${p(date.getMonth() + 1)}-${p(date.getDate())}-${host.replace(/[^A-Za-z0-9.-]+/g, '_')}`;
+}
+
+/** Writes via a temporary file and a rename, so a crash never leaves half a result behind. */
+async function writeAtomic(path: string, text: string): Promise<void> {
+  await writeFile(`${path}.tmp`, text);
+  await rename(`${path}.tmp`, path);
+}
+
+/**
+ * Runs the benchmark suite: for each workload, batched inference, per-sample gradients and (when
+ * `GradPool.step` exists) a training step, by the sequential main-thread loop, natively batched
+ * tfjs, `model.fit`, and the pool at each thread count. Reports medians with min/max; the issue-2
+ * targets are evaluated and reported, never asserted.
+ *
+ * @example
+ * ```ts
+ * const { result, files } = await runBench({ threads: [1, 2], quick: true, workloads: ['seed'] });
+ * console.log(result.targets, files?.svg);
+ * ```
+ */
+export async function runBench(options: BenchOptions = {}): Promise<BenchRun> {
+  const o = resolveBenchOptions(options);
+  const started = new Date();
+  const t0 = performance.now();
+  const machine = machineInfo();
+  const suite = await runSuite(o);
+  const speedupBase = o.threads[0]!;
+  const rows = deriveRows(suite.rows, speedupBase);
+  const notes = [...suite.notes];
+  if (o.threads.some((t) => t > machine.availableParallelism))
+    notes.push(`threads above the ${machine.availableParallelism} available cores were requested: those figures measure oversubscription`);
+  const result: BenchResult = {
+    schema: 'gradpool-bench/1',
+    date: started.toISOString(),
+    machine,
+    versions: { node: process.versions.node, tfjs: tf.version['tfjs-core'], tfjsBackendWasm: version_wasm, gradpool: await gradpoolVersion() },
+    config: {
+      backend: o.backend,
+      threads: o.threads,
+      speedupBase,
+      quick: o.quick,
+      workloads: o.workloads,
+      batches: suite.batches,
+      chunkSize: o.chunkSize ?? DEFAULT_CHUNK_SIZE,
+      seed: o.seed,
+      minIterations: o.minIterations,
+      timeBudgetMs: o.timeBudgetMs,
+    },
+    rows,
+    skipped: suite.skipped,
+    targets: evaluateTargets(rows),
+    notes,
+    durationMs: performance.now() - t0,
+  };
+  let files: BenchRun['files'] = null;
+  if (o.out !== null) {
+    await mkdir(o.out, { recursive: true });
+    const base = join(o.out, resultBaseName(started, machine.host));
+    files = { json: `${base}.json`, svg: `${base}.svg` };
+    await writeAtomic(files.json, `${JSON.stringify(result, null, 2)}\n`);
+    await writeAtomic(files.svg, await renderSpeedupSvg(result));
+  }
+  if (o.log) {
+    console.log(consoleReport(result));
+    if (files) console.log(`\nwrote ${files.json}\n      ${files.svg}`);
+  }
+  return { result, files };
+}

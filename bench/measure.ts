@@ -1,0 +1,42 @@
+import { Bench } from 'tinybench';
+import type { LatencyStats } from './types.js';
+
+/** How long and how often each cell is timed. */
+export interface MeasureConfig {
+  minIterations: number;
+  timeBudgetMs: number;
+  warmupIterations: number;
+}
+
+/**
+ * Times `fn` with tinybench: `warmupIterations` untimed calls first (they allocate the pool's shared
+ * buffers, JIT the loop, build tfjs kernels), then calls until both `minIterations` and the time
+ * budget are reached. The median is the headline figure: on a machine shared with other work it
+ * is far steadier than the mean; min and max show the spread.
+ */
+export async function measure(name: string, fn: () => unknown, cfg: MeasureConfig): Promise<LatencyStats> {
+  const bench = new Bench({
+    name,
+    iterations: cfg.minIterations,
+    time: cfg.timeBudgetMs,
+    warmup: cfg.warmupIterations > 0,
+    warmupIterations: cfg.warmupIterations,
+    // A zero warm-up time makes the warm-up exactly `warmupIterations` calls, however slow each is.
+    warmupTime: 0,
+    throws: true,
+  });
+  bench.add(name, fn);
+  const [task] = await bench.run();
+  const r = task!.result;
+  if (r.state !== 'completed') throw new Error(`bench: task '${name}' ended in state ${r.state}${'error' in r ? `: ${r.error.message}` : ''}`);
+  const l = r.latency;
+  return { medianMs: l.p50, minMs: l.min, maxMs: l.max, meanMs: l.mean, samples: l.samplesCount };
+}
+
+/** The median of a list of numbers (NaN for an empty list). */
+export function median(xs: readonly number[]): number {
+  if (xs.length === 0) return NaN;
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+}

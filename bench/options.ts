@@ -1,0 +1,139 @@
+import { availableParallelism } from 'node:os';
+import { parseArgs } from 'node:util';
+import { fileURLToPath } from 'node:url';
+
+/** The workloads the suite knows. */
+export const WORKLOAD_NAMES = ['seed', 'mlp', 'conv'] as const;
+export type WorkloadName = (typeof WORKLOAD_NAMES)[number];
+
+/** Options of {@link runBench}; every field is optional. */
+export interface BenchOptions {
+  /** Pool thread counts. Default: 1..availableParallelism() (above 8 cores: powers of two, plus the core count). */
+  threads?: number[];
+  /** Small batches and few iterations: the whole suite in under ~2 minutes on 2 cores. */
+  quick?: boolean;
+  /** Which workloads to run. Default: all. */
+  workloads?: WorkloadName[];
+  /** tfjs backend for the pool's workers AND the main-thread baselines (they must match to compare). */
+  backend?: 'wasm' | 'cpu';
+  /** Output directory for the JSON and SVG; null writes nothing. Default `bench/results` in the repo. */
+  out?: string | null;
+  /** Batch sizes per workload, overriding the built-in lists (the test uses tiny ones). */
+  batches?: Partial<Record<WorkloadName, number[]>>;
+  /** Minimum timed calls per cell (tinybench `iterations`). Default 5 quick, 12 full. */
+  minIterations?: number;
+  /** Time budget per cell in ms (tinybench `time`; it runs until both limits are met). Default 300 quick, 2000 full. */
+  timeBudgetMs?: number;
+  /** Warm-up calls per cell before timing. Default 1 quick, 2 full. */
+  warmupIterations?: number;
+  /** Skip the main-thread baselines that are not the sequential loop (batched tfjs, model.fit). */
+  loopOnly?: boolean;
+  /** Seed for parameters and data. Default 0. */
+  seed?: number;
+  /** Pool chunk size. Default gradpool's. */
+  chunkSize?: number;
+  /** Print progress and the tables to stdout. Default true from the CLI, false programmatically. */
+  log?: boolean;
+}
+
+/** {@link BenchOptions} with every default filled in. */
+export type ResolvedBenchOptions = Required<Omit<BenchOptions, 'batches' | 'chunkSize' | 'out'>> & {
+  batches: Partial<Record<WorkloadName, number[]>>;
+  chunkSize: number | undefined;
+  out: string | null;
+};
+
+/** Repo root's bench/results, found from this file (dist/bench/options.js) so any cwd works. */
+export const DEFAULT_OUT = fileURLToPath(new URL('../../bench/results/', import.meta.url));
+
+/**
+ * The default thread counts: every count up to the core count, which is what "scaling" means on
+ * small machines; on big ones every count would take hours, so powers of two plus the core count.
+ */
+export function defaultThreads(cores = availableParallelism()): number[] {
+  if (cores <= 8) return Array.from({ length: cores }, (_, i) => i + 1);
+  const out: number[] = [];
+  for (let t = 1; t < cores; t *= 2) out.push(t);
+  out.push(cores);
+  return out;
+}
+
+const isPosInt = (v: number) => Number.isInteger(v) && v >= 1;
+
+/** Validates and fills defaults; throws a message naming the bad option. */
+export function resolveBenchOptions(o: BenchOptions = {}): ResolvedBenchOptions {
+  const quick = o.quick ?? false;
+  const threads = [...new Set(o.threads ?? defaultThreads())].sort((a, b) => a - b);
+  if (threads.length === 0 || !threads.every(isPosInt)) throw new Error(`bench: threads must be positive integers, got ${JSON.stringify(o.threads)}`);
+  const workloads = o.workloads ?? [...WORKLOAD_NAMES];
+  for (const w of workloads) if (!WORKLOAD_NAMES.includes(w)) throw new Error(`bench: unknown workload '${w}' (known: ${WORKLOAD_NAMES.join(', ')})`);
+  const backend = o.backend ?? 'wasm';
+  if (backend !== 'wasm' && backend !== 'cpu') throw new Error(`bench: backend must be wasm or cpu, got '${String(backend)}'`);
+  for (const [w, bs] of Object.entries(o.batches ?? {}))
+    if (!bs || bs.length === 0 || !bs.every(isPosInt)) throw new Error(`bench: batches.${w} must be positive integers, got ${JSON.stringify(bs)}`);
+  return {
+    threads,
+    quick,
+    workloads,
+    backend,
+    out: o.out === undefined ? DEFAULT_OUT : o.out,
+    batches: o.batches ?? {},
+    minIterations: o.minIterations ?? (quick ? 5 : 12),
+    timeBudgetMs: o.timeBudgetMs ?? (quick ? 300 : 2000),
+    warmupIterations: o.warmupIterations ?? (quick ? 1 : 2),
+    loopOnly: o.loopOnly ?? false,
+    seed: o.seed ?? 0,
+    chunkSize: o.chunkSize,
+    log: o.log ?? false,
+  };
+}
+
+const list = (s: string) => s.split(',').map((t) => t.trim()).filter(Boolean);
+
+/**
+ * Parses the CLI flags into {@link BenchOptions}:
+ * `--threads 1,2,4 --quick --workload seed,mlp,conv --backend wasm|cpu --out <dir> --iterations N`.
+ */
+export function parseBenchArgs(argv: string[]): BenchOptions & { help: boolean } {
+  const { values } = parseArgs({
+    args: argv,
+    strict: true,
+    options: {
+      threads: { type: 'string' },
+      quick: { type: 'boolean', default: false },
+      workload: { type: 'string' },
+      backend: { type: 'string' },
+      out: { type: 'string' },
+      iterations: { type: 'string' },
+      seed: { type: 'string' },
+      help: { type: 'boolean', short: 'h', default: false },
+    },
+  });
+  const num = (name: string, s: string) => {
+    const n = Number(s);
+    if (!isPosInt(n) && !(name === 'seed' && Number.isInteger(n))) throw new Error(`bench: --${name} expects an integer, got '${s}'`);
+    return n;
+  };
+  return {
+    help: values.help ?? false,
+    quick: values.quick ?? false,
+    log: true,
+    ...(values.threads !== undefined ? { threads: list(values.threads).map((t) => num('threads', t)) } : {}),
+    ...(values.workload !== undefined ? { workloads: list(values.workload) as WorkloadName[] } : {}),
+    ...(values.backend !== undefined ? { backend: values.backend as 'wasm' | 'cpu' } : {}),
+    ...(values.out !== undefined ? { out: values.out } : {}),
+    ...(values.iterations !== undefined ? { minIterations: num('iterations', values.iterations) } : {}),
+    ...(values.seed !== undefined ? { seed: num('seed', values.seed) } : {}),
+  };
+}
+
+export const USAGE = `Usage: npm run bench -- [options]
+
+  --threads 1,2,4         pool thread counts (default 1..os.availableParallelism())
+  --quick                 small batches, few iterations (< ~2 min on 2 cores)
+  --workload seed,mlp,conv  workloads to run (default all)
+  --backend wasm|cpu      tfjs backend for the pool and the main-thread baselines (default wasm)
+  --out <dir>             where to write <date>-<host>.json and .svg (default bench/results)
+  --iterations N          minimum timed calls per cell
+  --seed N                seed for parameters and data (default 0)
+`;

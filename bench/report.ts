@@ -1,0 +1,122 @@
+/**
+ * Tables of a {@link BenchResult}: a detailed one (every cell, its spread and the pool's time
+ * breakdown) and a compact pivot (µs/sample per method and thread count) for the console and README.
+ */
+import { issue2Summary } from './analyze.js';
+import type { BenchResult, BenchRow } from './types.js';
+
+type Cell = string;
+
+const fix = (v: number | null, d: number) => (v === null || !Number.isFinite(v) ? '–' : v.toFixed(d));
+/** 3 significant digits without exponent noise: 0.0123, 1.23, 123, 12300. */
+const sig = (v: number) => (v >= 100 ? v.toFixed(0) : v >= 10 ? v.toFixed(1) : v >= 1 ? v.toFixed(2) : v.toPrecision(3));
+
+/** Pads columns to their widest cell; numbers right-aligned. */
+export function renderText(header: Cell[], body: Cell[][]): string {
+  const w = header.map((h, c) => Math.max(h.length, ...body.map((r) => r[c]!.length)));
+  const num = header.map((_, c) => body.every((r) => /^[-–\d.,×%]*$/.test(r[c]!)));
+  const line = (r: Cell[]) => r.map((v, c) => (num[c] ? v.padStart(w[c]!) : v.padEnd(w[c]!))).join('  ').trimEnd();
+  return [line(header), w.map((n) => '-'.repeat(n)).join('  '), ...body.map(line)].join('\n');
+}
+
+/** A GitHub-flavoured markdown table; numeric columns right-aligned. */
+export function renderMarkdown(header: Cell[], body: Cell[][]): string {
+  const num = header.map((_, c) => body.length > 0 && body.every((r) => /^[-–\d.,×%]*$/.test(r[c]!)));
+  const row = (r: Cell[]) => `| ${r.join(' | ')} |`;
+  return [row(header), `|${num.map((n) => (n ? ' ---: ' : ' --- ')).join('|')}|`, ...body.map(row)].join('\n');
+}
+
+const methodLabel = (r: BenchRow) => (r.method === 'pool' ? `pool ${r.threads}T` : r.method);
+
+/** Every measured cell: median, spread, throughput, scaling, and the pool's breakdown (medians, ms). */
+export function detailedTable(res: BenchResult): { header: Cell[]; body: Cell[][] } {
+  const header = ['workload', 'op', 'B', 'method', 'median ms', 'min–max ms', 'n', 'samples/s', 'µs/sample', `×${res.config.speedupBase}T`, 'eff', '×loop', 'dispatch', 'compute', 'reduce', 'optim'];
+  const body = res.rows.map((r) => {
+    const b = r.breakdown;
+    return [
+      r.workload,
+      r.op,
+      String(r.batch),
+      methodLabel(r),
+      sig(r.latency.medianMs),
+      `${sig(r.latency.minMs)}–${sig(r.latency.maxMs)}`,
+      String(r.latency.samples),
+      sig(r.samplesPerSec),
+      sig(r.usPerSample),
+      fix(r.speedup, 2),
+      fix(r.efficiency, 2),
+      fix(r.vsLoop, 2),
+      b ? sig(b.dispatchMs) : '–',
+      b ? sig(b.computeMs) : '–',
+      b ? sig(b.reduceMs) : '–',
+      b ? sig(b.optimizerMs) : '–',
+    ];
+  });
+  return { header, body };
+}
+
+/**
+ * One line per (workload, op, batch): µs/sample (median) of each method and thread count, then the
+ * pool's best speedup over its smallest thread count and its ratio to the loop at that count.
+ */
+export function pivotTable(res: BenchResult): { header: Cell[]; body: Cell[][] } {
+  const methods = ['loop', 'batched', 'fit'] as const;
+  const present = methods.filter((m) => res.rows.some((r) => r.method === m));
+  const threads = res.config.threads;
+  const base = res.config.speedupBase;
+  const top = threads[threads.length - 1]!;
+  const header = ['workload', 'op', 'B', ...present.map((m) => `${m}`), ...threads.map((t) => `pool ${t}T`), `pool ${top}T vs ${base}T`, `pool ${base}T vs loop`];
+  const groups = new Map<string, BenchRow[]>();
+  for (const r of res.rows) {
+    const k = `${r.workload}|${r.op}|${r.batch}`;
+    groups.set(k, [...(groups.get(k) ?? []), r]);
+  }
+  const body = [...groups.values()].map((rs) => {
+    const { workload, op, batch } = rs[0]!;
+    const us = (m: string, t = 1) => {
+      const r = rs.find((x) => x.method === m && (m !== 'pool' || x.threads === t));
+      return r ? sig(r.usPerSample) : '–';
+    };
+    const pTop = rs.find((x) => x.method === 'pool' && x.threads === top);
+    const pBase = rs.find((x) => x.method === 'pool' && x.threads === base);
+    return [
+      workload,
+      op,
+      String(batch),
+      ...present.map((m) => us(m)),
+      ...threads.map((t) => us('pool', t)),
+      pTop && pTop.speedup !== null ? `${pTop.speedup.toFixed(2)}×` : '–',
+      // As a time ratio: < 1 means the pool on one thread is faster than the bare loop.
+      pBase && pBase.vsLoop !== null ? (1 / pBase.vsLoop).toFixed(2) : '–',
+    ];
+  });
+  return { header, body };
+}
+
+/** The machine line used by the console and the README. */
+export function machineLine(res: BenchResult): string {
+  const m = res.machine;
+  const gib = (m.totalMemoryBytes / 2 ** 30).toFixed(1);
+  return `${m.cpuModel}, ${m.availableParallelism} cores available (${m.cpus} logical CPUs), ${gib} GiB, ${m.platform}/${m.arch}; Node ${res.versions.node}, tfjs ${res.versions.tfjs}, backend ${res.config.backend}`;
+}
+
+/** The whole console report. */
+export function consoleReport(res: BenchResult): string {
+  const d = detailedTable(res);
+  const p = pivotTable(res);
+  const out = [
+    '',
+    `gradpool bench — ${machineLine(res)}`,
+    `${res.config.quick ? 'quick run' : 'full run'}, threads ${res.config.threads.join(',')}, ${(res.durationMs / 1000).toFixed(0)} s; times are medians (ms), speedup is vs the pool at ${res.config.speedupBase} thread(s)`,
+    '',
+    renderText(d.header, d.body),
+    '',
+    'µs per sample (median; lower is better):',
+    renderText(p.header, p.body),
+    '',
+    ...issue2Summary(res.rows, res.targets),
+  ];
+  if (res.skipped.length) out.push('', 'Not measured:', ...res.skipped.map((s) => `  ${s.workload} ${s.op} ${s.method}: ${s.reason}`));
+  if (res.notes.length) out.push('', 'Notes:', ...res.notes.map((n) => `  ${n}`));
+  return out.join('\n');
+}

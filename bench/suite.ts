@@ -1,0 +1,167 @@
+/**
+ * Runs the measurements: per workload, the main-thread baselines first, then the pool at each thread
+ * count (one pool per count, reused for every op and batch size, closed before the next).
+ */
+import * as tf from '@tensorflow/tfjs';
+import '@tensorflow/tfjs-backend-wasm';
+import { initParams, type ModelDef } from '../src/model/define.js';
+import { loadModel, modelHref } from '../src/model/load.js';
+import { sgd } from '../src/optim/index.js';
+import { GradPool } from '../src/pool.js';
+import { BatchedBaseline, FitBaseline, LoopBaseline } from './baselines.js';
+import { measure, median, type MeasureConfig } from './measure.js';
+import type { ResolvedBenchOptions } from './options.js';
+import type { BenchMethod, BenchOp, Breakdown, LatencyStats, SkippedCell } from './types.js';
+import { WORKLOADS, type Workload } from './workloads.js';
+
+/** The training step's learning rate, for the pool and every baseline alike. */
+export const LEARNING_RATE = 0.1;
+
+/** A measured cell before the derived figures (speedups, ratios) are added. */
+export interface RawRow {
+  workload: string;
+  op: BenchOp;
+  batch: number;
+  method: BenchMethod;
+  threads: number;
+  latency: LatencyStats;
+  breakdown: Breakdown | null;
+}
+
+export interface SuiteOutput {
+  rows: RawRow[];
+  skipped: SkippedCell[];
+  notes: string[];
+  batches: Record<string, number[]>;
+}
+
+/** `pool.step` is being added to GradPool separately: the training op runs only when it exists. */
+type StepFn = (x: Float32Array, y: Float32Array, opts: { optimizer: ReturnType<typeof sgd> }) => Promise<unknown>;
+const stepOf = (pool: GradPool): StepFn | null => {
+  const s = (pool as unknown as { step?: unknown }).step;
+  return typeof s === 'function' ? (s.bind(pool) as StepFn) : null;
+};
+
+/** Selects the main thread's tfjs backend, so the baselines run the same kernels as the workers. */
+export async function useMainBackend(name: 'wasm' | 'cpu'): Promise<void> {
+  if (!(await tf.setBackend(name))) throw new Error(`bench: cannot initialise tfjs backend '${name}' on the main thread`);
+  await tf.ready();
+  const be = tf.backend() as unknown as { firstUse?: boolean };
+  if ('firstUse' in be) be.firstUse = false; // the cpu backend's one-time "use tfjs-node" banner is noise here
+}
+
+const FIELDS = ['dispatchMs', 'computeMs', 'reduceMs', 'optimizerMs', 'totalMs'] as const;
+
+class Runner {
+  readonly rows: RawRow[] = [];
+  readonly skipped: SkippedCell[] = [];
+  readonly notes: string[] = [];
+  private readonly cfg: MeasureConfig;
+
+  constructor(private readonly o: ResolvedBenchOptions) {
+    this.cfg = { minIterations: o.minIterations, timeBudgetMs: o.timeBudgetMs, warmupIterations: o.warmupIterations };
+  }
+
+  log(msg: string): void {
+    if (this.o.log) console.log(msg);
+  }
+
+  async cell(w: Workload, op: BenchOp, batch: number, method: BenchMethod, threads: number, fn: () => unknown, lastCall?: () => Breakdown | null) {
+    const seen: Breakdown[] = [];
+    const timed = lastCall
+      ? async () => {
+          await fn();
+          const t = lastCall();
+          if (t) seen.push(t);
+        }
+      : fn;
+    const latency = await measure(`${w.name} ${op} B=${batch} ${method}@${threads}`, timed, this.cfg);
+    // The last `samples` records are the timed calls (the warm-up ran first).
+    const tail = seen.slice(-latency.samples);
+    const breakdown = tail.length ? (Object.fromEntries(FIELDS.map((f) => [f, median(tail.map((t) => t[f]))])) as unknown as Breakdown) : null;
+    this.rows.push({ workload: w.name, op, batch, method, threads, latency, breakdown });
+    const who = method === 'pool' ? `pool@${threads}` : method;
+    this.log(`  ${w.name.padEnd(5)} ${op.padEnd(14)} B=${String(batch).padEnd(5)} ${who.padEnd(8)} ${latency.medianMs.toFixed(2)} ms (median of ${latency.samples})`);
+  }
+
+  skip(workload: string, op: BenchOp | '*', method: BenchMethod | '*', reason: string): void {
+    if (!this.skipped.some((s) => s.workload === workload && s.op === op && s.method === method && s.reason === reason)) this.skipped.push({ workload, op, method, reason });
+  }
+
+  async baselines(w: Workload, def: ModelDef, init: Float32Array, data: Map<number, { x: Float32Array; y: Float32Array }>): Promise<void> {
+    const before = tf.memory().numTensors;
+    const loop = new LoopBaseline(def, init);
+    for (const [B, { x, y }] of data) {
+      await this.cell(w, 'predict', B, 'loop', 1, () => loop.predict(x, B));
+      await this.cell(w, 'perSampleGrads', B, 'loop', 1, () => loop.perSampleGrads(x, y, B));
+      await this.cell(w, 'step', B, 'loop', 1, () => loop.step(x, y, B, LEARNING_RATE));
+    }
+    loop.dispose();
+    this.skip(w.name, 'perSampleGrads', 'batched', 'tfjs has no vmap: per-sample gradients have no batched form');
+    if (this.o.loopOnly) {
+      this.skip(w.name, '*', 'batched', 'not requested (loopOnly)');
+      this.skip(w.name, '*', 'fit', 'not requested (loopOnly)');
+    } else {
+      const batched = new BatchedBaseline(def, w, init, LEARNING_RATE);
+      for (const [B, { x, y }] of data) {
+        await this.cell(w, 'predict', B, 'batched', 1, () => batched.predict(x, B));
+        await this.cell(w, 'step', B, 'batched', 1, () => batched.step(x, y, B));
+      }
+      batched.dispose();
+      const fit = new FitBaseline(def, w, init, LEARNING_RATE);
+      for (const [B, { x, y }] of data) await this.cell(w, 'step', B, 'fit', 1, () => fit.step(x, y, B));
+      fit.dispose();
+    }
+    const leaked = tf.memory().numTensors - before;
+    if (leaked !== 0) this.notes.push(`${w.name}: the main-thread baselines left ${leaked} tensors allocated`);
+  }
+
+  async pools(w: Workload, data: Map<number, { x: Float32Array; y: Float32Array }>): Promise<void> {
+    for (const threads of this.o.threads) {
+      const pool = await GradPool.create({
+        model: w.model,
+        threads,
+        backend: this.o.backend,
+        seed: this.o.seed,
+        ...(this.o.chunkSize !== undefined ? { chunkSize: this.o.chunkSize } : {}),
+      });
+      try {
+        const initial = pool.getParams();
+        const lastCall = () => pool.stats().lastCall;
+        const step = stepOf(pool);
+        const optimizer = sgd({ learningRate: LEARNING_RATE });
+        for (const [B, { x, y }] of data) {
+          await this.cell(w, 'predict', B, 'pool', threads, () => pool.predict(x), lastCall);
+          await this.cell(w, 'perSampleGrads', B, 'pool', threads, () => pool.perSampleGrads(x, y), lastCall);
+          if (step) {
+            pool.setParams(initial); // every batch size trains from the same starting point
+            await this.cell(w, 'step', B, 'pool', threads, () => step(x, y, { optimizer }), lastCall);
+          } else {
+            this.skip(w.name, 'step', 'pool', 'GradPool.step is not available in this build');
+          }
+        }
+      } finally {
+        await pool.close();
+      }
+    }
+  }
+}
+
+/** Measures every requested cell. Progress goes to stdout when `o.log`. */
+export async function runSuite(o: ResolvedBenchOptions): Promise<SuiteOutput> {
+  await useMainBackend(o.backend);
+  const r = new Runner(o);
+  const batches: Record<string, number[]> = {};
+  for (const name of o.workloads) {
+    const w = WORKLOADS[name];
+    const def = await loadModel(modelHref(w.model));
+    const init = initParams(def, o.seed);
+    const bs = o.batches[name] ?? (o.quick ? w.batches.quick : w.batches.full);
+    batches[name] = bs;
+    const data = new Map(bs.map((B) => [B, w.data(B, o.seed + B)] as const));
+    r.log(`${w.title} (${def.layout.total} parameters), batches ${bs.join(', ')}, backend ${o.backend}`);
+    await r.baselines(w, def, init, data);
+    await r.pools(w, data);
+  }
+  return { rows: r.rows, skipped: r.skipped, notes: r.notes, batches };
+}

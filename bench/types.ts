@@ -1,0 +1,117 @@
+/**
+ * The shape of a benchmark run's results: what `runBench` returns and what is written, unchanged,
+ * to `bench/results/<date>-<host>.json`. Times are milliseconds; every figure comes from one run.
+ */
+
+/** The benchmarked operations. `step` is a full training step (mean gradient + SGD update). */
+export type BenchOp = 'predict' | 'perSampleGrads' | 'step';
+
+/**
+ * Who computed the batch:
+ * - `loop`: a sequential per-sample loop on the main thread (forward, or `tf.valueAndGrads`),
+ * - `batched`: tfjs on the main thread with the model written for a whole batch,
+ * - `fit`: `tf.sequential` + `model.fit` with the same architecture, optimizer and batch size,
+ * - `pool`: gradpool at `threads` worker threads.
+ */
+export type BenchMethod = 'loop' | 'batched' | 'fit' | 'pool';
+
+/** Latency statistics of one measured task, from tinybench. */
+export interface LatencyStats {
+  medianMs: number;
+  minMs: number;
+  maxMs: number;
+  meanMs: number;
+  /** Timed calls (after warm-up) the statistics are computed from. */
+  samples: number;
+}
+
+/** Medians of `pool.stats().lastCall` over the timed calls. */
+export interface Breakdown {
+  dispatchMs: number;
+  computeMs: number;
+  reduceMs: number;
+  optimizerMs: number;
+  totalMs: number;
+}
+
+/** One measured (workload, op, batch, method, threads) cell. */
+export interface BenchRow {
+  workload: string;
+  op: BenchOp;
+  batch: number;
+  method: BenchMethod;
+  /** Worker threads for `pool`; 1 for the main-thread baselines (they use one thread). */
+  threads: number;
+  latency: LatencyStats;
+  /** `batch / median`, samples per second. */
+  samplesPerSec: number;
+  usPerSample: number;
+  /** Pool only: throughput relative to the pool at `speedupBase` threads (normally 1). */
+  speedup: number | null;
+  /** Pool only: `speedup / (threads / speedupBase)`; 1 is perfect scaling. */
+  efficiency: number | null;
+  /** Loop median / this median: > 1 means faster than the sequential main-thread loop. */
+  vsLoop: number | null;
+  /** Pool only. */
+  breakdown: Breakdown | null;
+}
+
+/** A cell that was not measured, and why (e.g. no batched form of per-sample gradients in tfjs). */
+export interface SkippedCell {
+  workload: string;
+  op: BenchOp | '*';
+  method: BenchMethod | '*';
+  reason: string;
+}
+
+/** A performance target from the issue tracker: reported, never asserted. */
+export interface TargetResult {
+  id: string;
+  description: string;
+  /** The measured ratio, or null when the run did not include what it needs. */
+  measured: number | null;
+  /** `measured >= threshold` (or `<=` when `lowerIsBetter`). */
+  threshold: number;
+  lowerIsBetter: boolean;
+  met: boolean | null;
+  note?: string;
+}
+
+/** The machine and software the figures come from. */
+export interface MachineInfo {
+  host: string;
+  platform: string;
+  arch: string;
+  cpuModel: string;
+  cpus: number;
+  availableParallelism: number;
+  totalMemoryBytes: number;
+}
+
+/** Everything one run produced. */
+export interface BenchResult {
+  schema: 'gradpool-bench/1';
+  /** ISO timestamp of the start of the run. */
+  date: string;
+  machine: MachineInfo;
+  versions: { node: string; tfjs: string; tfjsBackendWasm: string; gradpool: string };
+  config: {
+    backend: 'wasm' | 'cpu';
+    threads: number[];
+    /** The thread count speedups are relative to: the smallest one measured (normally 1). */
+    speedupBase: number;
+    quick: boolean;
+    workloads: string[];
+    batches: Record<string, number[]>;
+    chunkSize: number;
+    seed: number;
+    minIterations: number;
+    timeBudgetMs: number;
+  };
+  rows: BenchRow[];
+  skipped: SkippedCell[];
+  targets: TargetResult[];
+  notes: string[];
+  /** Wall time of the whole run. */
+  durationMs: number;
+}

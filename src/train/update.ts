@@ -1,0 +1,54 @@
+import { applyUpdate } from '../optim/apply.js';
+import type { OptimizerSpec } from '../optim/types.js';
+import { addNoise } from '../privacy/gaussian.js';
+
+/**
+ * Everything one optimizer update needs besides the arrays: small, structured-cloneable, so the same
+ * plan runs on the coordinator or, sharded by parameter slices, in the workers.
+ */
+export interface UpdatePlan {
+  /** Total parameter count and number of f64 partial rows (chunks) to reduce. */
+  P: number;
+  numChunks: number;
+  /** The summed (clipped) gradient is divided by this: B, or DP's expected batch size. */
+  divisor: number;
+  /** DP noise std added to the SUM before dividing (noiseMultiplier × maxGradNorm); 0 without DP. */
+  noiseStd: number;
+  noiseSeed: number;
+  /** Optimizer spec with the schedule replaced by the resolved `lr` (functions cannot be cloned). */
+  spec: OptimizerSpec;
+  lr: number;
+  /** 1-based number of this update; also the DP noise counter. */
+  t: number;
+}
+
+/** The arrays of one update. `*In` are read; `*Out` (the inactive double-buffer halves) are written. */
+export interface UpdateViews {
+  partial: Float64Array;
+  grad: Float32Array;
+  pIn: Float32Array;
+  pOut: Float32Array;
+  sIn: Float32Array[];
+  sOut: Float32Array[];
+}
+
+/**
+ * Reduce → noise → divide → optimizer, for parameter elements [lo, hi). Every element depends only
+ * on its own column of partials, its own noise (counter-based) and its own optimizer state, so any
+ * slicing over any number of workers gives the same bits as one call over [0, P).
+ */
+export function updateSlice(plan: UpdatePlan, v: UpdateViews, lo: number, hi: number, scratch = new Float64Array(hi - lo)): void {
+  const { P, numChunks, divisor } = plan;
+  const sum = scratch.subarray(0, hi - lo);
+  for (let k = lo; k < hi; k++) {
+    let s = 0;
+    for (let c = 0; c < numChunks; c++) s += v.partial[c * P + k]!;
+    sum[k - lo] = s;
+  }
+  // DP: noise is added to the SUM of clipped gradients, before dividing (as Opacus does).
+  addNoise(sum, lo, hi, plan.noiseStd, plan.noiseSeed, plan.t, lo);
+  for (let k = lo; k < hi; k++) v.grad[k] = sum[k - lo]! / divisor;
+  v.pOut.set(v.pIn.subarray(lo, hi), lo);
+  v.sIn.forEach((s, j) => v.sOut[j]!.set(s.subarray(lo, hi), lo));
+  applyUpdate(plan.spec, { lr: plan.lr, step: plan.t }, v.pOut, v.grad, v.sOut, lo, hi);
+}

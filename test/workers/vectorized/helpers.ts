@@ -1,0 +1,133 @@
+/**
+ * Test harness for the vectorized executor: seeded data, a per-sample loop oracle written here (plain
+ * tfjs on the inner backend, one sample at a time), and a checker that compares a vectorized run of any
+ * single-sample function, forward values and per-sample gradients, against that oracle.
+ */
+import * as tf from '@tensorflow/tfjs';
+import '@tensorflow/tfjs-backend-wasm';
+import assert from 'node:assert/strict';
+import { resetWarnings, vmap } from '../../../workers/executors/vectorized/index.js';
+
+/** Selects tfjs's backend (the inner backend of the vectorized runs) and silences the cpu banner. */
+export async function useBackend(name: 'cpu' | 'wasm'): Promise<void> {
+  await tf.setBackend(name);
+  await tf.ready();
+  const be = tf.backend() as unknown as { firstUse?: boolean };
+  if ('firstUse' in be) be.firstUse = false;
+}
+
+/** A small seeded generator (mulberry32), so every run draws the same test data. */
+export function rng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** `size` values uniform in [-1, 1), seeded. */
+export function randn(size: number, seed: number): Float32Array {
+  const r = rng(seed);
+  return Float32Array.from({ length: size }, () => r() * 2 - 1);
+}
+
+/** Captures the vectorized backend's warnings for the duration of a test. */
+export function captureWarnings(): string[] {
+  const seen: string[] = [];
+  resetWarnings((m) => seen.push(m));
+  return seen;
+}
+
+/** Asserts `got` matches `want` to `rtol`, relative per element with a floor of 1% of the largest |want|. */
+export function assertClose(got: ArrayLike<number>, want: ArrayLike<number>, rtol: number, what: string): void {
+  assert.equal(got.length, want.length, `${what}: length`);
+  let scale = 0;
+  for (let i = 0; i < want.length; i++) scale = Math.max(scale, Math.abs(want[i]!));
+  for (let i = 0; i < want.length; i++) {
+    const tol = rtol * (Math.abs(want[i]!) + 0.01 * scale) + 1e-30;
+    if (!(Math.abs(got[i]! - want[i]!) <= tol) && !(Number.isNaN(got[i]!) && Number.isNaN(want[i]!)))
+      assert.fail(`${what}: element ${i}: got ${got[i]}, want ${want[i]} (tol ${tol})`);
+  }
+}
+
+/** One argument of a checked function: its per-sample shape, whether it is batched, its values. */
+export interface ArgSpec {
+  shape: number[];
+  batched: boolean;
+  /** Integer argument (indices) with values in [0, int); never differentiated. */
+  int?: number;
+  /** Float values are shifted by this (e.g. to keep log/sqrt arguments positive). */
+  offset?: number;
+}
+
+export interface CheckOptions {
+  n?: number;
+  /** Also compare per-sample gradients w.r.t. every float argument (default true). */
+  grads?: boolean;
+  rtol?: number;
+  seed?: number;
+}
+
+/** Fixed, position-dependent output weights: the checked loss is sum(out * w), so dL/dout differs per element. */
+function weighted(out: tf.Tensor): tf.Tensor {
+  const w = Float32Array.from({ length: out.size }, (_, i) => 0.5 + ((i * 7919) % 13) / 13);
+  return tf.sum(tf.mul(tf.cast(out, 'float32'), tf.tensor(w, out.shape)));
+}
+
+function makeArgs(specs: ArgSpec[], n: number, seed: number): tf.Tensor[] {
+  return specs.map((s, k) => {
+    const shape = s.batched ? [n, ...s.shape] : s.shape;
+    const size = tf.util.sizeFromShape(shape);
+    if (s.int !== undefined) {
+      const r = rng(seed + k);
+      return tf.tensor(Int32Array.from({ length: size }, () => Math.floor(r() * s.int!)), shape, 'int32');
+    }
+    const v = randn(size, seed * 31 + k);
+    if (s.offset) for (let i = 0; i < v.length; i++) v[i] = Math.abs(v[i]!) + s.offset;
+    return tf.tensor(v, shape);
+  });
+}
+
+/**
+ * Runs `f` vectorized (via `vmap`) and per sample (the loop oracle) on the same seeded arguments and
+ * asserts equal outputs and, unless disabled, equal per-sample gradients of sum(f(...) * w) with
+ * respect to every float argument, batched or not.
+ */
+export function check(label: string, f: (...a: tf.Tensor[]) => tf.Tensor, specs: ArgSpec[], opts: CheckOptions = {}): void {
+  const { n = 3, grads = true, rtol = 1e-5, seed = 7 } = opts;
+  const args = makeArgs(specs, n, seed);
+  const diff = specs.map((s, k) => (s.int === undefined ? k : -1)).filter((k) => k >= 0);
+  const gradsOf = (a: tf.Tensor[]) => {
+    if (!grads) return [];
+    const xs = diff.map((k) => a[k]!);
+    const { grads: g } = tf.engine().gradients(() => weighted(f(...a)), xs, undefined, true);
+    return xs.map((x, i) => g[i] ?? tf.zerosLike(x));
+  };
+  try {
+    // Oracle: one sample at a time on the inner backend.
+    let outShape: number[] = [];
+    const want = tf.tidy(() => {
+      const outs: number[][] = [[]];
+      for (let i = 0; i < n; i++) {
+        const ai = args.map((a, k) => (specs[k]!.batched ? tf.reshape(tf.slice(a, i, 1), specs[k]!.shape) : a));
+        const res = [f(...ai), ...gradsOf(ai)];
+        outShape = res[0]!.shape;
+        res.forEach((t, j) => (outs[j] ??= []).push(...t.dataSync()));
+      }
+      return outs;
+    });
+    const got = vmap((...a) => [f(...a), ...gradsOf(a)], specs.map((s) => (s.batched ? 0 : null)))(...args);
+    try {
+      assert.equal(got.length, want.length, `${label}: number of results`);
+      assert.deepEqual(got[0]!.shape, [n, ...outShape], `${label}: output shape`);
+      got.forEach((t, j) => assertClose(t.dataSync(), want[j]!, rtol, j === 0 ? `${label}: output` : `${label}: grad of arg ${diff[j - 1]}`));
+    } finally {
+      got.forEach((t) => t.dispose());
+    }
+  } finally {
+    args.forEach((a) => a.dispose());
+  }
+}

@@ -1,0 +1,42 @@
+import * as tf from '@tensorflow/tfjs';
+import assert from 'node:assert/strict';
+import { createVectorizedExecutor, ensureVmapBackend } from '../../../workers/executors/vectorized/index.js';
+import { useBackend } from './helpers.js';
+import { convModel, makeJob, mlpModel, run, seedModel } from './models.js';
+
+describe('vectorized executor: memory', () => {
+  before(() => useBackend('cpu'));
+  const counts = () => ({
+    tensors: tf.memory().numTensors,
+    buffers: tf.memory().numDataBuffers,
+    inner: tf.engine().findBackend('cpu').numDataIds(),
+    vmap: ensureVmapBackend('cpu').numDataIds(),
+  });
+
+  it('leaks nothing over 1000 chunks of the seed model (tensors, engine buffers, inner and vmap data ids)', () => {
+    const ex = createVectorizedExecutor('cpu');
+    const job = makeJob(seedModel, 8);
+    run(ex, job); // first call registers the backend
+    const before = counts();
+    const out = new Float32Array(8);
+    for (let i = 0; i < 1000; i++) {
+      run(ex, job);
+      if (i % 10 === 0) ex.forward(job, out);
+    }
+    assert.deepEqual(counts(), before);
+    assert.equal(before.vmap, 0);
+    job.params.forEach((t) => t.dispose());
+  });
+
+  it('leaks nothing on the MLP and conv models (incl. cpu kernels that return engine tensors)', () => {
+    const ex = createVectorizedExecutor('cpu');
+    for (const model of [mlpModel('tanh', 'logSoftmax', 16), convModel(8, 'avg', 'same', 2)]) {
+      const job = makeJob(model, 5);
+      run(ex, job);
+      const before = counts();
+      for (let i = 0; i < 20; i++) run(ex, job);
+      assert.deepEqual(counts(), before);
+      job.params.forEach((t) => t.dispose());
+    }
+  });
+});

@@ -1,0 +1,69 @@
+import * as tf from '@tensorflow/tfjs';
+import assert from 'node:assert/strict';
+import { createVectorizedExecutor, ensureVmapBackend, resetWarnings } from '../../../workers/executors/vectorized/index.js';
+import { assertClose, captureWarnings, check, useBackend, type ArgSpec } from './helpers.js';
+import { assertResults, convModel, makeJob, mlpModel, oracle, oracleForward, run, seedModel } from './models.js';
+
+const B = (...shape: number[]): ArgSpec => ({ shape, batched: true });
+const U = (...shape: number[]): ArgSpec => ({ shape, batched: false });
+
+describe('vectorized executor on the wasm backend', () => {
+  let warnings: string[] = [];
+  before(() => useBackend('wasm'));
+  after(() => useBackend('cpu'));
+  beforeEach(() => (warnings = captureWarnings()));
+  afterEach(() => {
+    assert.deepEqual(warnings, []);
+    resetWarnings();
+  });
+
+  it('rules: broadcasting, reductions, shapes, matMul, softmax, gather, pooling', () => {
+    for (const [a, b] of [[B(3), U(3)], [B(), U(4)], [B(2, 3), U()], [B(4), U(2, 1)], [B(2, 1), B(3)], [U(2, 3), B(1, 3)]])
+      check('add/mul/div', (x, y) => tf.div(tf.mul(tf.add(x, y), x), tf.add(tf.abs(y), 1)), [a!, b!]);
+    check('sum/mean/max', (x) => tf.add(tf.sum(x, 1), tf.add(tf.mean(x, 0, true), tf.max(x))), [B(2, 3)]);
+    check('transpose/reshape/concat/slice', (x, w) => tf.slice(tf.concat([tf.transpose(x), tf.reshape(w, [3, 2])], 1), [0, 1], [2, 3]), [B(2, 3), U(6)]);
+    for (const [tA, tB] of [[false, false], [true, false], [false, true]] as const) {
+      check('matMul b*u', (a, b) => tf.matMul(a, b, tA, tB), [B(...(tA ? [3, 2] : [2, 3])), U(...(tB ? [4, 3] : [3, 4]))]);
+      check('matMul u*b', (a, b) => tf.matMul(a, b, tA, tB), [U(...(tA ? [3, 2] : [2, 3])), B(...(tB ? [4, 3] : [3, 4]))]);
+    }
+    check('softmax/logSoftmax', (x) => tf.add(tf.softmax(x), tf.logSoftmax(x)), [B(2, 5)]);
+    check('gather', (x, i) => tf.gather(x, i, 1), [B(3, 4), { shape: [2], batched: false, int: 4 }], { grads: false });
+    check('gather batched indices', (x, i) => tf.gather(x, i), [U(5, 3), { shape: [2], batched: true, int: 5 }], { grads: false });
+    check('maxPool/avgPool', (x) => tf.add(tf.maxPool(x as tf.Tensor3D, 2, 2, 'valid'), tf.avgPool(x as tf.Tensor3D, 2, 2, 'valid')), [B(4, 4, 2)]);
+  });
+
+  it('rules: conv2d forward and input gradient (wasm has no Conv2DBackpropFilter)', () => {
+    const w = tf.tensor4d(Array.from({ length: 18 }, (_, i) => Math.sin(i)), [3, 3, 1, 2]);
+    check('conv2d', (x) => tf.conv2d(x as tf.Tensor3D, w, 1, 'same'), [B(5, 5, 1)]);
+    w.dispose();
+  });
+
+  it('seed and MLP models match the loop oracle', () => {
+    const ex = createVectorizedExecutor('wasm');
+    for (const [model, n] of [[seedModel, 33], [mlpModel('relu', 'losses'), 8]] as const) {
+      const job = makeJob(model, n, 2);
+      assertResults(run(ex, job), oracle(job), 1e-5, 'wasm');
+      job.params.forEach((t) => t.dispose());
+    }
+  });
+
+  it('conv model forward matches the loop oracle', () => {
+    const ex = createVectorizedExecutor('wasm');
+    const job = makeJob(convModel(12, 'max', 'valid'), 5, 3);
+    const out = new Float32Array(5 * 10);
+    ex.forward(job, out);
+    assertClose(out, oracleForward(job, 10), 1e-5, 'wasm conv forward');
+    job.params.forEach((t) => t.dispose());
+  });
+
+  it('leaks nothing on wasm', () => {
+    const ex = createVectorizedExecutor('wasm');
+    const job = makeJob(seedModel, 8);
+    run(ex, job);
+    const counts = () => [tf.memory().numTensors, tf.memory().numDataBuffers, tf.engine().findBackend('wasm').numDataIds(), ensureVmapBackend('wasm').numDataIds()];
+    const before = counts();
+    for (let i = 0; i < 200; i++) run(ex, job);
+    assert.deepEqual(counts(), before);
+    job.params.forEach((t) => t.dispose());
+  });
+});

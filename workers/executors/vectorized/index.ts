@@ -1,0 +1,14 @@
+/**
+ * The vectorized executor ("vmap for TensorFlow.js"): runs a single-sample model over a whole chunk as
+ * batched kernels on a wrapping tfjs backend, per-sample gradients included. See docs/vectorized.md.
+ */
+import './rules/elementwise.js';
+import './rules/shape.js';
+import './rules/linalg.js';
+import './rules/conv.js';
+
+export { VectorizedExecutor, createVectorizedExecutor } from './executor.js';
+export { vmap, coverage } from './vmap.js';
+export { BatchingRuleError, resetWarnings } from './errors.js';
+export { withoutRules } from './table.js';
+export { ensureVmapBackend, vmapName, type VmapBackend } from './backend.js';
