@@ -120,7 +120,11 @@ export class BatchedBaseline {
     init: Float32Array,
     lr: number,
   ) {
-    this.vars = paramTensors(def, init).map((t) => tf.variable(t));
+    this.vars = paramTensors(def, init).map((t) => {
+      const v = tf.variable(t); // a new tensor, not a take-over of t
+      t.dispose();
+      return v;
+    });
     this.optimizer = tf.train.sgd(lr);
   }
 
@@ -151,6 +155,8 @@ export class BatchedBaseline {
 /** A `tf.sequential` twin trained with `model.fit` for one epoch of exactly one batch: one step. */
 export class FitBaseline {
   private readonly model: tf.Sequential;
+  /** Passed to compile as an instance, so the model does not own (or dispose) it. */
+  private readonly optimizer: tf.SGDOptimizer;
 
   constructor(
     private readonly def: ModelDef,
@@ -159,11 +165,13 @@ export class FitBaseline {
     lr: number,
   ) {
     const { model, loss } = w.layers();
-    model.compile({ optimizer: tf.train.sgd(lr), loss });
+    this.optimizer = tf.train.sgd(lr);
+    model.compile({ optimizer: this.optimizer, loss });
     // Same starting weights as the pool; setWeights also proves the architectures match shape for shape.
     const ps = paramTensors(def, init);
-    model.setWeights(tf.tidy(() => w.toLayerWeights(named(def, ps))));
-    ps.forEach((t) => t.dispose());
+    const weights = w.toLayerWeights(named(def, ps));
+    model.setWeights(weights); // copies the values into the layers' variables
+    new Set([...ps, ...weights]).forEach((t) => t.dispose());
     this.model = model;
   }
 
@@ -182,5 +190,6 @@ export class FitBaseline {
 
   dispose(): void {
     this.model.dispose();
+    this.optimizer.dispose();
   }
 }

@@ -66,6 +66,7 @@ class Runner {
     if (this.o.log) console.log(msg);
   }
 
+  /** Times one cell. `fn` is async for the pool and model.fit, sync for the other baselines. */
   async cell(w: Workload, op: BenchOp, batch: number, method: BenchMethod, threads: number, fn: () => unknown, lastCall?: () => Breakdown | null) {
     const seen: Breakdown[] = [];
     const timed = lastCall
@@ -75,7 +76,8 @@ class Runner {
           if (t) seen.push(t);
         }
       : fn;
-    const latency = await measure(`${w.name} ${op} B=${batch} ${method}@${threads}`, timed, this.cfg);
+    const isAsync = method === 'pool' || method === 'fit';
+    const latency = await measure(`${w.name} ${op} B=${batch} ${method}@${threads}`, timed, isAsync, this.cfg);
     // The last `samples` records are the timed calls (the warm-up ran first).
     const tail = seen.slice(-latency.samples);
     const breakdown = tail.length ? (Object.fromEntries(FIELDS.map((f) => [f, median(tail.map((t) => t[f]))])) as unknown as Breakdown) : null;

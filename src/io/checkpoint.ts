@@ -17,11 +17,12 @@
  * Arrays are stored as their raw little-endian bytes, so every value (NaN payloads, -0, denormals)
  * round-trips bit-exactly.
  */
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import { endianness } from 'node:os';
-import { mkdir, open, readdir, readFile, rename, rm } from 'node:fs/promises';
+import { readdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { errors, GradPoolError } from '../errors.js';
+import { writeFileAtomic } from './atomic.js';
 
 const MAGIC = Buffer.from('GPCK\r\n\x1a\n', 'latin1');
 const VERSION = 1;
@@ -70,23 +71,6 @@ function dtypeOf(a: unknown): CheckpointDtype | undefined {
   return (Object.keys(CTORS) as CheckpointDtype[]).find((k) => a instanceof CTORS[k]);
 }
 
-async function writeAll(fh: import('node:fs/promises').FileHandle, parts: Uint8Array[]): Promise<void> {
-  for (const part of parts) {
-    for (let done = 0; done < part.length; ) done += (await fh.write(part, done, part.length - done)).bytesWritten;
-  }
-}
-
-/** fsync a directory so a rename in it survives power loss. Windows cannot open directories; skip there. */
-async function syncDir(dir: string): Promise<void> {
-  if (process.platform === 'win32') return;
-  const fh = await open(dir, 'r');
-  try {
-    await fh.sync();
-  } finally {
-    await fh.close();
-  }
-}
-
 /**
  * Writes `payload` as `<dir>/ckpt-<step>.gpck` atomically: the bytes go to a temporary file in the
  * same directory, which is fsynced, renamed into place, and the directory fsynced. Creates `dir` if
@@ -122,21 +106,8 @@ export async function writeCheckpoint(dir: string, step: number, payload: Checkp
   sha256(header).copy(prelude, 16);
   const headerPad = new Uint8Array(align8(PRELUDE + header.length) - PRELUDE - header.length);
 
-  await mkdir(dir, { recursive: true });
   const final = join(dir, checkpointName(step));
-  const tmp = join(dir, `.${checkpointName(step)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
-  const fh = await open(tmp, 'wx');
-  try {
-    await writeAll(fh, [prelude, header, headerPad, ...body]);
-    await fh.sync();
-    await fh.close();
-    await rename(tmp, final);
-  } catch (e) {
-    await fh.close().catch(() => {}); // may already be closed
-    await rm(tmp, { force: true });
-    throw e;
-  }
-  await syncDir(dir);
+  await writeFileAtomic(final, [prelude, header, headerPad, ...body]);
   return final;
 }
 

@@ -1,0 +1,47 @@
+// The counter-based DP noise: Philox4x32-10 against the Random123 known-answer vectors, and the
+// noise's slicing invariance and distribution.
+import assert from 'node:assert/strict';
+import { addNoise, noiseAt, philox4x32 } from '../../src/privacy/gaussian.js';
+
+describe('privacy: Philox4x32-10 noise', function () {
+  // Known-answer vectors from Random123's kat_vectors (format: counter[4] key[2] -> output[4]).
+  const KAT: [number[], number[], number[]][] = [
+    [[0, 0, 0, 0], [0, 0], [0x6627e8d5, 0xe169c58d, 0xbc57ac4c, 0x9b00dbd8]],
+    [[0xffffffff, 0xffffffff, 0xffffffff, 0xffffffff], [0xffffffff, 0xffffffff], [0x408f276d, 0x41c83b0e, 0xa20bc7c6, 0x6d5451fd]],
+    [[0x243f6a88, 0x85a308d3, 0x13198a2e, 0x03707344], [0xa4093822, 0x299f31d0], [0xd16cfe09, 0x94fdcceb, 0x5001e420, 0x24126ea1]],
+  ];
+  KAT.forEach(([ctr, key, want], i) =>
+    it(`matches Random123 known-answer vector ${i + 1}`, () => assert.deepEqual(Array.from(philox4x32(ctr, key)), want)),
+  );
+
+  it('gives each element the same noise whatever slices it is generated in', () => {
+    const whole = new Float64Array(1001);
+    addNoise(whole, 0, 1001, 0.7, 12345, 9);
+    const sliced = new Float64Array(1001);
+    for (const [lo, hi] of [[0, 3], [3, 500], [500, 501], [501, 1001]] as const) {
+      const part = new Float64Array(hi - lo);
+      addNoise(part, lo, hi, 0.7, 12345, 9, lo);
+      sliced.set(part, lo);
+    }
+    assert.deepEqual(sliced, whole);
+    assert.equal(whole[77], 0.7 * noiseAt(12345, 9, 77));
+  });
+
+  it('changes with the step and the seed', () => {
+    assert.notEqual(noiseAt(1, 1, 0), noiseAt(1, 2, 0));
+    assert.notEqual(noiseAt(1, 1, 0), noiseAt(2, 1, 0));
+  });
+
+  it('is standard normal: mean, variance and tails of 200k draws', () => {
+    const n = 200_000;
+    const v = new Float64Array(n);
+    addNoise(v, 0, n, 1, 42, 1);
+    const mean = v.reduce((a, b) => a + b, 0) / n;
+    const variance = v.reduce((a, b) => a + (b - mean) ** 2, 0) / n;
+    const beyond2 = v.filter((z) => Math.abs(z) > 2).length / n;
+    // Standard errors: mean 1/sqrt(n) = 0.0022; variance sqrt(2/n) = 0.0032; P(|z|>2) = 0.0455 ± 0.0005.
+    assert.ok(Math.abs(mean) < 0.01, `mean ${mean}`);
+    assert.ok(Math.abs(variance - 1) < 0.015, `variance ${variance}`);
+    assert.ok(Math.abs(beyond2 - 0.0455) < 0.002, `P(|z|>2) ${beyond2}`);
+  });
+});
