@@ -10,6 +10,7 @@ import os from 'node:os';
 import { join } from 'node:path';
 import { DEFAULT_CHUNK_SIZE } from '../src/shard.js';
 import { deriveRows, evaluateTargets } from './analyze.js';
+import { runIssue2 } from './issue2.js';
 import { resolveBenchOptions, type BenchOptions } from './options.js';
 import { renderSpeedupSvg } from './plot.js';
 import { consoleReport } from './report.js';
@@ -77,6 +78,7 @@ export async function runBench(options: BenchOptions = {}): Promise<BenchRun> {
   const t0 = performance.now();
   const machine = machineInfo();
   const suite = await runSuite(o);
+  const issue2 = o.issue2 && o.workloads.includes('seed') ? await runIssue2(o, o.issue2.batch, o.issue2.rounds) : null;
   const speedupBase = o.threads[0]!;
   const rows = deriveRows(suite.rows, speedupBase);
   const notes = [...suite.notes];
@@ -98,10 +100,13 @@ export async function runBench(options: BenchOptions = {}): Promise<BenchRun> {
       seed: o.seed,
       minIterations: o.minIterations,
       timeBudgetMs: o.timeBudgetMs,
+      warmupIterations: o.warmupIterations,
+      warmupMs: o.warmupMs,
     },
     rows,
     skipped: suite.skipped,
-    targets: evaluateTargets(rows),
+    issue2,
+    targets: evaluateTargets(issue2),
     notes,
     durationMs: performance.now() - t0,
   };

@@ -6,12 +6,14 @@ export interface MeasureConfig {
   minIterations: number;
   timeBudgetMs: number;
   warmupIterations: number;
+  warmupMs: number;
 }
 
 /**
- * Times `fn` with tinybench: `warmupIterations` untimed calls first (they allocate the pool's shared
- * buffers, JIT the loop, build tfjs kernels), then calls until both `minIterations` and the time
- * budget are reached. `isAsync`: fn returns a promise, awaited inside the timed window. The median is the headline figure: on a machine shared with other work it
+ * Times `fn` with tinybench: untimed warm-up calls first, until both `warmupIterations` and `warmupMs`
+ * are reached (they allocate the pool's shared buffers and let V8 optimise tfjs's per-op path: a
+ * fresh worker runs the per-sample loop several times slower for its first few dozen calls), then
+ * timed calls until both `minIterations` and the time budget are reached. `isAsync`: fn returns a promise, awaited inside the timed window. The median is the headline figure: on a machine shared with other work it
  * is far steadier than the mean; min and max show the spread.
  */
 export async function measure(name: string, fn: () => unknown, isAsync: boolean, cfg: MeasureConfig): Promise<LatencyStats> {
@@ -19,10 +21,9 @@ export async function measure(name: string, fn: () => unknown, isAsync: boolean,
     name,
     iterations: cfg.minIterations,
     time: cfg.timeBudgetMs,
-    warmup: cfg.warmupIterations > 0,
+    warmup: cfg.warmupIterations > 0 || cfg.warmupMs > 0,
     warmupIterations: cfg.warmupIterations,
-    // A zero warm-up time makes the warm-up exactly `warmupIterations` calls, however slow each is.
-    warmupTime: 0,
+    warmupTime: cfg.warmupMs,
     throws: true,
   });
   // Stated, not detected: tinybench's detection calls fn once without awaiting it, which would

@@ -24,10 +24,20 @@ export interface BenchOptions {
   minIterations?: number;
   /** Time budget per cell in ms (tinybench `time`; it runs until both limits are met). Default 300 quick, 2000 full. */
   timeBudgetMs?: number;
-  /** Warm-up calls per cell before timing. Default 1 quick, 2 full. */
+  /** Minimum warm-up calls per cell before timing. Default 1 quick, 2 full. */
   warmupIterations?: number;
+  /**
+   * Minimum warm-up time per cell in ms (both warm-up limits must be met). A fresh pool's workers need
+   * a few dozen small calls before V8 has optimised tfjs's per-op path. Default 250 quick, 1000 full.
+   */
+  warmupMs?: number;
   /** Skip the main-thread baselines that are not the sequential loop (batched tfjs, model.fit). */
   loopOnly?: boolean;
+  /**
+   * Issue 2's interleaved loop-vs-pool comparison (runs with the seed workload): its batch (default
+   * 4096) and rounds (default 5 quick, 11 full), or false to skip it.
+   */
+  issue2?: { batch?: number; rounds?: number } | false;
   /** Seed for parameters and data. Default 0. */
   seed?: number;
   /** Pool chunk size. Default gradpool's. */
@@ -37,8 +47,9 @@ export interface BenchOptions {
 }
 
 /** {@link BenchOptions} with every default filled in. */
-export type ResolvedBenchOptions = Required<Omit<BenchOptions, 'batches' | 'chunkSize' | 'out'>> & {
+export type ResolvedBenchOptions = Required<Omit<BenchOptions, 'batches' | 'chunkSize' | 'out' | 'issue2'>> & {
   batches: Partial<Record<WorkloadName, number[]>>;
+  issue2: { batch: number; rounds: number } | false;
   chunkSize: number | undefined;
   out: string | null;
 };
@@ -71,6 +82,7 @@ export function resolveBenchOptions(o: BenchOptions = {}): ResolvedBenchOptions 
   if (backend !== 'wasm' && backend !== 'cpu') throw new Error(`bench: backend must be wasm or cpu, got '${String(backend)}'`);
   for (const [w, bs] of Object.entries(o.batches ?? {}))
     if (!bs || bs.length === 0 || !bs.every(isPosInt)) throw new Error(`bench: batches.${w} must be positive integers, got ${JSON.stringify(bs)}`);
+  if (o.issue2 && ![o.issue2.batch ?? 1, o.issue2.rounds ?? 1].every(isPosInt)) throw new Error(`bench: issue2.batch and issue2.rounds must be positive integers`);
   return {
     threads,
     quick,
@@ -81,7 +93,9 @@ export function resolveBenchOptions(o: BenchOptions = {}): ResolvedBenchOptions 
     minIterations: o.minIterations ?? (quick ? 5 : 12),
     timeBudgetMs: o.timeBudgetMs ?? (quick ? 300 : 2000),
     warmupIterations: o.warmupIterations ?? (quick ? 1 : 2),
+    warmupMs: o.warmupMs ?? (quick ? 250 : 1000),
     loopOnly: o.loopOnly ?? false,
+    issue2: o.issue2 === false ? false : { batch: o.issue2?.batch ?? 4096, rounds: o.issue2?.rounds ?? (quick ? 5 : 11) },
     seed: o.seed ?? 0,
     chunkSize: o.chunkSize,
     log: o.log ?? false,

@@ -9,7 +9,7 @@ import os from 'node:os';
 import { dirname, join, relative, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { ISSUE2 } from './analyze.js';
+import { ISSUE2 } from './issue2.js';
 import { DEFAULT_OUT } from './options.js';
 import { machineLine, pivotTable, renderMarkdown } from './report.js';
 import type { BenchResult } from './types.js';

@@ -114,7 +114,7 @@ export function consoleReport(res: BenchResult): string {
     'µs per sample (median; lower is better):',
     renderText(p.header, p.body),
     '',
-    ...issue2Summary(res.rows, res.targets),
+    ...issue2Summary(res.issue2, res.targets),
   ];
   if (res.skipped.length) out.push('', 'Not measured:', ...res.skipped.map((s) => `  ${s.workload} ${s.op} ${s.method}: ${s.reason}`));
   if (res.notes.length) out.push('', 'Notes:', ...res.notes.map((n) => `  ${n}`));

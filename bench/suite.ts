@@ -59,7 +59,7 @@ class Runner {
   private readonly cfg: MeasureConfig;
 
   constructor(private readonly o: ResolvedBenchOptions) {
-    this.cfg = { minIterations: o.minIterations, timeBudgetMs: o.timeBudgetMs, warmupIterations: o.warmupIterations };
+    this.cfg = { minIterations: o.minIterations, timeBudgetMs: o.timeBudgetMs, warmupIterations: o.warmupIterations, warmupMs: o.warmupMs };
   }
 
   log(msg: string): void {

@@ -77,6 +77,17 @@ export interface TargetResult {
   note?: string;
 }
 
+/** Issue 2's benchmark, measured interleaved (see bench/issue2.ts). */
+export interface Issue2Result {
+  workload: 'seed';
+  op: 'perSampleGrads';
+  batch: number;
+  /** Timed calls per contender, one per round. */
+  rounds: number;
+  /** The loop (threads 1), then the pool at 1, 2 and the most threads requested. */
+  contenders: { method: 'loop' | 'pool'; threads: number; latency: LatencyStats }[];
+}
+
 /** The machine and software the figures come from. */
 export interface MachineInfo {
   host: string;
@@ -107,9 +118,14 @@ export interface BenchResult {
     seed: number;
     minIterations: number;
     timeBudgetMs: number;
+    warmupIterations: number;
+    warmupMs: number;
   };
   rows: BenchRow[];
   skipped: SkippedCell[];
+  /** Null when the seed workload was not run or the comparison was turned off. */
+  issue2: Issue2Result | null;
+  /** Evaluated on {@link BenchResult.issue2}. */
   targets: TargetResult[];
   notes: string[];
   /** Wall time of the whole run. */

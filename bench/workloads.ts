@@ -70,7 +70,7 @@ const mlp: Workload = {
   name: 'mlp',
   title: 'MNIST MLP 784-128-10',
   model: new URL('../examples/mnist/model.js', import.meta.url),
-  batches: { full: [64, 256, 1024], quick: [256] },
+  batches: { full: [64, 256, 1024], quick: [128] },
   data: (B, s) => images(B, 784, 10, s),
   batchedForward: ({ W1, b1, W2, b2 }, x) => tf.add(tf.matMul(tf.relu(tf.add(tf.matMul(x, W1!), b1!)), W2!), b2!),
   batchedLoss: softmaxCE,
@@ -88,7 +88,7 @@ const conv: Workload = {
   name: 'conv',
   title: `conv ${CONV.side}x${CONV.side} 3x3x${CONV.filters}→pool→10`,
   model: new URL('./models/conv.js', import.meta.url),
-  batches: { full: [32, 128], quick: [64] },
+  batches: { full: [32, 128], quick: [32] },
   data: (B, s) => images(B, CONV.side * CONV.side, CONV.classes, s),
   batchedForward: ({ K, bK, W, b }, x) => {
     const B = x.shape[0]!;

@@ -5,7 +5,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import { parse as parseNpy } from 'npyjs';
-import { errors, fmtShape } from '../errors.js';
+import { errors, fmtShape, raw } from '../errors.js';
 import { checkOneHot, type Dataset, makeDataset, type NpySource, oneHotEncode, requireFile, sizeOf } from './dataset.js';
 
 /** The dtypes accepted: floats and integers, any width, native little-endian ('|' is byte-sized). */
@@ -32,7 +32,9 @@ export async function readNpy(file: string, field: string): Promise<NpyArray> {
   try {
     parsed = parseNpy(ab);
   } catch (e) {
-    throw errors.dataInvalid(field, `cannot parse ${file}: ${(e as Error).message}`);
+    // npyjs builds typed-array views over the data; a RangeError means a partial last element (V8's wording varies).
+    const why = e instanceof RangeError ? 'the data is not a whole number of elements (truncated?)' : (e as Error).message;
+    throw errors.dataInvalid(field, `cannot parse ${file}: ${why}`);
   }
   const dtype = String(parsed.dtype);
   if (!DTYPES.has(dtype)) throw errors.dataInvalid(field, `unsupported dtype ${JSON.stringify(dtype)} in ${file} (expected float32, float64 or an integer type)`);
@@ -58,8 +60,8 @@ export async function readNpy(file: string, field: string): Promise<NpyArray> {
 export async function loadNpy(source: NpySource, field = 'data'): Promise<Dataset> {
   const oneHot = checkOneHot(field, source.oneHot);
   const [xa, ya] = [await readNpy(source.x, `${field}.x`), await readNpy(source.y, `${field}.y`)];
-  if (xa.shape.length === 0) throw errors.invalidOption(`${field}.x`, 'an array with a leading sample axis', `shape ${fmtShape(xa.shape)}`);
-  if (ya.shape.length === 0) throw errors.invalidOption(`${field}.y`, 'an array with a leading sample axis', `shape ${fmtShape(ya.shape)}`);
+  if (xa.shape.length === 0) throw errors.invalidOption(`${field}.x`, 'an array with a leading sample axis', raw(`shape ${fmtShape(xa.shape)}`));
+  if (ya.shape.length === 0) throw errors.invalidOption(`${field}.y`, 'an array with a leading sample axis', raw(`shape ${fmtShape(ya.shape)}`));
   const count = xa.shape[0];
   if (ya.shape[0] !== count) throw errors.batchMismatch(`${field}.y`, count, `${field}.x`, ya.shape[0]);
   if (count === 0) throw errors.dataInvalid(`${field}.x`, `no samples in ${source.x}`);

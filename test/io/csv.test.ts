@@ -80,6 +80,8 @@ describe('io: csv', () => {
       const load = () => loadCsv({ format: 'csv', path: file, x: ['a'], y: ['b'] });
       writeFileSync(file, 'a,b\n1,\n');
       await rejectsExactly(load(), 'data.path: row 2 column "b": not a number: ""');
+      writeFileSync(file, 'a,b\n1,2\n\n3,x\n'); // row numbers are file lines, blank lines included
+      await rejectsExactly(load(), 'data.path: row 4 column "b": not a number: "x"');
       writeFileSync(file, 'a,b\n1,2\nInfinity,2\n');
       await rejectsExactly(load(), 'data.path: row 3 column "a": not a finite number: "Infinity"');
       writeFileSync(file, 'a,b\n1,2\nNaN,2\n');

@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import assert from 'node:assert/strict';
-import { resetWarnings } from '../../../workers/executors/vectorized/index.js';
+import { resetWarnings, setFilterGradRoute } from '../../../workers/executors/vectorized/index.js';
 import { captureWarnings, check, useBackend, type ArgSpec } from './helpers.js';
 
 const B = (...shape: number[]): ArgSpec => ({ shape, batched: true });
@@ -37,7 +37,20 @@ describe('vectorized rules: matmul, conv, pooling', () => {
     check('conv2d same stride 2', (x, w) => tf.conv2d(x as tf.Tensor3D, w as tf.Tensor4D, 2, 'same'), [B(7, 6, 1), U(3, 3, 1, 2)]);
     check('conv2d 4-D input, explicit pad', (x, w) => tf.conv2d(x as tf.Tensor4D, w as tf.Tensor4D, [1, 2], [[0, 0], [1, 2], [2, 0], [0, 0]]), [B(2, 5, 5, 2), U(2, 3, 2, 2)]);
     check('conv2d dilated (forward)', (x, w) => tf.conv2d(x as tf.Tensor3D, w as tf.Tensor4D, 1, 'same', 'NHWC', 2), [B(6, 6, 1), U(2, 2, 1, 2)], { grads: false });
+    check('conv2d ceil rounding', (x, w) => tf.conv2d(x as tf.Tensor3D, w as tf.Tensor4D, 2, 1, 'NHWC', 1, 'ceil'), [B(6, 6, 1), U(3, 3, 1, 2)]);
     check('conv2d with a bias param', (x, w, b) => tf.relu(tf.add(tf.conv2d(x as tf.Tensor3D, w as tf.Tensor4D, 1, 'same'), b)), [B(5, 5, 1), U(3, 3, 1, 4), U(4)]);
+  });
+
+  it('conv2d per-sample filter gradients via im2col (the route wasm takes)', () => {
+    setFilterGradRoute('im2col');
+    try {
+      check('im2col valid', (x, w) => tf.conv2d(x as tf.Tensor3D, w as tf.Tensor4D, 1, 'valid'), [B(6, 6, 2), U(3, 3, 2, 3)]);
+      check('im2col same stride 2', (x, w) => tf.conv2d(x as tf.Tensor3D, w as tf.Tensor4D, 2, 'same'), [B(7, 6, 1), U(3, 3, 1, 2)]);
+      check('im2col explicit pad', (x, w) => tf.conv2d(x as tf.Tensor4D, w as tf.Tensor4D, [1, 2], [[0, 0], [1, 2], [2, 0], [0, 0]]), [B(2, 5, 5, 2), U(2, 3, 2, 2)]);
+      check('im2col ceil rounding', (x, w) => tf.conv2d(x as tf.Tensor3D, w as tf.Tensor4D, 2, 1, 'NHWC', 1, 'ceil'), [B(6, 6, 1), U(3, 3, 1, 2)]);
+    } finally {
+      setFilterGradRoute('auto');
+    }
   });
 
   it('conv2d with a batched filter falls back per sample, warning once per case', () => {

@@ -32,10 +32,22 @@ describe('vectorized executor on the wasm backend', () => {
     check('maxPool/avgPool', (x) => tf.add(tf.maxPool(x as tf.Tensor3D, 2, 2, 'valid'), tf.avgPool(x as tf.Tensor3D, 2, 2, 'valid')), [B(4, 4, 2)]);
   });
 
-  it('rules: conv2d forward and input gradient (wasm has no Conv2DBackpropFilter)', () => {
+  it('rules: conv2d forward and input gradient', () => {
     const w = tf.tensor4d(Array.from({ length: 18 }, (_, i) => Math.sin(i)), [3, 3, 1, 2]);
     check('conv2d', (x) => tf.conv2d(x as tf.Tensor3D, w, 1, 'same'), [B(5, 5, 1)]);
     w.dispose();
+  });
+
+  it('conv model per-sample grads, although tfjs-wasm has no Conv2DBackpropFilter (vs the cpu oracle)', async () => {
+    const model = convModel(12, 'max', 'valid');
+    await useBackend('cpu');
+    const cpuJob = makeJob(model, 5, 3);
+    const want = oracle(cpuJob);
+    cpuJob.params.forEach((t) => t.dispose());
+    await useBackend('wasm');
+    const job = makeJob(model, 5, 3);
+    assertResults(run(createVectorizedExecutor('wasm'), job), want, 1e-5, 'wasm conv');
+    job.params.forEach((t) => t.dispose());
   });
 
   it('seed and MLP models match the loop oracle', () => {

@@ -12,6 +12,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { dispatch, shapeOf } from './context.js';
 import { BatchingRuleError } from './errors.js';
+import { STANDALONE } from './table.js';
 
 /** A batching-level value: an inner-backend tensor plus whether its leading axis is the batch. */
 export interface BVal {
@@ -32,9 +33,21 @@ interface EngineInternals {
   pendingBackendInit: unknown;
   makeTensorFromTensorInfo(info: tf.TensorInfo, backend?: tf.KernelBackend): tf.Tensor;
   removeDataId(dataId: tf.DataId, backend: tf.KernelBackend): void;
+  state: { gradientDepth: number; activeTape: { saved?: tf.Tensor[] }[] | null };
 }
 
 export const engine = () => tf.engine() as unknown as EngineInternals;
+
+/**
+ * When the function passed to tf.grads throws, tfjs leaves its tape behind with the tensors it kept for
+ * the backward pass (they outlive every tidy). Disposes them, as a completed backward pass would.
+ */
+export function disposeAbandonedTape(): void {
+  const st = engine().state;
+  if (st.gradientDepth !== 0 || !st.activeTape) return;
+  for (const node of st.activeTape) for (const t of node.saved ?? []) t.dispose();
+  st.activeTape = null;
+}
 
 /** Name of the vmap backend wrapping `inner`: one per inner backend, so each knows its own kernels. */
 export const vmapName = (inner: string) => `vmap-${inner}`;
@@ -88,6 +101,9 @@ export class VmapBackend extends tf.KernelBackend {
     this.n = n;
     try {
       return fn();
+    } catch (err) {
+      disposeAbandonedTape();
+      throw err;
     } finally {
       e.backendName = prevName;
       e.backendInstance = prevInstance;
@@ -110,15 +126,30 @@ export class VmapBackend extends tf.KernelBackend {
     return engine().makeTensorFromTensorInfo(info, this);
   }
 
-  /** All n samples' values of `t`, sample-major; an unbatched value is repeated n times. */
-  readBatched(t: tf.Tensor, n: number): tf.BackendValues {
+  /**
+   * Writes all n samples' values of `t` into `dst`, sample-major; an unbatched value is repeated n times.
+   * `dst` must hold exactly n * (per-sample size) values.
+   */
+  readInto(t: tf.Tensor, n: number, dst: Float32Array): void {
     const v = this.valueFor(t);
-    const data = this.recs.has(t.dataId) ? this.inner.readSync(v.info.dataId) : tf.engine().readSync(t.dataId);
-    if (v.batched) return data;
-    const size = tf.util.sizeFromShape(v.info.shape);
-    const out = new (data.constructor as Float32ArrayConstructor)(n * size);
-    for (let i = 0; i < n; i++) out.set(data as Float32Array, i * size);
-    return out;
+    const size = tf.util.sizeFromShape(v.batched ? v.info.shape.slice(1) : v.info.shape);
+    if (dst.length !== n * size) throw new Error(`vectorized: expected ${dst.length / n} values per sample, got shape [${t.shape}]`);
+    const src = this.recs.has(t.dataId) ? this.heapView(v.info) ?? this.inner.readSync(v.info.dataId) : tf.engine().readSync(t.dataId);
+    if (v.batched) dst.set(src as Float32Array);
+    else for (let i = 0; i < n; i++) dst.set(src as Float32Array, i * size);
+  }
+
+  /**
+   * The wasm backend's readSync copies the tensor out of the wasm heap into a fresh array; for per-sample
+   * gradients of a large model that is a big extra allocation per chunk. A view on the heap, used at
+   * once, avoids it. Returns null (use readSync) if the inner backend is not laid out like that.
+   */
+  private heapView(info: tf.TensorInfo): Float32Array | null {
+    const be = this.inner as unknown as { wasm?: { HEAPU8?: Uint8Array }; dataIdMap?: { get(id: tf.DataId): { memoryOffset?: number } | undefined } };
+    const heap = be.wasm?.HEAPU8;
+    const offset = be.dataIdMap?.get(info.dataId)?.memoryOffset;
+    if (info.dtype !== 'float32' || !heap || typeof offset !== 'number') return null;
+    return new Float32Array(heap.buffer, heap.byteOffset + offset, tf.util.sizeFromShape(info.shape));
   }
 
   /** One inner-backend reference to `t`'s data as `[n, ...shape]` (broadcasting an unbatched value);
@@ -255,9 +286,9 @@ export function ensureVmapBackend(innerName: string): VmapBackend {
     tf.registerBackend(name, () => new VmapBackend(name, innerName, inner), -1000);
     vm = tf.engine().findBackend(name) as VmapBackend;
   }
-  for (const k of tf.getKernelsForBackend(innerName)) {
-    if (tf.getKernel(k.kernelName, name)) continue;
-    const kernelName = k.kernelName;
+  const names = new Set([...tf.getKernelsForBackend(innerName).map((k) => k.kernelName), ...STANDALONE]);
+  for (const kernelName of names) {
+    if (tf.getKernel(kernelName, name)) continue;
     tf.registerKernel({ kernelName, backendName: name, kernelFunc: ({ inputs, attrs, backend }) => dispatch(backend as VmapBackend, kernelName, inputs, attrs ?? {}) });
   }
   // Inner kernels are called directly, so they need their setup (wasm binds its functions there) even

@@ -7,7 +7,7 @@
 import * as tf from '@tensorflow/tfjs';
 import type { BVal, VmapBackend } from './backend.js';
 import { BatchingRuleError, warnOnce } from './errors.js';
-import { RULES } from './table.js';
+import { RULES, STANDALONE } from './table.js';
 
 /** Kernel inputs at the batching level: named (most kernels) or a list (Concat, Pack, AddN). */
 export type BInputs = { [name: string]: BVal | undefined } | BVal[];
@@ -116,8 +116,9 @@ export class Ctx {
   /** Runs kernel `kernel` at the batching level: the inner kernel as is when nothing is batched, else
    * its rule, else the per-sample fallback. Rules compose through this. */
   apply(kernel: string, inputs: BInputs, attrs: tf.NamedAttrMap = {}): Outs<BVal> {
-    if (!inputList(inputs).some((v) => v.batched)) return mapOuts(this.call(kernel, mapInputs(inputs, (v) => v.info), attrs), (info) => ({ info, batched: false }));
     const rule = RULES.get(kernel);
+    const own = rule && STANDALONE.has(kernel) && !tf.getKernel(kernel, this.vm.innerName);
+    if (!own && !inputList(inputs).some((v) => v.batched)) return mapOuts(this.call(kernel, mapInputs(inputs, (v) => v.info), attrs), (info) => ({ info, batched: false }));
     return rule ? rule(this, inputs, attrs, kernel) : this.perSample(kernel, inputs, attrs);
   }
 

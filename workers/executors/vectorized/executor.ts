@@ -45,7 +45,7 @@ export class VectorizedExecutor implements Executor {
         const pred = model.forward(namedParams(model, job.params), x);
         if (!(pred instanceof tf.Tensor) || pred.size * n !== out.length)
           throw new Error(`model.forward: expected ${out.length / n} values per sample, got ${pred instanceof tf.Tensor ? `shape [${pred.shape}]` : typeof pred}`);
-        out.set(vm.readBatched(pred, n) as Float32Array);
+        vm.readInto(pred, n, out);
       }),
     );
   }
@@ -60,9 +60,9 @@ export class VectorizedExecutor implements Executor {
         // The caller's parameter tensors go in as they are: to the vmap backend they are unbatched
         // inner data, and their gradients come out batched, one row per sample.
         const { value, grads: g } = tf.engine().gradients(() => lossOf(model, job.params, x, y), job.params, undefined, true);
-        losses.set(vm.readBatched(value, n) as Float32Array);
+        vm.readInto(value, n, losses);
         g.forEach((gp, p) => {
-          if (gp) grads[p]!.set(vm.readBatched(gp, n) as Float32Array);
+          if (gp) vm.readInto(gp, n, grads[p]!);
           else grads[p]!.fill(0);
         });
       }),

@@ -11,4 +11,5 @@ export { VectorizedExecutor, createVectorizedExecutor } from './executor.js';
 export { vmap, coverage } from './vmap.js';
 export { BatchingRuleError, resetWarnings } from './errors.js';
 export { withoutRules } from './table.js';
+export { setFilterGradRoute } from './rules/conv.js';
 export { ensureVmapBackend, vmapName, type VmapBackend } from './backend.js';

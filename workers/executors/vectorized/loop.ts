@@ -5,6 +5,7 @@
 import * as tf from '@tensorflow/tfjs';
 import type { ModelDef } from '../../../src/model/define.js';
 import { SampleError, type ChunkJob } from '../types.js';
+import { disposeAbandonedTape } from './backend.js';
 
 /** The parameter list as the model's named object. */
 export function namedParams(model: ModelDef, params: tf.Tensor[]): Record<string, tf.Tensor> {
@@ -24,6 +25,7 @@ function perSample(job: ChunkJob, body: (i: number) => void): void {
     try {
       body(i);
     } catch (e) {
+      disposeAbandonedTape();
       throw new SampleError(job.first + i, e instanceof Error ? e.message : String(e));
     }
   }

@@ -14,9 +14,16 @@ import { inputList, mapInputs, mapOuts, shapeOf, type BInputs, type Ctx, type Ru
 /** kernel name -> batching rule. Kernels not in here run through the per-sample fallback. */
 export const RULES = new Map<string, Rule>();
 
+/**
+ * Kernels whose rule never calls the inner kernel of the same name and also handles all-unbatched
+ * inputs: registered even on inner backends that lack the kernel (Conv2DBackpropFilter on wasm).
+ */
+export const STANDALONE = new Set<string>();
+
 /** Registers a hand-written rule. */
-export function defrule(kernel: string, rule: Rule): void {
+export function defrule(kernel: string, rule: Rule, opts: { standalone?: boolean } = {}): void {
   RULES.set(kernel, rule);
+  if (opts.standalone) STANDALONE.add(kernel);
 }
 
 /** Normalises a possibly negative axis of a rank-`rank` per-sample tensor. */

@@ -65,32 +65,68 @@ deffolded('FlipLeftRight', ['image']);
 
 /**
  * Per-sample filter gradient of a 2-D convolution, dW_i = sum over (b, oh, ow) of
- * patch_i[b, oh, ow, kh, kw, c] * dy_i[b, oh, ow, co]. The patches are KH*KW strided slices of the
- * zero-padded input (im2col), stacked to [n, b*OH*OW, KH*KW*C]; then one batched matmul with dy
- * [n, b*OH*OW, CO] gives [n, KH*KW*C, CO]. Memory: n*b*OH*OW*KH*KW*C floats for the patches.
- * NCHW data falls back to the per-sample kernel.
+ * x_i[b, oh*s+kh, ow*s+kw, c] * dy_i[b, oh, ow, co]. The kernel itself sums over its batch axis, so the
+ * samples must not sit there. Two ways, both exact:
+ * - depthwise (cpu): samples go into channels, x -> [b, H, W, n*C], and a depthwise filter gradient with
+ *   channel multiplier CO pairs input channel (i, c) with output channels (i, c, :), i.e. with dy_i
+ *   repeated over c. Work is the same as n separate kernels.
+ * - im2col (any backend, e.g. wasm, which has neither filter-gradient kernel): the KH*KW strided
+ *   windows of the zero-padded input, stacked to [n, b*OH*OW, KH*KW*C], times dy [n, b*OH*OW, CO] in one
+ *   batched matmul. Memory: n*b*OH*OW*KH*KW*C floats of patches.
+ * Registered even where the inner backend lacks the kernel: then it also serves unbatched calls (n=1).
  */
-defrule('Conv2DBackpropFilter', (ctx, inputs, attrs) => {
-  const { x, dy } = inputs as { x: BVal; dy: BVal };
-  if (attrs.dataFormat === 'NCHW') return ctx.perSample('Conv2DBackpropFilter', inputs, attrs, 'NCHW data');
-  return im2colFilterGrad(ctx, x, dy, attrs);
-});
+defrule(
+  'Conv2DBackpropFilter',
+  (ctx, inputs, attrs) => {
+    const { x, dy } = inputs as { x: BVal; dy: BVal };
+    if (attrs.dataFormat === 'NCHW') return ctx.perSample('Conv2DBackpropFilter', inputs, attrs, 'NCHW data');
+    const batched = x.batched || dy.batched;
+    const n = batched ? ctx.n : 1;
+    const xs = batched ? ctx.batch(x) : ctx.view(x.info, [1, ...x.info.shape]);
+    const dys = batched ? ctx.batch(dy) : ctx.view(dy.info, [1, ...dy.info.shape]);
+    const useDepthwise = route === 'auto' && tf.getKernel('DepthwiseConv2dNativeBackpropFilter', ctx.vm.innerName) != null;
+    const g = (useDepthwise ? depthwiseFilterGrad : im2colFilterGrad)(ctx, n, xs, dys, attrs);
+    return { info: batched ? g : ctx.view(g, g.shape.slice(1)), batched };
+  },
+  { standalone: true },
+);
 
-function im2colFilterGrad(ctx: Ctx, x: BVal, dy: BVal, attrs: tf.NamedAttrMap): BVal {
-  const n = ctx.n;
-  const [b, H, W, C] = ctx.shape(x) as [number, number, number, number];
+type FilterGrad = (ctx: Ctx, n: number, x: tf.TensorInfo, dy: tf.TensorInfo, attrs: tf.NamedAttrMap) => tf.TensorInfo;
+
+/** x [n, b, H, W, C], dy [n, b, OH, OW, CO] -> [n, KH, KW, C, CO] via one depthwise filter gradient. */
+const depthwiseFilterGrad: FilterGrad = (ctx, n, x, dy, attrs) => {
+  const [, b, H, W, C] = x.shape as [number, number, number, number, number];
+  const [, , OH, OW, CO] = dy.shape as [number, number, number, number, number];
+  const [KH, KW] = attrs.filterShape as number[];
+  const xc = ctx.view(ctx.transpose(x, [1, 2, 3, 0, 4]), [b, H, W, n * C]);
+  let dyc = ctx.transpose(dy, [1, 2, 3, 0, 4]); // [b, OH, OW, n, CO]
+  if (C > 1) dyc = ctx.call1('Tile', { x: ctx.view(dyc, [b, OH, OW, n, 1, CO]) }, { reps: [1, 1, 1, 1, C, 1] });
+  const g = ctx.call1('DepthwiseConv2dNativeBackpropFilter', { x: xc, dy: ctx.view(dyc, [b, OH, OW, n * C * CO]) }, {
+    strides: attrs.strides, pad: attrs.pad, dimRoundingMode: attrs.dimRoundingMode, dilations: [1, 1], filterShape: [KH!, KW!, n * C, CO],
+  });
+  return ctx.transpose(ctx.view(g, [KH!, KW!, n, C, CO]), [2, 0, 1, 3, 4]);
+};
+
+/** x [n, b, H, W, C], dy [n, b, OH, OW, CO] -> [n, KH, KW, C, CO] via strided windows and one batched matmul. */
+const im2colFilterGrad: FilterGrad = (ctx, n, x, dyIn, attrs) => {
+  let dy = dyIn;
+  const [, b, H, W, C] = x.shape as [number, number, number, number, number];
   const filterShape = attrs.filterShape as [number, number, number, number];
   const [KH, KW, , CO] = filterShape;
+  // Output size as the tfjs kernels compute it. tfjs's conv2d gradient drops the forward's rounding
+  // mode, so with 'ceil' dy can have a row/column more than this; like the kernels (and so the sample
+  // loop), only the first OH x OW positions of dy count.
   const info = tf.backend_util.computeConv2DInfo(
     [n * b, H, W, C], filterShape, attrs.strides as number | [number, number], 1,
     attrs.pad as 'valid' | 'same' | number, attrs.dimRoundingMode as 'floor' | 'round' | 'ceil' | undefined,
   );
   const { top, left } = info.padInfo;
   const { outHeight: OH, outWidth: OW, strideHeight: sh, strideWidth: sw } = info;
+  if (dy.shape[2] !== OH || dy.shape[3] !== OW) dy = ctx.call1('Slice', { x: dy }, { begin: [0, 0, 0, 0, 0], size: [n, b, OH, OW, CO] });
   // Pad so that every window fits, including any extra rows a 'ceil' rounding mode asks for.
   const bottom = Math.max(0, (OH - 1) * sh + KH - H - top);
   const right = Math.max(0, (OW - 1) * sw + KW - W - left);
-  let xp = ctx.view(ctx.batch(x), [n * b, H, W, C]);
+  let xp = ctx.view(x, [n * b, H, W, C]);
   if (top || left || bottom || right)
     xp = ctx.call1('PadV2', { x: xp }, { paddings: [[0, 0], [top, bottom], [left, right], [0, 0]], constantValue: 0 });
   const windows: tf.TensorInfo[] = [];
@@ -104,6 +140,13 @@ function im2colFilterGrad(ctx: Ctx, x: BVal, dy: BVal, attrs: tf.NamedAttrMap): 
       );
   const patches = ctx.call1('Pack', windows, { axis: 3 }); // [n*b, OH, OW, KH*KW, C]
   const rows = b * OH * OW;
-  const g = ctx.call1('BatchMatMul', { a: ctx.view(patches, [n, rows, KH * KW * C]), b: ctx.view(ctx.batch(dy), [n, rows, CO]) }, { transposeA: true, transposeB: false });
-  return ctx.b(ctx.view(g, [n, ...filterShape]));
+  const g = ctx.call1('BatchMatMul', { a: ctx.view(patches, [n, rows, KH * KW * C]), b: ctx.view(dy, [n, rows, CO]) }, { transposeA: true, transposeB: false });
+  return ctx.view(g, [n, ...filterShape]);
+};
+
+let route: 'auto' | 'im2col' = 'auto';
+
+/** Test hook: 'im2col' forces the route wasm takes for per-sample filter gradients on any backend. */
+export function setFilterGradRoute(r: 'auto' | 'im2col'): void {
+  route = r;
 }

@@ -1,0 +1,82 @@
+/**
+ * Issue 2's first benchmark: per-sample gradients of the seed model at B=4096, by the sequential
+ * main-thread loop, the pool at 1 thread, at 2 threads and at the most threads requested.
+ *
+ * Its targets are ratios of these timings, so unlike the rest of the suite (one block of calls per
+ * cell) the contenders are measured INTERLEAVED: every round times each contender once, in a rotated
+ * order, with all pools alive at once. Load from other processes then drifts onto every contender
+ * alike instead of onto whichever block happened to run during it.
+ */
+import { Bench } from 'tinybench';
+import { initParams } from '../src/model/define.js';
+import { loadModel, modelHref } from '../src/model/load.js';
+import { GradPool } from '../src/pool.js';
+import { LoopBaseline } from './baselines.js';
+import { median } from './measure.js';
+import type { ResolvedBenchOptions } from './options.js';
+import type { Issue2Result, LatencyStats } from './types.js';
+import { WORKLOADS } from './workloads.js';
+
+/** The benchmark's fixed coordinates (the batch can be lowered for tests). */
+export const ISSUE2 = { workload: 'seed', op: 'perSampleGrads', batch: 4096 } as const;
+
+function stats(samples: number[]): LatencyStats {
+  const s = [...samples].sort((a, b) => a - b);
+  return { medianMs: median(s), minMs: s[0]!, maxMs: s[s.length - 1]!, meanMs: s.reduce((a, b) => a + b, 0) / s.length, samples: s.length };
+}
+
+/** Thread counts compared: 1, 2 and the most requested, those not above it. */
+export function issue2Threads(requested: readonly number[]): number[] {
+  const max = Math.max(...requested);
+  return [...new Set([1, 2, max])].filter((t) => t <= max).sort((a, b) => a - b);
+}
+
+/** Runs the interleaved comparison; `rounds` timed calls per contender after a warm-up. */
+export async function runIssue2(o: ResolvedBenchOptions, batch: number, rounds: number): Promise<Issue2Result> {
+  const w = WORKLOADS.seed;
+  const def = await loadModel(modelHref(w.model));
+  const { x, y } = w.data(batch, o.seed + batch);
+  const loop = new LoopBaseline(def, initParams(def, o.seed));
+  const threads = issue2Threads(o.threads);
+  if (o.log) console.log(`issue 2: seed perSampleGrads B=${batch}, loop vs pool at ${threads.join(', ')} threads, ${rounds} interleaved rounds`);
+  const pools: GradPool[] = [];
+  try {
+    for (const t of threads) {
+      const opts = { model: w.model, threads: t, backend: o.backend, seed: o.seed };
+      pools.push(await GradPool.create(o.chunkSize !== undefined ? { ...opts, chunkSize: o.chunkSize } : opts));
+    }
+    const contenders = [
+      { method: 'loop' as const, threads: 1, fn: () => loop.perSampleGrads(x, y, batch), isAsync: false },
+      ...pools.map((p, i) => ({ method: 'pool' as const, threads: threads[i]!, fn: () => p.perSampleGrads(x, y), isAsync: true })),
+    ];
+    const samples = contenders.map(() => [] as number[]);
+    // Round 0 is the warm-up (tinybench's, by time); later rounds time one call per contender.
+    for (let r = 0; r <= rounds; r++) {
+      const bench = new Bench({
+        iterations: 1,
+        time: 0,
+        warmup: r === 0,
+        warmupIterations: o.warmupIterations,
+        warmupTime: o.warmupMs,
+        retainSamples: true,
+        throws: true,
+      });
+      const order = contenders.map((_, i) => (i + r) % contenders.length);
+      for (const i of order) bench.add(String(i), contenders[i]!.fn, { async: contenders[i]!.isAsync });
+      for (const task of await bench.run()) {
+        const res = task.result;
+        if (res.state !== 'completed') throw new Error(`bench: issue-2 contender ended in state ${res.state}`);
+        if (r > 0) samples[Number(task.name)]!.push(...(res.latency.samples ?? []));
+      }
+    }
+    return {
+      ...ISSUE2,
+      batch,
+      rounds,
+      contenders: contenders.map((c, i) => ({ method: c.method, threads: c.threads, latency: stats(samples[i]!) })),
+    };
+  } finally {
+    loop.dispose();
+    await Promise.all(pools.map((p) => p.close()));
+  }
+}
