@@ -123,7 +123,7 @@ const im2colFilterGrad: FilterGrad = (ctx, n, x, dyIn, attrs) => {
   const { top, left } = info.padInfo;
   const { outHeight: OH, outWidth: OW, strideHeight: sh, strideWidth: sw } = info;
   if (dy.shape[2] !== OH || dy.shape[3] !== OW) dy = ctx.call1('Slice', { x: dy }, { begin: [0, 0, 0, 0, 0], size: [n, b, OH, OW, CO] });
-  // Pad so that every window fits, including any extra rows a 'ceil' rounding mode asks for.
+  // Zero-pad so that every window lies inside the padded input.
   const bottom = Math.max(0, (OH - 1) * sh + KH - H - top);
   const right = Math.max(0, (OW - 1) * sw + KW - W - left);
   let xp = ctx.view(x, [n * b, H, W, C]);
