@@ -1,3 +1,4 @@
+import { register } from 'node:module';
 import { isAbsolute, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { errors, GradPoolError } from '../errors.js';
@@ -15,6 +16,14 @@ export function modelHref(ref: string | URL): string {
 }
 
 const cache = new Map<string, Promise<ModelDef>>();
+let hooked = false;
+
+/** Lets model modules outside any node_modules tree import gradpool's tfjs (see resolve-hook.ts). Once per thread. */
+function ensureResolveHook(): void {
+  if (hooked) return;
+  hooked = true;
+  register(new URL('./resolve-hook.js', import.meta.url), { data: { base: import.meta.url } });
+}
 
 /**
  * Imports a model module and checks that its default export is a {@link defineModel} result.
@@ -23,6 +32,7 @@ const cache = new Map<string, Promise<ModelDef>>();
 export function loadModel(href: string): Promise<ModelDef> {
   let p = cache.get(href);
   if (!p) {
+    ensureResolveHook();
     p = (async () => {
       let mod: { default?: unknown };
       try {

@@ -72,8 +72,14 @@ describe('vectorized rules: matmul, conv, pooling', () => {
     check('pool after conv', (x, w) => tf.maxPool(tf.conv2d(x as tf.Tensor3D, w as tf.Tensor4D, 1, 'same'), 2, 2, 'valid'), [B(4, 4, 1), U(3, 3, 1, 2)]);
   });
 
-  it('depthwiseConv2d and resizeBilinear (forward, folded)', () => {
-    check('depthwise', (x, w) => tf.depthwiseConv2d(x as tf.Tensor3D, w as tf.Tensor4D, 1, 'same'), [B(5, 5, 2), U(3, 3, 2, 2)], { grads: false });
+  it('depthwiseConv2d (incl. per-sample filter gradients), batchNorm, resizeBilinear', () => {
+    check('depthwise', (x, w) => tf.depthwiseConv2d(x as tf.Tensor3D, w as tf.Tensor4D, 1, 'same'), [B(5, 5, 2), U(3, 3, 2, 2)]);
+    check('depthwise valid stride 2', (x, w) => tf.depthwiseConv2d(x as tf.Tensor3D, w as tf.Tensor4D, 2, 'valid'), [B(7, 7, 3), U(3, 3, 3, 1)]);
+    check('batchNorm', (x, m, v, o, s) => tf.batchNorm(x, m, tf.add(tf.abs(v), 0.5), o, s), [B(2, 3), U(3), U(3), U(3), U(3)]);
+    const warnings = captureWarnings();
+    check('batchNorm batched mean', (x, m) => tf.batchNorm(x, m, tf.onesLike(m)), [U(2, 3), B(3)], { grads: false });
+    assert.equal(warnings.length, 1);
+    resetWarnings();
     check('resizeBilinear', (x) => tf.image.resizeBilinear(x as tf.Tensor3D, [6, 6]), [B(3, 3, 2)]);
   });
 });

@@ -10,9 +10,8 @@
  * gradients.
  */
 import * as tf from '@tensorflow/tfjs';
-import { dispatch, shapeOf } from './context.js';
+import { shapeOf } from './context.js';
 import { BatchingRuleError } from './errors.js';
-import { STANDALONE } from './table.js';
 
 /** A batching-level value: an inner-backend tensor plus whether its leading axis is the batch. */
 export interface BVal {
@@ -48,9 +47,6 @@ export function disposeAbandonedTape(): void {
   for (const node of st.activeTape) for (const t of node.saved ?? []) t.dispose();
   st.activeTape = null;
 }
-
-/** Name of the vmap backend wrapping `inner`: one per inner backend, so each knows its own kernels. */
-export const vmapName = (inner: string) => `vmap-${inner}`;
 
 /** A tfjs backend whose data ids stand for batched or unbatched inner-backend tensors. */
 export class VmapBackend extends tf.KernelBackend {
@@ -263,39 +259,4 @@ export class VmapBackend extends tf.KernelBackend {
     for (const r of this.recs.values()) this.release(r.info.dataId);
     this.recs.clear();
   }
-}
-
-const setUp = new WeakSet<tf.KernelBackend>();
-
-/**
- * Registers (once) the vmap backend wrapping `innerName` and a vmap kernel for every kernel the inner
- * backend has, and returns the backend. Idempotent; re-registers if the inner backend was replaced.
- */
-export function ensureVmapBackend(innerName: string): VmapBackend {
-  const inner = tf.engine().findBackend(innerName);
-  if (!inner) throw new Error(`vectorized: inner backend '${innerName}' is not registered or not initialised yet; await tf.setBackend('${innerName}') first`);
-  if (inner instanceof VmapBackend) throw new Error(`vectorized: the inner backend cannot itself be a vectorized backend ('${innerName}')`);
-  const name = vmapName(innerName);
-  let vm = tf.findBackendFactory(name) ? (tf.engine().findBackend(name) as VmapBackend | null) : null;
-  if (vm && vm.inner !== inner) {
-    tf.removeBackend(name);
-    vm = null;
-  }
-  if (!vm) {
-    // Lowest priority: tfjs must never pick this backend as its default.
-    tf.registerBackend(name, () => new VmapBackend(name, innerName, inner), -1000);
-    vm = tf.engine().findBackend(name) as VmapBackend;
-  }
-  const names = new Set([...tf.getKernelsForBackend(innerName).map((k) => k.kernelName), ...STANDALONE]);
-  for (const kernelName of names) {
-    if (tf.getKernel(kernelName, name)) continue;
-    tf.registerKernel({ kernelName, backendName: name, kernelFunc: ({ inputs, attrs, backend }) => dispatch(backend as VmapBackend, kernelName, inputs, attrs ?? {}) });
-  }
-  // Inner kernels are called directly, so they need their setup (wasm binds its functions there) even
-  // if the inner backend never was tfjs's current backend.
-  if (!setUp.has(inner)) {
-    for (const k of tf.getKernelsForBackend(innerName)) k.setupFunc?.(inner);
-    setUp.add(inner);
-  }
-  return vm;
 }

@@ -5,7 +5,8 @@
 import * as tf from '@tensorflow/tfjs';
 import type { ModelDef } from '../../../src/model/define.js';
 import type { ChunkJob, Executor } from '../types.js';
-import { ensureVmapBackend, type VmapBackend } from './backend.js';
+import type { VmapBackend } from './backend.js';
+import { ensureVmapBackend } from './register.js';
 import { BatchingRuleError, warnOnce } from './errors.js';
 import { lossOf, loopForward, loopLossAndGrads, namedParams } from './loop.js';
 

@@ -2,14 +2,10 @@
  * The vectorized executor ("vmap for TensorFlow.js"): runs a single-sample model over a whole chunk as
  * batched kernels on a wrapping tfjs backend, per-sample gradients included. See docs/vectorized.md.
  */
-import './rules/elementwise.js';
-import './rules/shape.js';
-import './rules/linalg.js';
-import './rules/conv.js';
-
 export { VectorizedExecutor, createVectorizedExecutor } from './executor.js';
 export { vmap, coverage } from './vmap.js';
 export { BatchingRuleError, resetWarnings } from './errors.js';
 export { withoutRules } from './table.js';
 export { setFilterGradRoute } from './rules/conv.js';
-export { ensureVmapBackend, vmapName, type VmapBackend } from './backend.js';
+export type { VmapBackend } from './backend.js';
+export { ensureVmapBackend, vmapName } from './register.js';

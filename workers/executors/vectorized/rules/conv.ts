@@ -144,6 +144,25 @@ const im2colFilterGrad: FilterGrad = (ctx, n, x, dyIn, attrs) => {
   return ctx.view(g, [n, ...filterShape]);
 };
 
+/**
+ * Per-sample filter gradient of a depthwise convolution: samples go into channels (x -> [b, H, W, n*C],
+ * dy -> [b, OH, OW, n*C*M], whose channel order (i, c, m) is the depthwise layout), so one depthwise
+ * filter gradient gives [KH, KW, n*C, M].
+ */
+defrule('DepthwiseConv2dNativeBackpropFilter', (ctx, inputs, attrs) => {
+  const { x, dy } = inputs as { x: BVal; dy: BVal };
+  const xs = ctx.batch(x);
+  const dys = ctx.batch(dy);
+  const n = ctx.n;
+  const [, b, H, W, C] = xs.shape as [number, number, number, number, number];
+  const [, , OH, OW, CM] = dys.shape as [number, number, number, number, number];
+  const [KH, KW, , M] = attrs.filterShape as number[];
+  const xc = ctx.view(ctx.transpose(xs, [1, 2, 3, 0, 4]), [b, H, W, n * C]);
+  const dyc = ctx.view(ctx.transpose(dys, [1, 2, 3, 0, 4]), [b, OH, OW, n * CM]);
+  const g = ctx.call1('DepthwiseConv2dNativeBackpropFilter', { x: xc, dy: dyc }, { ...attrs, filterShape: [KH!, KW!, n * C, M!] });
+  return ctx.b(ctx.transpose(ctx.view(g, [KH!, KW!, n, C, M!]), [2, 0, 1, 3, 4]));
+});
+
 let route: 'auto' | 'im2col' = 'auto';
 
 /** Test hook: 'im2col' forces the route wasm takes for per-sample filter gradients on any backend. */

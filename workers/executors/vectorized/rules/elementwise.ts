@@ -1,7 +1,9 @@
 /**
  * Elementwise and reduction families: one line per kernel, via the table helpers.
  */
+import * as tf from '@tensorflow/tfjs';
 import type { BVal } from '../backend.js';
+import { mapInputs } from '../context.js';
 import { defbroadcasting, defreducer, defrule, defvectorized } from '../table.js';
 
 // Unary elementwise, plus ops that only look at the last axis (OneHot appends one, TopK reduces it).
@@ -39,4 +41,15 @@ defrule('Prelu', (ctx, inputs) => {
   const neg = ctx.apply1('Less', { a: x, b: zero });
   const scaled = ctx.apply1('Multiply', { a: alpha, b: x });
   return ctx.apply1('Select', { condition: neg, t: scaled, e: x });
+});
+
+// FusedBatchNorm (tf.batchNorm) indexes its statistics modulo their length over the flattened input, so
+// with per-sample statistics and a per-sample size that is a multiple of their length, the batched
+// input gives the same pairing. Batched statistics run per sample.
+defrule('FusedBatchNorm', (ctx, inputs, attrs) => {
+  const { x, ...stats } = inputs as Record<string, BVal | undefined>;
+  const size = tf.util.sizeFromShape(ctx.shape(x!));
+  const odd = Object.values(stats).some((v) => v && (v.batched || size % tf.util.sizeFromShape(v.info.shape) !== 0));
+  if (odd) return ctx.perSample('FusedBatchNorm', inputs, attrs, 'batched or non-broadcast statistics');
+  return ctx.b(ctx.call1('FusedBatchNorm', mapInputs(inputs, (v) => v.info), attrs));
 });

@@ -1,0 +1,50 @@
+/**
+ * Registration of the vmap backends and their kernels with tfjs.
+ */
+import * as tf from '@tensorflow/tfjs';
+import { VmapBackend } from './backend.js';
+import { dispatch } from './context.js';
+import { STANDALONE } from './table.js';
+// The rule table fills itself as these load; whoever registers a vmap backend gets every rule.
+import './rules/elementwise.js';
+import './rules/shape.js';
+import './rules/linalg.js';
+import './rules/conv.js';
+
+/** Name of the vmap backend wrapping `inner`: one per inner backend, so each knows its own kernels. */
+export const vmapName = (inner: string) => `vmap-${inner}`;
+
+const setUp = new WeakSet<tf.KernelBackend>();
+
+/**
+ * Registers (once) the vmap backend wrapping `innerName` and a vmap kernel for every kernel the inner
+ * backend has, and returns the backend. Idempotent; re-registers if the inner backend was replaced.
+ */
+export function ensureVmapBackend(innerName: string): VmapBackend {
+  const inner = tf.engine().findBackend(innerName);
+  if (!inner) throw new Error(`vectorized: inner backend '${innerName}' is not registered or not initialised yet; await tf.setBackend('${innerName}') first`);
+  if (inner instanceof VmapBackend) throw new Error(`vectorized: the inner backend cannot itself be a vectorized backend ('${innerName}')`);
+  const name = vmapName(innerName);
+  let vm = tf.findBackendFactory(name) ? (tf.engine().findBackend(name) as VmapBackend | null) : null;
+  if (vm && vm.inner !== inner) {
+    tf.removeBackend(name);
+    vm = null;
+  }
+  if (!vm) {
+    // Lowest priority: tfjs must never pick this backend as its default.
+    tf.registerBackend(name, () => new VmapBackend(name, innerName, inner), -1000);
+    vm = tf.engine().findBackend(name) as VmapBackend;
+  }
+  const names = new Set([...tf.getKernelsForBackend(innerName).map((k) => k.kernelName), ...STANDALONE]);
+  for (const kernelName of names) {
+    if (tf.getKernel(kernelName, name)) continue;
+    tf.registerKernel({ kernelName, backendName: name, kernelFunc: ({ inputs, attrs, backend }) => dispatch(backend as VmapBackend, kernelName, inputs, attrs ?? {}) });
+  }
+  // Inner kernels are called directly, so they need their setup (wasm binds its functions there) even
+  // if the inner backend never was tfjs's current backend.
+  if (!setUp.has(inner)) {
+    for (const k of tf.getKernelsForBackend(innerName)) k.setupFunc?.(inner);
+    setUp.add(inner);
+  }
+  return vm;
+}
