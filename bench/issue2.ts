@@ -12,9 +12,9 @@ import { initParams } from '../src/model/define.js';
 import { loadModel, modelHref } from '../src/model/load.js';
 import { GradPool } from '../src/pool.js';
 import { LoopBaseline } from './baselines.js';
-import { median } from './measure.js';
+import { median, medianBreakdown } from './measure.js';
 import type { ResolvedBenchOptions } from './options.js';
-import type { Issue2Result, LatencyStats } from './types.js';
+import type { Breakdown, Issue2Result, LatencyStats } from './types.js';
 import { WORKLOADS } from './workloads.js';
 
 /** The benchmark's fixed coordinates (the batch can be lowered for tests). */
@@ -50,6 +50,7 @@ export async function runIssue2(o: ResolvedBenchOptions, batch: number, rounds: 
       ...pools.map((p, i) => ({ method: 'pool' as const, threads: threads[i]!, fn: () => p.perSampleGrads(x, y), isAsync: true })),
     ];
     const samples = contenders.map(() => [] as number[]);
+    const calls = contenders.map(() => [] as Breakdown[]);
     // Round 0 is the warm-up (tinybench's, by time); later rounds time one call per contender.
     for (let r = 0; r <= rounds; r++) {
       const bench = new Bench({
@@ -68,12 +69,17 @@ export async function runIssue2(o: ResolvedBenchOptions, batch: number, rounds: 
         if (res.state !== 'completed') throw new Error(`bench: issue-2 contender ended in state ${res.state}`);
         if (r > 0) samples[Number(task.name)]!.push(...(res.latency.samples ?? []));
       }
+      // Each pool's last call is this round's timed one (its warm-up calls came before it).
+      pools.forEach((p, i) => {
+        const t = p.stats().lastCall;
+        if (r > 0 && t) calls[i + 1]!.push(t);
+      });
     }
     return {
       ...ISSUE2,
       batch,
       rounds,
-      contenders: contenders.map((c, i) => ({ method: c.method, threads: c.threads, latency: stats(samples[i]!) })),
+      contenders: contenders.map((c, i) => ({ method: c.method, threads: c.threads, latency: stats(samples[i]!), breakdown: medianBreakdown(calls[i]!) })),
     };
   } finally {
     loop.dispose();

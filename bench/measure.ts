@@ -1,5 +1,5 @@
 import { Bench } from 'tinybench';
-import type { LatencyStats } from './types.js';
+import type { Breakdown, LatencyStats } from './types.js';
 
 /** How long and how often each cell is timed. */
 export interface MeasureConfig {
@@ -42,4 +42,12 @@ export function median(xs: readonly number[]): number {
   const s = [...xs].sort((a, b) => a - b);
   const m = s.length >> 1;
   return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+}
+
+const FIELDS = ['dispatchMs', 'computeMs', 'reduceMs', 'optimizerMs', 'totalMs'] as const;
+
+/** Field-wise medians of `pool.stats().lastCall` records; null when there are none (main-thread baselines). */
+export function medianBreakdown(calls: readonly Breakdown[]): Breakdown | null {
+  if (calls.length === 0) return null;
+  return Object.fromEntries(FIELDS.map((f) => [f, median(calls.map((c) => c[f]))])) as unknown as Breakdown;
 }

@@ -65,7 +65,7 @@ export function pivotTable(res: BenchResult): { header: Cell[]; body: Cell[][] }
   const threads = res.config.threads;
   const base = res.config.speedupBase;
   const top = threads[threads.length - 1]!;
-  const header = ['workload', 'op', 'B', ...present.map((m) => `${m}`), ...threads.map((t) => `pool ${t}T`), `pool ${top}T vs ${base}T`, `pool ${base}T vs loop`];
+  const header = ['workload', 'op', 'B', ...present.map((m) => `${m}`), ...threads.map((t) => `pool ${t}T`), `pool ${top}T speedup`, `pool ${base}T time / loop`];
   const groups = new Map<string, BenchRow[]>();
   for (const r of res.rows) {
     const k = `${r.workload}|${r.op}|${r.batch}`;

@@ -9,7 +9,7 @@ import { loadModel, modelHref } from '../src/model/load.js';
 import { sgd } from '../src/optim/index.js';
 import { GradPool } from '../src/pool.js';
 import { BatchedBaseline, FitBaseline, LoopBaseline } from './baselines.js';
-import { measure, median, type MeasureConfig } from './measure.js';
+import { measure, medianBreakdown, type MeasureConfig } from './measure.js';
 import type { ResolvedBenchOptions } from './options.js';
 import type { BenchMethod, BenchOp, Breakdown, LatencyStats, SkippedCell } from './types.js';
 import { WORKLOADS, type Workload } from './workloads.js';
@@ -50,8 +50,6 @@ export async function useMainBackend(name: 'wasm' | 'cpu'): Promise<void> {
   if ('firstUse' in be) be.firstUse = false; // the cpu backend's one-time "use tfjs-node" banner is noise here
 }
 
-const FIELDS = ['dispatchMs', 'computeMs', 'reduceMs', 'optimizerMs', 'totalMs'] as const;
-
 class Runner {
   readonly rows: RawRow[] = [];
   readonly skipped: SkippedCell[] = [];
@@ -79,8 +77,7 @@ class Runner {
     const isAsync = method === 'pool' || method === 'fit';
     const latency = await measure(`${w.name} ${op} B=${batch} ${method}@${threads}`, timed, isAsync, this.cfg);
     // The last `samples` records are the timed calls (the warm-up ran first).
-    const tail = seen.slice(-latency.samples);
-    const breakdown = tail.length ? (Object.fromEntries(FIELDS.map((f) => [f, median(tail.map((t) => t[f]))])) as unknown as Breakdown) : null;
+    const breakdown = medianBreakdown(seen.slice(-latency.samples));
     this.rows.push({ workload: w.name, op, batch, method, threads, latency, breakdown });
     const who = method === 'pool' ? `pool@${threads}` : method;
     this.log(`  ${w.name.padEnd(5)} ${op.padEnd(14)} B=${String(batch).padEnd(5)} ${who.padEnd(8)} ${latency.medianMs.toFixed(2)} ms (median of ${latency.samples})`);

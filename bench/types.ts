@@ -85,7 +85,8 @@ export interface Issue2Result {
   /** Timed calls per contender, one per round. */
   rounds: number;
   /** The loop (threads 1), then the pool at 1, 2 and the most threads requested. */
-  contenders: { method: 'loop' | 'pool'; threads: number; latency: LatencyStats }[];
+  /** `breakdown`: medians of the pool's `stats().lastCall` over the timed calls (null for the loop). */
+  contenders: { method: 'loop' | 'pool'; threads: number; latency: LatencyStats; breakdown: Breakdown | null }[];
 }
 
 /** The machine and software the figures come from. */

@@ -30,14 +30,18 @@ export class Rng {
     } else {
       if (seed.length !== 5 && seed.length !== 4) throw new RangeError(`rng state: expected 4 or 5 numbers, got ${seed.length}`);
       for (let i = 0; i < 4; i++) this.s[i] = seed[i]! >>> 0;
-      // A fifth entry carries a cached Box–Muller spare (NaN when none) so restores are exact.
-      if (seed.length === 5 && !Number.isNaN(seed[4]!)) this.spare = seed[4]!;
+      // A fifth entry carries a cached Box–Muller spare so restores are exact.
+      if (seed.length === 5 && typeof seed[4] === 'number' && Number.isFinite(seed[4])) this.spare = seed[4]!;
     }
   }
 
-  /** The generator's full state; `new Rng(rng.state())` continues the identical stream. */
+  /**
+   * The generator's full state, JSON-safe; `new Rng(rng.state())` continues the identical stream.
+   * Four words, plus a fifth (the cached Box–Muller normal) when one is pending.
+   */
   state(): number[] {
-    return [this.s[0]!, this.s[1]!, this.s[2]!, this.s[3]!, this.spare ?? NaN];
+    const words = [this.s[0]!, this.s[1]!, this.s[2]!, this.s[3]!];
+    return this.spare === null ? words : [...words, this.spare];
   }
 
   /** Next uniform uint32. */

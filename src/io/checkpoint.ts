@@ -163,7 +163,8 @@ export async function readCheckpoint(file: string): Promise<Checkpoint> {
   const arrays: Record<string, CheckpointArray> = {};
   for (const { name, dtype, length, offset } of header.arrays) {
     const Ctor = CTORS[dtype];
-    if (!Ctor || offset % 8 !== 0 || offset + length * Ctor.BYTES_PER_ELEMENT > header.bodyBytes) throw bad(`array ${JSON.stringify(name)} has an invalid entry`);
+    const inBounds = Ctor && offset % 8 === 0 && offset + length * Ctor.BYTES_PER_ELEMENT <= header.bodyBytes;
+    if (!inBounds) throw bad(`array ${JSON.stringify(name)} has an invalid entry`);
     const out = new Ctor(length);
     bytesOf(out).set(body.subarray(offset, offset + out.byteLength));
     arrays[name] = out;

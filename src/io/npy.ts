@@ -37,7 +37,9 @@ export async function readNpy(file: string, field: string): Promise<NpyArray> {
     throw errors.dataInvalid(field, `cannot parse ${file}: ${why}`);
   }
   const dtype = String(parsed.dtype);
-  if (!DTYPES.has(dtype)) throw errors.dataInvalid(field, `unsupported dtype ${JSON.stringify(dtype)} in ${file} (expected float32, float64 or an integer type)`);
+  if (!DTYPES.has(dtype)) {
+    throw errors.dataInvalid(field, `unsupported dtype ${JSON.stringify(dtype)} in ${file} (expected float32, float64 or an integer type)`);
+  }
   if (parsed.fortranOrder) throw errors.dataInvalid(field, `Fortran-order array in ${file} (save it with numpy.ascontiguousarray)`);
   const shape = parsed.shape;
   if (shape.some((d) => !Number.isSafeInteger(d) || d < 0)) throw errors.dataInvalid(field, `bad shape in header of ${file}`);

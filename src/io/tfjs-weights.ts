@@ -95,14 +95,17 @@ export async function readTfjsWeights(dir: string): Promise<NamedWeight[]> {
   if (!Array.isArray(groups)) throw errors.dataInvalid(jsonFile, 'missing "weightsManifest"');
   const out: NamedWeight[] = [];
   for (const group of groups) {
+    if (!Array.isArray(group?.paths) || !Array.isArray(group.weights)) throw errors.dataInvalid(jsonFile, 'malformed "weightsManifest" group');
     const parts = await Promise.all(group.paths.map((p) => readFile(join(dir, p))));
     const bin = Buffer.concat(parts);
     let offset = 0;
     for (const w of group.weights) {
-      if (w.dtype !== 'float32') throw errors.dataInvalid(jsonFile, `weight ${JSON.stringify(w.name)}: unsupported dtype ${JSON.stringify(w.dtype)} (expected "float32")`);
+      const what = `weight ${JSON.stringify(w.name)}`;
+      if (w.dtype !== 'float32') throw errors.dataInvalid(jsonFile, `${what}: unsupported dtype ${JSON.stringify(w.dtype)} (expected "float32")`);
       const data = new Float32Array(sizeOf(w.shape));
       if (offset + data.byteLength > bin.length) {
-        throw errors.dataInvalid(jsonFile, `weight ${JSON.stringify(w.name)} ${fmtShape(w.shape)} needs ${data.byteLength} bytes at offset ${offset}, ${group.paths.join('+')} has ${bin.length}`);
+        const files = group.paths.join('+');
+        throw errors.dataInvalid(jsonFile, `${what} ${fmtShape(w.shape)} needs ${data.byteLength} bytes at offset ${offset}, ${files} has ${bin.length}`);
       }
       new Uint8Array(data.buffer).set(bin.subarray(offset, offset + data.byteLength));
       offset += data.byteLength;

@@ -110,6 +110,8 @@ describe('bench: the thread-scaling suite in a tiny configuration', function () 
     for (const c of r.contenders) {
       for (const f of ['medianMs', 'minMs', 'maxMs', 'meanMs'] as const) finitePos(c.latency[f], `issue2 ${c.method}@${c.threads} ${f}`);
       assert.equal(c.latency.samples, 2);
+      if (c.method === 'loop') assert.equal(c.breakdown, null);
+      else for (const [k, v] of Object.entries(c.breakdown ?? { missing: NaN })) finiteNonNeg(v, `issue2 pool@${c.threads} breakdown.${k}`);
     }
     assert.deepEqual(fromDisk.targets.map((t) => t.id), ['issue2-scaling', 'issue2-overhead']);
     for (const t of fromDisk.targets) {

@@ -72,6 +72,8 @@ describe('io: tfjs weights', () => {
     await rejectsExactly(readTfjsWeights(dir), `${json}: not valid JSON`);
     writeFileSync(json, '{}');
     await rejectsExactly(readTfjsWeights(dir), `${json}: missing "weightsManifest"`);
+    writeFileSync(json, '{"weightsManifest": [{"paths": "weights.bin"}]}');
+    await rejectsExactly(readTfjsWeights(dir), `${json}: malformed "weightsManifest" group`);
     await writeTfjsWeights(dir, [{ name: 'W', shape: [4, 3], data: new Float32Array(12) }]);
     writeFileSync(join(dir, 'weights.bin'), new Uint8Array(40));
     await rejectsExactly(readTfjsWeights(dir), `${json}: weight "W" [4,3] needs 48 bytes at offset 0, weights.bin has 40`);

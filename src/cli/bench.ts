@@ -1,0 +1,20 @@
+import { parseBenchArgs, runBench } from '../../bench/index.js';
+import { USAGE } from '../../bench/options.js';
+import { EXIT, UsageError } from './exit.js';
+
+/** `gradpool bench [...]`: the benchmark suite with the same flags as `npm run bench`. */
+export async function runBenchCli(argv: string[]): Promise<number> {
+  let args;
+  try {
+    args = parseBenchArgs(argv);
+  } catch (e) {
+    throw new UsageError(`bench: ${(e as Error).message}\n\n${USAGE}`);
+  }
+  if (args.help) {
+    process.stdout.write(USAGE + '\n');
+    return EXIT.OK;
+  }
+  const { help: _help, ...options } = args;
+  await runBench(options);
+  return EXIT.OK;
+}

@@ -1,0 +1,14 @@
+/**
+ * Exit codes of the `gradpool` CLI (documented in the README and `gradpool --help`):
+ * 0 success · 1 runtime failure · 2 usage or job-file error · 130 after SIGINT · 143 after SIGTERM
+ * (both only once the checkpoint is written).
+ */
+export const EXIT = { OK: 0, RUNTIME: 1, USAGE: 2, SIGINT: 130, SIGTERM: 143 } as const;
+
+/** A usage or job-file problem: printed without a stack, exit code 2. */
+export class UsageError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'UsageError';
+  }
+}

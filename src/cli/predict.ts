@@ -1,0 +1,45 @@
+import { readdir } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { writeFileAtomic } from '../io/atomic.js';
+import { loadLatestValid } from '../io/checkpoint.js';
+import { loadData } from '../io/load.js';
+import { readTfjsWeights } from '../io/tfjs-weights.js';
+import { GradPool } from '../pool.js';
+import { accuracy } from '../train/metrics.js';
+import { EXIT, UsageError } from './exit.js';
+import { readJobFile } from './job-file.js';
+import { Progress } from './progress.js';
+
+/** The trained parameters: the final weights if training finished, else the newest valid checkpoint. */
+async function trainedParams(outDir: string, progress: Progress): Promise<Record<string, Float32Array>> {
+  const final = join(outDir, 'final');
+  if ((await readdir(final).catch(() => [])).length > 0) return Object.fromEntries((await readTfjsWeights(final)).map((w) => [w.name, w.data]));
+  const ckpt = await loadLatestValid(join(outDir, 'checkpoints'), { onWarning: (message) => progress.event('warning', { message }) });
+  if (!ckpt) throw new UsageError(`predict: no trained weights in ${outDir} (expected final/ or checkpoints/; run gradpool train first)`);
+  progress.event('warning', { message: `predict: training has not finished; using the checkpoint at step ${(ckpt.meta as { globalStep: number }).globalStep}` });
+  return { __flat: ckpt.arrays.params as Float32Array };
+}
+
+/** `gradpool predict <job.json>`: batch inference over the job's data, one JSON line per sample. */
+export async function predict(jobPath: string, flags: { out?: string }): Promise<number> {
+  const job = await readJobFile(jobPath);
+  const progress = new Progress();
+  const params = await trainedParams(job.output.dir, progress);
+  const data = await loadData(job.data, 'data');
+  const pool = await GradPool.create({ model: job.model, threads: job.threads, backend: job.backend, seed: job.seed });
+  try {
+    const { names, offsets, sizes } = pool.model.layout;
+    pool.setParams(params.__flat ? Object.fromEntries(names.map((n, i) => [n, params.__flat!.subarray(offsets[i]!, offsets[i]! + sizes[i]!)])) : params);
+    if (data.x.length !== data.count * pool.model.inputSize) throw new UsageError(`data.x: the model takes ${pool.model.inputSize} input values per sample, the data has ${data.x.length / data.count}`);
+    const pred = await pool.predict({ shape: [data.count, ...pool.model.inputShape], data: data.x });
+    const k = pred.data.length / Math.max(data.count, 1);
+    const lines = Array.from({ length: data.count }, (_, i) => JSON.stringify({ index: i, prediction: Array.from(pred.data.subarray(i * k, (i + 1) * k)) }) + '\n');
+    const out = flags.out ? resolve(flags.out) : join(job.output.dir, 'predictions.jsonl');
+    await writeFileAtomic(out, [Buffer.from(lines.join(''))]);
+    const acc = data.y.length === data.count * pool.model.targetSize && k > 1 ? accuracy(pred.data, data.y, data.count) : undefined;
+    progress.event('done', { predictions: data.count, out, ...(acc !== undefined ? { accuracy: acc } : {}) });
+    return EXIT.OK;
+  } finally {
+    await pool.close();
+  }
+}

@@ -1,0 +1,126 @@
+import { appendFile, mkdir, readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { writeTfjsWeights } from '../io/tfjs-weights.js';
+import { loadLatestValid, pruneCheckpoints, writeCheckpoint } from '../io/checkpoint.js';
+import type { Dataset } from '../io/dataset.js';
+import type { Job } from '../io/job.js';
+import { jobHash } from '../io/job.js';
+import { loadData } from '../io/load.js';
+import { GradPool } from '../pool.js';
+import { rdpEpsilon } from '../privacy/rdp.js';
+import type { FitState } from '../train/fit.js';
+import { EXIT, UsageError } from './exit.js';
+import { readJobFile } from './job-file.js';
+import { Progress } from './progress.js';
+import { capture, restore } from './state.js';
+
+export interface TrainFlags {
+  resume: boolean;
+  force: boolean;
+  progressEveryMs: number;
+}
+
+/** Checks the data fits the model (same number of values per sample; shapes may differ, e.g. [784] vs [28,28,1]). */
+function checkFits(field: string, d: Dataset, pool: GradPool): void {
+  const m = pool.model;
+  if (d.x.length / Math.max(d.count, 1) !== m.inputSize) throw new UsageError(`${field}.x: the model takes ${m.inputSize} input values per sample (shape [${m.inputShape}]), the data has ${d.x.length / d.count}`);
+  if (d.y.length / Math.max(d.count, 1) !== m.targetSize) throw new UsageError(`${field}.y: the model takes ${m.targetSize} target values per sample (shape [${m.targetShape}]), the data has ${d.y.length / d.count}`);
+}
+
+/** Keeps only metrics lines up to `step`, so a resumed run's metrics.jsonl reads as one clean run. */
+async function truncateMetrics(file: string, step: number): Promise<void> {
+  const text = await readFile(file, 'utf8').catch(() => '');
+  const keep = text.split('\n').filter((l) => l.trim() && (JSON.parse(l) as { step: number }).step <= step);
+  await writeFile(file, keep.map((l) => l + '\n').join(''));
+}
+
+/** `gradpool train <job.json>`: returns the process exit code. */
+export async function train(jobPath: string, flags: TrainFlags): Promise<number> {
+  const job: Job = await readJobFile(jobPath);
+  const hash = jobHash(job);
+  const progress = new Progress(undefined, flags.progressEveryMs);
+  const outDir = job.output.dir;
+  const ckptDir = join(outDir, 'checkpoints');
+  const metricsFile = join(outDir, 'metrics.jsonl');
+  await mkdir(ckptDir, { recursive: true });
+
+  const ckpt = flags.resume ? await loadLatestValid(ckptDir, { onWarning: (message) => progress.event('warning', { message }) }) : undefined;
+  if (ckpt && (ckpt.meta as { jobHash?: string }).jobHash !== hash && !flags.force)
+    throw new UsageError(`--resume: the job file changed since the checkpoint at step ${(ckpt.meta as { globalStep?: number }).globalStep} was written (job hash ${hash.slice(0, 12)}…, checkpoint ${String((ckpt.meta as { jobHash?: string }).jobHash).slice(0, 12)}…); pass --force to resume anyway`);
+  if (flags.resume && !ckpt) progress.event('warning', { message: `--resume: no valid checkpoint in ${ckptDir}; starting from the beginning` });
+
+  let signal: NodeJS.Signals | null = null;
+  const onSignal = (s: NodeJS.Signals) => {
+    if (signal) process.exit(s === 'SIGINT' ? EXIT.SIGINT : EXIT.SIGTERM); // a second signal: stop now
+    signal = s;
+    progress.event('signal', { signal: s, message: 'finishing the current step, then writing a checkpoint' });
+  };
+  process.on('SIGTERM', onSignal);
+  process.on('SIGINT', onSignal);
+
+  const data = await loadData(job.data, 'data');
+  const validation = job.validation ? await loadData(job.validation, 'validation') : undefined;
+  const pool = await GradPool.create({ model: job.model, threads: job.threads, backend: job.backend, seed: job.seed });
+  try {
+    checkFits('data', data, pool);
+    if (validation) checkFits('validation', validation, pool);
+    let initialState: FitState | undefined;
+    if (ckpt) {
+      initialState = restore(pool, job.optimizer, ckpt);
+      await truncateMetrics(metricsFile, initialState.globalStep);
+      progress.event('resume', { step: initialState.globalStep, epoch: initialState.epoch });
+    } else await writeFile(metricsFile, '');
+
+    const N = data.count;
+    const stepsPerEpoch = job.dp && job.dp.sampling === 'poisson' ? Math.max(1, Math.round(N / job.batchSize)) : Math.ceil(N / job.batchSize);
+    const totalSteps = stepsPerEpoch * job.epochs;
+    let dpSteps = initialState?.dpSteps ?? 0;
+    let last = performance.now();
+    let lastGlobal = initialState?.globalStep ?? 0;
+    const save = async (state: FitState) => {
+      const file = await writeCheckpoint(ckptDir, state.globalStep, capture(pool, job.optimizer, state, hash));
+      await pruneCheckpoints(ckptDir, job.output.keepLast);
+      progress.event('checkpoint', { step: state.globalStep, file });
+    };
+    const epsilon = () => (job.dp ? rdpEpsilon({ sampleRate: Math.min(1, job.batchSize / N), noiseMultiplier: job.dp.noiseMultiplier, steps: dpSteps, delta: job.dp.delta }) : undefined);
+
+    const history = await pool.fit(
+      { x: { shape: [N, ...pool.model.inputShape], data: data.x }, y: { shape: [N, ...pool.model.targetShape], data: data.y } },
+      {
+        optimizer: job.optimizer,
+        epochs: job.epochs,
+        batchSize: job.batchSize,
+        ...(validation ? { validation: { x: { shape: [validation.count, ...pool.model.inputShape], data: validation.x }, y: { shape: [validation.count, ...pool.model.targetShape], data: validation.y } }, metrics: ['accuracy' as const] } : {}),
+        ...(job.dp ? { dp: { maxGradNorm: job.dp.maxGradNorm, noiseMultiplier: job.dp.noiseMultiplier, sampling: job.dp.sampling, delta: job.dp.delta } } : {}),
+        ...(initialState ? { initialState } : {}),
+        onStep: async (s) => {
+          const now = performance.now();
+          const samplesPerSec = s.batch / Math.max((now - last) / 1000, 1e-9);
+          last = now;
+          lastGlobal = s.globalStep;
+          if (job.dp && !s.skipped) dpSteps++;
+          const eps = epsilon();
+          const line = { type: 'step', step: s.globalStep, epoch: s.epoch, loss: s.loss, gradNorm: s.gradNorm, lr: s.lr, batch: s.batch, samplesPerSec, threads: job.threads, ...(eps !== undefined ? { epsilon: eps } : {}) };
+          await appendFile(metricsFile, JSON.stringify(line) + '\n');
+          progress.tick({ step: s.globalStep, totalSteps, epoch: s.epoch, loss: s.loss, samplesPerSec, ...(eps !== undefined ? { epsilon: eps } : {}) });
+          if (s.globalStep % job.output.checkpointEvery === 0 || signal) await save(s.state());
+          return signal ? false : undefined;
+        },
+        onEpochEnd: async (e) => {
+          await appendFile(metricsFile, JSON.stringify({ type: 'epoch', step: lastGlobal, ...e }) + '\n');
+        },
+      },
+    );
+    progress.stop();
+    if (signal) return signal === 'SIGINT' ? EXIT.SIGINT : EXIT.SIGTERM;
+    const p = pool.getParams();
+    const files = await writeTfjsWeights(join(outDir, 'final'), pool.model.layout.names.map((name) => ({ name, shape: p[name]!.shape, data: p[name]!.data })));
+    progress.event('done', { steps: history.steps, epochs: history.epoch.length, loss: history.history.loss?.at(-1), ...(history.epsilon !== undefined ? { epsilon: history.epsilon } : {}), weights: files.manifest });
+    return EXIT.OK;
+  } finally {
+    progress.stop();
+    process.off('SIGTERM', onSignal);
+    process.off('SIGINT', onSignal);
+    await pool.close();
+  }
+}
