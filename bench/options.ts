@@ -20,7 +20,7 @@ export interface BenchOptions {
   out?: string | null;
   /** Batch sizes per workload, overriding the built-in lists (the test uses tiny ones). */
   batches?: Partial<Record<WorkloadName, number[]>>;
-  /** Minimum timed calls per cell (tinybench `iterations`). Default 5 quick, 12 full. */
+  /** Minimum timed calls per cell (tinybench `iterations`). Default 5 quick, 10 full. */
   minIterations?: number;
   /** Time budget per cell in ms (tinybench `time`; it runs until both limits are met). Default 300 quick, 2000 full. */
   timeBudgetMs?: number;
@@ -90,7 +90,7 @@ export function resolveBenchOptions(o: BenchOptions = {}): ResolvedBenchOptions 
     backend,
     out: o.out === undefined ? DEFAULT_OUT : o.out,
     batches: o.batches ?? {},
-    minIterations: o.minIterations ?? (quick ? 5 : 12),
+    minIterations: o.minIterations ?? (quick ? 5 : 10),
     timeBudgetMs: o.timeBudgetMs ?? (quick ? 300 : 2000),
     warmupIterations: o.warmupIterations ?? (quick ? 1 : 2),
     warmupMs: o.warmupMs ?? (quick ? 250 : 1000),

@@ -70,7 +70,7 @@ const mlp: Workload = {
   name: 'mlp',
   title: 'MNIST MLP 784-128-10',
   model: new URL('../examples/mnist/model.js', import.meta.url),
-  batches: { full: [64, 256, 1024], quick: [128] },
+  batches: { full: [64, 256, 512], quick: [128] },
   data: (B, s) => images(B, 784, 10, s),
   batchedForward: ({ W1, b1, W2, b2 }, x) => tf.add(tf.matMul(tf.relu(tf.add(tf.matMul(x, W1!), b1!)), W2!), b2!),
   batchedLoss: softmaxCE,

@@ -81,11 +81,11 @@ describe('vectorized: per-sample fallback and errors', () => {
     job.params.forEach((t) => t.dispose());
   });
 
-  it('executor: a parameter the loss does not use gets zero gradients', () => {
+  it('executor: a parameter the loss does not use fails as in the loop executor (SampleError of the first sample)', () => {
     const model = defineModel({ ...seedModel, params: { ...seedModel.params, unused: { shape: [2] } } }) as unknown as ModelDef;
-    const job = makeJob(model, 3);
-    const r = run(createVectorizedExecutor('cpu'), job);
-    assert.deepEqual(Array.from(r.grads[2]!), [0, 0, 0, 0, 0, 0]);
+    const job = { ...makeJob(model, 3), first: 8 };
+    assert.throws(() => run(createVectorizedExecutor('cpu'), job), (e: unknown) => e instanceof SampleError && e.sample === 8 && /Cannot compute gradient/.test(e.message));
+    assert.deepEqual(warnings, []);
     job.params.forEach((t) => t.dispose());
   });
 });

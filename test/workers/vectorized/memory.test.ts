@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import assert from 'node:assert/strict';
-import { createVectorizedExecutor, ensureVmapBackend } from '../../../workers/executors/vectorized/index.js';
+import { defineModel, type ModelDef } from '../../../src/model/define.js';
+import { createVectorizedExecutor, ensureVmapBackend, resetWarnings } from '../../../workers/executors/vectorized/index.js';
 import { useBackend } from './helpers.js';
 import { convModel, makeJob, mlpModel, run, seedModel } from './models.js';
 
@@ -38,5 +39,17 @@ describe('vectorized executor: memory', () => {
       assert.deepEqual(counts(), before);
       job.params.forEach((t) => t.dispose());
     }
+  });
+
+  it('leaks nothing when the batched run fails and the chunk goes through the loop', () => {
+    const peeking = defineModel({ ...seedModel, forward: (p, x) => { const out = seedModel.forward(p, x); out.dataSync(); return out; } }) as unknown as ModelDef;
+    const job = { ...makeJob(seedModel, 4), model: peeking };
+    resetWarnings(() => undefined);
+    run(createVectorizedExecutor('cpu'), job);
+    const before = counts();
+    for (let i = 0; i < 20; i++) run(createVectorizedExecutor('cpu'), job); // fresh executor: tries batched every time
+    assert.deepEqual(counts(), before);
+    resetWarnings();
+    job.params.forEach((t) => t.dispose());
   });
 });

@@ -4,20 +4,32 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import type { ModelDef } from '../../../src/model/define.js';
+import { LoopExecutor } from '../loop.js';
 import type { ChunkJob, Executor } from '../types.js';
-import type { VmapBackend } from './backend.js';
-import { ensureVmapBackend } from './register.js';
+import { disposeAbandonedTape, type VmapBackend } from './backend.js';
 import { BatchingRuleError, warnOnce } from './errors.js';
-import { lossOf, loopForward, loopLossAndGrads, namedParams } from './loop.js';
+import { ensureVmapBackend } from './register.js';
+
+/** The parameter list as the model's named object. */
+const namedParams = (model: ModelDef, params: tf.Tensor[]) => Object.fromEntries(model.layout.names.map((name, i) => [name, params[i]!]));
+
+/** The per-sample loss, checked as the loop executor checks it (so both fail alike). */
+function lossOf(model: ModelDef, params: tf.Tensor[], x: tf.Tensor, y: tf.Tensor): tf.Scalar {
+  const loss = model.loss(model.forward(namedParams(model, params), x), y);
+  if (!(loss instanceof tf.Tensor) || loss.rank !== 0)
+    throw new Error(`loss must return a scalar tensor, got ${loss instanceof tf.Tensor ? `shape [${loss.shape.join(',')}]` : typeof loss}`);
+  return loss as tf.Scalar;
+}
 
 /**
- * Runs chunks as batched kernels on a vmap backend over `innerBackendName`. Falls back to the
- * sample-by-sample loop (on the inner backend) for a model it cannot vectorize — one that reads tensor
- * values inside, or uses a kernel with data-dependent output shapes — warning once.
+ * Runs chunks as batched kernels on a vmap backend over `innerBackendName`. Falls back to the loop
+ * executor (sample by sample, on tfjs's current backend) for a model it cannot vectorize — one that
+ * reads tensor values inside, or uses a kernel with data-dependent output shapes — warning once.
  */
 export class VectorizedExecutor implements Executor {
   readonly name = 'vectorized';
   private vm: VmapBackend | null = null;
+  private readonly loop = new LoopExecutor();
   /** Models that failed to vectorize once: later chunks go straight to the loop. */
   private readonly loopOnly = new WeakSet<ModelDef>();
 
@@ -30,11 +42,11 @@ export class VectorizedExecutor implements Executor {
   }
 
   forward(job: ChunkJob, out: Float32Array): void {
-    this.withFallback(job, () => this.forwardBatched(job, out), () => loopForward(job, out));
+    this.withFallback(job, () => this.forwardBatched(job, out), () => this.loop.forward(job, out));
   }
 
   lossAndGrads(job: ChunkJob, losses: Float32Array, grads: Float32Array[]): void {
-    this.withFallback(job, () => this.lossAndGradsBatched(job, losses, grads), () => loopLossAndGrads(job, losses, grads));
+    this.withFallback(job, () => this.lossAndGradsBatched(job, losses, grads), () => this.loop.lossAndGrads(job, losses, grads));
   }
 
   private forwardBatched(job: ChunkJob, out: Float32Array): void {
@@ -60,19 +72,16 @@ export class VectorizedExecutor implements Executor {
         const y = vm.upload(job.y!, [n, ...model.targetShape], true);
         // The caller's parameter tensors go in as they are: to the vmap backend they are unbatched
         // inner data, and their gradients come out batched, one row per sample.
-        const { value, grads: g } = tf.engine().gradients(() => lossOf(model, job.params, x, y), job.params, undefined, true);
+        const { value, grads: g } = tf.valueAndGrads((...ps: tf.Tensor[]) => lossOf(model, ps, x, y))(job.params);
         vm.readInto(value, n, losses);
-        g.forEach((gp, p) => {
-          if (gp) vm.readInto(gp, n, grads[p]!);
-          else grads[p]!.fill(0);
-        });
+        g.forEach((gp, p) => vm.readInto(gp, n, grads[p]!));
       }),
     );
   }
 
   /**
-   * Tries the batched path; on failure runs the chunk sample by sample. A model error then surfaces as
-   * the loop's SampleError for the first failing sample, exactly as a loop executor reports it. If the
+   * Tries the batched path; on failure runs the chunk through the loop executor. A model error then
+   * surfaces as the loop's SampleError for the first failing sample, exactly as the loop reports it. If the
    * loop succeeds where the batched run failed, the model is not vectorizable here: say so once and
    * keep using the loop for it.
    */
@@ -82,7 +91,12 @@ export class VectorizedExecutor implements Executor {
         batched();
         return;
       } catch (e) {
-        loop();
+        try {
+          loop();
+        } catch (loopError) {
+          disposeAbandonedTape(); // tfjs leaves the failed sample's tape behind
+          throw loopError;
+        }
         this.loopOnly.add(job.model);
         const why = e instanceof BatchingRuleError ? e.message : `internal error: ${(e as Error).message}`;
         warnOnce(`model|${why}`, `gradpool: cannot vectorize this model (${why}); running it sample by sample (performance drop)`);
