@@ -1,0 +1,32 @@
+# gradpool training jobs in a container:
+#   docker build -t gradpool .
+#   docker run --rm --init -v "$PWD/examples/jobs/mnist:/job" gradpool train /job/job.json
+# --init (or tini) forwards SIGTERM/SIGINT to gradpool, which then checkpoints and exits 143/130.
+
+# ---- build: install everything, compile TypeScript, then drop dev dependencies ----------------
+FROM node:20-bookworm-slim AS build
+WORKDIR /app
+COPY package.json package-lock.json ./
+RUN npm ci --no-audit --no-fund
+COPY tsconfig.json ./
+COPY src ./src
+COPY workers ./workers
+COPY bench ./bench
+COPY examples ./examples
+COPY test ./test
+RUN npx tsc -p tsconfig.json && npm prune --omit=dev && rm -rf dist/test
+
+# ---- runtime: only what a job needs -----------------------------------------------------------
+FROM node:20-bookworm-slim
+ENV NODE_ENV=production
+WORKDIR /app
+COPY --from=build /app/package.json ./
+COPY --from=build /app/node_modules ./node_modules
+COPY --from=build /app/dist ./dist
+COPY --from=build /app/examples ./examples
+RUN chmod +x dist/src/cli/main.js && ln -s /app/dist/src/cli/main.js /usr/local/bin/gradpool \
+ && mkdir -p /job && chown node:node /job
+USER node
+VOLUME /job
+ENTRYPOINT ["gradpool"]
+CMD ["--help"]
