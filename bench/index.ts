@@ -77,6 +77,7 @@ export async function runBench(options: BenchOptions = {}): Promise<BenchRun> {
   const started = new Date();
   const t0 = performance.now();
   const machine = machineInfo();
+  const loadStart = os.loadavg();
   const suite = await runSuite(o);
   const issue2 = o.issue2 && o.workloads.includes('seed') ? await runIssue2(o, o.issue2.batch, o.issue2.rounds) : null;
   const speedupBase = o.threads[0]!;
@@ -102,12 +103,14 @@ export async function runBench(options: BenchOptions = {}): Promise<BenchRun> {
       timeBudgetMs: o.timeBudgetMs,
       warmupIterations: o.warmupIterations,
       warmupMs: o.warmupMs,
+      settleMs: o.settleMs,
     },
     rows,
     skipped: suite.skipped,
     issue2,
     targets: evaluateTargets(issue2),
     notes,
+    loadAverage: { start: loadStart, end: os.loadavg() },
     durationMs: performance.now() - t0,
   };
   let files: BenchRun['files'] = null;

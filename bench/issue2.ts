@@ -12,7 +12,8 @@ import { initParams } from '../src/model/define.js';
 import { loadModel, modelHref } from '../src/model/load.js';
 import { GradPool } from '../src/pool.js';
 import { LoopBaseline } from './baselines.js';
-import { median, medianBreakdown } from './measure.js';
+import { median, medianBreakdown, settle } from './measure.js';
+import { small } from './suite.js';
 import type { ResolvedBenchOptions } from './options.js';
 import type { Breakdown, Issue2Result, LatencyStats } from './types.js';
 import { WORKLOADS } from './workloads.js';
@@ -49,6 +50,8 @@ export async function runIssue2(o: ResolvedBenchOptions, batch: number, rounds: 
       { method: 'loop' as const, threads: 1, fn: () => loop.perSampleGrads(x, y, batch), isAsync: false },
       ...pools.map((p, i) => ({ method: 'pool' as const, threads: threads[i]!, fn: () => p.perSampleGrads(x, y), isAsync: true })),
     ];
+    const s = small(def, new Map([[batch, { x, y }]]), Math.max(...threads));
+    await settle([() => loop.perSampleGrads(s.x, s.y, s.n), ...pools.map((p) => () => p.perSampleGrads(s.x, s.y))], o.settleMs);
     const samples = contenders.map(() => [] as number[]);
     const calls = contenders.map(() => [] as Breakdown[]);
     // Round 0 is the warm-up (tinybench's, by time); later rounds time one call per contender.

@@ -51,3 +51,12 @@ export function medianBreakdown(calls: readonly Breakdown[]): Breakdown | null {
   if (calls.length === 0) return null;
   return Object.fromEntries(FIELDS.map((f) => [f, median(calls.map((c) => c[f]))])) as unknown as Breakdown;
 }
+
+/**
+ * Calls each function in turn, awaiting each, until `ms` have passed (none when `ms` is 0): brings a
+ * fresh worker or the main thread to steady state before anything is timed (see `settleMs`).
+ */
+export async function settle(fns: readonly (() => unknown)[], ms: number): Promise<void> {
+  const t0 = performance.now();
+  while (performance.now() - t0 < ms) for (const f of fns) await f();
+}

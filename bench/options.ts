@@ -22,15 +22,19 @@ export interface BenchOptions {
   batches?: Partial<Record<WorkloadName, number[]>>;
   /** Minimum timed calls per cell (tinybench `iterations`). Default 5 quick, 10 full. */
   minIterations?: number;
-  /** Time budget per cell in ms (tinybench `time`; it runs until both limits are met). Default 300 quick, 2000 full. */
+  /** Time budget per cell in ms (tinybench `time`; it runs until both limits are met). Default 200 quick, 2000 full. */
   timeBudgetMs?: number;
   /** Minimum warm-up calls per cell before timing. Default 1 quick, 2 full. */
   warmupIterations?: number;
-  /**
-   * Minimum warm-up time per cell in ms (both warm-up limits must be met). A fresh pool's workers need
-   * a few dozen small calls before V8 has optimised tfjs's per-op path. Default 250 quick, 1000 full.
-   */
+  /** Minimum warm-up time per cell in ms (both warm-up limits must be met). Default 150 quick, 1000 full. */
   warmupMs?: number;
+  /**
+   * Warm-up of each new pool (and of the main thread before each workload's baselines), in ms: every
+   * op on a small batch, repeatedly. A fresh worker runs tfjs's per-sample path several times slower
+   * for its first few dozen calls (V8 has not optimised it yet), which would otherwise land in the
+   * first cells measured on it. Default 1000 quick, 4000 full.
+   */
+  settleMs?: number;
   /** Skip the main-thread baselines that are not the sequential loop (batched tfjs, model.fit). */
   loopOnly?: boolean;
   /**
@@ -91,9 +95,10 @@ export function resolveBenchOptions(o: BenchOptions = {}): ResolvedBenchOptions 
     out: o.out === undefined ? DEFAULT_OUT : o.out,
     batches: o.batches ?? {},
     minIterations: o.minIterations ?? (quick ? 5 : 10),
-    timeBudgetMs: o.timeBudgetMs ?? (quick ? 300 : 2000),
+    timeBudgetMs: o.timeBudgetMs ?? (quick ? 200 : 2000),
     warmupIterations: o.warmupIterations ?? (quick ? 1 : 2),
-    warmupMs: o.warmupMs ?? (quick ? 250 : 1000),
+    warmupMs: o.warmupMs ?? (quick ? 150 : 1000),
+    settleMs: o.settleMs ?? (quick ? 1000 : 4000),
     loopOnly: o.loopOnly ?? false,
     issue2: o.issue2 === false ? false : { batch: o.issue2?.batch ?? 4096, rounds: o.issue2?.rounds ?? (quick ? 5 : 11) },
     seed: o.seed ?? 0,
@@ -125,7 +130,7 @@ export function parseBenchArgs(argv: string[]): BenchOptions & { help: boolean }
   });
   const num = (name: string, s: string) => {
     const n = Number(s);
-    if (!isPosInt(n) && !(name === 'seed' && Number.isInteger(n))) throw new Error(`bench: --${name} expects an integer, got '${s}'`);
+    if (!isPosInt(n) && !(name === 'seed' && Number.isInteger(n))) throw new Error(`--${name} expects an integer, got '${s}'`);
     return n;
   };
   return {

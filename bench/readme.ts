@@ -10,7 +10,7 @@ import { dirname, join, relative, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { DEFAULT_OUT } from './options.js';
-import { machineLine, pivotTable, renderMarkdown } from './report.js';
+import { loadLine, machineLine, pivotTable, renderMarkdown } from './report.js';
 import type { BenchResult } from './types.js';
 
 export const START = '<!-- bench:start -->';
@@ -32,19 +32,23 @@ const posix = (p: string) => p.split(sep).join('/');
 /** The markdown between the markers (without them). Paths are relative to the README's folder. */
 export function readmeSection(res: BenchResult, jsonRel: string, svgRel: string): string {
   const p = pivotTable(res);
+  const base = res.config.speedupBase;
+  const top = res.config.threads[res.config.threads.length - 1]!;
   const iters = `${res.config.minIterations}+ timed calls after warm-up`;
   const cmd = res.config.quick ? 'npm run bench -- --quick' : 'npm run bench';
   const lines = [
     '',
     `Thread scaling, measured by \`${cmd}\` on ${res.date.slice(0, 10)}: ${machineLine(res)}.`,
-    `The machine was shared with other work while measuring, so single figures are noisy: each cell is the median of ${iters}, and`,
+    `The machine was shared with other work while measuring (${loadLine(res)}), so single figures are noisy:`,
+    `each cell is the median of ${iters}, and`,
     `[the results file](${jsonRel}) has every cell's min/max, throughput and the pool's time breakdown.`,
     '',
     'Microseconds per sample, median (lower is better). `loop`: a sequential per-sample loop on the main thread (forward,',
     'or `tf.valueAndGrads`); `batched`: the model written for a whole batch in tfjs (there is no batched form of per-sample',
     'gradients: tfjs has no vmap); `fit`: `tf.sequential` + `model.fit` with the same architecture, SGD(0.1) and batch size;',
     `\`pool NT\`: gradpool at N worker threads. \`step\` is one training step, \`pool.step(x, y, { optimizer: sgd({ learningRate: 0.1 }) })\`.`,
-    `The last two columns: the pool's speedup from ${res.config.speedupBase} to ${res.config.threads[res.config.threads.length - 1]} threads, and its time at ${res.config.speedupBase} thread(s) over the loop's.`,
+    `The last two columns: the pool's speedup from ${base} to ${top} threads, and its time at ${base} thread${base === 1 ? '' : 's'} over the loop's.`,
+    ...oversubscribed(res),
     '',
     renderMarkdown(p.header, p.body),
     '',
@@ -56,6 +60,16 @@ export function readmeSection(res: BenchResult, jsonRel: string, svgRel: string)
     '',
   ];
   return lines.join('\n');
+}
+
+/** A caveat when other work kept more threads runnable than there are cores: scaling cannot show then. */
+function oversubscribed(res: BenchResult): string[] {
+  const load = Math.max(res.loadAverage.start[0]!, res.loadAverage.end[0]!);
+  if (load <= res.machine.availableParallelism) return [];
+  return [
+    `**Caveat:** the load average (${load.toFixed(1)}) exceeded the ${res.machine.availableParallelism} cores, so extra worker threads mostly`,
+    'competed with other processes for the same cores: the speedups of this run understate what an idle machine gives.',
+  ];
 }
 
 /** Issue 2's interleaved comparison: a table with the pool's time breakdown, then the targets. */

@@ -100,6 +100,12 @@ export function machineLine(res: BenchResult): string {
   return `${m.cpuModel}, ${m.availableParallelism} cores available (${m.cpus} logical CPUs), ${gib} GiB, ${m.platform}/${m.arch}; Node ${res.versions.node}, tfjs ${res.versions.tfjs}, backend ${res.config.backend}`;
 }
 
+/** How busy the machine was with other work, from the recorded 1-minute load averages. */
+export function loadLine(res: BenchResult): string {
+  const [a, b] = [res.loadAverage.start[0]!, res.loadAverage.end[0]!];
+  return `1-minute load average ${a.toFixed(1)} at the start, ${b.toFixed(1)} at the end, on ${res.machine.availableParallelism} cores`;
+}
+
 /** The whole console report. */
 export function consoleReport(res: BenchResult): string {
   const d = detailedTable(res);
@@ -107,7 +113,8 @@ export function consoleReport(res: BenchResult): string {
   const out = [
     '',
     `gradpool bench — ${machineLine(res)}`,
-    `${res.config.quick ? 'quick run' : 'full run'}, threads ${res.config.threads.join(',')}, ${(res.durationMs / 1000).toFixed(0)} s; times are medians (ms), speedup is vs the pool at ${res.config.speedupBase} thread(s)`,
+    `${res.config.quick ? 'quick run' : 'full run'}, threads ${res.config.threads.join(',')}, ${(res.durationMs / 1000).toFixed(0)} s, ${loadLine(res)}`,
+    `Times are medians (ms); speedup is vs the pool at ${res.config.speedupBase} thread(s); ×loop is the loop's time over this one's.`,
     '',
     renderText(d.header, d.body),
     '',

@@ -11,7 +11,7 @@ async function main(): Promise<void> {
   try {
     args = parseBenchArgs(process.argv.slice(2));
   } catch (e) {
-    console.error(`${(e as Error).message}\n\n${USAGE}`);
+    console.error(`bench: ${(e as Error).message}\n\n${USAGE}`);
     process.exitCode = 2;
     return;
   }

@@ -9,7 +9,7 @@ import { loadModel, modelHref } from '../src/model/load.js';
 import { sgd } from '../src/optim/index.js';
 import { GradPool } from '../src/pool.js';
 import { BatchedBaseline, FitBaseline, LoopBaseline } from './baselines.js';
-import { measure, medianBreakdown, type MeasureConfig } from './measure.js';
+import { measure, medianBreakdown, settle, type MeasureConfig } from './measure.js';
 import type { ResolvedBenchOptions } from './options.js';
 import type { BenchMethod, BenchOp, Breakdown, LatencyStats, SkippedCell } from './types.js';
 import { WORKLOADS, type Workload } from './workloads.js';
@@ -41,6 +41,14 @@ const stepOf = (pool: GradPool): StepFn | null => {
   const s = (pool as unknown as { step?: unknown }).step;
   return typeof s === 'function' ? (s.bind(pool) as StepFn) : null;
 };
+
+/** The first samples of the smallest batch, one chunk per thread: what {@link settle} runs on. */
+export function small(def: ModelDef, data: ReadonlyMap<number, { x: Float32Array; y: Float32Array }>, threads: number) {
+  const B = Math.min(...data.keys());
+  const n = Math.min(B, 32 * threads);
+  const { x, y } = data.get(B)!;
+  return { n, x: x.subarray(0, n * def.inputSize), y: y.subarray(0, n * def.targetSize) };
+}
 
 /** Selects the main thread's tfjs backend, so the baselines run the same kernels as the workers. */
 export async function useMainBackend(name: 'wasm' | 'cpu'): Promise<void> {
@@ -90,6 +98,8 @@ class Runner {
   async baselines(w: Workload, def: ModelDef, init: Float32Array, data: Map<number, { x: Float32Array; y: Float32Array }>): Promise<void> {
     const before = tf.memory().numTensors;
     const loop = new LoopBaseline(def, init);
+    const s = small(def, data, 1);
+    await settle([() => loop.predict(s.x, s.n), () => loop.perSampleGrads(s.x, s.y, s.n)], this.o.settleMs);
     for (const [B, { x, y }] of data) {
       await this.cell(w, 'predict', B, 'loop', 1, () => loop.predict(x, B));
       await this.cell(w, 'perSampleGrads', B, 'loop', 1, () => loop.perSampleGrads(x, y, B));
@@ -115,7 +125,7 @@ class Runner {
     if (leaked !== 0) this.notes.push(`${w.name}: the main-thread baselines left ${leaked} tensors allocated`);
   }
 
-  async pools(w: Workload, data: Map<number, { x: Float32Array; y: Float32Array }>): Promise<void> {
+  async pools(w: Workload, def: ModelDef, data: Map<number, { x: Float32Array; y: Float32Array }>): Promise<void> {
     for (const threads of this.o.threads) {
       const pool = await GradPool.create({
         model: w.model,
@@ -129,6 +139,11 @@ class Runner {
         const lastCall = () => pool.stats().lastCall;
         const step = stepOf(pool);
         const optimizer = sgd({ learningRate: LEARNING_RATE });
+        const s = small(def, data, threads);
+        const ops: (() => Promise<unknown>)[] = [() => pool.predict(s.x), () => pool.perSampleGrads(s.x, s.y)];
+        if (step) ops.push(() => step(s.x, s.y, { optimizer }));
+        await settle(ops, this.o.settleMs);
+        pool.setParams(initial);
         for (const [B, { x, y }] of data) {
           await this.cell(w, 'predict', B, 'pool', threads, () => pool.predict(x), lastCall);
           await this.cell(w, 'perSampleGrads', B, 'pool', threads, () => pool.perSampleGrads(x, y), lastCall);
@@ -160,7 +175,7 @@ export async function runSuite(o: ResolvedBenchOptions): Promise<SuiteOutput> {
     const data = new Map(bs.map((B) => [B, w.data(B, o.seed + B)] as const));
     r.log(`${w.title} (${def.layout.total} parameters), batches ${bs.join(', ')}, backend ${o.backend}`);
     await r.baselines(w, def, init, data);
-    await r.pools(w, data);
+    await r.pools(w, def, data);
   }
   return { rows: r.rows, skipped: r.skipped, notes: r.notes, batches };
 }

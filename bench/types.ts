@@ -121,6 +121,7 @@ export interface BenchResult {
     timeBudgetMs: number;
     warmupIterations: number;
     warmupMs: number;
+    settleMs: number;
   };
   rows: BenchRow[];
   skipped: SkippedCell[];
@@ -129,6 +130,8 @@ export interface BenchResult {
   /** Evaluated on {@link BenchResult.issue2}. */
   targets: TargetResult[];
   notes: string[];
+  /** `os.loadavg()` (1, 5, 15 min) at the start and end: how busy the machine was with other work. */
+  loadAverage: { start: number[]; end: number[] };
   /** Wall time of the whole run. */
   durationMs: number;
 }

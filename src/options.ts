@@ -15,18 +15,46 @@ export interface GradPoolOptions {
   backendModule?: string;
   /** Seed for parameter initialisation (and, in training, shuffling and DP noise). Default 0. */
   seed?: number;
-  /** Samples per chunk: the unit of work and of deterministic reduction. Never depends on `threads`. Default 32. */
+  /**
+   * Samples per chunk: the unit of work, of memory (a chunk's per-sample gradients), and of
+   * deterministic reduction — like torch.func's `vmap(chunk_size=…)`. Never depends on `threads`.
+   * Default: 32 for the loop executor; for the vectorized one, as many samples as keep a chunk's
+   * per-sample gradients near 32 MB (between 32 and 4096), a function of the model alone.
+   */
   chunkSize?: number;
-  /** How each worker runs its chunk. Only `'loop'` exists today. */
-  executor?: 'loop';
+  /**
+   * How each worker runs its chunk: `'vectorized'` (the whole chunk as batched kernels, vmap-style),
+   * `'loop'` (one sample at a time), or `'auto'` (default): vectorized, unless the model fails to run
+   * under the batching rules when the pool is created, in which case the loop, with a warning saying why.
+   */
+  executor?: 'auto' | 'vectorized' | 'loop';
   /** Passed to each worker thread (e.g. `{ maxOldGenerationSizeMb: 512 }`). */
   resourceLimits?: ResourceLimits;
 }
 
-export type ResolvedOptions = Required<Omit<GradPoolOptions, 'backendModule' | 'resourceLimits'>> & Pick<GradPoolOptions, 'backendModule' | 'resourceLimits'>;
+export type ResolvedOptions = Required<Omit<GradPoolOptions, 'backendModule' | 'resourceLimits' | 'chunkSize' | 'executor'>> &
+  Pick<GradPoolOptions, 'backendModule' | 'resourceLimits'> & {
+    /** Resolved at creation when not given (see {@link defaultChunkSize}). */
+    chunkSize: number;
+    /** `'auto'` until the probe at creation resolves it. */
+    executor: 'auto' | 'vectorized' | 'loop';
+  };
+
+/** Per-sample-gradient bytes a vectorized chunk aims for. */
+const CHUNK_BYTES = 32 * 2 ** 20;
+
+/**
+ * The default chunk size for an executor and a model of `P` parameters. It depends on nothing else —
+ * above all not on the thread count — so results stay bit-identical for any number of threads.
+ */
+export function defaultChunkSize(executor: 'vectorized' | 'loop', P: number): number {
+  if (executor === 'loop') return DEFAULT_CHUNK_SIZE;
+  const n = Math.floor(CHUNK_BYTES / (4 * Math.max(P, 1)));
+  return Math.min(4096, Math.max(32, 2 ** Math.floor(Math.log2(Math.max(n, 1)))));
+}
 
 const KNOWN = ['model', 'threads', 'backend', 'backendModule', 'seed', 'chunkSize', 'executor', 'resourceLimits'];
-const EXECUTORS = ['loop'];
+const EXECUTORS = ['auto', 'vectorized', 'loop'];
 
 const isPosInt = (v: unknown): v is number => typeof v === 'number' && Number.isInteger(v) && v >= 1;
 
@@ -43,9 +71,9 @@ export function resolveOptions(o: GradPoolOptions): ResolvedOptions {
     throw errors.invalidOption('backendModule', 'a module specifier string', o.backendModule);
   const seed = o.seed ?? 0;
   if (typeof seed !== 'number' || !Number.isSafeInteger(seed)) throw errors.invalidOption('seed', 'an integer', seed);
-  const chunkSize = o.chunkSize ?? DEFAULT_CHUNK_SIZE;
-  if (!isPosInt(chunkSize)) throw errors.invalidOption('chunkSize', 'a positive integer', chunkSize);
-  const executor = o.executor ?? 'loop';
+  const chunkSize = o.chunkSize ?? 0; // 0: resolved once the executor is known
+  if (o.chunkSize !== undefined && !isPosInt(chunkSize)) throw errors.invalidOption('chunkSize', 'a positive integer', chunkSize);
+  const executor = o.executor ?? 'auto';
   if (!EXECUTORS.includes(executor)) throw errors.invalidOption('executor', `one of ${EXECUTORS.join(', ')}`, executor);
   if (o.resourceLimits !== undefined && (typeof o.resourceLimits !== 'object' || o.resourceLimits === null))
     throw errors.invalidOption('resourceLimits', 'an object of worker resource limits', o.resourceLimits);

@@ -1,10 +1,10 @@
 import { PoolCore, type CallTimings } from './core.js';
 import { Dispatcher, type WorkerStats } from './dispatch.js';
-import { errors } from './errors.js';
+import { errors, raw } from './errors.js';
 import { readBatch, readExact, type BatchInput, type NDArray } from './input.js';
 import { initParams, type ModelDef } from './model/define.js';
 import { loadModel, modelHref } from './model/load.js';
-import { resolveOptions, type GradPoolOptions } from './options.js';
+import { defaultChunkSize, resolveOptions, type GradPoolOptions } from './options.js';
 import type { ParamValue } from './params.js';
 import { orderedSum, reducePartials } from './reduce.js';
 import { fit, type FitData, type FitOptions, type History } from './train/fit.js';
@@ -12,6 +12,20 @@ import { accuracy, METRICS, type Metric } from './train/metrics.js';
 import { OptimizerStates, type OptimizerState } from './train/opt-state.js';
 import { trainStep, type StepOptions, type StepResult } from './train/step.js';
 import type { OptimizerSpec } from './optim/types.js';
+
+const warned = new Set<string>();
+
+/** Resolves `'auto'`: vectorized when the creation probe succeeded, else the loop (saying why, once). */
+function chooseExecutor(requested: 'auto' | 'vectorized' | 'loop', notVectorizable: string | undefined): 'loop' | 'vectorized' {
+  if (requested === 'loop') return 'loop';
+  if (notVectorizable === undefined) return 'vectorized';
+  if (requested === 'vectorized') throw errors.invalidOption('executor', `a model that runs under the batching rules ('auto' falls back to the loop)`, raw(`'vectorized', but it fails: ${notVectorizable}`));
+  if (!warned.has(notVectorizable)) {
+    warned.add(notVectorizable);
+    process.emitWarning(`executor 'auto': the model cannot run vectorized (${notVectorizable}); using the per-sample loop`, 'GradPoolWarning');
+  }
+  return 'loop';
+}
 
 /** Result of {@link GradPool.perSampleGrads}: every sample's loss and gradient (like `vmap(grad)`). */
 export interface PerSampleGrads {
@@ -78,15 +92,29 @@ export class GradPool {
     const o = resolveOptions(options);
     const href = modelHref(o.model);
     const model = await loadModel(href);
-    const dispatcher = new Dispatcher(o.threads, { model: href, backend: o.backend, backendModule: o.backendModule, executor: o.executor }, o.resourceLimits);
+    // Warm-up and the probe run on the loop executor; 'auto' is resolved by the probe's answer.
+    const dispatcher = new Dispatcher(o.threads, { model: href, backend: o.backend, backendModule: o.backendModule, executor: 'loop' }, o.resourceLimits);
     try {
       await dispatcher.warmup();
-      const described = await dispatcher.runOne({ type: 'describe', runtime: dispatcher.runtime }, 'create');
-      return new GradPool(new PoolCore(model, o, dispatcher, described.outputShape!, initParams(model, o.seed)));
+      const probe = o.executor !== 'loop';
+      const described = await dispatcher.runOne({ type: 'describe', runtime: dispatcher.runtime, probeVectorized: probe }, 'create');
+      const executor = chooseExecutor(o.executor, described.notVectorizable);
+      dispatcher.runtime.executor = executor;
+      const resolved = { ...o, executor, chunkSize: o.chunkSize || defaultChunkSize(executor, model.layout.total) };
+      return new GradPool(new PoolCore(model, resolved, dispatcher, described.outputShape!, initParams(model, o.seed)));
     } catch (e) {
       await dispatcher.close();
       throw e;
     }
+  }
+
+  /** The executor the workers run (`'auto'` resolved at creation). */
+  get executor(): 'loop' | 'vectorized' {
+    return this.core.options.executor as 'loop' | 'vectorized';
+  }
+  /** Samples per chunk (resolved at creation when not given). */
+  get chunkSize(): number {
+    return this.core.options.chunkSize;
   }
 
   /** The validated model definition (shapes, parameter layout). */

@@ -72,6 +72,8 @@ export interface UpdateTask {
 export interface DescribeTask {
   type: 'describe';
   runtime: RuntimeSpec;
+  /** Also try the vectorized executor on a small chunk (for executor 'auto' / 'vectorized'). */
+  probeVectorized?: boolean;
 }
 
 /**
@@ -106,6 +108,8 @@ export interface OkResult extends WorkerInfo {
   chunks: number;
   /** From `describe`: the per-sample output shape. */
   outputShape?: number[];
+  /** From `describe` with `probeVectorized`: why the model cannot run vectorized (absent: it can). */
+  notVectorizable?: string;
   /** Time spent computing, ms. */
   computeMs?: number;
   /** From `sumGrads`: the lowest sample index whose loss or gradient was non-finite. */

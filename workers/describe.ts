@@ -1,19 +1,21 @@
 import * as tf from '@tensorflow/tfjs';
 import { GradPoolError, fmtShape } from '../src/errors.js';
 import type { ModelDef } from '../src/model/define.js';
-import type { Executor } from './executors/types.js';
+import type { VectorizedExecutor } from './executors/vectorized/executor.js';
 
 /**
  * Runs the model once on an all-zero sample to learn its output shape, and checks the contract the
  * executors rely on: forward returns a tensor of this worker's tfjs (not another copy of tfjs), and
- * loss returns a scalar. Returns the per-sample output shape.
+ * loss returns a scalar. With `probe`, also runs a 2-sample chunk through the vectorized executor's
+ * batched path and reports why it failed, if it did.
  */
-export function describeModel(model: ModelDef, _executor: Executor): number[] {
-  const params: Record<string, tf.Tensor> = {};
+export function describeModel(model: ModelDef, probe: VectorizedExecutor | null): { outputShape: number[]; notVectorizable?: string } {
+  const params: tf.Tensor[] = [];
   try {
-    return tf.tidy(() => {
-      model.layout.names.forEach((n, i) => (params[n] = tf.zeros(model.layout.shapes[i]!)));
-      const pred = model.forward(params, tf.zeros(model.inputShape as number[]));
+    const outputShape = tf.tidy(() => {
+      const named: Record<string, tf.Tensor> = {};
+      model.layout.names.forEach((n, i) => (named[n] = tf.zeros(model.layout.shapes[i]!)));
+      const pred = model.forward(named, tf.zeros(model.inputShape as number[]));
       if (!(pred instanceof tf.Tensor)) {
         const other = pred && typeof pred === 'object' && 'dataSync' in (pred as object);
         throw new GradPoolError('ERR_MODEL_INVALID', other
@@ -25,8 +27,20 @@ export function describeModel(model: ModelDef, _executor: Executor): number[] {
         throw new GradPoolError('ERR_MODEL_INVALID', `model.loss: expected to return a scalar tensor, got ${loss instanceof tf.Tensor ? `shape ${fmtShape(loss.shape)}` : typeof loss}`);
       return pred.shape.slice();
     });
+    if (!probe) return { outputShape };
+    model.layout.shapes.forEach((s) => params.push(tf.randomNormal(s, 0, 0.1, 'float32', 1)));
+    const n = 2;
+    const job = { model, params, x: new Float32Array(n * model.inputSize).fill(0.5), y: new Float32Array(n * model.targetSize).fill(0.5), n, first: 0 };
+    try {
+      probe.probe(job, new Float32Array(n), model.layout.sizes.map((s) => new Float32Array(n * s)));
+      return { outputShape };
+    } catch (e) {
+      return { outputShape, notVectorizable: (e as Error).message };
+    }
   } catch (e) {
     if (e instanceof GradPoolError) throw e;
     throw new GradPoolError('ERR_MODEL_INVALID', `model.forward: failed on an all-zero input of shape ${fmtShape(model.inputShape)}: ${(e as Error).message}`);
+  } finally {
+    params.forEach((t) => t.dispose());
   }
 }

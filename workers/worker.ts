@@ -17,6 +17,12 @@ import { runUpdate } from './update.js';
 import { describeModel } from './describe.js';
 import { createExecutor } from './executors/index.js';
 import { SampleError, type Executor } from './executors/types.js';
+import { createVectorizedExecutor, type VectorizedExecutor } from './executors/vectorized/executor.js';
+
+/** The vectorized executor to probe a model with, on this worker's backend. */
+function spec(backend: string): VectorizedExecutor {
+  return createVectorizedExecutor(backend, false);
+}
 
 interface Runtime {
   model: ModelDef;
@@ -29,7 +35,7 @@ let paramCache: { key: string; tensors: tf.Tensor[] } | null = null;
 async function getRuntime(spec: RuntimeSpec): Promise<Runtime> {
   const key = `${spec.model}|${spec.executor}`;
   await initBackend(spec.backend, spec.backendModule);
-  if (runtime?.key !== key) runtime = { key, value: { model: await loadModel(spec.model), executor: createExecutor(spec.executor) } };
+  if (runtime?.key !== key) runtime = { key, value: { model: await loadModel(spec.model), executor: createExecutor(spec.executor, spec.backend) } };
   return runtime.value;
 }
 
@@ -62,7 +68,7 @@ export default async function run(task: Task): Promise<TaskResult> {
     const rt = await getRuntime(task.runtime);
     switch (task.type) {
       case 'describe':
-        return { ok: true, chunks: 0, outputShape: describeModel(rt.model, rt.executor), ...info() };
+        return { ok: true, chunks: 0, ...describeModel(rt.model, task.probeVectorized ? spec(task.runtime.backend) : null), ...info() };
       case 'warmup': {
         const b = new Int32Array(task.barrier);
         Atomics.add(b, 0, 1);

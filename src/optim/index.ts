@@ -5,19 +5,4 @@
  */
 export { adam, adamw, momentum, resolveLearningRate, rmsprop, sgd, stateSlots, validateOptimizerSpec } from './spec.js';
 export { applyUpdate } from './apply.js';
-export type {
-  AdamOptions,
-  AdamSpec,
-  AdamWOptions,
-  AdamWSpec,
-  LearningRate,
-  MomentumOptions,
-  MomentumSpec,
-  OptimizerKind,
-  OptimizerSpec,
-  RmspropOptions,
-  RmspropSpec,
-  SgdOptions,
-  SgdSpec,
-  UpdateScalars,
-} from './types.js';
+export type * from './types.js';

@@ -29,6 +29,7 @@ describe('bench: the thread-scaling suite in a tiny configuration', function () 
       timeBudgetMs: 0,
       warmupIterations: 1,
       warmupMs: 0,
+      settleMs: 0,
       issue2: { batch: 64, rounds: 2 }, // the real one is B=4096; the shape of its output is what is tested
       out: dir,
     });
@@ -61,6 +62,7 @@ describe('bench: the thread-scaling suite in a tiny configuration', function () 
     assert.deepEqual(r.config.workloads, ['seed', 'mlp']);
     assert.deepEqual(r.config.batches, { seed: [40], mlp: [8] });
     finitePos(r.durationMs, 'durationMs');
+    for (const l of [r.loadAverage.start, r.loadAverage.end]) assert.ok(l.length === 3 && l.every((v) => Number.isFinite(v) && v >= 0));
   });
 
   it('has every figure finite and positive, for exactly the requested cells', () => {

@@ -14,7 +14,7 @@ describe('pool worker crashes', function () {
 
   before(async function () {
     // The heap cap makes the out-of-memory case quick; loading tfjs needs well under it.
-    pool = await GradPool.create({ model: fixture('faulty'), threads: 2, backend: 'cpu', chunkSize: 4, resourceLimits: { maxOldGenerationSizeMb: 192 } });
+    pool = await GradPool.create({ model: fixture('faulty'), threads: 2, backend: 'cpu', chunkSize: 4, executor: 'loop', resourceLimits: { maxOldGenerationSizeMb: 192 } });
     reference = (await pool.gradient(clean(), y)).grads.W!.data;
   });
   after(() => pool?.close());

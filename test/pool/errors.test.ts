@@ -8,7 +8,7 @@ import { fixture } from '../helpers/env.js';
 
 describe('pool errors', function () {
   let pool: GradPool;
-  before(async () => (pool = await GradPool.create({ model: fixture('faulty'), threads: 2, backend: 'cpu', chunkSize: 4 })));
+  before(async () => (pool = await GradPool.create({ model: fixture('faulty'), threads: 2, backend: 'cpu', chunkSize: 4, executor: 'loop' })));
   after(() => pool?.close());
 
   const x8 = () => new Float32Array(8 * 6).fill(0.25);
@@ -85,7 +85,7 @@ describe('pool creation errors', function () {
   it('rejects other invalid options, naming each', async () => {
     await assert.rejects(GradPool.create({ model: fixture('seed'), chunkSize: -1 }), { message: 'chunkSize: expected a positive integer, got -1' });
     await assert.rejects(GradPool.create({ model: fixture('seed'), seed: 0.5 }), { message: 'seed: expected an integer, got 0.5' });
-    await assert.rejects(GradPool.create({ model: fixture('seed'), executor: 'magic' as never }), { message: 'executor: expected one of loop, got "magic"' });
+    await assert.rejects(GradPool.create({ model: fixture('seed'), executor: 'magic' as never }), { message: 'executor: expected one of auto, vectorized, loop, got "magic"' });
     await assert.rejects(GradPool.create({ model: fixture('seed'), thread: 2 } as never), { message: 'options.thread: expected one of the known options (model, threads, backend, backendModule, seed, chunkSize, executor, resourceLimits), got an unknown option' });
     await assert.rejects(GradPool.create({} as never), { message: 'model: expected a module path or URL, got undefined' });
   });

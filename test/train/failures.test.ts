@@ -22,7 +22,7 @@ describe('train: failures lose nothing', function () {
   };
 
   before(async function () {
-    pool = await GradPool.create({ model: fixture('faulty'), threads: 2, backend: 'cpu', chunkSize: 4 });
+    pool = await GradPool.create({ model: fixture('faulty'), threads: 2, backend: 'cpu', chunkSize: 4, executor: 'loop' });
     for (let s = 0; s < 3; s++) await pool.step(clean(), y, { optimizer: opt }); // non-trivial optimizer state
   });
   after(() => pool?.close());

@@ -33,7 +33,26 @@ export class VectorizedExecutor implements Executor {
   /** Models that failed to vectorize once: later chunks go straight to the loop. */
   private readonly loopOnly = new WeakSet<ModelDef>();
 
-  constructor(readonly innerBackendName: string) {}
+  /**
+   * @param sticky after a model fails to vectorize once, run it sample by sample from then on. The
+   *   pool turns this off: it decides loop-or-vectorized once, at creation (see `probe`), and then a
+   *   chunk's result must depend on the chunk alone, not on what this worker saw before — otherwise
+   *   a data-dependent fallback would make results depend on the thread count.
+   */
+  constructor(
+    readonly innerBackendName: string,
+    private readonly sticky = true,
+  ) {}
+
+  /** Runs one chunk on the batched path only, throwing instead of falling back: can this model vectorize? */
+  probe(job: ChunkJob, losses: Float32Array, grads: Float32Array[]): void {
+    try {
+      this.lossAndGradsBatched(job, losses, grads);
+    } catch (e) {
+      disposeAbandonedTape();
+      throw e;
+    }
+  }
 
   /** The vmap backend, (re)registered if tfjs's inner backend instance changed since last time. */
   private backend(): VmapBackend {
@@ -97,7 +116,7 @@ export class VectorizedExecutor implements Executor {
           disposeAbandonedTape(); // tfjs leaves the failed sample's tape behind
           throw loopError;
         }
-        this.loopOnly.add(job.model);
+        if (this.sticky) this.loopOnly.add(job.model);
         const why = e instanceof BatchingRuleError ? e.message : `internal error: ${(e as Error).message}`;
         warnOnce(`model|${why}`, `gradpool: cannot vectorize this model (${why}); running it sample by sample (performance drop)`);
         return;
@@ -111,6 +130,6 @@ export class VectorizedExecutor implements Executor {
  * Creates a vectorized executor over the worker's tfjs backend `innerBackendName` ('cpu' or 'wasm';
  * must be initialised before the first chunk). Registering the wrapping backend is idempotent.
  */
-export function createVectorizedExecutor(innerBackendName: string): Executor {
-  return new VectorizedExecutor(innerBackendName);
+export function createVectorizedExecutor(innerBackendName: string, sticky = true): VectorizedExecutor {
+  return new VectorizedExecutor(innerBackendName, sticky);
 }
