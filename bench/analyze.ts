@@ -37,7 +37,14 @@ function target(id: string, description: string, measured: number | null, thresh
   return { id, description, measured, threshold, lowerIsBetter, met: lowerIsBetter ? measured <= threshold : measured >= threshold };
 }
 
-const contender = (r: Issue2Result | null, method: 'loop' | 'pool', threads: number) => r?.contenders.find((c) => c.method === method && c.threads === threads);
+/** The executor the targets are judged on: the per-sample loop executor when measured (see issue2.ts). */
+export function targetExecutor(r: Issue2Result | null): string | null {
+  const pools = r?.contenders.filter((c) => c.method === 'pool') ?? [];
+  return pools.find((c) => c.executor === 'loop')?.executor ?? pools[0]?.executor ?? null;
+}
+
+const contender = (r: Issue2Result | null, method: 'loop' | 'pool', threads: number) =>
+  r?.contenders.find((c) => c.method === method && c.threads === threads && (method === 'loop' || c.executor === targetExecutor(r)));
 
 /**
  * Issue 2's targets, from its interleaved comparison: the pool at 2 threads ≥ 1.8× the pool at
@@ -47,7 +54,8 @@ export function evaluateTargets(r: Issue2Result | null): TargetResult[] {
   const loop = contender(r, 'loop', 1);
   const p1 = contender(r, 'pool', 1);
   const p2 = contender(r, 'pool', 2);
-  const what = `seed perSampleGrads B=${r?.batch ?? ISSUE2.batch}`;
+  const exec = targetExecutor(r);
+  const what = `seed perSampleGrads B=${r?.batch ?? ISSUE2.batch}${exec ? `, ${exec} executor` : ''}`;
   return [
     target(
       'issue2-scaling',
@@ -68,18 +76,23 @@ export function evaluateTargets(r: Issue2Result | null): TargetResult[] {
   ];
 }
 
+/** `main-thread loop`, or `pool, loop executor (chunk 32), 2 threads`. */
+export function contenderLabel(c: Issue2Result['contenders'][number]): string {
+  if (c.method === 'loop') return 'main-thread loop';
+  return `pool, ${c.executor ?? '?'} executor (chunk ${c.chunkSize ?? '?'}), ${c.threads} thread${c.threads === 1 ? '' : 's'}`;
+}
+
 /** The issue-2 comparison as text lines: each contender, the N-vs-1 speedup, and the targets. */
 export function issue2Summary(r: Issue2Result | null, targets: readonly TargetResult[]): string[] {
   if (!r) return ['Issue 2 benchmark: not run (it needs the seed workload)'];
   const out = [`Issue 2 benchmark: per-sample gradients, seed model, B=${r.batch}, ${r.rounds} interleaved rounds`];
   for (const c of r.contenders) {
-    const label = c.method === 'loop' ? 'main-thread loop' : `pool, ${c.threads} thread${c.threads === 1 ? '' : 's'}`;
     const l = c.latency;
-    out.push(`  ${label.padEnd(20)} ${l.medianMs.toFixed(1).padStart(9)} ms  (min ${l.minMs.toFixed(1)}, max ${l.maxMs.toFixed(1)}, n=${l.samples})`);
+    out.push(`  ${contenderLabel(c).padEnd(48)} ${l.medianMs.toFixed(1).padStart(9)} ms  (min ${l.minMs.toFixed(1)}, max ${l.maxMs.toFixed(1)}, n=${l.samples})`);
   }
   const p1 = contender(r, 'pool', 1);
-  const pN = r.contenders[r.contenders.length - 1]!;
-  if (p1 && pN.method === 'pool' && pN.threads > 1) out.push(`  pool ${pN.threads} threads vs 1 thread: ${(p1.latency.medianMs / pN.latency.medianMs).toFixed(2)}×`);
+  const pN = r.contenders.filter((c) => c.method === 'pool' && c.executor === p1?.executor).pop();
+  if (p1 && pN && pN.threads > 1) out.push(`  pool (${p1.executor}) ${pN.threads} threads vs 1 thread: ${(p1.latency.medianMs / pN.latency.medianMs).toFixed(2)}×`);
   for (const t of targets) {
     const verdict = t.met === null ? `NOT MEASURED (${t.note})` : t.met ? 'MET' : 'NOT MET';
     out.push(`  target: ${t.description}: ${t.measured === null ? '–' : t.measured.toFixed(3)} → ${verdict}`);

@@ -8,7 +8,6 @@ import { version_wasm } from '@tensorflow/tfjs-backend-wasm';
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import { join } from 'node:path';
-import { DEFAULT_CHUNK_SIZE } from '../src/shard.js';
 import { deriveRows, evaluateTargets } from './analyze.js';
 import { runIssue2 } from './issue2.js';
 import { resolveBenchOptions, type BenchOptions } from './options.js';
@@ -97,7 +96,8 @@ export async function runBench(options: BenchOptions = {}): Promise<BenchRun> {
       quick: o.quick,
       workloads: o.workloads,
       batches: suite.batches,
-      chunkSize: o.chunkSize ?? DEFAULT_CHUNK_SIZE,
+      chunkSize: o.chunkSize ?? null,
+      executor: o.executor ?? null,
       seed: o.seed,
       minIterations: o.minIterations,
       timeBudgetMs: o.timeBudgetMs,

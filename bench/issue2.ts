@@ -2,6 +2,10 @@
  * Issue 2's first benchmark: per-sample gradients of the seed model at B=4096, by the sequential
  * main-thread loop, the pool at 1 thread, at 2 threads and at the most threads requested.
  *
+ * Its targets measure the pool's overhead and scaling for the SAME per-sample algorithm as the bare
+ * loop, so the pool runs the `'loop'` executor; unless `--executor` names one, the pool's default
+ * executor (vectorized, when the model allows) is measured alongside for reference.
+ *
  * Its targets are ratios of these timings, so unlike the rest of the suite (one block of calls per
  * cell) the contenders are measured INTERLEAVED: every round times each contender once, in a rotated
  * order, with all pools alive at once. Load from other processes then drifts onto every contender
@@ -13,7 +17,7 @@ import { loadModel, modelHref } from '../src/model/load.js';
 import { GradPool } from '../src/pool.js';
 import { LoopBaseline } from './baselines.js';
 import { median, medianBreakdown, settle } from './measure.js';
-import { small } from './suite.js';
+import { poolInfo, poolOptions, small } from './suite.js';
 import type { ResolvedBenchOptions } from './options.js';
 import type { Breakdown, Issue2Result, LatencyStats } from './types.js';
 import { WORKLOADS } from './workloads.js';
@@ -41,14 +45,27 @@ export async function runIssue2(o: ResolvedBenchOptions, batch: number, rounds: 
   const threads = issue2Threads(o.threads);
   if (o.log) console.log(`issue 2: seed perSampleGrads B=${batch}, loop vs pool at ${threads.join(', ')} threads, ${rounds} interleaved rounds`);
   const pools: GradPool[] = [];
+  const poolThreads: number[] = [];
   try {
-    for (const t of threads) {
-      const opts = { model: w.model, threads: t, backend: o.backend, seed: o.seed };
-      pools.push(await GradPool.create(o.chunkSize !== undefined ? { ...opts, chunkSize: o.chunkSize } : opts));
+    const seen = new Set<string>();
+    for (const executor of o.executor ? [o.executor] : (['loop', undefined] as const)) {
+      for (const t of threads) {
+        const pool = await GradPool.create(poolOptions({ ...o, executor }, w, t));
+        const info = poolInfo(pool, batch);
+        const key = `${info.executor}|${info.chunkSize}|${t}`;
+        // 'auto' may resolve to the loop executor already measured: keep one of each.
+        if (seen.has(key)) {
+          await pool.close();
+          continue;
+        }
+        seen.add(key);
+        pools.push(pool);
+        poolThreads.push(t);
+      }
     }
     const contenders = [
       { method: 'loop' as const, threads: 1, fn: () => loop.perSampleGrads(x, y, batch), isAsync: false },
-      ...pools.map((p, i) => ({ method: 'pool' as const, threads: threads[i]!, fn: () => p.perSampleGrads(x, y), isAsync: true })),
+      ...pools.map((p, i) => ({ method: 'pool' as const, threads: poolThreads[i]!, fn: () => p.perSampleGrads(x, y), isAsync: true })),
     ];
     const s = small(def, new Map([[batch, { x, y }]]), Math.max(...threads));
     await settle([() => loop.perSampleGrads(s.x, s.y, s.n), ...pools.map((p) => () => p.perSampleGrads(s.x, s.y))], o.settleMs);
@@ -82,7 +99,13 @@ export async function runIssue2(o: ResolvedBenchOptions, batch: number, rounds: 
       ...ISSUE2,
       batch,
       rounds,
-      contenders: contenders.map((c, i) => ({ method: c.method, threads: c.threads, latency: stats(samples[i]!), breakdown: medianBreakdown(calls[i]!) })),
+      contenders: contenders.map((c, i) => ({
+        method: c.method,
+        threads: c.threads,
+        ...(i > 0 ? poolInfo(pools[i - 1]!, batch) : { executor: null, chunkSize: null }),
+        latency: stats(samples[i]!),
+        breakdown: medianBreakdown(calls[i]!),
+      })),
     };
   } finally {
     loop.dispose();

@@ -6,6 +6,9 @@ import { fileURLToPath } from 'node:url';
 export const WORKLOAD_NAMES = ['seed', 'mlp', 'conv'] as const;
 export type WorkloadName = (typeof WORKLOAD_NAMES)[number];
 
+export const EXECUTORS = ['auto', 'vectorized', 'loop'] as const;
+export type PoolExecutor = (typeof EXECUTORS)[number];
+
 /** Options of {@link runBench}; every field is optional. */
 export interface BenchOptions {
   /** Pool thread counts. Default: 1..availableParallelism() (above 8 cores: powers of two, plus the core count). */
@@ -44,15 +47,18 @@ export interface BenchOptions {
   issue2?: { batch?: number; rounds?: number } | false;
   /** Seed for parameters and data. Default 0. */
   seed?: number;
-  /** Pool chunk size. Default gradpool's. */
+  /** Pool chunk size. Default: gradpool's (which depends on the executor and the model). */
   chunkSize?: number;
+  /** Pool executor (`'auto'`, `'vectorized'`, `'loop'`). Default: gradpool's. Each pool row records the one used. */
+  executor?: PoolExecutor;
   /** Print progress and the tables to stdout. Default true from the CLI, false programmatically. */
   log?: boolean;
 }
 
 /** {@link BenchOptions} with every default filled in. */
-export type ResolvedBenchOptions = Required<Omit<BenchOptions, 'batches' | 'chunkSize' | 'out' | 'issue2'>> & {
+export type ResolvedBenchOptions = Required<Omit<BenchOptions, 'batches' | 'chunkSize' | 'executor' | 'out' | 'issue2'>> & {
   batches: Partial<Record<WorkloadName, number[]>>;
+  executor: PoolExecutor | undefined;
   issue2: { batch: number; rounds: number } | false;
   chunkSize: number | undefined;
   out: string | null;
@@ -83,6 +89,7 @@ export function resolveBenchOptions(o: BenchOptions = {}): ResolvedBenchOptions 
   const workloads = o.workloads ?? [...WORKLOAD_NAMES];
   for (const w of workloads) if (!WORKLOAD_NAMES.includes(w)) throw new Error(`bench: unknown workload '${w}' (known: ${WORKLOAD_NAMES.join(', ')})`);
   const backend = o.backend ?? 'wasm';
+  if (o.executor !== undefined && !EXECUTORS.includes(o.executor)) throw new Error(`bench: executor must be one of ${EXECUTORS.join(', ')}, got '${String(o.executor)}'`);
   if (backend !== 'wasm' && backend !== 'cpu') throw new Error(`bench: backend must be wasm or cpu, got '${String(backend)}'`);
   for (const [w, bs] of Object.entries(o.batches ?? {}))
     if (!bs || bs.length === 0 || !bs.every(isPosInt)) throw new Error(`bench: batches.${w} must be positive integers, got ${JSON.stringify(bs)}`);
@@ -103,6 +110,7 @@ export function resolveBenchOptions(o: BenchOptions = {}): ResolvedBenchOptions 
     issue2: o.issue2 === false ? false : { batch: o.issue2?.batch ?? 4096, rounds: o.issue2?.rounds ?? (quick ? 5 : 11) },
     seed: o.seed ?? 0,
     chunkSize: o.chunkSize,
+    executor: o.executor,
     log: o.log ?? false,
   };
 }
@@ -122,6 +130,7 @@ export function parseBenchArgs(argv: string[]): BenchOptions & { help: boolean }
       quick: { type: 'boolean', default: false },
       workload: { type: 'string' },
       backend: { type: 'string' },
+      executor: { type: 'string' },
       out: { type: 'string' },
       iterations: { type: 'string' },
       seed: { type: 'string' },
@@ -140,6 +149,7 @@ export function parseBenchArgs(argv: string[]): BenchOptions & { help: boolean }
     ...(values.threads !== undefined ? { threads: list(values.threads).map((t) => num('threads', t)) } : {}),
     ...(values.workload !== undefined ? { workloads: list(values.workload) as WorkloadName[] } : {}),
     ...(values.backend !== undefined ? { backend: values.backend as 'wasm' | 'cpu' } : {}),
+    ...(values.executor !== undefined ? { executor: values.executor as PoolExecutor } : {}),
     ...(values.out !== undefined ? { out: values.out } : {}),
     ...(values.iterations !== undefined ? { minIterations: num('iterations', values.iterations) } : {}),
     ...(values.seed !== undefined ? { seed: num('seed', values.seed) } : {}),
@@ -152,6 +162,7 @@ export const USAGE = `Usage: npm run bench -- [options]
   --quick                 small batches, few iterations (< ~2 min on 2 cores)
   --workload seed,mlp,conv  workloads to run (default all)
   --backend wasm|cpu      tfjs backend for the pool and the main-thread baselines (default wasm)
+  --executor auto|vectorized|loop  the pool's executor (default: gradpool's default)
   --out <dir>             where to write <date>-<host>.json and .svg (default bench/results)
   --iterations N          minimum timed calls per cell
   --seed N                seed for parameters and data (default 0)

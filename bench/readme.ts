@@ -9,8 +9,9 @@ import os from 'node:os';
 import { dirname, join, relative, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { contenderLabel } from './analyze.js';
 import { DEFAULT_OUT } from './options.js';
-import { loadLine, machineLine, pivotTable, renderMarkdown } from './report.js';
+import { executorLine, loadLine, machineLine, pivotTable, renderMarkdown } from './report.js';
 import type { BenchResult } from './types.js';
 
 export const START = '<!-- bench:start -->';
@@ -46,7 +47,7 @@ export function readmeSection(res: BenchResult, jsonRel: string, svgRel: string)
     'Microseconds per sample, median (lower is better). `loop`: a sequential per-sample loop on the main thread (forward,',
     'or `tf.valueAndGrads`); `batched`: the model written for a whole batch in tfjs (there is no batched form of per-sample',
     'gradients: tfjs has no vmap); `fit`: `tf.sequential` + `model.fit` with the same architecture, SGD(0.1) and batch size;',
-    `\`pool NT\`: gradpool at N worker threads. \`step\` is one training step, \`pool.step(x, y, { optimizer: sgd({ learningRate: 0.1 }) })\`.`,
+    `\`pool NT\`: gradpool at N worker threads (executor and chunk size per workload: ${executorLine(res)}). \`step\` is one training step, \`pool.step(x, y, { optimizer: sgd({ learningRate: 0.1 }) })\`.`,
     `The last two columns: the pool's speedup from ${base} to ${top} threads, and its time at ${base} thread${base === 1 ? '' : 's'} over the loop's.`,
     ...oversubscribed(res),
     '',
@@ -80,7 +81,7 @@ function issue2Section(res: BenchResult): string[] {
   const head = ['', 'median ms', 'min–max ms', 'n', 'time / loop', 'dispatch', 'worker compute', 'reduce'];
   const ms = (v: number) => v.toFixed(1);
   const body = r.contenders.map((c) => [
-    c.method === 'loop' ? 'main-thread loop' : `pool, ${c.threads} thread${c.threads === 1 ? '' : 's'}`,
+    contenderLabel(c),
     ms(c.latency.medianMs),
     `${ms(c.latency.minMs)}–${ms(c.latency.maxMs)}`,
     String(c.latency.samples),
@@ -95,7 +96,7 @@ function issue2Section(res: BenchResult): string[] {
     '',
     renderMarkdown(head, body),
     '',
-    'Targets (reported, not asserted):',
+    'Targets (reported, not asserted; judged on the loop executor: the same per-sample algorithm as the bare loop):',
     '',
     ...res.targets.map((t) => `- ${t.description}: ${t.measured === null ? 'not measured' : `**${t.measured.toFixed(2)}** → ${t.met ? 'met' : 'not met'}`}`),
   ];

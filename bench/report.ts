@@ -30,7 +30,7 @@ const methodLabel = (r: BenchRow) => (r.method === 'pool' ? `pool ${r.threads}T`
 
 /** Every measured cell: median, spread, throughput, scaling, and the pool's breakdown (medians, ms). */
 export function detailedTable(res: BenchResult): { header: Cell[]; body: Cell[][] } {
-  const header = ['workload', 'op', 'B', 'method', 'median ms', 'min–max ms', 'n', 'samples/s', 'µs/sample', `×${res.config.speedupBase}T`, 'eff', '×loop', 'dispatch', 'compute', 'reduce', 'optim'];
+  const header = ['workload', 'op', 'B', 'method', 'executor/chunk', 'median ms', 'min–max ms', 'n', 'samples/s', 'µs/sample', `×${res.config.speedupBase}T`, 'eff', '×loop', 'dispatch', 'compute', 'reduce', 'optim'];
   const body = res.rows.map((r) => {
     const b = r.breakdown;
     return [
@@ -38,6 +38,7 @@ export function detailedTable(res: BenchResult): { header: Cell[]; body: Cell[][
       r.op,
       String(r.batch),
       methodLabel(r),
+      r.executor ? `${r.executor}/${r.chunkSize ?? '?'}` : '–',
       sig(r.latency.medianMs),
       `${sig(r.latency.minMs)}–${sig(r.latency.maxMs)}`,
       String(r.latency.samples),
@@ -100,6 +101,13 @@ export function machineLine(res: BenchResult): string {
   return `${m.cpuModel}, ${m.availableParallelism} cores available (${m.cpus} logical CPUs), ${gib} GiB, ${m.platform}/${m.arch}; Node ${res.versions.node}, tfjs ${res.versions.tfjs}, backend ${res.config.backend}`;
 }
 
+/** Which executor and chunk size the pools ran, per workload, e.g. `seed: vectorized, chunk 4096`. */
+export function executorLine(res: BenchResult): string {
+  const per = new Map<string, Set<string>>();
+  for (const r of res.rows) if (r.method === 'pool') per.set(r.workload, (per.get(r.workload) ?? new Set()).add(`${r.executor ?? '?'}, chunk ${r.chunkSize ?? '?'}`));
+  return [...per].map(([w, s]) => `${w}: ${[...s].join(' / ')}`).join('; ');
+}
+
 /** How busy the machine was with other work, from the recorded 1-minute load averages. */
 export function loadLine(res: BenchResult): string {
   const [a, b] = [res.loadAverage.start[0]!, res.loadAverage.end[0]!];
@@ -114,6 +122,7 @@ export function consoleReport(res: BenchResult): string {
     '',
     `gradpool bench — ${machineLine(res)}`,
     `${res.config.quick ? 'quick run' : 'full run'}, threads ${res.config.threads.join(',')}, ${(res.durationMs / 1000).toFixed(0)} s, ${loadLine(res)}`,
+    `Pool executor: ${executorLine(res)}.`,
     `Times are medians (ms); speedup is vs the pool at ${res.config.speedupBase} thread(s); ×loop is the loop's time over this one's.`,
     '',
     renderText(d.header, d.body),

@@ -7,6 +7,7 @@ import '@tensorflow/tfjs-backend-wasm';
 import { initParams, type ModelDef } from '../src/model/define.js';
 import { loadModel, modelHref } from '../src/model/load.js';
 import { sgd } from '../src/optim/index.js';
+import type { GradPoolOptions } from '../src/options.js';
 import { GradPool } from '../src/pool.js';
 import { BatchedBaseline, FitBaseline, LoopBaseline } from './baselines.js';
 import { measure, medianBreakdown, settle, type MeasureConfig } from './measure.js';
@@ -24,8 +25,33 @@ export interface RawRow {
   batch: number;
   method: BenchMethod;
   threads: number;
+  executor: string | null;
+  chunkSize: number | null;
   latency: LatencyStats;
   breakdown: Breakdown | null;
+}
+
+/** What a pool actually runs with. */
+export interface PoolInfo {
+  executor: string | null;
+  chunkSize: number | null;
+}
+
+/** The pool's executor as resolved at creation, and its chunk size for a batch of `batch` (null: unknown). */
+export function poolInfo(pool: GradPool, batch: number | null): PoolInfo {
+  return { executor: pool.executor, chunkSize: batch === null ? null : pool.chunkSizeFor(batch) };
+}
+
+/** `GradPool.create` options for the bench: executor and chunk size only when the caller chose them. */
+export function poolOptions(o: ResolvedBenchOptions, w: Workload, threads: number): GradPoolOptions {
+  return {
+    model: w.model,
+    threads,
+    backend: o.backend,
+    seed: o.seed,
+    ...(o.chunkSize !== undefined ? { chunkSize: o.chunkSize } : {}),
+    ...(o.executor !== undefined ? { executor: o.executor } : {}),
+  } as GradPoolOptions;
 }
 
 export interface SuiteOutput {
@@ -73,7 +99,7 @@ class Runner {
   }
 
   /** Times one cell. `fn` is async for the pool and model.fit, sync for the other baselines. */
-  async cell(w: Workload, op: BenchOp, batch: number, method: BenchMethod, threads: number, fn: () => unknown, lastCall?: () => Breakdown | null) {
+  async cell(w: Workload, op: BenchOp, batch: number, method: BenchMethod, threads: number, fn: () => unknown, lastCall?: () => Breakdown | null, info?: PoolInfo) {
     const seen: Breakdown[] = [];
     const timed = lastCall
       ? async () => {
@@ -86,7 +112,7 @@ class Runner {
     const latency = await measure(`${w.name} ${op} B=${batch} ${method}@${threads}`, timed, isAsync, this.cfg);
     // The last `samples` records are the timed calls (the warm-up ran first).
     const breakdown = medianBreakdown(seen.slice(-latency.samples));
-    this.rows.push({ workload: w.name, op, batch, method, threads, latency, breakdown });
+    this.rows.push({ workload: w.name, op, batch, method, threads, executor: info?.executor ?? null, chunkSize: info?.chunkSize ?? null, latency, breakdown });
     const who = method === 'pool' ? `pool@${threads}` : method;
     this.log(`  ${w.name.padEnd(5)} ${op.padEnd(14)} B=${String(batch).padEnd(5)} ${who.padEnd(8)} ${latency.medianMs.toFixed(2)} ms (median of ${latency.samples})`);
   }
@@ -127,13 +153,8 @@ class Runner {
 
   async pools(w: Workload, def: ModelDef, data: Map<number, { x: Float32Array; y: Float32Array }>): Promise<void> {
     for (const threads of this.o.threads) {
-      const pool = await GradPool.create({
-        model: w.model,
-        threads,
-        backend: this.o.backend,
-        seed: this.o.seed,
-        ...(this.o.chunkSize !== undefined ? { chunkSize: this.o.chunkSize } : {}),
-      });
+      const pool = await GradPool.create(poolOptions(this.o, w, threads));
+      this.log(`  pool@${threads}: executor ${pool.executor}`);
       try {
         const initial = pool.getParams();
         const lastCall = () => pool.stats().lastCall;
@@ -145,11 +166,14 @@ class Runner {
         await settle(ops, this.o.settleMs);
         pool.setParams(initial);
         for (const [B, { x, y }] of data) {
-          await this.cell(w, 'predict', B, 'pool', threads, () => pool.predict(x), lastCall);
-          await this.cell(w, 'perSampleGrads', B, 'pool', threads, () => pool.perSampleGrads(x, y), lastCall);
+          const info = poolInfo(pool, B);
+          // { copy: false }: results stay in the pool's reused shared buffers, as torch.func returns
+          // its tensors without a second copy (fresh 100 MB arrays cost ~0.3 s of page faults here).
+          await this.cell(w, 'predict', B, 'pool', threads, () => pool.predict(x, { copy: false }), lastCall, info);
+          await this.cell(w, 'perSampleGrads', B, 'pool', threads, () => pool.perSampleGrads(x, y, { copy: false }), lastCall, info);
           if (step) {
             pool.setParams(initial); // every batch size trains from the same starting point
-            await this.cell(w, 'step', B, 'pool', threads, () => step(x, y, { optimizer }), lastCall);
+            await this.cell(w, 'step', B, 'pool', threads, () => step(x, y, { optimizer }), lastCall, info);
           } else {
             this.skip(w.name, 'step', 'pool', 'GradPool.step is not available in this build');
           }

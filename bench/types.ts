@@ -42,6 +42,9 @@ export interface BenchRow {
   method: BenchMethod;
   /** Worker threads for `pool`; 1 for the main-thread baselines (they use one thread). */
   threads: number;
+  /** Pool only: the executor the workers ran (`'auto'` resolved) and the chunk size; null otherwise. */
+  executor: string | null;
+  chunkSize: number | null;
   latency: LatencyStats;
   /** `batch / median`, samples per second. */
   samplesPerSec: number;
@@ -84,9 +87,12 @@ export interface Issue2Result {
   batch: number;
   /** Timed calls per contender, one per round. */
   rounds: number;
-  /** The loop (threads 1), then the pool at 1, 2 and the most threads requested. */
+  /**
+   * The loop (threads 1), then the pool at 1, 2 and the most threads requested, per executor: the
+   * `'loop'` executor and the pool's default (or only the one named by `--executor`).
+   */
   /** `breakdown`: medians of the pool's `stats().lastCall` over the timed calls (null for the loop). */
-  contenders: { method: 'loop' | 'pool'; threads: number; latency: LatencyStats; breakdown: Breakdown | null }[];
+  contenders: { method: 'loop' | 'pool'; threads: number; executor: string | null; chunkSize: number | null; latency: LatencyStats; breakdown: Breakdown | null }[];
 }
 
 /** The machine and software the figures come from. */
@@ -115,7 +121,10 @@ export interface BenchResult {
     quick: boolean;
     workloads: string[];
     batches: Record<string, number[]>;
-    chunkSize: number;
+    /** As requested; null: gradpool's default (see each pool row's `chunkSize`). */
+    chunkSize: number | null;
+    /** As requested; null: gradpool's default (see each pool row's `executor`). */
+    executor: string | null;
     seed: number;
     minIterations: number;
     timeBudgetMs: number;

@@ -3,7 +3,7 @@ import { Dispatcher, type ParallelResult } from './dispatch.js';
 import { errors } from './errors.js';
 import { readBatch, type BatchInput, type NDArray } from './input.js';
 import type { ModelDef } from './model/define.js';
-import type { ResolvedOptions } from './options.js';
+import { defaultChunkSize, type ResolvedOptions } from './options.js';
 import { ParamStore } from './params.js';
 import { CTL, type ChunkOp, type ChunkTask } from './protocol.js';
 
@@ -129,9 +129,19 @@ export class PoolCore {
     return this.arena.f32(name, batch * sampleSize);
   }
 
+  /** Samples per chunk for a batch of B (fixed by the user, or chosen from B and the model; never from threads). */
+  chunkSizeFor(B: number): number {
+    return this.options.chunkSize || defaultChunkSize(this.options.executor as 'vectorized' | 'loop', this.model.layout.total, B);
+  }
+
+  /** Number of chunks a batch of B is cut into. */
+  numChunks(B: number): number {
+    return Math.ceil(B / this.chunkSizeFor(B));
+  }
+
   /** Runs a chunk op over the staged batch of B samples. */
   async run(op: ChunkOp, B: number, label: string, extra: Partial<Pick<ChunkTask, 'outputSize' | 'clip'>> = {}): Promise<ParallelResult> {
-    const numChunks = Math.ceil(B / this.options.chunkSize);
+    const numChunks = this.numChunks(B);
     if (op === 'sumGrads') this.arena.ensure('partial', 'f64', numChunks * this.model.layout.total);
     const task: ChunkTask = {
       type: 'chunks',
@@ -142,7 +152,7 @@ export class PoolCore {
       paramsRegion: this.params.region,
       paramsVersion: this.params.version,
       batch: B,
-      chunkSize: this.options.chunkSize,
+      chunkSize: this.chunkSizeFor(B),
       outputSize: extra.outputSize ?? 0,
       outputShape: this.outputShape,
       ...(extra.clip !== undefined ? { clip: extra.clip } : {}),

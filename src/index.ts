@@ -6,7 +6,7 @@ export { defineModel, initParams, isModelDef } from './model/define.js';
 export type { ModelDef, ModelSpec, ParamSpec, ParamLayout, ParamTensors } from './model/define.js';
 export type { InitSpec, InitFn } from './model/init.js';
 export { GradPool } from './pool.js';
-export type { PerSampleGrads, MeanGradient, PoolStats, Evaluation } from './pool.js';
+export type { PerSampleGrads, MeanGradient, PoolStats, Evaluation, OutputOptions } from './pool.js';
 export type { CallTimings } from './core.js';
 export type { StepOptions, StepResult, StepDp } from './train/step.js';
 export type { OptimizerState } from './train/opt-state.js';

@@ -18,8 +18,9 @@ export interface GradPoolOptions {
   /**
    * Samples per chunk: the unit of work, of memory (a chunk's per-sample gradients), and of
    * deterministic reduction — like torch.func's `vmap(chunk_size=…)`. Never depends on `threads`.
-   * Default: 32 for the loop executor; for the vectorized one, as many samples as keep a chunk's
-   * per-sample gradients near 32 MB (between 32 and 4096), a function of the model alone.
+   * Default: 32 for the loop executor; for the vectorized one, an eighth of the batch (so up to 8
+   * threads share it) but at least 32 samples, and at most as many as keep a chunk's per-sample
+   * gradients under 32 MB — a function of the batch size and the model alone.
    */
   chunkSize?: number;
   /**
@@ -34,7 +35,7 @@ export interface GradPoolOptions {
 
 export type ResolvedOptions = Required<Omit<GradPoolOptions, 'backendModule' | 'resourceLimits' | 'chunkSize' | 'executor'>> &
   Pick<GradPoolOptions, 'backendModule' | 'resourceLimits'> & {
-    /** Resolved at creation when not given (see {@link defaultChunkSize}). */
+    /** 0: chosen per call by {@link defaultChunkSize}. */
     chunkSize: number;
     /** `'auto'` until the probe at creation resolves it. */
     executor: 'auto' | 'vectorized' | 'loop';
@@ -44,13 +45,15 @@ export type ResolvedOptions = Required<Omit<GradPoolOptions, 'backendModule' | '
 const CHUNK_BYTES = 32 * 2 ** 20;
 
 /**
- * The default chunk size for an executor and a model of `P` parameters. It depends on nothing else —
- * above all not on the thread count — so results stay bit-identical for any number of threads.
+ * The default chunk size for an executor, a model of `P` parameters and a batch of `B` samples. It
+ * depends on nothing else — above all not on the thread count — so results stay bit-identical for
+ * any number of threads. Vectorized chunks are large because each costs a fixed ~1–2 ms of tfjs
+ * dispatch whatever its size (see docs/vectorized.md).
  */
-export function defaultChunkSize(executor: 'vectorized' | 'loop', P: number): number {
+export function defaultChunkSize(executor: 'vectorized' | 'loop', P: number, B: number): number {
   if (executor === 'loop') return DEFAULT_CHUNK_SIZE;
-  const n = Math.floor(CHUNK_BYTES / (4 * Math.max(P, 1)));
-  return Math.min(4096, Math.max(32, 2 ** Math.floor(Math.log2(Math.max(n, 1)))));
+  const memCap = Math.max(32, 2 ** Math.floor(Math.log2(Math.max(1, CHUNK_BYTES / (4 * Math.max(P, 1))))));
+  return Math.min(memCap, Math.max(32, Math.ceil(B / 8)));
 }
 
 const KNOWN = ['model', 'threads', 'backend', 'backendModule', 'seed', 'chunkSize', 'executor', 'resourceLimits'];

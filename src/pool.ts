@@ -4,7 +4,7 @@ import { errors, raw } from './errors.js';
 import { readBatch, readExact, type BatchInput, type NDArray } from './input.js';
 import { initParams, type ModelDef } from './model/define.js';
 import { loadModel, modelHref } from './model/load.js';
-import { defaultChunkSize, resolveOptions, type GradPoolOptions } from './options.js';
+import { resolveOptions, type GradPoolOptions } from './options.js';
 import type { ParamValue } from './params.js';
 import { orderedSum, reducePartials } from './reduce.js';
 import { fit, type FitData, type FitOptions, type History } from './train/fit.js';
@@ -12,6 +12,17 @@ import { accuracy, METRICS, type Metric } from './train/metrics.js';
 import { OptimizerStates, type OptimizerState } from './train/opt-state.js';
 import { trainStep, type StepOptions, type StepResult } from './train/step.js';
 import type { OptimizerSpec } from './optim/types.js';
+
+/** Output options of `predict` and `perSampleGrads`. */
+export interface OutputOptions {
+  /** `false`: return views into shared memory (valid until the next call) instead of fresh copies. Default true. */
+  copy?: boolean;
+}
+
+/** A fresh copy of a shared-memory view, or the view itself with `copy: false`. */
+function take(view: Float32Array, o: OutputOptions): Float32Array {
+  return o.copy === false ? view : view.slice();
+}
 
 const warned = new Set<string>();
 
@@ -100,7 +111,7 @@ export class GradPool {
       const described = await dispatcher.runOne({ type: 'describe', runtime: dispatcher.runtime, probeVectorized: probe }, 'create');
       const executor = chooseExecutor(o.executor, described.notVectorizable);
       dispatcher.runtime.executor = executor;
-      const resolved = { ...o, executor, chunkSize: o.chunkSize || defaultChunkSize(executor, model.layout.total) };
+      const resolved = { ...o, executor };
       return new GradPool(new PoolCore(model, resolved, dispatcher, described.outputShape!, initParams(model, o.seed)));
     } catch (e) {
       await dispatcher.close();
@@ -112,9 +123,9 @@ export class GradPool {
   get executor(): 'loop' | 'vectorized' {
     return this.core.options.executor as 'loop' | 'vectorized';
   }
-  /** Samples per chunk (resolved at creation when not given). */
-  get chunkSize(): number {
-    return this.core.options.chunkSize;
+  /** Samples per chunk for a batch of `batch` samples (the `chunkSize` option, or the default for this model). */
+  chunkSizeFor(batch: number): number {
+    return this.core.chunkSizeFor(batch);
   }
 
   /** The validated model definition (shapes, parameter layout). */
@@ -168,8 +179,11 @@ export class GradPool {
     return this.core.buffer('y', batch, this.core.model.targetSize);
   }
 
-  /** Batched forward pass: `[B, ...inputShape]` → `[B, ...outputShape]`. */
-  async predict(x: BatchInput): Promise<NDArray> {
+  /**
+   * Batched forward pass: `[B, ...inputShape]` → `[B, ...outputShape]`.
+   * With `{ copy: false }` the result is a view into the pool's shared memory, valid until the next call.
+   */
+  async predict(x: BatchInput, options: OutputOptions = {}): Promise<NDArray> {
     const op = 'predict';
     const core = this.core;
     core.assertOpen(op);
@@ -180,7 +194,7 @@ export class GradPool {
       core.stage(xs.batch, xs.data);
       core.arena.ensure('pred', 'f32', xs.batch * outSize);
       await core.run('forward', xs.batch, op, { outputSize: outSize });
-      return { shape: [xs.batch, ...core.outputShape], data: core.arena.f32('pred', xs.batch * outSize).slice() };
+      return { shape: [xs.batch, ...core.outputShape], data: take(core.arena.f32('pred', xs.batch * outSize), options) };
     });
   }
 
@@ -208,8 +222,12 @@ export class GradPool {
     });
   }
 
-  /** Every sample's loss and gradient with respect to every parameter (`vmap(grad)`). */
-  async perSampleGrads(x: BatchInput, y: BatchInput): Promise<PerSampleGrads> {
+  /**
+   * Every sample's loss and gradient with respect to every parameter (`vmap(grad)`).
+   * With `{ copy: false }` the arrays are views into the pool's shared memory, valid until the next
+   * call: no allocation per call, which matters when per-sample gradients run to hundreds of MB.
+   */
+  async perSampleGrads(x: BatchInput, y: BatchInput, options: OutputOptions = {}): Promise<PerSampleGrads> {
     const op = 'perSampleGrads';
     const core = this.core;
     const [xs, ys] = core.readXY(op, x, y);
@@ -223,8 +241,8 @@ export class GradPool {
       }
       const psg = B > 0 ? core.arena.f32('psg', B * total) : new Float32Array(0);
       const grads: Record<string, NDArray> = {};
-      names.forEach((n, p) => (grads[n] = { shape: [B, ...shapes[p]!], data: psg.slice(B * offsets[p]!, B * (offsets[p]! + sizes[p]!)) }));
-      return { losses: { shape: [B], data: B > 0 ? core.arena.f32('loss', B).slice() : new Float32Array(0) }, grads };
+      names.forEach((n, p) => (grads[n] = { shape: [B, ...shapes[p]!], data: take(psg.subarray(B * offsets[p]!, B * (offsets[p]! + sizes[p]!)), options) }));
+      return { losses: { shape: [B], data: B > 0 ? take(core.arena.f32('loss', B), options) : new Float32Array(0) }, grads };
     });
   }
 
@@ -240,7 +258,7 @@ export class GradPool {
       core.stage(B, xs.data, ys.data);
       await core.run('sumGrads', B, op);
       const t0 = performance.now();
-      reducePartials(core.arena.f64('partial'), Math.ceil(B / core.options.chunkSize), core.model.layout.total, 1 / B, mean);
+      reducePartials(core.arena.f64('partial'), core.numChunks(B), core.model.layout.total, 1 / B, mean);
       const loss = orderedSum(core.arena.f32('loss', B)) / B;
       core.time('reduceMs', performance.now() - t0);
       return { loss, grads: core.split(mean), batch: B };

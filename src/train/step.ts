@@ -91,7 +91,7 @@ export async function trainStep(core: PoolCore, states: OptimizerStates, x: Batc
     const st = states.prepare(spec);
     const t = st.t + 1;
     const lr = resolveLearningRate(spec, t); // throws before anything changes
-    const numChunks = Math.ceil(B / core.options.chunkSize);
+    const numChunks = core.numChunks(B);
     let badSample = -1;
     let clippedFraction: number | undefined;
     let loss = NaN;

@@ -90,6 +90,8 @@ describe('bench: the thread-scaling suite in a tiny configuration', function () 
       finitePos(r.usPerSample, `${id} usPerSample`);
       finitePos(r.vsLoop, `${id} vsLoop`);
       if (r.method === 'pool') {
+        assert.ok(['loop', 'vectorized'].includes(r.executor!), `${id} executor ${r.executor}`);
+        assert.ok(Number.isInteger(r.chunkSize) && r.chunkSize! >= 1, `${id} chunkSize ${r.chunkSize}`);
         finitePos(r.speedup, `${id} speedup`);
         finitePos(r.efficiency, `${id} efficiency`);
         assert.ok(r.breakdown, `${id} breakdown`);
@@ -98,6 +100,7 @@ describe('bench: the thread-scaling suite in a tiny configuration', function () 
         finitePos(r.breakdown.computeMs, `${id} breakdown.computeMs`);
       } else {
         assert.equal(r.threads, 1);
+        assert.equal(r.executor, null);
         assert.equal(r.speedup, null);
         assert.equal(r.breakdown, null);
       }
@@ -108,7 +111,11 @@ describe('bench: the thread-scaling suite in a tiny configuration', function () 
     const r = fromDisk.issue2;
     assert.ok(r);
     assert.equal(r.batch, 64);
-    assert.deepEqual(r.contenders.map((c) => `${c.method}@${c.threads}`), ['loop@1', 'pool@1', 'pool@2']);
+    const names = r.contenders.map((c) => `${c.method}:${c.executor}@${c.threads}`);
+    // The loop executor always (the targets are judged on it); the default executor too when it differs.
+    assert.deepEqual(names.slice(0, 3), ['loop:null@1', 'pool:loop@1', 'pool:loop@2']);
+    assert.ok(names.length === 3 || (names.length === 5 && names[3]!.endsWith('@1') && names[4]!.endsWith('@2')), names.join(', '));
+    assert.match(fromDisk.targets[0]!.description, /loop executor/);
     for (const c of r.contenders) {
       for (const f of ['medianMs', 'minMs', 'maxMs', 'meanMs'] as const) finitePos(c.latency[f], `issue2 ${c.method}@${c.threads} ${f}`);
       assert.equal(c.latency.samples, 2);

@@ -35,17 +35,18 @@ describe('pool executors', function () {
     });
   }
 
-  it("chooses the chunk size from the model alone: 32 for the loop, larger for small models vectorized", async () => {
+  it('chooses the chunk size from the batch and the model, never the threads: 32 for the loop; B/8 vectorized, memory-capped', async () => {
     const pool = await GradPool.create({ model: fixture('seed'), threads: 1 });
+    const mnist = await GradPool.create({ model: fixture('../../../examples/mnist/model'), threads: 2 });
+    const loop = await GradPool.create({ model: fixture('seed'), threads: 1, executor: 'loop' });
     try {
       assert.equal(pool.executor, 'vectorized');
-      assert.equal(pool.chunkSize, 4096);
+      assert.deepEqual([10, 4096, 65536].map((b) => pool.chunkSizeFor(b)), [32, 512, 8192]);
+      assert.deepEqual([10, 4096].map((b) => mnist.chunkSizeFor(b)), [32, 64]); // 64 × 101,770 floats ≈ 26 MB
+      assert.equal(loop.chunkSizeFor(4096), 32);
     } finally {
-      await pool.close();
+      await Promise.all([pool.close(), mnist.close(), loop.close()]);
     }
-    const loop = await GradPool.create({ model: fixture('seed'), threads: 1, executor: 'loop' });
-    assert.equal(loop.chunkSize, 32);
-    await loop.close();
   });
 
   it("'auto' falls back to the loop for a model that reads tensor values, warning once with the reason", async () => {

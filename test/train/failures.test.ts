@@ -75,6 +75,22 @@ describe('train: failures lose nothing', function () {
     await assert.rejects(pool.step(new Float32Array(0), new Float32Array(0), { optimizer: opt }), { message: 'x: expected at least one sample (an empty batch is only meaningful with dp), got an empty batch' });
   });
 
+  it('names the non-finite sample under the vectorized executor too (its fast sum path falls back to find it)', async () => {
+    const mlp = await GradPool.create({ model: fixture('mlp'), threads: 2, chunkSize: 4 });
+    try {
+      assert.equal(mlp.executor, 'vectorized');
+      const before = Float32Array.from(Object.values(mlp.getParams()).flatMap((p) => Array.from(p.data)));
+      const x = Float32Array.from({ length: 12 * 5 }, (_, i) => Math.sin(i));
+      const y = new Float32Array(12 * 3).map((_, i) => (i % 3 === 0 ? 1 : 0));
+      x[9 * 5 + 2] = NaN;
+      await assert.rejects(mlp.step(x, y, { optimizer: sgd({ learningRate: 0.1 }) }), { message: 'step: sample 9 has a non-finite loss or gradient; parameters and optimizer state are unchanged' });
+      await assert.rejects(mlp.step(x, y, { optimizer: sgd({ learningRate: 0.1 }), dp: { maxGradNorm: 1, noiseMultiplier: 1 } }), { message: /^step: sample 9 / });
+      assert.ok(sameBits(before, Float32Array.from(Object.values(mlp.getParams()).flatMap((p) => Array.from(p.data)))));
+    } finally {
+      await mlp.close();
+    }
+  });
+
   it('takes a DP step on an empty (Poisson) batch: noise only', async () => {
     const before = snapshot();
     const r = await pool.step(new Float32Array(0), new Float32Array(0), { optimizer: opt, dp: { maxGradNorm: 1, noiseMultiplier: 1, expectedBatchSize: 8 } });

@@ -36,6 +36,14 @@ export interface Executor {
    * to parameter `p` into `grads[p]`, sample-major: `grads[p][i * size_p + k]`.
    */
   lossAndGrads(job: ChunkJob, losses: Float32Array, grads: Float32Array[]): void;
+  /**
+   * Optional fast path for the chunk's gradient SUM (training steps, batch-mean gradients): writes each
+   * sample's loss and gradient L2 norm, and the sum over samples of their gradients — each first scaled
+   * by min(1, clip / (norm + 1e-6)) when `clip` is given — into `row` (flat, layout order; zeroed by
+   * the caller). Leaves non-finite samples out and returns the chunk-relative index of the first, or
+   * -1. Without it, the worker sums `lossAndGrads`' output in JavaScript (executors/sum.ts).
+   */
+  sumGrads?(job: ChunkJob, losses: Float32Array, norms: Float32Array, row: Float64Array, clip?: number): number;
 }
 
 /** An error that belongs to one sample of the batch; `sample` is the index in the whole batch. */

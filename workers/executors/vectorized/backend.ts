@@ -140,7 +140,7 @@ export class VmapBackend extends tf.KernelBackend {
    * gradients of a large model that is a big extra allocation per chunk. A view on the heap, used at
    * once, avoids it. Returns null (use readSync) if the inner backend is not laid out like that.
    */
-  private heapView(info: tf.TensorInfo): Float32Array | null {
+  heapView(info: tf.TensorInfo): Float32Array | null {
     const be = this.inner as unknown as { wasm?: { HEAPU8?: Uint8Array }; dataIdMap?: { get(id: tf.DataId): { memoryOffset?: number } | undefined } };
     const heap = be.wasm?.HEAPU8;
     const offset = be.dataIdMap?.get(info.dataId)?.memoryOffset;

@@ -9,6 +9,8 @@ import type { ChunkJob, Executor } from '../types.js';
 import { disposeAbandonedTape, type VmapBackend } from './backend.js';
 import { BatchingRuleError, warnOnce } from './errors.js';
 import { ensureVmapBackend } from './register.js';
+import { sumBatchedGrads } from './sum-grads.js';
+import { sumGradsByLoop } from '../sum.js';
 
 /** The parameter list as the model's named object. */
 const namedParams = (model: ModelDef, params: tf.Tensor[]) => Object.fromEntries(model.layout.names.map((name, i) => [name, params[i]!]));
@@ -66,6 +68,36 @@ export class VectorizedExecutor implements Executor {
 
   lossAndGrads(job: ChunkJob, losses: Float32Array, grads: Float32Array[]): void {
     this.withFallback(job, () => this.lossAndGradsBatched(job, losses, grads), () => this.loop.lossAndGrads(job, losses, grads));
+  }
+
+  /**
+   * The chunk's (clipped) gradient sum via batched kernels (see sum-grads.ts); the loop's JavaScript
+   * summation when the batched path fails. Returns the first non-finite sample (chunk-relative) or -1.
+   */
+  sumGrads(job: ChunkJob, losses: Float32Array, norms: Float32Array, row: Float64Array, clip?: number): number {
+    const { model, n } = job;
+    if (!this.loopOnly.has(job.model)) {
+      let infos: tf.TensorInfo[] = [];
+      const vm = this.backend();
+      try {
+        vm.run(n, () =>
+          tf.tidy(() => {
+            const x = vm.upload(job.x, [n, ...model.inputShape], true);
+            const y = vm.upload(job.y!, [n, ...model.targetShape], true);
+            const { value, grads: g } = tf.valueAndGrads((...ps: tf.Tensor[]) => lossOf(model, ps, x, y))(job.params);
+            vm.readInto(value, n, losses);
+            infos = g.map((gp) => vm.exportBatched(gp, n));
+          }),
+        );
+        if (sumBatchedGrads(vm, infos, model.layout.sizes, model.layout.offsets, n, losses, norms, row, clip)) return -1;
+      } catch {
+        // Fall through to the per-sample path, which names a failing sample or falls back to the loop.
+      } finally {
+        for (const i of infos) vm.release(i.dataId);
+      }
+    }
+    // A non-finite sample, or a chunk the batched path cannot run: the reference path finds and names it.
+    return sumGradsByLoop(job, this, losses, norms, row, clip);
   }
 
   private forwardBatched(job: ChunkJob, out: Float32Array): void {
