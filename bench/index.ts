@@ -10,6 +10,7 @@ import os from 'node:os';
 import { join } from 'node:path';
 import { deriveRows, evaluateTargets } from './analyze.js';
 import { runIssue2 } from './issue2.js';
+import { runIssue6 } from './issue6.js';
 import { resolveBenchOptions, type BenchOptions } from './options.js';
 import { renderSpeedupSvg } from './plot.js';
 import { consoleReport } from './report.js';
@@ -79,6 +80,7 @@ export async function runBench(options: BenchOptions = {}): Promise<BenchRun> {
   const loadStart = os.loadavg();
   const suite = await runSuite(o);
   const issue2 = o.issue2 && o.workloads.includes('seed') ? await runIssue2(o, o.issue2.batch, o.issue2.rounds) : null;
+  const issue6 = o.issue6 ? await runIssue6(o, o.issue6) : null;
   const speedupBase = o.threads[0]!;
   const rows = deriveRows(suite.rows, speedupBase);
   const notes = [...suite.notes];
@@ -108,7 +110,8 @@ export async function runBench(options: BenchOptions = {}): Promise<BenchRun> {
     rows,
     skipped: suite.skipped,
     issue2,
-    targets: evaluateTargets(issue2),
+    issue6,
+    targets: [...evaluateTargets(issue2), ...(issue6?.targets ?? [])],
     notes,
     loadAverage: { start: loadStart, end: os.loadavg() },
     durationMs: performance.now() - t0,

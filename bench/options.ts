@@ -45,6 +45,11 @@ export interface BenchOptions {
    * 4096) and rounds (default 5 quick, 11 full), or false to skip it.
    */
   issue2?: { batch?: number; rounds?: number } | false;
+  /**
+   * Issue 6's vectorized-executor targets (bench/issue6.ts): their batch sizes (defaults: seed 65536,
+   * MLP 1024, training 128), or false to skip them. Default: run unless `loopOnly`.
+   */
+  issue6?: { seedBatch?: number; mlpBatch?: number; trainBatch?: number } | false;
   /** Seed for parameters and data. Default 0. */
   seed?: number;
   /** Pool chunk size. Default: gradpool's (which depends on the executor and the model). */
@@ -56,7 +61,8 @@ export interface BenchOptions {
 }
 
 /** {@link BenchOptions} with every default filled in. */
-export type ResolvedBenchOptions = Required<Omit<BenchOptions, 'batches' | 'chunkSize' | 'executor' | 'out' | 'issue2'>> & {
+export type ResolvedBenchOptions = Required<Omit<BenchOptions, 'batches' | 'chunkSize' | 'executor' | 'out' | 'issue2' | 'issue6'>> & {
+  issue6: { seedBatch: number; mlpBatch: number; trainBatch: number } | false;
   batches: Partial<Record<WorkloadName, number[]>>;
   executor: PoolExecutor | undefined;
   issue2: { batch: number; rounds: number } | false;
@@ -108,6 +114,7 @@ export function resolveBenchOptions(o: BenchOptions = {}): ResolvedBenchOptions 
     settleMs: o.settleMs ?? (quick ? 1000 : 4000),
     loopOnly: o.loopOnly ?? false,
     issue2: o.issue2 === false ? false : { batch: o.issue2?.batch ?? 4096, rounds: o.issue2?.rounds ?? (quick ? 5 : 11) },
+    issue6: o.issue6 === false || o.loopOnly ? false : { seedBatch: o.issue6?.seedBatch ?? 65536, mlpBatch: o.issue6?.mlpBatch ?? 1024, trainBatch: o.issue6?.trainBatch ?? 128 },
     seed: o.seed ?? 0,
     chunkSize: o.chunkSize,
     executor: o.executor,

@@ -12,7 +12,7 @@ import { parseArgs } from 'node:util';
 import { contenderLabel } from './analyze.js';
 import { DEFAULT_OUT } from './options.js';
 import { executorLine, loadLine, machineLine, pivotTable, renderMarkdown } from './report.js';
-import type { BenchResult } from './types.js';
+import type { BenchResult, TargetResult } from './types.js';
 
 export const START = '<!-- bench:start -->';
 export const END = '<!-- bench:end -->';
@@ -57,6 +57,8 @@ export function readmeSection(res: BenchResult, jsonRel: string, svgRel: string)
     '',
     ...issue2Section(res),
     '',
+    ...issue6Section(res),
+    '',
     'Regenerate: `npm run bench` (or `npm run bench:quick`), then `npm run bench:readme`.',
     '',
   ];
@@ -98,7 +100,23 @@ function issue2Section(res: BenchResult): string[] {
     '',
     'Targets (reported, not asserted; judged on the loop executor: the same per-sample algorithm as the bare loop):',
     '',
-    ...res.targets.map((t) => `- ${t.description}: ${t.measured === null ? 'not measured' : `**${t.measured.toFixed(2)}** → ${t.met ? 'met' : 'not met'}`}`),
+    ...res.targets.filter((t) => !t.id.startsWith('issue6')).map(targetLine),
+  ];
+}
+
+const targetLine = (t: TargetResult) => `- ${t.description}: ${t.measured === null ? 'not measured' : `**${t.measured.toPrecision(3)}** → ${t.met ? 'met' : 'not met'}`}`;
+
+/** Issue 6's vectorized-executor targets: the measured rows, then the verdicts. */
+function issue6Section(res: BenchResult): string[] {
+  const r = res.issue6;
+  if (!r) return ['Issue 6 targets: not in this run.'];
+  const body = r.rows.map((row) => [row.label, String(row.batch), String(row.threads), row.latency.medianMs.toFixed(2), `${row.latency.minMs.toFixed(2)}–${row.latency.maxMs.toFixed(2)}`, row.usPerSample.toPrecision(3)]);
+  return [
+    "Issue 6's targets for the vectorized executor (per-sample results with `{ copy: false }`; the training step against tfjs `model.fit` on the main thread, same backend, architecture, SGD(0.1) and batch):",
+    '',
+    renderMarkdown(['', 'B', 'threads', 'median ms', 'min–max ms', 'µs/sample'], body),
+    '',
+    ...r.targets.map(targetLine),
   ];
 }
 

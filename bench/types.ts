@@ -136,6 +136,8 @@ export interface BenchResult {
   skipped: SkippedCell[];
   /** Null when the seed workload was not run or the comparison was turned off. */
   issue2: Issue2Result | null;
+  /** Issue 6's vectorized-executor targets (see bench/issue6.ts); null when not run. */
+  issue6: import('./issue6.js').Issue6Result | null;
   /** Evaluated on {@link BenchResult.issue2}. */
   targets: TargetResult[];
   notes: string[];

@@ -31,6 +31,7 @@ describe('bench: the thread-scaling suite in a tiny configuration', function () 
       warmupMs: 0,
       settleMs: 0,
       issue2: { batch: 64, rounds: 2 }, // the real one is B=4096; the shape of its output is what is tested
+      issue6: { seedBatch: 64, mlpBatch: 16, trainBatch: 8 },
       out: dir,
     });
     fromDisk = JSON.parse(await readFile(run.files!.json, 'utf8')) as BenchResult;
@@ -122,10 +123,23 @@ describe('bench: the thread-scaling suite in a tiny configuration', function () 
       if (c.method === 'loop') assert.equal(c.breakdown, null);
       else for (const [k, v] of Object.entries(c.breakdown ?? { missing: NaN })) finiteNonNeg(v, `issue2 pool@${c.threads} breakdown.${k}`);
     }
-    assert.deepEqual(fromDisk.targets.map((t) => t.id), ['issue2-scaling', 'issue2-overhead']);
+    assert.deepEqual(fromDisk.targets.map((t) => t.id), ['issue2-scaling', 'issue2-overhead', 'issue6-seed', 'issue6-mlp', 'issue6-train']);
     for (const t of fromDisk.targets) {
       finitePos(t.measured, `target ${t.id}`);
       assert.equal(typeof t.met, 'boolean'); // reported either way; never asserted
+    }
+  });
+
+  it('measures the issue-6 vectorized targets: seed at two chunk sizes, MLP per-sample grads, step vs model.fit', () => {
+    const r = fromDisk.issue6;
+    assert.ok(r);
+    assert.equal(r.rows.length, 5);
+    assert.match(r.rows[0]!.label, /^seed perSampleGrads, vectorized, chunk \d+ \(default\)$/);
+    assert.match(r.rows[1]!.label, /^seed perSampleGrads, vectorized, chunk 32 \(set\)$/);
+    assert.match(r.rows[4]!.label, /model\.fit/);
+    for (const row of r.rows) {
+      finitePos(row.usPerSample, row.label);
+      assert.equal(row.usPerSample, (row.latency.medianMs * 1000) / row.batch);
     }
   });
 
