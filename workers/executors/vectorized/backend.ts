@@ -18,9 +18,27 @@ export interface BVal {
   /** Inner-backend tensor; its shape is `[n, ...perSampleShape]` when batched. */
   readonly info: tf.TensorInfo;
   readonly batched: boolean;
+  /** Set on a not-yet-computed outer product (see {@link LazyOuter}); `info` is then a placeholder. */
+  readonly lazy?: LazyOuter;
 }
 
-interface Rec extends BVal {
+/**
+ * A batch of outer products `a_i ⊗ b_i` (rows of `a` [n, M] and `b` [n, P]) kept unmultiplied. It is
+ * what a dense layer's per-sample weight gradient is. When training needs only the SUM over the batch,
+ * `batchSum` turns it into one GEMM `aᵀ·b` without ever writing the n × M × P per-sample values; any
+ * other use multiplies it out first, so it is always safe.
+ */
+export interface LazyOuter {
+  a: tf.TensorInfo;
+  b: tf.TensorInfo;
+  /** Batched shape of the product: `[n, M, P]`. */
+  shape: number[];
+}
+
+interface Rec {
+  info: tf.TensorInfo;
+  batched: boolean;
+  lazy?: LazyOuter;
   /** How many engine tensors share this vmap data id (the KernelBackend refCount contract). */
   refs: number;
 }
@@ -53,6 +71,11 @@ export class VmapBackend extends tf.KernelBackend {
   private readonly recs = new Map<tf.DataId, Rec>();
   /** Batch size of the run in progress (0 outside a run). */
   n = 0;
+  /**
+   * Set while only the batch-SUM of parameter gradients is wanted: outer products may then stay lazy
+   * (see {@link LazyOuter}). Results are the same either way; only the work differs.
+   */
+  sumMode = false;
 
   constructor(
     readonly name: string,
@@ -66,7 +89,56 @@ export class VmapBackend extends tf.KernelBackend {
    * outside the run, e.g. the caller's parameters: they are unbatched and used in place. */
   resolve(t: tf.TensorInfo): BVal {
     const r = this.recs.get(t.dataId);
+    if (r?.lazy) this.materialize(r);
     return r ? { info: r.info, batched: r.batched } : { info: t, batched: false };
+  }
+
+  /** Computes a lazy outer product in place ([n, M, 1] by [n, 1, P]: Multiply on wasm, BatchMatMul elsewhere). */
+  private materialize(r: Rec): void {
+    const l = r.lazy!;
+    const [n, M, P] = l.shape as [number, number, number];
+    const a = { ...l.a, shape: [n, M, 1] };
+    const b = { ...l.b, shape: [n, 1, P] };
+    const prod = (this.innerName === 'wasm' ? this.callInner('Multiply', { a, b }, {}) : this.callInner('BatchMatMul', { a, b }, { transposeA: false, transposeB: false })) as tf.TensorInfo;
+    this.release(l.a.dataId);
+    this.release(l.b.dataId);
+    r.info = prod;
+    r.lazy = undefined;
+  }
+
+  /** Registers a lazy outer product (taking over one reference to each of its operands). */
+  adoptLazy(l: LazyOuter): tf.TensorInfo {
+    const dataId = {};
+    this.recs.set(dataId, { info: { dataId: {}, shape: l.shape, dtype: 'float32' }, batched: true, refs: 1, lazy: l });
+    return { dataId, shape: l.shape.slice(1), dtype: 'float32' };
+  }
+
+  /**
+   * The sum over the batch of `t`, as inner data of its per-sample shape (the caller owns it): one GEMM
+   * for a lazy outer product, an axis-0 Sum for other batched data, n × t for unbatched data.
+   */
+  batchSum(t: tf.TensorInfo): tf.TensorInfo {
+    const r = this.recs.get(t.dataId);
+    const shape = t.shape;
+    if (r?.lazy) {
+      const [n, M, P] = r.lazy.shape as [number, number, number];
+      // aᵀ·b with an explicit transpose: tfjs-wasm's transposeA GEMM is ~2× slower than transpose + GEMM.
+      const aT = this.callInner('Transpose', { x: { ...r.lazy.a, shape: [n, M] } }, { perm: [1, 0] }) as tf.TensorInfo;
+      try {
+        const out = this.callInner('BatchMatMul', { a: aT, b: { ...r.lazy.b, shape: [n, P] } }, { transposeA: false, transposeB: false }) as tf.TensorInfo;
+        return { ...out, shape };
+      } finally {
+        this.release(aT.dataId);
+      }
+    }
+    const v = this.resolve(t);
+    if (v.batched) return { ...(this.callInner('Sum', { x: v.info }, { axis: [0], keepDims: false }) as tf.TensorInfo), shape };
+    const scale = { dataId: this.inner.write(new Float32Array([this.n]), [], 'float32'), shape: [], dtype: 'float32' as const };
+    try {
+      return { ...(this.callInner('Multiply', { a: v.info, b: scale }, {}) as tf.TensorInfo), shape };
+    } finally {
+      this.release(scale.dataId);
+    }
   }
 
   /** Takes ownership of one reference to `v.info` and returns the engine-facing per-sample TensorInfo. */
@@ -204,7 +276,10 @@ export class VmapBackend extends tf.KernelBackend {
     r.refs--;
     if (!force && r.refs > 0) return false;
     this.recs.delete(dataId);
-    this.release(r.info.dataId);
+    if (r.lazy) {
+      this.release(r.lazy.a.dataId);
+      this.release(r.lazy.b.dataId);
+    } else this.release(r.info.dataId);
     return true;
   }
 
@@ -256,7 +331,7 @@ export class VmapBackend extends tf.KernelBackend {
   }
 
   override dispose(): void {
-    for (const r of this.recs.values()) this.release(r.info.dataId);
+    for (const r of this.recs.values()) for (const i of r.lazy ? [r.lazy.a, r.lazy.b] : [r.info]) this.release(i.dataId);
     this.recs.clear();
   }
 }

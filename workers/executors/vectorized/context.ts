@@ -42,6 +42,8 @@ export const shapeOf = (v: BVal): number[] => (v.batched ? v.info.shape.slice(1)
 /** The scope of one vmap kernel call: inner-kernel calls, views, and the temporaries they leave. */
 export class Ctx {
   private readonly temps = new Set<tf.TensorInfo>();
+  /** Nesting of {@link apply}: 1 while the kernel the engine asked for runs, deeper for rules it composes. */
+  depth = 0;
 
   constructor(readonly vm: VmapBackend) {}
 
@@ -119,7 +121,23 @@ export class Ctx {
     const rule = RULES.get(kernel);
     const own = rule && STANDALONE.has(kernel) && !tf.getKernel(kernel, this.vm.innerName);
     if (!own && !inputList(inputs).some((v) => v.batched)) return mapOuts(this.call(kernel, mapInputs(inputs, (v) => v.info), attrs), (info) => ({ info, batched: false }));
-    return rule ? rule(this, inputs, attrs, kernel) : this.perSample(kernel, inputs, attrs);
+    this.depth++;
+    try {
+      return rule ? rule(this, inputs, attrs, kernel) : this.perSample(kernel, inputs, attrs);
+    } finally {
+      this.depth--;
+    }
+  }
+
+  /**
+   * A lazy batch of outer products of the rows of `a` [n, M] and `b` [n, P] (see LazyOuter), or null
+   * when laziness is off or the result would feed another rule of this kernel rather than the engine.
+   */
+  lazyOuter(a: tf.TensorInfo, b: tf.TensorInfo, shape: number[]): BVal | null {
+    if (!this.vm.sumMode || this.depth !== 1) return null;
+    this.vm.inner.incRef(a.dataId);
+    this.vm.inner.incRef(b.dataId);
+    return { info: { dataId: {}, shape, dtype: 'float32' }, batched: true, lazy: { a: { ...a }, b: { ...b }, shape } };
   }
 
   /** {@link apply} for single-output kernels. */
@@ -158,6 +176,7 @@ export class Ctx {
   /** Hands the results to the engine: each becomes a vmap data id owning one inner reference. */
   finish(outs: Outs<BVal>): Outs<tf.TensorInfo> {
     return mapOuts(outs, (v) => {
+      if (v.lazy) return this.vm.adoptLazy(v.lazy);
       if (v.batched && v.info.shape[0] !== this.n) throw new Error(`vectorized: internal error, batched result of shape [${v.info.shape}] for n=${this.n}`);
       let info = v.info;
       if (this.temps.has(info)) this.temps.delete(info);

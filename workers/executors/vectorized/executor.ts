@@ -8,9 +8,13 @@ import { LoopExecutor } from '../loop.js';
 import type { ChunkJob, Executor } from '../types.js';
 import { disposeAbandonedTape, type VmapBackend } from './backend.js';
 import { BatchingRuleError, warnOnce } from './errors.js';
-import { ensureVmapBackend } from './register.js';
+import { BATCH_SUM, ensureVmapBackend } from './register.js';
 import { sumBatchedGrads } from './sum-grads.js';
 import { sumGradsByLoop } from '../sum.js';
+
+/** An identity whose gradient is the batch sum of the incoming (per-sample) gradient. */
+const batchSummed = () =>
+  tf.customGrad(((p: tf.Tensor) => ({ value: p.clone(), gradFunc: (dy: tf.Tensor) => tf.engine().runKernel(BATCH_SUM, { x: dy }) as tf.Tensor })) as never);
 
 /** The parameter list as the model's named object. */
 const namedParams = (model: ModelDef, params: tf.Tensor[]) => Object.fromEntries(model.layout.names.map((name, i) => [name, params[i]!]));
@@ -75,29 +79,79 @@ export class VectorizedExecutor implements Executor {
    * summation when the batched path fails. Returns the first non-finite sample (chunk-relative) or -1.
    */
   sumGrads(job: ChunkJob, losses: Float32Array, norms: Float32Array, row: Float64Array, clip?: number): number {
-    const { model, n } = job;
     if (!this.loopOnly.has(job.model)) {
-      let infos: tf.TensorInfo[] = [];
-      const vm = this.backend();
       try {
-        vm.run(n, () =>
-          tf.tidy(() => {
-            const x = vm.upload(job.x, [n, ...model.inputShape], true);
-            const y = vm.upload(job.y!, [n, ...model.targetShape], true);
-            const { value, grads: g } = tf.valueAndGrads((...ps: tf.Tensor[]) => lossOf(model, ps, x, y))(job.params);
-            vm.readInto(value, n, losses);
-            infos = g.map((gp) => vm.exportBatched(gp, n));
-          }),
-        );
-        if (sumBatchedGrads(vm, infos, model.layout.sizes, model.layout.offsets, n, losses, norms, row, clip)) return -1;
+        if (clip === undefined ? this.sumUnclipped(job, losses, norms, row) : this.sumClipped(job, losses, norms, row, clip)) return -1;
       } catch {
-        // Fall through to the per-sample path, which names a failing sample or falls back to the loop.
-      } finally {
-        for (const i of infos) vm.release(i.dataId);
+        // Fall through to the reference path, which names a failing sample or falls back to the loop.
       }
     }
     // A non-finite sample, or a chunk the batched path cannot run: the reference path finds and names it.
     return sumGradsByLoop(job, this, losses, norms, row, clip);
+  }
+
+  /** DP: per-sample gradients, then norms, clip factors and the sum off the batched data (sum-grads.ts). */
+  private sumClipped(job: ChunkJob, losses: Float32Array, norms: Float32Array, row: Float64Array, clip: number): boolean {
+    const { model, n } = job;
+    const vm = this.backend();
+    let infos: tf.TensorInfo[] = [];
+    try {
+      vm.run(n, () =>
+        tf.tidy(() => {
+          const { value, grads } = this.valueAndGrads(vm, job, (ps) => ps);
+          vm.readInto(value, n, losses);
+          infos = grads.map((gp) => vm.exportBatched(gp, n));
+        }),
+      );
+      return sumBatchedGrads(vm, infos, model.layout.sizes, model.layout.offsets, n, losses, norms, row, clip);
+    } finally {
+      for (const i of infos) vm.release(i.dataId);
+    }
+  }
+
+  /**
+   * No clipping: only the batch SUM of the gradients is needed — JAX's grad(sum ∘ vmap(loss)). Each
+   * parameter goes in through an identity whose gradient is the batch sum of the incoming per-sample
+   * gradient, and the backend keeps outer products lazy meanwhile, so a dense layer's weight gradient
+   * becomes one GEMM xᵀ·dy instead of n outer products summed afterwards. Norms are not computed (NaN).
+   */
+  private sumUnclipped(job: ChunkJob, losses: Float32Array, norms: Float32Array, row: Float64Array): boolean {
+    const { model, n } = job;
+    const vm = this.backend();
+    const sumGrad = batchSummed();
+    vm.sumMode = true;
+    try {
+      return vm.run(n, () =>
+        tf.tidy(() => {
+          const { value, grads } = this.valueAndGrads(vm, job, (ps) => ps.map((p) => sumGrad(p)));
+          vm.readInto(value, n, losses);
+          for (let i = 0; i < n; i++) if (!Number.isFinite(losses[i]!)) return false;
+          norms.fill(NaN);
+          const { offsets } = model.layout;
+          grads.forEach((g, p) => {
+            const v = vm.valueFor(g);
+            if (v.batched) throw new Error('vectorized: internal error, a summed gradient came out batched');
+            const s = vm.heapView(v.info) ?? (vm.inner.readSync(v.info.dataId) as Float32Array); // no copy on wasm
+            const off = offsets[p]!;
+            for (let k = 0; k < s.length; k++) row[off + k] += s[k]!;
+          });
+          for (let k = 0; k < row.length; k++) if (!Number.isFinite(row[k]!)) return false;
+          return true;
+        }),
+      );
+    } finally {
+      vm.sumMode = false;
+    }
+  }
+
+  /** One `tf.valueAndGrads` of the per-sample loss over the whole chunk, params passed through `wrap`. */
+  private valueAndGrads(vm: VmapBackend, job: ChunkJob, wrap: (ps: tf.Tensor[]) => tf.Tensor[]) {
+    const { model, n } = job;
+    const x = vm.upload(job.x, [n, ...model.inputShape], true);
+    const y = vm.upload(job.y!, [n, ...model.targetShape], true);
+    // The caller's parameter tensors go in as they are: to the vmap backend they are unbatched inner
+    // data, and their gradients come out batched, one row per sample (or summed, in sum mode).
+    return tf.valueAndGrads((...ps: tf.Tensor[]) => lossOf(model, wrap(ps), x, y))(job.params);
   }
 
   private forwardBatched(job: ChunkJob, out: Float32Array): void {
@@ -115,17 +169,12 @@ export class VectorizedExecutor implements Executor {
   }
 
   private lossAndGradsBatched(job: ChunkJob, losses: Float32Array, grads: Float32Array[]): void {
-    const { model, n } = job;
     const vm = this.backend();
-    vm.run(n, () =>
+    vm.run(job.n, () =>
       tf.tidy(() => {
-        const x = vm.upload(job.x, [n, ...model.inputShape], true);
-        const y = vm.upload(job.y!, [n, ...model.targetShape], true);
-        // The caller's parameter tensors go in as they are: to the vmap backend they are unbatched
-        // inner data, and their gradients come out batched, one row per sample.
-        const { value, grads: g } = tf.valueAndGrads((...ps: tf.Tensor[]) => lossOf(model, ps, x, y))(job.params);
-        vm.readInto(value, n, losses);
-        g.forEach((gp, p) => vm.readInto(gp, n, grads[p]!));
+        const { value, grads: g } = this.valueAndGrads(vm, job, (ps) => ps);
+        vm.readInto(value, job.n, losses);
+        g.forEach((gp, p) => vm.readInto(gp, job.n, grads[p]!));
       }),
     );
   }

@@ -11,6 +11,9 @@ import './rules/shape.js';
 import './rules/linalg.js';
 import './rules/conv.js';
 
+/** The vmap-only kernel summing a (per-sample) value over the batch; see VmapBackend.batchSum. */
+export const BATCH_SUM = 'GradpoolBatchSum';
+
 /** Name of the vmap backend wrapping `inner`: one per inner backend, so each knows its own kernels. */
 export const vmapName = (inner: string) => `vmap-${inner}`;
 
@@ -40,6 +43,12 @@ export function ensureVmapBackend(innerName: string): VmapBackend {
     if (tf.getKernel(kernelName, name)) continue;
     tf.registerKernel({ kernelName, backendName: name, kernelFunc: ({ inputs, attrs, backend }) => dispatch(backend as VmapBackend, kernelName, inputs, attrs ?? {}) });
   }
+  // The batch-sum of a gradient (sum mode of sumGrads): only this backend has it.
+  if (!tf.getKernel(BATCH_SUM, name))
+    tf.registerKernel({ kernelName: BATCH_SUM, backendName: name, kernelFunc: ({ inputs, backend }) => {
+      const vm = backend as VmapBackend;
+      return vm.adopt({ info: vm.batchSum(inputs.x as tf.TensorInfo), batched: false });
+    } });
   // Inner kernels are called directly, so they need their setup (wasm binds its functions there) even
   // if the inner backend never was tfjs's current backend.
   if (!setUp.has(inner)) {

@@ -39,15 +39,19 @@ defrule('BatchMatMul', (ctx, inputs, attrs) => {
     return ctx.view(ctx.broadcastTo(v, full), [rows, ...s.slice(-2)]);
   };
   const K = tA ? sa[sa.length - 2]! : sa[sa.length - 1]!;
-  if (K === 1 && ctx.vm.innerName === 'wasm') {
+  if (K === 1) {
     // A contraction of length 1 is an outer product — every dense layer's per-sample weight gradient
-    // x_i^T·dy_i. tfjs-wasm's BatchMatMul takes ~30 ms for a [64,784]x[64,128] batch of these; a
-    // broadcasting Multiply of [rows, M, 1] by [rows, 1, P] gives the same bits in ~1.5 ms. With K = 1
-    // a transpose of the last two axes is a pure reshape, so both operands are views.
+    // x_i^T·dy_i. With K = 1 a transpose of the last two axes is a pure reshape, so both operands are views.
     const M = tA ? sa[sa.length - 1]! : sa[sa.length - 2]!;
     const P = tB ? sb[sb.length - 2]! : sb[sb.length - 1]!;
-    const prod = ctx.call1('Multiply', { a: ctx.view(flat(a, sa), [rows, M, 1]), b: ctx.view(flat(b, sb), [rows, 1, P]) });
-    return ctx.b(ctx.view(prod, [n, ...outer, M, P]));
+    const av = ctx.view(flat(a, sa), [rows, M, 1]);
+    const bv = ctx.view(flat(b, sb), [rows, 1, P]);
+    // Training wants only the batch sum of this (a weight gradient): keep it unmultiplied.
+    const lazy = rows === n ? ctx.lazyOuter(av, bv, [n, M, P]) : null;
+    if (lazy) return lazy;
+    // tfjs-wasm's BatchMatMul takes ~30 ms for a [64,784]x[64,128] batch of these; a broadcasting
+    // Multiply gives the same bits in ~1.5 ms (on cpu the Multiply is the slow one).
+    if (ctx.vm.innerName === 'wasm') return ctx.b(ctx.view(ctx.call1('Multiply', { a: av, b: bv }), [n, ...outer, M, P]));
   }
   const out = ctx.call1('BatchMatMul', { a: flat(a, sa), b: flat(b, sb) }, { transposeA: tA, transposeB: tB });
   return ctx.b(ctx.view(out, [n, ...outer, ...out.shape.slice(1)]));
