@@ -2,6 +2,7 @@
 // against the reference summation of per-sample gradients, on cpu and wasm; and they leak nothing.
 import * as tf from '@tensorflow/tfjs';
 import assert from 'node:assert/strict';
+import type { ModelDef } from '../../../src/model/define.js';
 import { LoopExecutor } from '../../../workers/executors/loop.js';
 import { sumGradsByLoop } from '../../../workers/executors/sum.js';
 import { createVectorizedExecutor, ensureVmapBackend } from '../../../workers/executors/vectorized/index.js';
@@ -13,12 +14,11 @@ for (const backend of ['cpu', 'wasm'] as const) {
   describe(`vectorized executor: sumGrads on ${backend}`, () => {
     before(() => useBackend(backend));
     // The reference (the loop executor) cannot run conv2d's filter gradient on wasm: tfjs-wasm lacks it.
-    const models = () =>
-      [
-        ['seed', seedModel],
-        ['mlp', mlpModel('relu', 'logSoftmax', 16)],
-        ...(backend === 'cpu' ? [['conv', convModel(8, 'avg', 'same', 2)]] : []),
-      ] as const;
+    const models = (): [string, ModelDef][] => [
+      ['seed', seedModel],
+      ['mlp', mlpModel('relu', 'logSoftmax', 16)],
+      ...(backend === 'cpu' ? [['conv', convModel(8, 'avg', 'same', 2)] as [string, ModelDef]] : []),
+    ];
 
     for (const clip of [undefined, 0.05]) {
       it(`equals the reference sum of per-sample gradients${clip ? ' with DP clipping' : ' (sum mode)'}`, () => {
