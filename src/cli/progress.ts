@@ -26,14 +26,14 @@ export class Progress {
 
   tick(t: ProgressTick): void {
     if (this.tty) {
+      const payload = { epoch: t.epoch + 1, loss: t.loss.toFixed(4), sps: t.samplesPerSec.toFixed(0), eps: t.epsilon !== undefined ? ` · ε ${t.epsilon.toFixed(2)}` : '' };
       if (!this.bar) {
         this.bar = new cliProgress.SingleBar(
           { format: 'epoch {epoch} |{bar}| {value}/{total} steps · loss {loss} · {sps} samples/s{eps}', stream: process.stderr, hideCursor: true },
           cliProgress.Presets.shades_classic,
         );
-        this.bar.start(t.totalSteps, 0);
-      }
-      this.bar.update(t.step, { epoch: t.epoch + 1, loss: t.loss.toFixed(4), sps: t.samplesPerSec.toFixed(0), eps: t.epsilon !== undefined ? ` · ε ${t.epsilon.toFixed(2)}` : '' });
+        this.bar.start(t.totalSteps, t.step, payload);
+      } else this.bar.update(t.step, payload);
       return;
     }
     const now = Date.now();
