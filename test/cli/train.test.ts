@@ -1,12 +1,13 @@
 // The gradpool CLI end to end: a happy path, SIGTERM and SIGKILL followed by --resume (bit-identical
 // to an uninterrupted run), a corrupt newest checkpoint, a changed job file, and predict.
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import { readFileSync, truncateSync, writeFileSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { GradPool } from '../../src/index.js';
 import { useBackend } from '../helpers/env.js';
-import { makeJob, runCli } from './helpers.js';
+import { CLI, makeJob, runCli } from './helpers.js';
 
 const weightsOf = (dir: string) => readFileSync(join(dir, 'out', 'final', 'weights.bin'));
 const stepsOf = (dir: string) =>
@@ -96,6 +97,17 @@ describe('cli: gradpool train', function () {
     assert.match(refused.stderr, /^gradpool: --resume: the job file changed since the checkpoint at step 30 was written .*; pass --force to resume anyway$/m);
     const forced = await runCli(['train', job, '--resume', '--force']);
     assert.equal(forced.code, 0, forced.stderr);
+  });
+});
+
+describe('cli: progress output', function () {
+  it('draws a progress bar on a terminal and writes no JSONL progress lines there', function () {
+    // `script` (util-linux) gives the CLI a pseudo-terminal, as an operator's shell would.
+    const { job } = makeJob({ epochs: 1 });
+    const out = execFileSync('script', ['-qec', `${JSON.stringify(process.execPath)} ${JSON.stringify(CLI)} train ${JSON.stringify(job)}`, '/dev/null'], { encoding: 'utf8' });
+    assert.match(out, /epoch 1 \|[█░]+\| 30\/30 steps · loss [\d.]+ · \d+ samples\/s/);
+    assert.doesNotMatch(out, /"type":"progress"/);
+    assert.match(out, /"type":"done"/);
   });
 });
 
