@@ -3,7 +3,7 @@
  * ratio against the sequential loop, and the issue-2 targets (reported, never asserted).
  */
 import { ISSUE2 } from './issue2.js';
-import type { RawRow } from './suite.js';
+import type { RawRow } from './types.js';
 import type { BenchRow, Issue2Result, TargetResult } from './types.js';
 
 const key = (r: Pick<RawRow, 'workload' | 'op' | 'batch'>) => `${r.workload}|${r.op}|${r.batch}`;

@@ -12,24 +12,12 @@ import { GradPool } from '../src/pool.js';
 import { BatchedBaseline, FitBaseline, LoopBaseline } from './baselines.js';
 import { measure, medianBreakdown, settle, type MeasureConfig } from './measure.js';
 import type { ResolvedBenchOptions } from './options.js';
-import type { BenchMethod, BenchOp, Breakdown, LatencyStats, SkippedCell } from './types.js';
+import type { BenchMethod, BenchOp, Breakdown, LatencyStats, RawRow, SkippedCell } from './types.js';
 import { WORKLOADS, type Workload } from './workloads.js';
 
 /** The training step's learning rate, for the pool and every baseline alike. */
 export const LEARNING_RATE = 0.1;
 
-/** A measured cell before the derived figures (speedups, ratios) are added. */
-export interface RawRow {
-  workload: string;
-  op: BenchOp;
-  batch: number;
-  method: BenchMethod;
-  threads: number;
-  executor: string | null;
-  chunkSize: number | null;
-  latency: LatencyStats;
-  breakdown: Breakdown | null;
-}
 
 /** What a pool actually runs with. */
 export interface PoolInfo {

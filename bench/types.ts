@@ -34,8 +34,8 @@ export interface Breakdown {
   totalMs: number;
 }
 
-/** One measured (workload, op, batch, method, threads) cell. */
-export interface BenchRow {
+/** A measured cell before the derived figures (speedups, ratios) are added. */
+export interface RawRow {
   workload: string;
   op: BenchOp;
   batch: number;
@@ -46,6 +46,11 @@ export interface BenchRow {
   executor: string | null;
   chunkSize: number | null;
   latency: LatencyStats;
+  breakdown: Breakdown | null;
+}
+
+/** One measured (workload, op, batch, method, threads) cell, with its derived figures. */
+export interface BenchRow extends RawRow {
   /** `batch / median`, samples per second. */
   samplesPerSec: number;
   usPerSample: number;
@@ -55,8 +60,6 @@ export interface BenchRow {
   efficiency: number | null;
   /** Loop median / this median: > 1 means faster than the sequential main-thread loop. */
   vsLoop: number | null;
-  /** Pool only. */
-  breakdown: Breakdown | null;
 }
 
 /** A cell that was not measured, and why (e.g. no batched form of per-sample gradients in tfjs). */

@@ -24,3 +24,15 @@ export async function useBackend(name: 'cpu' | 'wasm'): Promise<void> {
 
 /** The backends every correctness test runs on. */
 export const BACKENDS = ['wasm', 'cpu'] as const;
+
+/** Mocha hooks: run this describe block on backend `name`, then restore the previous backend. */
+export function withBackend(name: 'cpu' | 'wasm'): void {
+  let previous: string | undefined;
+  before(async () => {
+    previous = tf.getBackend();
+    await useBackend(name);
+  });
+  after(async () => {
+    if (previous) await tf.setBackend(previous);
+  });
+}

@@ -7,6 +7,7 @@ import * as tf from '@tensorflow/tfjs';
 import { biasCorrection } from '../../src/optim/adam.js';
 import { adamw, applyUpdate, rmsprop, stateSlots } from '../../src/optim/index.js';
 import { Rng } from '../../src/rng.js';
+import { withBackend } from '../helpers/env.js';
 
 const f = Math.fround;
 
@@ -32,14 +33,7 @@ function maxRelDiff(actual: Float32Array, expected: Float32Array, floor = 1e-3):
 }
 
 describe('optim: tfjs formula details', () => {
-  let previous: string | undefined;
-  before(async () => {
-    previous = tf.getBackend();
-    assert.equal(await tf.setBackend('cpu'), true);
-  });
-  after(async () => {
-    if (previous) await tf.setBackend(previous);
-  });
+  withBackend('cpu');
 
   describe('Adam bias correction', () => {
     for (const beta of [0.9, 0.99, 0.999, 0.5]) {

@@ -13,6 +13,7 @@ import * as tf from '@tensorflow/tfjs';
 import { adam, adamw, applyUpdate, momentum, rmsprop, sgd, stateSlots } from '../../src/optim/index.js';
 import type { OptimizerSpec } from '../../src/optim/index.js';
 import { Rng } from '../../src/rng.js';
+import { withBackend } from '../helpers/env.js';
 
 const N = 301;
 const STEPS = 30;
@@ -166,14 +167,7 @@ const CASES: Record<string, Case> = {
 };
 
 describe('optim: applyUpdate vs tf.train', () => {
-  let previous: string | undefined;
-  before(async () => {
-    previous = tf.getBackend();
-    assert.equal(await tf.setBackend('cpu'), true);
-  });
-  after(async () => {
-    if (previous) await tf.setBackend(previous);
-  });
+  withBackend('cpu');
 
   Object.entries(CASES).forEach(([title, c], k) => {
     it(`${title}: ${STEPS} steps within ${TOL} relative, bit-exact on the CPU backend`, async () => {
