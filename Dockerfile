@@ -25,7 +25,7 @@ COPY --from=build /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist
 COPY --from=build /app/examples ./examples
 RUN chmod +x dist/src/cli/main.js && ln -s /app/dist/src/cli/main.js /usr/local/bin/gradpool \
- && mkdir -p /job && chown node:node /job
+ && mkdir -p /job /app/bench/results && chown node:node /job /app/bench/results
 USER node
 VOLUME /job
 ENTRYPOINT ["gradpool"]
