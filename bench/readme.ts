@@ -40,7 +40,7 @@ export function readmeSection(res: BenchResult, jsonRel: string, svgRel: string)
   const lines = [
     '',
     `Thread scaling, measured by \`${cmd}\` on ${res.date.slice(0, 10)}: ${machineLine(res)}.`,
-    `The machine was shared with other work while measuring (${loadLine(res)}), so single figures are noisy:`,
+    `The load while measuring: ${loadLine(res)} (the benchmark's own threads count too). Our machines are noisy, so`,
     `each cell is the median of ${iters}, and`,
     `[the results file](${jsonRel}) has every cell's min/max, throughput and the pool's time breakdown.`,
     '',
@@ -68,7 +68,8 @@ export function readmeSection(res: BenchResult, jsonRel: string, svgRel: string)
 /** A caveat when other work kept more threads runnable than there are cores: scaling cannot show then. */
 function oversubscribed(res: BenchResult): string[] {
   const load = Math.max(res.loadAverage.start[0]!, res.loadAverage.end[0]!);
-  if (load <= res.machine.availableParallelism) return [];
+  // The benchmark itself keeps up to `threads` workers and its main thread busy: only more than that is other work.
+  if (load <= res.machine.availableParallelism + 1) return [];
   return [
     `**Caveat:** the load average (${load.toFixed(1)}) exceeded the ${res.machine.availableParallelism} cores, so extra worker threads mostly`,
     'competed with other processes for the same cores: the speedups of this run understate what an idle machine gives.',
