@@ -12,6 +12,9 @@
 import * as tf from '@tensorflow/tfjs';
 import { shapeOf } from './context.js';
 import { BatchingRuleError } from './errors.js';
+import { disposeAbandonedTape, engine } from './engine.js';
+
+export { disposeAbandonedTape, engine } from './engine.js';
 
 /** A batching-level value: an inner-backend tensor plus whether its leading axis is the batch. */
 export interface BVal {
@@ -41,29 +44,6 @@ interface Rec {
   lazy?: LazyOuter;
   /** How many engine tensors share this vmap data id (the KernelBackend refCount contract). */
   refs: number;
-}
-
-/** The engine fields we swap around a vectorized run; tfjs declares them private, so typed here. */
-interface EngineInternals {
-  backendName: string | null;
-  backendInstance: tf.KernelBackend | null;
-  pendingBackendInit: unknown;
-  makeTensorFromTensorInfo(info: tf.TensorInfo, backend?: tf.KernelBackend): tf.Tensor;
-  removeDataId(dataId: tf.DataId, backend: tf.KernelBackend): void;
-  state: { gradientDepth: number; activeTape: { saved?: tf.Tensor[] }[] | null };
-}
-
-export const engine = () => tf.engine() as unknown as EngineInternals;
-
-/**
- * When the function passed to tf.grads throws, tfjs leaves its tape behind with the tensors it kept for
- * the backward pass (they outlive every tidy). Disposes them, as a completed backward pass would.
- */
-export function disposeAbandonedTape(): void {
-  const st = engine().state;
-  if (st.gradientDepth !== 0 || !st.activeTape) return;
-  for (const node of st.activeTape) for (const t of node.saved ?? []) t.dispose();
-  st.activeTape = null;
 }
 
 /** A tfjs backend whose data ids stand for batched or unbatched inner-backend tensors. */
