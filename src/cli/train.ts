@@ -27,10 +27,18 @@ function checkFits(field: string, d: Dataset, pool: GradPool): void {
   if (d.y.length / Math.max(d.count, 1) !== m.targetSize) throw new UsageError(`${field}.y: the model takes ${m.targetSize} target values per sample (shape [${m.targetShape}]), the data has ${d.y.length / d.count}`);
 }
 
-/** Keeps only metrics lines up to `step`, so a resumed run's metrics.jsonl reads as one clean run. */
+/**
+ * Keeps only the metrics lines a run resumed at `step` will not write again, so metrics.jsonl reads as
+ * one clean run: step lines up to `step`, and epoch lines before it (an epoch that ended exactly at the
+ * checkpoint gets its summary line from the resumed run, which replays that summary).
+ */
 async function truncateMetrics(file: string, step: number): Promise<void> {
   const text = await readFile(file, 'utf8').catch(() => '');
-  const keep = text.split('\n').filter((l) => l.trim() && (JSON.parse(l) as { step: number }).step <= step);
+  const keep = text.split('\n').filter((l) => {
+    if (!l.trim()) return false;
+    const m = JSON.parse(l) as { type: string; step: number };
+    return m.type === 'epoch' ? m.step < step : m.step <= step;
+  });
   await writeFile(file, keep.map((l) => l + '\n').join(''));
 }
 
