@@ -42,6 +42,18 @@ async function truncateMetrics(file: string, step: number): Promise<void> {
   await writeFile(file, keep.map((l) => l + '\n').join(''));
 }
 
+/**
+ * For crash tests: `GRADPOOL_TEST_HOLD_AT_STEP=N` freezes the run right after step N (and its
+ * checkpoint, if one is due), announcing it with a `hold` event, so a test can SIGKILL it at a known
+ * point instead of racing a running trainer. It blocks the thread for good: only a kill ends it.
+ */
+const holdAt = Number(process.env.GRADPOOL_TEST_HOLD_AT_STEP ?? NaN);
+function hold(progress: Progress, step: number): never {
+  progress.event('hold', { step });
+  const cell = new Int32Array(new SharedArrayBuffer(4));
+  for (;;) Atomics.wait(cell, 0, 0);
+}
+
 /** `gradpool train <job.json>`: returns the process exit code. */
 export async function train(jobPath: string, flags: TrainFlags): Promise<number> {
   const job: Job = await readJobFile(jobPath);
@@ -112,6 +124,7 @@ export async function train(jobPath: string, flags: TrainFlags): Promise<number>
           await appendFile(metricsFile, JSON.stringify(line) + '\n');
           progress.tick({ step: s.globalStep, totalSteps, epoch: s.epoch, loss: s.loss, samplesPerSec, ...(eps !== undefined ? { epsilon: eps } : {}) });
           if (s.globalStep % job.output.checkpointEvery === 0 || signal) await save(s.state());
+          if (s.globalStep === holdAt) hold(progress, s.globalStep);
           return signal ? false : undefined;
         },
         onEpochEnd: async (e) => {

@@ -49,14 +49,17 @@ export interface CliRun {
  * Runs the built CLI. `onEvent` sees each JSONL event line from stderr as it arrives and may kill the
  * child — the tests synchronise on the child's own progress lines, never on sleeps.
  */
-export function runCli(args: string[], onEvent?: (e: Record<string, unknown>, kill: (s: NodeJS.Signals) => void) => void): Promise<CliRun> {
+export function runCli(args: string[], onEvent?: (e: Record<string, unknown>, kill: (s: NodeJS.Signals) => void) => void, env: Record<string, string> = {}): Promise<CliRun> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
     let stdout = '';
     let stderr = '';
     let pending = '';
     const events: Record<string, unknown>[] = [];
     const kill = (s: NodeJS.Signals) => child.kill(s);
+    // A child that a failed test never kills (e.g. one frozen by GRADPOOL_TEST_HOLD_AT_STEP) must not
+    // keep the test run alive: end it after a generous bound.
+    setTimeout(() => child.exitCode === null && child.signalCode === null && child.kill('SIGKILL'), 150_000).unref();
     child.stdout.on('data', (d: Buffer) => (stdout += d));
     child.stderr.on('data', (d: Buffer) => {
       stderr += d;

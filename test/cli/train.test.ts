@@ -63,9 +63,8 @@ describe('cli: gradpool train', function () {
       const uninterrupted = await runCli(['train', base.job]);
       assert.equal(uninterrupted.code, 0, uninterrupted.stderr);
       const { dir, job } = makeJob(dp ? { dp } : {});
-      const killed = await runCli(['train', job, '--progress-every', '0'], (e, kill) => {
-        if (e.type === 'progress' && e.step === killAt) kill('SIGKILL');
-      });
+      // The trainer freezes after step `killAt` (GRADPOOL_TEST_HOLD_AT_STEP), so the kill lands at a known step.
+      const killed = await runCli(['train', job], (e, kill) => e.type === 'hold' && kill('SIGKILL'), { GRADPOOL_TEST_HOLD_AT_STEP: String(killAt) });
       assert.equal(killed.signal, 'SIGKILL');
       const resumed = await runCli(['train', job, '--resume']);
       assert.equal(resumed.code, 0, resumed.stderr);
@@ -79,9 +78,7 @@ describe('cli: gradpool train', function () {
 
   it('skips a corrupt newest checkpoint with a warning and resumes from the previous one', async function () {
     const { dir, job } = makeJob();
-    const killed = await runCli(['train', job, '--progress-every', '0'], (e, kill) => {
-      if (e.type === 'progress' && e.step === 55) kill('SIGKILL');
-    });
+    const killed = await runCli(['train', job], (e, kill) => e.type === 'hold' && kill('SIGKILL'), { GRADPOOL_TEST_HOLD_AT_STEP: '55' });
     assert.equal(killed.signal, 'SIGKILL');
     const newest = join(dir, 'out', 'checkpoints', 'ckpt-000000000050.gpck');
     truncateSync(newest, Math.floor(statSync(newest).size / 2));
