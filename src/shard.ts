@@ -4,21 +4,12 @@
  * are combined in chunk order. That is what makes results bit-identical for any number of threads —
  * threads only change WHO computes a chunk, never WHAT is computed or in which order it is summed.
  */
-export interface ShardPlan {
-  batch: number;
-  chunkSize: number;
-  numChunks: number;
-}
 
 /** Default samples per chunk for the per-sample loop executor: small enough to balance 2–64 threads. */
 export const DEFAULT_CHUNK_SIZE = 32;
 
-export function planShards(batch: number, chunkSize: number): ShardPlan {
-  return { batch, chunkSize, numChunks: Math.ceil(batch / chunkSize) };
-}
-
 /** Sample range [start, end) of chunk `c`. */
-export function chunkRange(plan: Pick<ShardPlan, 'batch' | 'chunkSize'>, c: number): [number, number] {
+export function chunkRange(plan: { batch: number; chunkSize: number }, c: number): [number, number] {
   const start = c * plan.chunkSize;
   return [start, Math.min(plan.batch, start + plan.chunkSize)];
 }
