@@ -1,29 +1,18 @@
 #!/usr/bin/env node
 /**
  * `npm run bench -- [--threads 1,2,4] [--quick] [--workload seed,mlp,conv] [--backend wasm|cpu] [--out dir]`:
- * runs the suite, prints the tables and writes bench/results/<date>-<host>.{json,svg}.
+ * runs the suite, prints the tables and writes bench/results/<date>-<host>.{json,svg}. The same
+ * command as `gradpool bench` (src/cli/bench.ts).
  */
-import { runBench } from './index.js';
-import { parseBenchArgs, USAGE } from './options.js';
+import { runBenchCli } from '../src/cli/bench.js';
+import { UsageError } from '../src/cli/exit.js';
 
-async function main(): Promise<void> {
-  let args;
-  try {
-    args = parseBenchArgs(process.argv.slice(2));
-  } catch (e) {
-    console.error(`bench: ${(e as Error).message}\n\n${USAGE}`);
-    process.exitCode = 2;
-    return;
-  }
-  if (args.help) {
-    console.log(USAGE);
-    return;
-  }
-  const { help: _help, ...options } = args;
-  await runBench(options);
-}
-
-main().catch((e: unknown) => {
-  console.error(e instanceof Error ? (e.stack ?? e.message) : e);
-  process.exitCode = 1;
-});
+runBenchCli(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (e: unknown) => {
+    console.error(e instanceof UsageError ? e.message : e instanceof Error ? (e.stack ?? e.message) : e);
+    process.exitCode = e instanceof UsageError ? 2 : 1;
+  },
+);

@@ -4,7 +4,7 @@ import { errors } from './errors.js';
 import { readBatch, type BatchInput, type NDArray } from './input.js';
 import type { ModelDef } from './model/define.js';
 import { defaultChunkSize, type ResolvedOptions } from './options.js';
-import { ParamStore } from './params.js';
+import { namedArrays, ParamStore } from './params.js';
 import { CTL, type ChunkOp, type ChunkTask } from './protocol.js';
 
 /**
@@ -102,10 +102,7 @@ export class PoolCore {
 
   /** Splits a flat parameter-sized vector into named, shaped copies. */
   split(flat: Float32Array): Record<string, NDArray> {
-    const { names, shapes, offsets, sizes } = this.model.layout;
-    const out: Record<string, NDArray> = {};
-    names.forEach((n, p) => (out[n] = { shape: [...shapes[p]!], data: flat.slice(offsets[p]!, offsets[p]! + sizes[p]!) }));
-    return out;
+    return namedArrays(this.model.layout, flat);
   }
 
   /** Copies x (and y) into the shared regions, unless the caller filled our own buffers. */

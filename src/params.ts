@@ -1,12 +1,18 @@
 import type { Arena } from './arena.js';
 import { errors, raw } from './errors.js';
 import type { NDArray, NestedArray, TensorLike } from './input.js';
-import type { ParamLayout } from './model/define.js';
+import { splitFlat, type ParamLayout } from './model/define.js';
 
 /** A value accepted for one parameter by `setParams`. */
 export type ParamValue = Float32Array | NDArray | TensorLike | NestedArray;
 
 const REGIONS = ['params0', 'params1'] as const;
+
+/** A flat parameter-sized vector as named, shaped, fresh copies (what the public API returns). */
+export function namedArrays(layout: ParamLayout, flat: Float32Array): Record<string, NDArray> {
+  const views = splitFlat(layout, flat);
+  return Object.fromEntries(layout.names.map((n, i) => [n, { shape: [...layout.shapes[i]!], data: views[n]!.slice() }]));
+}
 
 /**
  * The parameters in shared memory, double-buffered: workers read the active region while a step
@@ -43,12 +49,7 @@ export class ParamStore {
 
   /** A copy of every parameter, by name, shaped. */
   get(): Record<string, NDArray> {
-    const flat = this.flat();
-    const out: Record<string, NDArray> = {};
-    this.layout.names.forEach((n, i) => {
-      out[n] = { shape: [...this.layout.shapes[i]!], data: flat.slice(this.layout.offsets[i]!, this.layout.offsets[i]! + this.layout.sizes[i]!) };
-    });
-    return out;
+    return namedArrays(this.layout, this.flat());
   }
 
   /** Validates every value first, then stages them all (all-or-nothing). */

@@ -253,12 +253,14 @@ export class GradPool {
     const [xs, ys] = core.readXY(op, x, y);
     return core.serial(op, async () => {
       const B = xs.batch;
-      const mean = new Float32Array(core.model.layout.total);
-      if (B === 0) return { loss: NaN, grads: core.split(mean), batch: 0 };
+      const P = core.model.layout.total;
+      if (B === 0) return { loss: NaN, grads: core.split(new Float32Array(P)), batch: 0 };
       core.stage(B, xs.data, ys.data);
       await core.run('sumGrads', B, op);
       const t0 = performance.now();
-      reducePartials(core.arena.f64('partial'), core.numChunks(B), core.model.layout.total, 1 / B, mean);
+      core.arena.ensure('grad', 'f32', P); // reused across calls; split() below makes the caller's copies
+      const mean = core.arena.f32('grad', P);
+      reducePartials(core.arena.f64('partial'), core.numChunks(B), P, 1 / B, mean);
       const loss = orderedSum(core.arena.f32('loss', B)) / B;
       core.time('reduceMs', performance.now() - t0);
       return { loss, grads: core.split(mean), batch: B };

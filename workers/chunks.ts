@@ -17,7 +17,16 @@ export function runChunks(task: ChunkTask, model: ModelDef, executor: Executor, 
   const ctl = regionView(task.regions.ctl, 'i32', 'ctl');
   const { batch: B, chunkSize } = task;
   const numChunks = Math.ceil(B / chunkSize);
-  const x = regionView(task.regions.x, 'f32', 'x');
+  // Views are made once per task; only the regions this op uses exist in every task's handles.
+  const f32 = (name: string) => regionView(task.regions[name], 'f32', name);
+  const x = f32('x');
+  const isForward = task.op === 'forward' || task.op === 'evaluate';
+  const pred = isForward ? f32('pred') : null;
+  const y = task.op === 'forward' ? null : f32('y');
+  const loss = task.op === 'forward' ? null : f32('loss');
+  const psg = task.op === 'perSampleGrads' ? f32('psg') : null;
+  const norms = task.op === 'sumGrads' ? f32('norms') : null;
+  const partial = task.op === 'sumGrads' ? regionView(task.regions.partial, 'f64', 'partial') : null;
   const { inputSize, targetSize, layout } = model;
   let done = 0;
   let badSample = -1;
@@ -28,28 +37,24 @@ export function runChunks(task: ChunkTask, model: ModelDef, executor: Executor, 
     const [s, e] = chunkRange(task, c);
     const n = e - s;
     const job: ChunkJob = { model, params, x: x.subarray(s * inputSize, e * inputSize), n, first: s };
-    if (task.op === 'forward' || task.op === 'evaluate') {
-      const pred = regionView(task.regions.pred, 'f32', 'pred').subarray(s * task.outputSize, e * task.outputSize);
-      executor.forward(job, pred);
-      if (task.op === 'evaluate') {
-        const y = regionView(task.regions.y, 'f32', 'y').subarray(s * targetSize, e * targetSize);
-        lossesOf(job, task.outputShape ?? [task.outputSize], pred, y, regionView(task.regions.loss, 'f32', 'loss').subarray(s, e));
-      }
+    if (y) job.y = y.subarray(s * targetSize, e * targetSize);
+    if (pred) {
+      const out = pred.subarray(s * task.outputSize, e * task.outputSize);
+      executor.forward(job, out);
+      if (loss) lossesOf(job, task.outputShape ?? [task.outputSize], out, job.y!, loss.subarray(s, e));
     } else {
-      job.y = regionView(task.regions.y, 'f32', 'y').subarray(s * targetSize, e * targetSize);
-      const losses = regionView(task.regions.loss, 'f32', 'loss').subarray(s, e);
-      if (task.op === 'perSampleGrads') {
-        const psg = regionView(task.regions.psg, 'f32', 'psg');
+      const losses = loss!.subarray(s, e);
+      if (psg) {
         const views = layout.sizes.map((sz, p) => {
           const base = B * layout.offsets[p]!;
           return psg.subarray(base + s * sz, base + e * sz);
         });
         executor.lossAndGrads(job, losses, views);
       } else {
-        const norms = regionView(task.regions.norms, 'f32', 'norms').subarray(s, e);
-        const row = regionView(task.regions.partial, 'f64', 'partial').subarray(c * layout.total, (c + 1) * layout.total);
+        const sampleNorms = norms!.subarray(s, e);
+        const row = partial!.subarray(c * layout.total, (c + 1) * layout.total);
         row.fill(0);
-        const bad = executor.sumGrads ? executor.sumGrads(job, losses, norms, row, task.clip) : sumGradsByLoop(job, executor, losses, norms, row, task.clip);
+        const bad = executor.sumGrads ? executor.sumGrads(job, losses, sampleNorms, row, task.clip) : sumGradsByLoop(job, executor, losses, sampleNorms, row, task.clip);
         if (bad >= 0 && (badSample < 0 || s + bad < badSample)) badSample = s + bad;
       }
     }

@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { GradPoolError, fmtShape } from '../src/errors.js';
 import type { ModelDef } from '../src/model/define.js';
+import { namedParams } from './executors/loop.js';
 import type { VectorizedExecutor } from './executors/vectorized/executor.js';
 
 /**
@@ -13,9 +14,8 @@ export function describeModel(model: ModelDef, probe: VectorizedExecutor | null)
   const params: tf.Tensor[] = [];
   try {
     const outputShape = tf.tidy(() => {
-      const named: Record<string, tf.Tensor> = {};
-      model.layout.names.forEach((n, i) => (named[n] = tf.zeros(model.layout.shapes[i]!)));
-      const pred = model.forward(named, tf.zeros(model.inputShape as number[]));
+      const zeros = model.layout.shapes.map((s) => tf.zeros(s));
+      const pred = model.forward(namedParams(model, zeros), tf.zeros(model.inputShape as number[]));
       if (!(pred instanceof tf.Tensor)) {
         const other = pred && typeof pred === 'object' && 'dataSync' in (pred as object);
         throw new GradPoolError('ERR_MODEL_INVALID', other

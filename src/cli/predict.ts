@@ -4,32 +4,37 @@ import { writeFileAtomic } from '../io/atomic.js';
 import { loadLatestValid } from '../io/checkpoint.js';
 import { loadData } from '../io/load.js';
 import { readTfjsWeights } from '../io/tfjs-weights.js';
+import { splitFlat, type ParamLayout } from '../model/define.js';
+import { loadModel, modelHref } from '../model/load.js';
 import { GradPool } from '../pool.js';
 import { accuracy } from '../train/metrics.js';
 import { EXIT, UsageError } from './exit.js';
 import { readJobFile } from './job-file.js';
 import { Progress } from './progress.js';
 
-/** The trained parameters: the final weights if training finished, else the newest valid checkpoint. */
-async function trainedParams(outDir: string, progress: Progress): Promise<Record<string, Float32Array>> {
+/**
+ * The trained parameters, by name: the final weights if training finished, else the newest valid
+ * checkpoint's (flat, split by the model's layout).
+ */
+async function trainedParams(outDir: string, layout: ParamLayout, progress: Progress): Promise<Record<string, Float32Array>> {
   const final = join(outDir, 'final');
   if ((await readdir(final).catch(() => [])).length > 0) return Object.fromEntries((await readTfjsWeights(final)).map((w) => [w.name, w.data]));
   const ckpt = await loadLatestValid(join(outDir, 'checkpoints'), { onWarning: (message) => progress.event('warning', { message }) });
   if (!ckpt) throw new UsageError(`predict: no trained weights in ${outDir} (expected final/ or checkpoints/; run gradpool train first)`);
   progress.event('warning', { message: `predict: training has not finished; using the checkpoint at step ${(ckpt.meta as { globalStep: number }).globalStep}` });
-  return { __flat: ckpt.arrays.params as Float32Array };
+  return splitFlat(layout, ckpt.arrays.params as Float32Array);
 }
 
 /** `gradpool predict <job.json>`: batch inference over the job's data, one JSON line per sample. */
 export async function predict(jobPath: string, flags: { out?: string }): Promise<number> {
   const job = await readJobFile(jobPath);
   const progress = new Progress();
-  const params = await trainedParams(job.output.dir, progress);
+  const model = await loadModel(modelHref(job.model));
+  const params = await trainedParams(job.output.dir, model.layout, progress);
   const data = await loadData(job.data, 'data');
   const pool = await GradPool.create({ model: job.model, threads: job.threads, backend: job.backend, seed: job.seed });
   try {
-    const { names, offsets, sizes } = pool.model.layout;
-    pool.setParams(params.__flat ? Object.fromEntries(names.map((n, i) => [n, params.__flat!.subarray(offsets[i]!, offsets[i]! + sizes[i]!)])) : params);
+    pool.setParams(params);
     if (data.x.length !== data.count * pool.model.inputSize) throw new UsageError(`data.x: the model takes ${pool.model.inputSize} input values per sample, the data has ${data.x.length / data.count}`);
     const pred = await pool.predict({ shape: [data.count, ...pool.model.inputShape], data: data.x });
     const k = pred.data.length / Math.max(data.count, 1);

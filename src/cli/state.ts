@@ -1,6 +1,7 @@
 import { GradPoolError } from '../errors.js';
 import type { Checkpoint, CheckpointPayload } from '../io/checkpoint.js';
 import type { OptimizerSpec } from '../optim/types.js';
+import { joinFlat, splitFlat } from '../model/define.js';
 import type { GradPool } from '../pool.js';
 import type { FitState } from '../train/fit.js';
 
@@ -21,8 +22,7 @@ export interface TrainMeta {
  */
 export function capture(pool: GradPool, optimizer: OptimizerSpec, fit: FitState, jobHash: string): CheckpointPayload {
   const p = pool.getParams();
-  const flat = new Float32Array(pool.model.layout.total);
-  pool.model.layout.names.forEach((n, i) => flat.set(p[n]!.data, pool.model.layout.offsets[i]));
+  const flat = joinFlat(pool.model.layout, Object.fromEntries(Object.entries(p).map(([n, v]) => [n, v.data])));
   const opt = pool.getOptimizerState(optimizer);
   const meta: TrainMeta = { format: 'gradpool-train', version: 1, jobHash, globalStep: fit.globalStep, epoch: fit.epoch, optimizerStep: opt.step, fit };
   const arrays: Record<string, Float32Array> = { params: flat };
@@ -35,9 +35,9 @@ export function restore(pool: GradPool, optimizer: OptimizerSpec, ckpt: Checkpoi
   const meta = ckpt.meta as unknown as TrainMeta;
   if (meta?.format !== 'gradpool-train') throw new GradPoolError('ERR_CHECKPOINT_CORRUPT', `checkpoint: not a gradpool training checkpoint`);
   const flat = ckpt.arrays.params;
-  const { names, offsets, sizes, total } = pool.model.layout;
+  const { total } = pool.model.layout;
   if (!(flat instanceof Float32Array) || flat.length !== total) throw new GradPoolError('ERR_CHECKPOINT_CORRUPT', `checkpoint: params: expected ${total} float32 values, got ${flat?.length}`);
-  pool.setParams(Object.fromEntries(names.map((n, i) => [n, flat.subarray(offsets[i]!, offsets[i]! + sizes[i]!)])));
+  pool.setParams(splitFlat(pool.model.layout, flat));
   const slots: Record<string, Float32Array> = {};
   for (const [k, v] of Object.entries(ckpt.arrays)) if (k.startsWith('opt.')) slots[k.slice(4)] = v as Float32Array;
   pool.setOptimizerState(optimizer, { step: meta.optimizerStep, slots });

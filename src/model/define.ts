@@ -121,6 +121,18 @@ export function defineModel<P extends Record<string, ParamSpec>>(spec: ModelSpec
   });
 }
 
+/** Views of each parameter's slice of a flat layout-order vector, by name (no copy). */
+export function splitFlat(layout: ParamLayout, flat: Float32Array): Record<string, Float32Array> {
+  return Object.fromEntries(layout.names.map((n, i) => [n, flat.subarray(layout.offsets[i]!, layout.offsets[i]! + layout.sizes[i]!)]));
+}
+
+/** The inverse of {@link splitFlat}: named values (each of its parameter's size) into one flat vector. */
+export function joinFlat(layout: ParamLayout, named: Record<string, ArrayLike<number>>): Float32Array {
+  const flat = new Float32Array(layout.total);
+  layout.names.forEach((n, i) => flat.set(named[n]!, layout.offsets[i]));
+  return flat;
+}
+
 /** True when `v` is a {@link defineModel} result (from any copy of gradpool). */
 export function isModelDef(v: unknown): v is ModelDef {
   return !!v && typeof v === 'object' && (v as Record<symbol, unknown>)[MODEL_BRAND] === true;

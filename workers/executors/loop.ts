@@ -1,11 +1,12 @@
 import * as tf from '@tensorflow/tfjs';
 import { fmtShape } from '../../src/errors.js';
+import type { ModelDef } from '../../src/model/define.js';
 import { SampleError, type ChunkJob, type Executor } from './types.js';
 
-/** Names the params for the model's `forward`, which takes them as an object. */
-export function namedParams(job: ChunkJob): Record<string, tf.Tensor> {
+/** Names the params (layout order) for the model's `forward`, which takes them as an object. */
+export function namedParams(model: ModelDef, params: readonly tf.Tensor[]): Record<string, tf.Tensor> {
   const out: Record<string, tf.Tensor> = {};
-  job.model.layout.names.forEach((n, i) => (out[n] = job.params[i]!));
+  model.layout.names.forEach((n, i) => (out[n] = params[i]!));
   return out;
 }
 
@@ -29,7 +30,7 @@ export class LoopExecutor implements Executor {
 
   forward(job: ChunkJob, out: Float32Array): void {
     const { model, x, n } = job;
-    const named = namedParams(job);
+    const named = namedParams(model, job.params);
     const outSize = out.length / n;
     for (let i = 0; i < n; i++) {
       const values = perSample(job, i, () =>
@@ -47,7 +48,6 @@ export class LoopExecutor implements Executor {
 
   lossAndGrads(job: ChunkJob, losses: Float32Array, grads: Float32Array[]): void {
     const { model, x, y, n } = job;
-    const names = model.layout.names;
     const sizes = model.layout.sizes;
     for (let i = 0; i < n; i++) {
       perSample(job, i, () =>
@@ -55,9 +55,7 @@ export class LoopExecutor implements Executor {
           const xi = tf.tensor(x.slice(i * model.inputSize, (i + 1) * model.inputSize), model.inputShape as number[]);
           const yi = tf.tensor(y!.slice(i * model.targetSize, (i + 1) * model.targetSize), model.targetShape as number[]);
           const f = (...ps: tf.Tensor[]) => {
-            const named: Record<string, tf.Tensor> = {};
-            names.forEach((nm, k) => (named[nm] = ps[k]!));
-            const l = model.loss(model.forward(named, xi), yi);
+            const l = model.loss(model.forward(namedParams(model, ps), xi), yi);
             if (!(l instanceof tf.Tensor) || l.rank !== 0) throw new Error(`loss must return a scalar tensor, got ${l instanceof tf.Tensor ? `shape ${fmtShape(l.shape)}` : typeof l}`);
             return l as tf.Scalar;
           };

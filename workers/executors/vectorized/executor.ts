@@ -4,7 +4,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import type { ModelDef } from '../../../src/model/define.js';
-import { LoopExecutor } from '../loop.js';
+import { LoopExecutor, namedParams } from '../loop.js';
 import type { ChunkJob, Executor } from '../types.js';
 import { disposeAbandonedTape, type VmapBackend } from './backend.js';
 import { BatchingRuleError, warnOnce } from './errors.js';
@@ -16,8 +16,6 @@ import { sumGradsByLoop } from '../sum.js';
 const batchSummed = () =>
   tf.customGrad(((p: tf.Tensor) => ({ value: p.clone(), gradFunc: (dy: tf.Tensor) => tf.engine().runKernel(BATCH_SUM, { x: dy }) as tf.Tensor })) as never);
 
-/** The parameter list as the model's named object. */
-const namedParams = (model: ModelDef, params: tf.Tensor[]) => Object.fromEntries(model.layout.names.map((name, i) => [name, params[i]!]));
 
 /** The per-sample loss, checked as the loop executor checks it (so both fail alike). */
 function lossOf(model: ModelDef, params: tf.Tensor[], x: tf.Tensor, y: tf.Tensor): tf.Scalar {
