@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { GradPoolError, fmtShape } from '../src/errors.js';
 import type { ModelDef } from '../src/model/define.js';
-import { namedParams } from './executors/loop.js';
+import { checkedLoss, namedParams } from './executors/loss.js';
 import type { VectorizedExecutor } from './executors/vectorized/executor.js';
 
 /**
@@ -22,9 +22,7 @@ export function describeModel(model: ModelDef, probe: VectorizedExecutor | null)
           ? 'model.forward: returned a tensor from a different copy of @tensorflow/tfjs than gradpool uses; make the model import the same @tensorflow/tfjs'
           : `model.forward: expected to return a tf.Tensor, got ${typeof pred}`);
       }
-      const loss = model.loss(pred, tf.zeros(model.targetShape as number[]));
-      if (!(loss instanceof tf.Tensor) || loss.rank !== 0)
-        throw new GradPoolError('ERR_MODEL_INVALID', `model.loss: expected to return a scalar tensor, got ${loss instanceof tf.Tensor ? `shape ${fmtShape(loss.shape)}` : typeof loss}`);
+      checkedLoss(model, pred, tf.zeros(model.targetShape as number[]));
       return pred.shape.slice();
     });
     if (!probe) return { outputShape };

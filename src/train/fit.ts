@@ -2,11 +2,21 @@ import { errors, raw } from '../errors.js';
 import { readBatch, type BatchInput } from '../input.js';
 import { validateOptimizerSpec } from '../optim/spec.js';
 import type { OptimizerSpec } from '../optim/types.js';
-import type { GradPool } from '../pool.js';
-import { rdpEpsilon } from '../privacy/rdp.js';
+import type { ModelDef } from '../model/define.js';
+import { computeRdp, epsilonFromRdp } from '../privacy/rdp.js';
 import { METRICS, type Metric } from './metrics.js';
 import { gatherRows, Sampler, type SamplerState, type Sampling } from './sampler.js';
-import type { StepResult } from './step.js';
+import type { StepOptions, StepResult } from './step.js';
+
+/** What `fit` needs of a pool ({@link GradPool} is one): a model, a seed, steps, evaluation and staging buffers. */
+export interface Trainer {
+  readonly model: ModelDef;
+  readonly seed: number;
+  step(x: BatchInput, y: BatchInput, options: StepOptions): Promise<StepResult>;
+  evaluate(x: BatchInput, y: BatchInput, options: { metrics?: Metric[] }): Promise<{ loss: number; accuracy?: number }>;
+  inputBuffer(batch: number): Float32Array;
+  targetBuffer(batch: number): Float32Array;
+}
 
 /** In-memory arrays, or an async iterable of ready-made batches (iterated once per epoch). */
 export type FitData = { x: BatchInput; y: BatchInput } | AsyncIterable<{ x: BatchInput; y: BatchInput }>;
@@ -28,6 +38,10 @@ export interface StepLogs extends StepResult {
   batchIndex: number;
   /** Steps taken since training began (1-based, counting resumed ones). */
   globalStep: number;
+  /** Steps in one epoch (for iterable data: unknown, NaN). */
+  stepsPerEpoch: number;
+  /** With `dp`: ε spent so far at δ, counting this step. */
+  epsilon?: number;
   /** The state to resume from after this step (with the pool's params and optimizer state). */
   state: () => FitState;
 }
@@ -106,7 +120,7 @@ function validate(o: FitOptions, inMemory: boolean): void {
 const isIterable = (d: FitData): d is AsyncIterable<{ x: BatchInput; y: BatchInput }> => typeof (d as AsyncIterable<unknown>)[Symbol.asyncIterator] === 'function';
 
 /** Implements {@link GradPool.fit}. */
-export async function fit(pool: GradPool, data: FitData, o: FitOptions): Promise<History> {
+export async function fit(pool: Trainer, data: FitData, o: FitOptions): Promise<History> {
   if (!data || typeof data !== 'object') throw errors.type('data', 'an object {x, y} or an async iterable of batches', data);
   const iterable = isIterable(data);
   validate(o, !iterable);
@@ -126,7 +140,9 @@ export async function fit(pool: GradPool, data: FitData, o: FitOptions): Promise
     ? structuredClone({ ...s0, sampler: sampler.state() })
     : { epoch: 0, batch: 0, globalStep: 0, dpSteps: 0, sampler: sampler.state(), history: { epoch: [], history: {}, steps: 0, stopped: false }, epochLoss: 0, epochSamples: 0 };
   const stepDp = dp && { maxGradNorm: dp.maxGradNorm, noiseMultiplier: dp.noiseMultiplier, expectedBatchSize: sampler.q * N };
-  const eps = () => (dp ? rdpEpsilon({ sampleRate: sampler.q, noiseMultiplier: dp.noiseMultiplier, steps: st.dpSteps, delta: dp.delta ?? 1e-5 }) : undefined);
+  // RDP composes linearly over identical steps: one step's RDP (~2 ms) once, then ε per step is cheap.
+  const rdpPerStep = dp ? computeRdp({ sampleRate: sampler.q, noiseMultiplier: dp.noiseMultiplier, steps: 1 }) : null;
+  const eps = () => (dp ? epsilonFromRdp({ rdp: rdpPerStep!.map((r) => (st.dpSteps === 0 ? 0 : r * st.dpSteps)), delta: dp.delta ?? 1e-5 }).epsilon : undefined);
   const snapshot = (): FitState => structuredClone({ ...st, sampler: sampler.state() });
   const record = (key: string, v: number | undefined) => v !== undefined && (st.history.history[key] ??= []).push(v);
 
@@ -159,7 +175,7 @@ export async function fit(pool: GradPool, data: FitData, o: FitOptions): Promise
         st.epochLoss += r.loss * r.batch;
         st.epochSamples += r.batch;
       }
-      const logs: StepLogs = { ...r, epoch: st.epoch, batchIndex: b, globalStep: st.globalStep, state: snapshot };
+      const logs: StepLogs = { ...r, epoch: st.epoch, batchIndex: b, globalStep: st.globalStep, stepsPerEpoch: iterable ? NaN : sampler.batchesPerEpoch, ...(dp ? { epsilon: eps() } : {}), state: snapshot };
       if ((await o.onStep?.(logs)) === false) st.history.stopped = true;
       if (st.history.stopped) break;
     }

@@ -6,9 +6,9 @@ import { readFileSync, truncateSync, writeFileSync, readdirSync, statSync } from
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { GradPool, rdpEpsilon } from '../../src/index.js';
-import { assertClose } from '../helpers/fd.js';
 import { useBackend } from '../helpers/env.js';
 import { CLI, makeJob, runCli } from './helpers.js';
+import { assertClose } from '../helpers/assert.js';
 
 const weightsOf = (dir: string) => readFileSync(join(dir, 'out', 'final', 'weights.bin'));
 const epochsOf = (dir: string) =>

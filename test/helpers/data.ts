@@ -6,18 +6,28 @@ export function randn(n: number, seed: number, scale = 1): Float32Array {
   return Float32Array.from({ length: n }, () => scale * r.normal());
 }
 
+/** A small seeded generator of uniform [0, 1) values (mulberry32), for test data apart from the library's Rng. */
+export function rng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** `n` values uniform in [-1, 1), seeded. */
+export function uniform(n: number, seed: number): Float32Array {
+  const r = rng(seed);
+  return Float32Array.from({ length: n }, () => r() * 2 - 1);
+}
+
 /** Seeded one-hot rows of width k. */
 export function oneHot(B: number, k: number, seed: number): Float32Array {
   const r = new Rng(seed);
   const out = new Float32Array(B * k);
   for (let i = 0; i < B; i++) out[i * k + r.int(k)] = 1;
   return out;
-}
-
-/** Bitwise equality of two float arrays (NaN-safe, distinguishes -0). */
-export function sameBits(a: Float32Array | Float64Array, b: Float32Array | Float64Array): boolean {
-  if (a.length !== b.length) return false;
-  const ua = new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
-  const ub = new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
-  return ua.every((v, i) => v === ub[i]);
 }

@@ -1,8 +1,8 @@
 import * as tf from '@tensorflow/tfjs';
-import '@tensorflow/tfjs-backend-wasm';
 import { fileURLToPath } from 'node:url';
 import { loadModel, modelHref } from '../../src/model/load.js';
 import type { ModelDef } from '../../src/model/define.js';
+import { initBackend } from '../../workers/backend.js';
 
 /** Absolute path of a built fixture model (dist/test/fixtures/models/<name>.js). */
 export function fixture(name: string): string {
@@ -14,12 +14,9 @@ export function fixtureModel(name: string): Promise<ModelDef> {
   return loadModel(modelHref(fixture(name)));
 }
 
-/** Selects the main thread's tfjs backend, so oracles run on the same kernels as the workers. */
+/** Selects the main thread's tfjs backend the way the workers select theirs, so oracles run on the same kernels. */
 export async function useBackend(name: 'cpu' | 'wasm'): Promise<void> {
-  await tf.setBackend(name);
-  await tf.ready();
-  const be = tf.backend() as unknown as { firstUse?: boolean };
-  if ('firstUse' in be) be.firstUse = false; // silence the cpu backend's one-time tfjs-node banner
+  await initBackend(name);
 }
 
 /** The backends every correctness test runs on. */

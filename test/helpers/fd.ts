@@ -1,6 +1,6 @@
 /**
- * Test oracles for gradients: a central finite-difference gradient and a tolerance-based array
- * comparison. Deliberately free of tfjs: the function under test is re-written in plain float64 JS,
+ * Test oracle for gradients: a central finite-difference gradient (compare with assert.ts's
+ * `assertClose`). Deliberately free of tfjs: the function under test is re-written in plain float64 JS,
  * so a bug in tfjs (or in how we call it) cannot make the oracle agree with it by construction.
  *
  * Why float64 and a separate plain-JS function, rather than finite-differencing the tfjs function
@@ -12,7 +12,6 @@
  * Feed both sides the same inputs: round the float64 test data through a Float32Array first (as
  * `tf.tensor` does), so the oracle differentiates at exactly the point tfjs sees.
  */
-import { AssertionError } from 'node:assert';
 
 /**
  * Central finite-difference gradient of a scalar function of several arrays, in float64:
@@ -57,82 +56,4 @@ export function fdGrad(f: (xs: Float64Array[]) => number, at: readonly ArrayLike
     }
     return g;
   });
-}
-
-/** Tolerances for {@link assertClose}; an element passes when `|actual - expected| <= atol + rtol * |expected|`. */
-export interface CloseOptions {
-  /** Relative tolerance (default 1e-5, as numpy.allclose). */
-  rtol?: number;
-  /** Absolute tolerance (default 1e-8, as numpy.allclose); raise it when expected values can be ~0. */
-  atol?: number;
-  /** If given, the worst element is also reported as a multi-index into this row-major shape. */
-  shape?: readonly number[];
-}
-
-/**
- * Asserts two arrays are elementwise close (numpy.allclose semantics, not symmetric: the tolerance
- * scales with `expected`). On failure throws an AssertionError naming `label`, how many elements
- * failed, and the worst one (largest error relative to its allowance) with both values. NaN matches
- * only NaN and ±Infinity only itself, so a non-finite result never passes by accident.
- *
- * @example
- * ```ts
- * assertClose(await t.data(), [1, 2, 3], { rtol: 1e-6, atol: 1e-7 }, 'tensordot(a, b, 1)');
- * // fails with e.g.:
- * // tensordot(a, b, 1): 1 of 3 elements not close (atol=1e-7, rtol=0.000001); worst at index 2:
- * //   actual 3.5, expected 3 (|diff| 0.500 > allowed 0.00000310)
- * ```
- */
-export function assertClose(actual: ArrayLike<number>, expected: ArrayLike<number>, opts: CloseOptions = {}, label = 'values'): void {
-  const rtol = opts.rtol ?? 1e-5;
-  const atol = opts.atol ?? 1e-8;
-  if (actual.length !== expected.length) {
-    throw new AssertionError({ message: `${label}: expected length ${expected.length}, got length ${actual.length}` });
-  }
-  let failures = 0;
-  let worst = -1;
-  let worstScore = -Infinity;
-  for (let i = 0; i < expected.length; i++) {
-    const a = actual[i]!;
-    const e = expected[i]!;
-    const diff = Math.abs(a - e);
-    const allowed = atol + rtol * Math.abs(e);
-    let score: number;
-    if (!Number.isFinite(a) || !Number.isFinite(e)) {
-      if (Number.isNaN(a) ? Number.isNaN(e) : a === e) continue;
-      score = Infinity;
-    } else {
-      if (diff <= allowed) continue;
-      score = allowed > 0 ? diff / allowed : Infinity;
-    }
-    failures++;
-    if (score > worstScore) {
-      worstScore = score;
-      worst = i;
-    }
-  }
-  if (failures === 0) return;
-  const a = actual[worst]!;
-  const e = expected[worst]!;
-  const where = opts.shape ? ` ${multiIndex(worst, opts.shape)}` : '';
-  throw new AssertionError({
-    message:
-      `${label}: ${failures} of ${expected.length} elements not close (atol=${atol}, rtol=${rtol}); ` +
-      `worst at index ${worst}${where}: actual ${a}, expected ${e} ` +
-      `(|diff| ${fmt(Math.abs(a - e))} > allowed ${fmt(atol + rtol * Math.abs(e))})`,
-  });
-}
-
-function multiIndex(flat: number, shape: readonly number[]): string {
-  const idx: number[] = new Array(shape.length).fill(0);
-  for (let d = shape.length - 1; d >= 0; d--) {
-    const n = shape[d]!;
-    idx[d] = n > 0 ? flat % n : 0;
-    flat = n > 0 ? Math.floor(flat / n) : 0;
-  }
-  return `[${idx.join(',')}]`;
-}
-
-function fmt(x: number): string {
-  return Number.isFinite(x) ? x.toPrecision(3) : String(x);
 }

@@ -13,7 +13,8 @@ import {
   readCheckpoint,
   writeCheckpoint,
 } from '../../src/io/checkpoint.js';
-import { rejectsExactly, sameBytes, scratchDir } from './helpers.js';
+import { scratchDir } from './helpers.js';
+import { rejectsExactly, sameBytes } from '../helpers/assert.js';
 
 const u32 = (...bits: number[]) => new Float32Array(Uint32Array.from(bits).buffer);
 const u64 = (...halves: [number, number][]) => new Float64Array(Uint32Array.from(halves.flat()).buffer); // [lo, hi] pairs, little-endian

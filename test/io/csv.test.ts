@@ -7,7 +7,8 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadCsv, selectColumns } from '../../src/io/csv.js';
 import { loadData } from '../../src/io/load.js';
-import { dataFixture, rejectsExactly, scratchDir, throwsExactly } from './helpers.js';
+import { dataFixture, scratchDir } from './helpers.js';
+import { rejectsExactly, throwsExactly } from '../helpers/assert.js';
 
 const iris = dataFixture('iris.csv');
 const HEADER = '(sepal_length, sepal_width, petal_length, petal_width, species)';

@@ -9,7 +9,8 @@ import { availableParallelism } from 'node:os';
 import { dirname, join } from 'node:path';
 import { canonicalJson, jobHash, parseJob, type Job } from '../../src/io/job.js';
 import { adam, momentum } from '../../src/optim/index.js';
-import { dataFixture, scratchDir, throwsExactly } from './helpers.js';
+import { dataFixture, scratchDir } from './helpers.js';
+import { throwsExactly } from '../helpers/assert.js';
 
 const base = dirname(dataFixture('job/model.js'));
 const csv = { format: 'csv', path: 'train.csv', x: 'a:c', y: ['label'], oneHot: 2 };

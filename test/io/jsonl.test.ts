@@ -6,7 +6,8 @@ import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadJsonl } from '../../src/io/jsonl.js';
-import { dataFixture, rejectsExactly, scratchDir } from './helpers.js';
+import { dataFixture, scratchDir } from './helpers.js';
+import { rejectsExactly } from '../helpers/assert.js';
 
 describe('io: jsonl', () => {
   it('loads nested x sample-major, ignoring blank lines, CRLF and extra keys', async () => {

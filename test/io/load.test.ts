@@ -3,7 +3,8 @@
  */
 import assert from 'node:assert/strict';
 import { loadData } from '../../src/io/load.js';
-import { dataFixture, rejectsExactly } from './helpers.js';
+import { dataFixture } from './helpers.js';
+import { rejectsExactly } from '../helpers/assert.js';
 
 describe('io: loadData', () => {
   it('dispatches every format', async () => {

@@ -8,7 +8,7 @@ import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { loadMnist, parseDigitFile } from '../../src/io/mnist.js';
-import { throwsExactly } from './helpers.js';
+import { throwsExactly } from '../helpers/assert.js';
 
 const require = createRequire(import.meta.url);
 type Digit = { length: number; get(i: number): number[] };

@@ -6,7 +6,8 @@ import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadNpy, readNpy } from '../../src/io/npy.js';
-import { dataFixture, rejectsExactly, scratchDir } from './helpers.js';
+import { dataFixture, scratchDir } from './helpers.js';
+import { rejectsExactly } from '../helpers/assert.js';
 
 /** A minimal .npy v1.0 writer: magic, version, u16 header length, the dict padded to 64 bytes, then the raw data. */
 function npy(descr: string, shape: number[], data: Uint8Array, fortran = false): Buffer {

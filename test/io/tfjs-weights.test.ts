@@ -7,7 +7,9 @@ import assert from 'node:assert/strict';
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { readTfjsWeights, writeTfjsWeights, type NamedWeight } from '../../src/io/tfjs-weights.js';
-import { rejectsExactly, sameBytes, scratchDir } from './helpers.js';
+import { scratchDir } from './helpers.js';
+import { rejectsExactly, sameBytes } from '../helpers/assert.js';
+import { useBackend } from '../helpers/env.js';
 
 const weights = (): NamedWeight[] => {
   const odd = new Float32Array(Uint32Array.from([0x7fc00123, 0x80000000, 0x00000001]).buffer); // NaN payload, -0, denormal
@@ -25,9 +27,7 @@ describe('io: tfjs weights', () => {
   let dir: string;
   let cleanup: () => void;
   before(async () => {
-    await tf.setBackend('cpu');
-    const be = tf.backend() as unknown as { firstUse?: boolean };
-    if ('firstUse' in be) be.firstUse = false; // silence the tfjs-node advice banner
+    await useBackend('cpu');
   });
   beforeEach(() => ({ dir, cleanup } = scratchDir()));
   afterEach(() => cleanup());

@@ -2,7 +2,8 @@ import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
 import { tensordot, type TensordotAxes } from '../../src/ops/tensordot.js';
 import { Rng } from '../../src/rng.js';
-import { assertClose, fdGrad } from '../helpers/fd.js';
+import { fdGrad } from '../helpers/fd.js';
+import { assertClose } from '../helpers/assert.js';
 
 /** A plain-JS dense array, row-major. */
 interface Arr {

@@ -5,9 +5,10 @@ import { GradPool } from '../../src/index.js';
 import type { ModelDef } from '../../src/model/define.js';
 import { oneHot, randn } from '../helpers/data.js';
 import { BACKENDS, fixture, fixtureModel, useBackend } from '../helpers/env.js';
-import { assertClose, fdGrad } from '../helpers/fd.js';
+import { fdGrad } from '../helpers/fd.js';
 import { loopOracle } from '../helpers/oracle.js';
 import { plainLoss } from '../helpers/plain-models.js';
+import { assertClose } from '../helpers/assert.js';
 
 const CASES = [
   { name: 'seed', B: 37, data: (B: number) => ({ x: randn(B * 6, 1), y: randn(B, 2) }) },

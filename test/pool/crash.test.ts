@@ -2,8 +2,8 @@
 // replaces the worker, parameters are untouched, and the next call gives the same answer as before.
 import assert from 'node:assert/strict';
 import { GradPool } from '../../src/index.js';
-import { sameBits } from '../helpers/data.js';
 import { fixture } from '../helpers/env.js';
+import { sameBytes } from '../helpers/assert.js';
 
 describe('pool worker crashes', function () {
   let pool: GradPool;
@@ -35,7 +35,7 @@ describe('pool worker crashes', function () {
       });
       assert.deepEqual(pool.getParams(), params);
       const again = await pool.gradient(clean(), y);
-      assert.ok(sameBits(again.grads.W!.data, reference), 'the next call differs from before the crash');
+      assert.ok(sameBytes(again.grads.W!.data, reference), 'the next call differs from before the crash');
       assert.equal(pool.stats().workers.length, 2, 'the pool is back to 2 live workers');
     });
   }

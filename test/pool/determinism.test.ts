@@ -2,8 +2,9 @@
 // partial sums are combined in chunk order (src/shard.ts, src/reduce.ts).
 import assert from 'node:assert/strict';
 import { GradPool } from '../../src/index.js';
-import { oneHot, randn, sameBits } from '../helpers/data.js';
+import { oneHot, randn } from '../helpers/data.js';
 import { fixture } from '../helpers/env.js';
+import { sameBytes } from '../helpers/assert.js';
 
 describe('pool determinism across thread counts', function () {
   const B = 101;
@@ -31,17 +32,17 @@ describe('pool determinism across thread counts', function () {
     it(`threads=${t} is bit-identical to threads=1 (predict, perSampleGrads, gradient)`, () => {
       const a = results[0]!;
       const b = results.find((r) => r.threads === t)!;
-      assert.ok(sameBits(a.pred, b.pred), 'predict differs');
-      a.psg.forEach((g, k) => assert.ok(sameBits(g, b.psg[k]!), `per-sample grads of param ${k} differ`));
-      a.mean.forEach((g, k) => assert.ok(sameBits(g, b.mean[k]!), `mean grads of param ${k} differ`));
+      assert.ok(sameBytes(a.pred, b.pred), 'predict differs');
+      a.psg.forEach((g, k) => assert.ok(sameBytes(g, b.psg[k]!), `per-sample grads of param ${k} differ`));
+      a.mean.forEach((g, k) => assert.ok(sameBytes(g, b.mean[k]!), `mean grads of param ${k} differ`));
       assert.ok(Object.is(a.loss, b.loss), `loss ${a.loss} vs ${b.loss}`);
     });
   }
 
-  it('sameBits itself tells different arrays apart (the check can fail)', () => {
+  it('sameBytes itself tells different arrays apart (the check can fail)', () => {
     const a = Float32Array.of(1, 2, 3);
-    assert.equal(sameBits(a, Float32Array.of(1, 2, 3)), true);
-    assert.equal(sameBits(a, Float32Array.of(1, 2, 3 + 2 ** -21)), false);
-    assert.equal(sameBits(Float32Array.of(0), Float32Array.of(-0)), false);
+    assert.equal(sameBytes(a, Float32Array.of(1, 2, 3)), true);
+    assert.equal(sameBytes(a, Float32Array.of(1, 2, 3 + 2 ** -21)), false);
+    assert.equal(sameBytes(Float32Array.of(0), Float32Array.of(-0)), false);
   });
 });

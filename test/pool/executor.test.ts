@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { GradPool } from '../../src/index.js';
 import { oneHot, randn } from '../helpers/data.js';
 import { fixture } from '../helpers/env.js';
-import { assertClose } from '../helpers/fd.js';
+import { assertClose } from '../helpers/assert.js';
 
 describe('pool executors', function () {
   const cases = [

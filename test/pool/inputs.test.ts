@@ -2,8 +2,9 @@
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
 import { GradPool } from '../../src/index.js';
-import { randn, sameBits } from '../helpers/data.js';
+import { randn } from '../helpers/data.js';
 import { fixture, useBackend } from '../helpers/env.js';
+import { sameBytes } from '../helpers/assert.js';
 
 describe('pool inputs', function () {
   let pool: GradPool;
@@ -20,11 +21,11 @@ describe('pool inputs', function () {
     const ref = await pool.predict(x);
     const nested = Array.from({ length: B }, (_, i) => Array.from({ length: 3 }, (_, r) => [x[i * 6 + r * 2]!, x[i * 6 + r * 2 + 1]!]));
     const t = tf.tensor(x, [B, 3, 2]);
-    for (const input of [{ shape: [B, 3, 2], data: x }, t, nested]) assert.ok(sameBits((await pool.predict(input)).data, ref.data));
+    for (const input of [{ shape: [B, 3, 2], data: x }, t, nested]) assert.ok(sameBytes((await pool.predict(input)).data, ref.data));
     t.dispose();
     const g1 = await pool.perSampleGrads(x, y);
     const g2 = await pool.perSampleGrads(nested, Array.from(y, (v) => [v]));
-    assert.ok(sameBits(g1.grads.W!.data, g2.grads.W!.data));
+    assert.ok(sameBytes(g1.grads.W!.data, g2.grads.W!.data));
   });
 
   it('reads a zero-copy input buffer in place and reuses shared memory across calls', async () => {
@@ -35,7 +36,7 @@ describe('pool inputs', function () {
     xb.set(x);
     yb.set(y);
     const g = await pool.gradient(xb, yb);
-    assert.ok(sameBits(g.grads.W!.data, ref.grads.W!.data));
+    assert.ok(sameBytes(g.grads.W!.data, ref.grads.W!.data));
     for (let i = 0; i < 5; i++) await pool.gradient(x.subarray(0, 6 * (i + 1)), y.subarray(0, i + 1)); // smaller batches fit
     assert.equal(pool.stats().sharedAllocations, allocs, 'no new shared buffers for batches that fit');
   });
@@ -44,6 +45,6 @@ describe('pool inputs', function () {
     const a = await pool.predict(x);
     const copy = a.data.slice();
     await pool.predict(randn(B * 6, 99));
-    assert.ok(sameBits(a.data, copy));
+    assert.ok(sameBytes(a.data, copy));
   });
 });

@@ -2,8 +2,8 @@
 // 'throw' and 'skip-step' policies), a worker crash mid-step, and invalid options.
 import assert from 'node:assert/strict';
 import { adam, GradPool, sgd } from '../../src/index.js';
-import { sameBits } from '../helpers/data.js';
 import { fixture } from '../helpers/env.js';
+import { sameBytes } from '../helpers/assert.js';
 
 describe('train: failures lose nothing', function () {
   let pool: GradPool;
@@ -16,9 +16,9 @@ describe('train: failures lose nothing', function () {
     state: pool.getOptimizerState(opt),
   });
   const assertUnchanged = (a: ReturnType<typeof snapshot>, b: ReturnType<typeof snapshot>) => {
-    assert.ok(sameBits(a.params, b.params), 'parameters changed');
+    assert.ok(sameBytes(a.params, b.params), 'parameters changed');
     assert.equal(a.state.step, b.state.step);
-    for (const k of Object.keys(a.state.slots)) assert.ok(sameBits(a.state.slots[k]!, b.state.slots[k]!), `optimizer slot ${k} changed`);
+    for (const k of Object.keys(a.state.slots)) assert.ok(sameBytes(a.state.slots[k]!, b.state.slots[k]!), `optimizer slot ${k} changed`);
   };
 
   before(async function () {
@@ -85,7 +85,7 @@ describe('train: failures lose nothing', function () {
       x[9 * 5 + 2] = NaN;
       await assert.rejects(mlp.step(x, y, { optimizer: sgd({ learningRate: 0.1 }) }), { message: 'step: sample 9 has a non-finite loss or gradient; parameters and optimizer state are unchanged' });
       await assert.rejects(mlp.step(x, y, { optimizer: sgd({ learningRate: 0.1 }), dp: { maxGradNorm: 1, noiseMultiplier: 1 } }), { message: /^step: sample 9 / });
-      assert.ok(sameBits(before, Float32Array.from(Object.values(mlp.getParams()).flatMap((p) => Array.from(p.data)))));
+      assert.ok(sameBytes(before, Float32Array.from(Object.values(mlp.getParams()).flatMap((p) => Array.from(p.data)))));
     } finally {
       await mlp.close();
     }
@@ -97,6 +97,6 @@ describe('train: failures lose nothing', function () {
     assert.equal(r.batch, 0);
     assert.ok(Number.isNaN(r.loss));
     assert.ok(r.gradNorm > 0, 'noise was applied');
-    assert.ok(!sameBits(before.params, snapshot().params));
+    assert.ok(!sameBytes(before.params, snapshot().params));
   });
 });

@@ -2,8 +2,9 @@
 // seeded shuffling, and a resume from a mid-run state that ends bit-identical to an uninterrupted run.
 import assert from 'node:assert/strict';
 import { GradPool, momentum, sgd, type FitState } from '../../src/index.js';
-import { oneHot, randn, sameBits } from '../helpers/data.js';
+import { oneHot, randn } from '../helpers/data.js';
 import { fixture } from '../helpers/env.js';
+import { sameBytes } from '../helpers/assert.js';
 
 describe('train: fit', function () {
   const N = 90;
@@ -54,7 +55,7 @@ describe('train: fit', function () {
     };
     const h = await pool.fit(batches, { optimizer: opt(), epochs: 2 });
     assert.equal(h.steps, 10);
-    assert.ok(sameBits(flat(), fromArrays));
+    assert.ok(sameBytes(flat(), fromArrays));
   });
 
   it('shuffles reproducibly from the pool seed', async () => {
@@ -62,10 +63,10 @@ describe('train: fit', function () {
     const a = flat();
     pool.setParams(start);
     await pool.fit({ x, y }, { optimizer: sgd({ learningRate: 0.3 }), epochs: 2, batchSize: 16 });
-    assert.ok(sameBits(flat(), a));
+    assert.ok(sameBytes(flat(), a));
     pool.setParams(start);
     await pool.fit({ x, y }, { optimizer: sgd({ learningRate: 0.3 }), epochs: 2, batchSize: 16, shuffle: false });
-    assert.ok(!sameBits(flat(), a), 'unshuffled training should differ from shuffled');
+    assert.ok(!sameBytes(flat(), a), 'unshuffled training should differ from shuffled');
   });
 
   for (const dp of [undefined, { maxGradNorm: 0.5, noiseMultiplier: 1.0 }]) {
@@ -87,7 +88,7 @@ describe('train: fit', function () {
       assert.equal(resumed.steps, full.steps);
       assert.deepEqual(resumed.history.loss, full.history.loss);
       if (dp) assert.equal(resumed.epsilon, full.epsilon);
-      assert.ok(sameBits(flat(), uninterrupted), 'resumed parameters differ from the uninterrupted run');
+      assert.ok(sameBytes(flat(), uninterrupted), 'resumed parameters differ from the uninterrupted run');
     });
   }
 

@@ -6,10 +6,10 @@ import { adam, GradPool, momentum, rmsprop, sgd } from '../../src/index.js';
 import type { ModelDef } from '../../src/model/define.js';
 import { noiseAt } from '../../src/privacy/gaussian.js';
 import { dpNoiseSeed } from '../../src/train/step.js';
-import { oneHot, randn, sameBits } from '../helpers/data.js';
+import { oneHot, randn } from '../helpers/data.js';
 import { fixture, fixtureModel, useBackend } from '../helpers/env.js';
-import { assertClose } from '../helpers/fd.js';
 import { loopOracle } from '../helpers/oracle.js';
+import { assertClose, sameBytes } from '../helpers/assert.js';
 
 describe('train: step', function () {
   const B = 24;
@@ -94,7 +94,7 @@ describe('train: step', function () {
       results.push(Float32Array.from(flat(pool.getParams()).flat()));
       assert.equal(pool.getOptimizerState(opt).step, 4);
     }
-    assert.ok(sameBits(results[0]!, results[1]!));
+    assert.ok(sameBytes(results[0]!, results[1]!));
     pool.setParams(start);
   });
 

@@ -1,14 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { fmtShape } from '../../src/errors.js';
-import type { ModelDef } from '../../src/model/define.js';
+import { checkedLoss, lossOf, namedParams } from './loss.js';
 import { SampleError, type ChunkJob, type Executor } from './types.js';
-
-/** Names the params (layout order) for the model's `forward`, which takes them as an object. */
-export function namedParams(model: ModelDef, params: readonly tf.Tensor[]): Record<string, tf.Tensor> {
-  const out: Record<string, tf.Tensor> = {};
-  model.layout.names.forEach((n, i) => (out[n] = params[i]!));
-  return out;
-}
 
 /** Runs `fn` for sample `i`, turning any throw into a SampleError that names the sample. */
 function perSample<T>(job: ChunkJob, i: number, fn: () => T): T {
@@ -29,6 +22,20 @@ export class LoopExecutor implements Executor {
   readonly name = 'loop';
 
   forward(job: ChunkJob, out: Float32Array): void {
+    this.eachForward(job, out, (_i, pred) => pred.dataSync() as Float32Array);
+  }
+
+  losses(job: ChunkJob, losses: Float32Array, pred: Float32Array): void {
+    const { model, y } = job;
+    this.eachForward(job, pred, (i, p) => {
+      const yi = tf.tensor(y!.slice(i * model.targetSize, (i + 1) * model.targetSize), model.targetShape as number[]);
+      losses[i] = checkedLoss(model, p, yi).dataSync()[0]!;
+      return p.dataSync() as Float32Array;
+    });
+  }
+
+  /** Runs `forward` on each sample in turn and writes what `take` returns from its output into `out`. */
+  private eachForward(job: ChunkJob, out: Float32Array, take: (i: number, pred: tf.Tensor) => Float32Array): void {
     const { model, x, n } = job;
     const named = namedParams(model, job.params);
     const outSize = out.length / n;
@@ -39,7 +46,7 @@ export class LoopExecutor implements Executor {
           const pred = model.forward(named, xi);
           if (!(pred instanceof tf.Tensor)) throw new Error(`forward must return a tf.Tensor, got ${typeof pred}`);
           if (pred.size !== outSize) throw new Error(`forward returned shape ${fmtShape(pred.shape)} (${pred.size} values), expected ${outSize} values as for the first sample`);
-          return pred.dataSync() as Float32Array;
+          return take(i, pred);
         }),
       );
       out.set(values, i * outSize);
@@ -54,12 +61,7 @@ export class LoopExecutor implements Executor {
         tf.tidy(() => {
           const xi = tf.tensor(x.slice(i * model.inputSize, (i + 1) * model.inputSize), model.inputShape as number[]);
           const yi = tf.tensor(y!.slice(i * model.targetSize, (i + 1) * model.targetSize), model.targetShape as number[]);
-          const f = (...ps: tf.Tensor[]) => {
-            const l = model.loss(model.forward(namedParams(model, ps), xi), yi);
-            if (!(l instanceof tf.Tensor) || l.rank !== 0) throw new Error(`loss must return a scalar tensor, got ${l instanceof tf.Tensor ? `shape ${fmtShape(l.shape)}` : typeof l}`);
-            return l as tf.Scalar;
-          };
-          const { value, grads: gs } = tf.valueAndGrads(f)(job.params);
+          const { value, grads: gs } = tf.valueAndGrads((...ps: tf.Tensor[]) => lossOf(model, ps, xi, yi))(job.params);
           losses[i] = value.dataSync()[0]!;
           gs.forEach((g, p) => grads[p]!.set(g.dataSync(), i * sizes[p]!));
         }),

@@ -32,6 +32,11 @@ export interface Executor {
   /** Writes the forward outputs, `n * outputSize` values, into `out`. */
   forward(job: ChunkJob, out: Float32Array): void;
   /**
+   * Evaluation without gradients: writes the forward outputs (`n * outputSize` values) into `pred` and
+   * each sample's loss into `losses[i]`.
+   */
+  losses(job: ChunkJob, losses: Float32Array, pred: Float32Array): void;
+  /**
    * Writes each sample's loss into `losses[i]` and each sample's gradient of its own loss with respect
    * to parameter `p` into `grads[p]`, sample-major: `grads[p][i * size_p + k]`.
    */

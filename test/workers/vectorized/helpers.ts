@@ -6,51 +6,16 @@
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
 import assert from 'node:assert/strict';
+import { assertClose } from '../../helpers/assert.js';
+import { rng, uniform } from '../../helpers/data.js';
+export { useBackend } from '../../helpers/env.js';
 import { resetWarnings, vmap } from '../../../workers/executors/vectorized/index.js';
-
-/** Selects tfjs's backend (the inner backend of the vectorized runs) and silences the cpu banner. */
-export async function useBackend(name: 'cpu' | 'wasm'): Promise<void> {
-  await tf.setBackend(name);
-  await tf.ready();
-  const be = tf.backend() as unknown as { firstUse?: boolean };
-  if ('firstUse' in be) be.firstUse = false;
-}
-
-/** A small seeded generator (mulberry32), so every run draws the same test data. */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-/** `size` values uniform in [-1, 1), seeded. */
-export function randn(size: number, seed: number): Float32Array {
-  const r = rng(seed);
-  return Float32Array.from({ length: size }, () => r() * 2 - 1);
-}
 
 /** Captures the vectorized backend's warnings for the duration of a test. */
 export function captureWarnings(): string[] {
   const seen: string[] = [];
   resetWarnings((m) => seen.push(m));
   return seen;
-}
-
-/** Asserts `got` matches `want` to `rtol`, relative per element with a floor of 1% of the largest |want|. */
-export function assertClose(got: ArrayLike<number>, want: ArrayLike<number>, rtol: number, what: string): void {
-  assert.equal(got.length, want.length, `${what}: length`);
-  let scale = 0;
-  for (let i = 0; i < want.length; i++) scale = Math.max(scale, Math.abs(want[i]!));
-  for (let i = 0; i < want.length; i++) {
-    const tol = rtol * (Math.abs(want[i]!) + 0.01 * scale) + 1e-30;
-    if (!(Math.abs(got[i]! - want[i]!) <= tol) && !(Number.isNaN(got[i]!) && Number.isNaN(want[i]!)))
-      assert.fail(`${what}: element ${i}: got ${got[i]}, want ${want[i]} (tol ${tol})`);
-  }
 }
 
 /** One argument of a checked function: its per-sample shape, whether it is batched, its values. */
@@ -85,7 +50,7 @@ function makeArgs(specs: ArgSpec[], n: number, seed: number): tf.Tensor[] {
       const r = rng(seed + k);
       return tf.tensor(Int32Array.from({ length: size }, () => Math.floor(r() * s.int!)), shape, 'int32');
     }
-    const v = randn(size, seed * 31 + k);
+    const v = uniform(size, seed * 31 + k);
     if (s.offset) for (let i = 0; i < v.length; i++) v[i] = Math.abs(v[i]!) + s.offset;
     return tf.tensor(v, shape);
   });
@@ -123,7 +88,7 @@ export function check(label: string, f: (...a: tf.Tensor[]) => tf.Tensor, specs:
     try {
       assert.equal(got.length, want.length, `${label}: number of results`);
       assert.deepEqual(got[0]!.shape, [n, ...outShape], `${label}: output shape`);
-      got.forEach((t, j) => assertClose(t.dataSync(), want[j]!, rtol, j === 0 ? `${label}: output` : `${label}: grad of arg ${diff[j - 1]}`));
+      got.forEach((t, j) => assertClose(t.dataSync(), want[j]!, { rtol, floor: 0.01 }, j === 0 ? `${label}: output` : `${label}: grad of arg ${diff[j - 1]}`));
     } finally {
       got.forEach((t) => t.dispose());
     }

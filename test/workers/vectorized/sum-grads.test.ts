@@ -6,9 +6,9 @@ import type { ModelDef } from '../../../src/model/define.js';
 import { LoopExecutor } from '../../../workers/executors/loop.js';
 import { sumGradsByLoop } from '../../../workers/executors/sum.js';
 import { createVectorizedExecutor, ensureVmapBackend } from '../../../workers/executors/vectorized/index.js';
-import { assertClose } from '../../helpers/fd.js';
 import { useBackend } from './helpers.js';
 import { convModel, makeJob, mlpModel, seedModel } from './models.js';
+import { assertClose } from '../../helpers/assert.js';
 
 for (const backend of ['cpu', 'wasm'] as const) {
   describe(`vectorized executor: sumGrads on ${backend}`, () => {

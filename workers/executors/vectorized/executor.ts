@@ -4,7 +4,8 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import type { ModelDef } from '../../../src/model/define.js';
-import { LoopExecutor, namedParams } from '../loop.js';
+import { LoopExecutor } from '../loop.js';
+import { checkedLoss, lossOf, namedParams } from '../loss.js';
 import type { ChunkJob, Executor } from '../types.js';
 import { disposeAbandonedTape, type VmapBackend } from './backend.js';
 import { BatchingRuleError, warnOnce } from './errors.js';
@@ -16,14 +17,6 @@ import { sumGradsByLoop } from '../sum.js';
 const batchSummed = () =>
   tf.customGrad(((p: tf.Tensor) => ({ value: p.clone(), gradFunc: (dy: tf.Tensor) => tf.engine().runKernel(BATCH_SUM, { x: dy }) as tf.Tensor })) as never);
 
-
-/** The per-sample loss, checked as the loop executor checks it (so both fail alike). */
-function lossOf(model: ModelDef, params: tf.Tensor[], x: tf.Tensor, y: tf.Tensor): tf.Scalar {
-  const loss = model.loss(model.forward(namedParams(model, params), x), y);
-  if (!(loss instanceof tf.Tensor) || loss.rank !== 0)
-    throw new Error(`loss must return a scalar tensor, got ${loss instanceof tf.Tensor ? `shape [${loss.shape.join(',')}]` : typeof loss}`);
-  return loss as tf.Scalar;
-}
 
 /**
  * Runs chunks as batched kernels on a vmap backend over `innerBackendName`. Falls back to the loop
@@ -66,6 +59,10 @@ export class VectorizedExecutor implements Executor {
 
   forward(job: ChunkJob, out: Float32Array): void {
     this.withFallback(job, () => this.forwardBatched(job, out), () => this.loop.forward(job, out));
+  }
+
+  losses(job: ChunkJob, losses: Float32Array, pred: Float32Array): void {
+    this.withFallback(job, () => this.lossesBatched(job, losses, pred), () => this.loop.losses(job, losses, pred));
   }
 
   lossAndGrads(job: ChunkJob, losses: Float32Array, grads: Float32Array[]): void {
@@ -153,6 +150,17 @@ export class VectorizedExecutor implements Executor {
   }
 
   private forwardBatched(job: ChunkJob, out: Float32Array): void {
+    this.runForward(job, out, () => undefined);
+  }
+
+  /** Forward and loss over the whole chunk at once: evaluation is one batched pass, no per-sample loop. */
+  private lossesBatched(job: ChunkJob, losses: Float32Array, out: Float32Array): void {
+    const { model, n } = job;
+    this.runForward(job, out, (vm, pred) => vm.readInto(checkedLoss(model, pred, vm.upload(job.y!, [n, ...model.targetShape], true)), n, losses));
+  }
+
+  /** One batched forward pass of the chunk into `out`; `then` may use the prediction before the tidy ends. */
+  private runForward(job: ChunkJob, out: Float32Array, then: (vm: VmapBackend, pred: tf.Tensor) => void): void {
     const { model, n } = job;
     const vm = this.backend();
     vm.run(n, () =>
@@ -162,6 +170,7 @@ export class VectorizedExecutor implements Executor {
         if (!(pred instanceof tf.Tensor) || pred.size * n !== out.length)
           throw new Error(`model.forward: expected ${out.length / n} values per sample, got ${pred instanceof tf.Tensor ? `shape [${pred.shape}]` : typeof pred}`);
         vm.readInto(pred, n, out);
+        then(vm, pred);
       }),
     );
   }
