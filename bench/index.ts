@@ -1,7 +1,7 @@
 /**
  * gradpool's thread-scaling benchmark suite, as a library: `runBench(options)` measures the pool at
  * each thread count against main-thread baselines, and writes `<date>-<host>.json` and `.svg`.
- * The `npm run bench` CLI (bench/run.ts) is a thin wrapper over it.
+ * `gradpool bench` (src/cli/bench.ts; `npm run bench` in the repo) is a thin wrapper over it.
  */
 import * as tf from '@tensorflow/tfjs';
 import { version_wasm } from '@tensorflow/tfjs-backend-wasm';
@@ -9,8 +9,8 @@ import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import { join } from 'node:path';
 import { deriveRows, evaluateTargets } from './analyze.js';
-import { runIssue2 } from './issue2.js';
-import { runIssue6 } from './issue6.js';
+import { runScaling } from './scaling.js';
+import { runVectorized } from './vectorized.js';
 import { resolveBenchOptions, type BenchOptions } from './options.js';
 import { renderSpeedupSvg } from './plot.js';
 import { consoleReport } from './report.js';
@@ -63,8 +63,8 @@ async function writeAtomic(path: string, text: string): Promise<void> {
 /**
  * Runs the benchmark suite: for each workload, batched inference, per-sample gradients and (when
  * `GradPool.step` exists) a training step, by the sequential main-thread loop, natively batched
- * tfjs, `model.fit`, and the pool at each thread count. Reports medians with min/max; the issue-2
- * targets are evaluated and reported, never asserted.
+ * tfjs, `model.fit`, and the pool at each thread count. Reports medians with min/max; the
+ * thread-scaling and vectorized-executor targets are evaluated and reported, never asserted.
  *
  * @example
  * ```ts
@@ -79,8 +79,8 @@ export async function runBench(options: BenchOptions = {}): Promise<BenchRun> {
   const machine = machineInfo();
   const loadStart = os.loadavg();
   const suite = await runSuite(o);
-  const issue2 = o.issue2 && o.workloads.includes('seed') ? await runIssue2(o, o.issue2.batch, o.issue2.rounds) : null;
-  const issue6 = o.issue6 ? await runIssue6(o, o.issue6) : null;
+  const scaling = o.scaling && o.workloads.includes('seed') ? await runScaling(o, o.scaling.batch, o.scaling.rounds) : null;
+  const vectorized = o.vectorized ? await runVectorized(o, o.vectorized) : null;
   const speedupBase = o.threads[0]!;
   const rows = deriveRows(suite.rows, speedupBase);
   const notes = [...suite.notes];
@@ -109,9 +109,9 @@ export async function runBench(options: BenchOptions = {}): Promise<BenchRun> {
     },
     rows,
     skipped: suite.skipped,
-    issue2,
-    issue6,
-    targets: [...evaluateTargets(issue2), ...(issue6?.targets ?? [])],
+    scaling,
+    vectorized,
+    targets: [...evaluateTargets(scaling), ...(vectorized?.targets ?? [])],
     notes,
     loadAverage: { start: loadStart, end: os.loadavg() },
     durationMs: performance.now() - t0,

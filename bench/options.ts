@@ -41,15 +41,15 @@ export interface BenchOptions {
   /** Skip the main-thread baselines that are not the sequential loop (batched tfjs, model.fit). */
   loopOnly?: boolean;
   /**
-   * Issue 2's interleaved loop-vs-pool comparison (runs with the seed workload): its batch (default
-   * 4096) and rounds (default 5 quick, 11 full), or false to skip it.
+   * The interleaved loop-vs-pool thread-scaling comparison (bench/scaling.ts; runs with the seed
+   * workload): its batch (default 4096) and rounds (default 5 quick, 11 full), or false to skip it.
    */
-  issue2?: { batch?: number; rounds?: number } | false;
+  scaling?: { batch?: number; rounds?: number } | false;
   /**
-   * Issue 6's vectorized-executor targets (bench/issue6.ts): their batch sizes (defaults: seed 65536,
+   * The vectorized executor's targets (bench/vectorized.ts): their batch sizes (defaults: seed 65536,
    * MLP 1024, training 128), or false to skip them. Default: run unless `loopOnly`.
    */
-  issue6?: { seedBatch?: number; mlpBatch?: number; trainBatch?: number } | false;
+  vectorized?: { seedBatch?: number; mlpBatch?: number; trainBatch?: number } | false;
   /** Seed for parameters and data. Default 0. */
   seed?: number;
   /** Pool chunk size. Default: gradpool's (which depends on the executor and the model). */
@@ -61,14 +61,20 @@ export interface BenchOptions {
 }
 
 /** {@link BenchOptions} with every default filled in. */
-export type ResolvedBenchOptions = Required<Omit<BenchOptions, 'batches' | 'chunkSize' | 'executor' | 'out' | 'issue2' | 'issue6'>> & {
-  issue6: { seedBatch: number; mlpBatch: number; trainBatch: number } | false;
+export type ResolvedBenchOptions = Required<Omit<BenchOptions, 'batches' | 'chunkSize' | 'executor' | 'out' | 'scaling' | 'vectorized'>> & {
+  vectorized: { seedBatch: number; mlpBatch: number; trainBatch: number } | false;
   batches: Partial<Record<WorkloadName, number[]>>;
   executor: PoolExecutor | undefined;
-  issue2: { batch: number; rounds: number } | false;
+  scaling: { batch: number; rounds: number } | false;
   chunkSize: number | undefined;
   out: string | null;
 };
+
+/** The thread-scaling comparison's batch (bench/scaling.ts); tests lower it. */
+export const SCALING_BATCH = 4096;
+
+/** The vectorized targets' batch sizes (bench/vectorized.ts); tests lower them. */
+export const VECTORIZED_BATCHES = { seedBatch: 65536, mlpBatch: 1024, trainBatch: 128 } as const;
 
 /** Repo root's bench/results, found from this file (dist/bench/options.js) so any cwd works. */
 export const DEFAULT_OUT = fileURLToPath(new URL('../../bench/results/', import.meta.url));
@@ -99,7 +105,7 @@ export function resolveBenchOptions(o: BenchOptions = {}): ResolvedBenchOptions 
   if (backend !== 'wasm' && backend !== 'cpu') throw new Error(`bench: backend must be wasm or cpu, got '${String(backend)}'`);
   for (const [w, bs] of Object.entries(o.batches ?? {}))
     if (!bs || bs.length === 0 || !bs.every(isPosInt)) throw new Error(`bench: batches.${w} must be positive integers, got ${JSON.stringify(bs)}`);
-  if (o.issue2 && ![o.issue2.batch ?? 1, o.issue2.rounds ?? 1].every(isPosInt)) throw new Error(`bench: issue2.batch and issue2.rounds must be positive integers`);
+  if (o.scaling && ![o.scaling.batch ?? 1, o.scaling.rounds ?? 1].every(isPosInt)) throw new Error(`bench: scaling.batch and scaling.rounds must be positive integers`);
   return {
     threads,
     quick,
@@ -113,8 +119,15 @@ export function resolveBenchOptions(o: BenchOptions = {}): ResolvedBenchOptions 
     warmupMs: o.warmupMs ?? (quick ? 150 : 1000),
     settleMs: o.settleMs ?? (quick ? 1000 : 4000),
     loopOnly: o.loopOnly ?? false,
-    issue2: o.issue2 === false ? false : { batch: o.issue2?.batch ?? 4096, rounds: o.issue2?.rounds ?? (quick ? 5 : 11) },
-    issue6: o.issue6 === false || o.loopOnly ? false : { seedBatch: o.issue6?.seedBatch ?? 65536, mlpBatch: o.issue6?.mlpBatch ?? 1024, trainBatch: o.issue6?.trainBatch ?? 128 },
+    scaling: o.scaling === false ? false : { batch: o.scaling?.batch ?? SCALING_BATCH, rounds: o.scaling?.rounds ?? (quick ? 5 : 11) },
+    vectorized:
+      o.vectorized === false || o.loopOnly
+        ? false
+        : {
+            seedBatch: o.vectorized?.seedBatch ?? VECTORIZED_BATCHES.seedBatch,
+            mlpBatch: o.vectorized?.mlpBatch ?? VECTORIZED_BATCHES.mlpBatch,
+            trainBatch: o.vectorized?.trainBatch ?? VECTORIZED_BATCHES.trainBatch,
+          },
     seed: o.seed ?? 0,
     chunkSize: o.chunkSize,
     executor: o.executor,

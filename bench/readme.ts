@@ -9,7 +9,7 @@ import os from 'node:os';
 import { dirname, join, relative, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { contenderLabel } from './analyze.js';
+import { contenderLabel, isScalingTarget } from './analyze.js';
 import { DEFAULT_OUT } from './options.js';
 import { executorLine, loadLine, machineLine, pivotTable, renderMarkdown } from './report.js';
 import type { BenchResult, TargetResult } from './types.js';
@@ -55,9 +55,9 @@ export function readmeSection(res: BenchResult, jsonRel: string, svgRel: string)
     '',
     `![Speedup of the pool vs worker threads, with the ideal line](${svgRel})`,
     '',
-    ...issue2Section(res),
+    ...scalingSection(res),
     '',
-    ...issue6Section(res),
+    ...vectorizedSection(res),
     '',
     'Regenerate: `npm run bench` (or `npm run bench:quick`), then `npm run bench:readme`.',
     '',
@@ -76,10 +76,11 @@ function oversubscribed(res: BenchResult): string[] {
   ];
 }
 
-/** Issue 2's interleaved comparison: a table with the pool's time breakdown, then the targets. */
-function issue2Section(res: BenchResult): string[] {
-  const r = res.issue2;
-  if (!r) return ['Issue 2 benchmark: not in this run (it needs the seed workload).'];
+/** The interleaved thread-scaling comparison: a table with the pool's time breakdown, then the targets. */
+function scalingSection(res: BenchResult): string[] {
+  const r = res.scaling;
+  const heading = '### Thread scaling: the loop against the pool, interleaved';
+  if (!r) return [heading, '', 'Not in this run (it needs the seed workload).'];
   const loop = r.contenders.find((c) => c.method === 'loop');
   const head = ['', 'median ms', 'min–max ms', 'n', 'time / loop', 'dispatch', 'worker compute', 'reduce'];
   const ms = (v: number) => v.toFixed(1);
@@ -94,26 +95,31 @@ function issue2Section(res: BenchResult): string[] {
     c.breakdown ? ms(c.breakdown.reduceMs) : '–',
   ]);
   return [
-    `Issue 2's benchmark, per-sample gradients of the seed model at B=${r.batch}, measured interleaved (${r.rounds} rounds, each`,
+    heading,
+    '',
+    `Per-sample gradients of the seed model at B=${r.batch}, measured interleaved (${r.rounds} rounds, each`,
     'timing every contender once, so background load hits them alike); breakdown columns are medians of `pool.stats().lastCall`:',
     '',
     renderMarkdown(head, body),
     '',
     'Targets (reported, not asserted; judged on the loop executor: the same per-sample algorithm as the bare loop):',
     '',
-    ...res.targets.filter((t) => !t.id.startsWith('issue6')).map(targetLine),
+    ...res.targets.filter(isScalingTarget).map(targetLine),
   ];
 }
 
 const targetLine = (t: TargetResult) => `- ${t.description}: ${t.measured === null ? 'not measured' : `**${t.measured.toPrecision(3)}** → ${t.met ? 'met' : 'not met'}`}`;
 
-/** Issue 6's vectorized-executor targets: the measured rows, then the verdicts. */
-function issue6Section(res: BenchResult): string[] {
-  const r = res.issue6;
-  if (!r) return ['Issue 6 targets: not in this run.'];
+/** The vectorized executor's targets: the measured rows, then the verdicts. */
+function vectorizedSection(res: BenchResult): string[] {
+  const r = res.vectorized;
+  const heading = '### Vectorized executor targets';
+  if (!r) return [heading, '', 'Not in this run.'];
   const body = r.rows.map((row) => [row.label, String(row.batch), String(row.threads), row.latency.medianMs.toFixed(2), `${row.latency.minMs.toFixed(2)}–${row.latency.maxMs.toFixed(2)}`, row.usPerSample.toPrecision(3)]);
   return [
-    "Issue 6's targets for the vectorized executor (per-sample results with `{ copy: false }`; the training step against tfjs `model.fit` on the main thread, same backend, architecture, SGD(0.1) and batch):",
+    heading,
+    '',
+    "The vectorized executor against its targets (per-sample results with `{ copy: false }`; the training step against tfjs `model.fit` on the main thread, same backend, architecture, SGD(0.1) and batch):",
     '',
     renderMarkdown(['', 'B', 'threads', 'median ms', 'min–max ms', 'µs/sample'], body),
     '',

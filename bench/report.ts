@@ -2,7 +2,7 @@
  * Tables of a {@link BenchResult}: a detailed one (every cell, its spread and the pool's time
  * breakdown) and a compact pivot (µs/sample per method and thread count) for the console and README.
  */
-import { issue2Summary } from './analyze.js';
+import { isScalingTarget, scalingSummary, targetVerdict } from './analyze.js';
 import type { BenchResult, BenchRow } from './types.js';
 
 type Cell = string;
@@ -130,9 +130,9 @@ export function consoleReport(res: BenchResult): string {
     'µs per sample (median; lower is better):',
     renderText(p.header, p.body),
     '',
-    ...issue2Summary(res.issue2, res.targets.filter((t) => !t.id.startsWith('issue6'))),
-    ...(res.issue6
-      ? ['', 'Issue 6 targets (vectorized executor):', ...res.issue6.rows.map((r) => `  ${r.label.padEnd(60)} ${r.usPerSample.toPrecision(3).padStart(9)} µs/sample`), ...res.issue6.targets.map((t) => `  target: ${t.description}: ${t.measured?.toPrecision(3)} → ${t.met ? 'MET' : 'NOT MET'}`)]
+    ...scalingSummary(res.scaling, res.targets.filter(isScalingTarget)),
+    ...(res.vectorized
+      ? ['', 'Vectorized executor targets:', ...res.vectorized.rows.map((r) => `  ${r.label.padEnd(60)} ${r.usPerSample.toPrecision(3).padStart(9)} µs/sample`), ...res.vectorized.targets.map(targetVerdict)]
       : []),
   ];
   if (res.skipped.length) out.push('', 'Not measured:', ...res.skipped.map((s) => `  ${s.workload} ${s.op} ${s.method}: ${s.reason}`));

@@ -3,12 +3,10 @@
  * count (one pool per count, reused for every op and batch size, closed before the next).
  */
 import * as tf from '@tensorflow/tfjs';
-import '@tensorflow/tfjs-backend-wasm';
+import { GradPool, sgd, type GradPoolOptions } from '../src/index.js';
 import { initParams, type ModelDef } from '../src/model/define.js';
 import { loadModel, modelHref } from '../src/model/load.js';
-import { sgd } from '../src/optim/index.js';
-import type { GradPoolOptions } from '../src/options.js';
-import { GradPool } from '../src/pool.js';
+import { initBackend } from '../workers/backend.js';
 import { BatchedBaseline, FitBaseline, LoopBaseline } from './baselines.js';
 import { measure, medianBreakdown, settle, type MeasureConfig } from './measure.js';
 import type { ResolvedBenchOptions } from './options.js';
@@ -17,7 +15,6 @@ import { WORKLOADS, type Workload } from './workloads.js';
 
 /** The training step's learning rate, for the pool and every baseline alike. */
 export const LEARNING_RATE = 0.1;
-
 
 /** What a pool actually runs with. */
 export interface PoolInfo {
@@ -62,14 +59,6 @@ export function small(def: ModelDef, data: ReadonlyMap<number, { x: Float32Array
   const n = Math.min(B, 32 * threads);
   const { x, y } = data.get(B)!;
   return { n, x: x.subarray(0, n * def.inputSize), y: y.subarray(0, n * def.targetSize) };
-}
-
-/** Selects the main thread's tfjs backend, so the baselines run the same kernels as the workers. */
-export async function useMainBackend(name: 'wasm' | 'cpu'): Promise<void> {
-  if (!(await tf.setBackend(name))) throw new Error(`bench: cannot initialise tfjs backend '${name}' on the main thread`);
-  await tf.ready();
-  const be = tf.backend() as unknown as { firstUse?: boolean };
-  if ('firstUse' in be) be.firstUse = false; // the cpu backend's one-time "use tfjs-node" banner is noise here
 }
 
 class Runner {
@@ -175,7 +164,8 @@ class Runner {
 
 /** Measures every requested cell. Progress goes to stdout when `o.log`. */
 export async function runSuite(o: ResolvedBenchOptions): Promise<SuiteOutput> {
-  await useMainBackend(o.backend);
+  // The main thread's backend, so the baselines run the same kernels as the workers.
+  await initBackend(o.backend);
   const r = new Runner(o);
   const batches: Record<string, number[]> = {};
   for (const name of o.workloads) {

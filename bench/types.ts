@@ -70,7 +70,7 @@ export interface SkippedCell {
   reason: string;
 }
 
-/** A performance target from the issue tracker: reported, never asserted. */
+/** A performance target the project set itself: reported, never asserted. */
 export interface TargetResult {
   id: string;
   description: string;
@@ -83,8 +83,22 @@ export interface TargetResult {
   note?: string;
 }
 
-/** Issue 2's benchmark, measured interleaved (see bench/issue2.ts). */
-export interface Issue2Result {
+/** One contender of the {@link ScalingResult} comparison. */
+export interface ScalingContender {
+  method: 'loop' | 'pool';
+  threads: number;
+  executor: string | null;
+  chunkSize: number | null;
+  latency: LatencyStats;
+  /** Medians of the pool's `stats().lastCall` over the timed calls (null for the loop). */
+  breakdown: Breakdown | null;
+}
+
+/**
+ * The thread-scaling comparison, measured interleaved (see bench/scaling.ts): per-sample gradients of
+ * the seed model by the main-thread loop and by the pool at 1, 2 and the most threads requested.
+ */
+export interface ScalingResult {
   workload: 'seed';
   op: 'perSampleGrads';
   batch: number;
@@ -94,8 +108,23 @@ export interface Issue2Result {
    * The loop (threads 1), then the pool at 1, 2 and the most threads requested, per executor: the
    * `'loop'` executor and the pool's default (or only the one named by `--executor`).
    */
-  /** `breakdown`: medians of the pool's `stats().lastCall` over the timed calls (null for the loop). */
-  contenders: { method: 'loop' | 'pool'; threads: number; executor: string | null; chunkSize: number | null; latency: LatencyStats; breakdown: Breakdown | null }[];
+  contenders: ScalingContender[];
+}
+
+/** One measured configuration of the vectorized-executor targets (see bench/vectorized.ts). */
+export interface VectorizedRow {
+  label: string;
+  batch: number;
+  threads: number;
+  chunkSize: number | null;
+  latency: LatencyStats;
+  usPerSample: number;
+}
+
+/** The vectorized executor's absolute targets: the rows measured, and the targets judged on them. */
+export interface VectorizedResult {
+  rows: VectorizedRow[];
+  targets: TargetResult[];
 }
 
 /** The machine and software the figures come from. */
@@ -138,10 +167,10 @@ export interface BenchResult {
   rows: BenchRow[];
   skipped: SkippedCell[];
   /** Null when the seed workload was not run or the comparison was turned off. */
-  issue2: Issue2Result | null;
-  /** Issue 6's vectorized-executor targets (see bench/issue6.ts); null when not run. */
-  issue6: import('./issue6.js').Issue6Result | null;
-  /** Evaluated on {@link BenchResult.issue2}. */
+  scaling: ScalingResult | null;
+  /** Null when not run (`loopOnly`, or turned off). */
+  vectorized: VectorizedResult | null;
+  /** Evaluated on {@link BenchResult.scaling}, then those of {@link BenchResult.vectorized}. */
   targets: TargetResult[];
   notes: string[];
   /** `os.loadavg()` (1, 5, 15 min) at the start and end: how busy the machine was with other work. */

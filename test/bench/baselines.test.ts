@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
 import { BatchedBaseline, FitBaseline, LoopBaseline } from '../../bench/baselines.js';
-import { useMainBackend } from '../../bench/suite.js';
 import { WORKLOADS } from '../../bench/workloads.js';
 import { initParams } from '../../src/model/define.js';
 import { loadModel, modelHref } from '../../src/model/load.js';
+import { initBackend } from '../../workers/backend.js';
 import { loopOracle } from '../helpers/oracle.js';
 
 const close = (a: ArrayLike<number>, b: ArrayLike<number>, tol: number, what: string) => {
@@ -15,7 +15,7 @@ const close = (a: ArrayLike<number>, b: ArrayLike<number>, tol: number, what: st
 // tf.layers twins are written separately from the single-sample modules, so check them against it.
 describe('bench: the main-thread baselines compute the same model as the pool', function () {
   this.timeout(60_000);
-  before(() => useMainBackend('wasm'));
+  before(() => initBackend('wasm'));
 
   for (const name of ['seed', 'mlp', 'conv'] as const) {
     it(`${name}: loop = oracle, batched and fit agree with the loop`, async () => {

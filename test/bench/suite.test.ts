@@ -30,8 +30,8 @@ describe('bench: the thread-scaling suite in a tiny configuration', function () 
       warmupIterations: 1,
       warmupMs: 0,
       settleMs: 0,
-      issue2: { batch: 64, rounds: 2 }, // the real one is B=4096; the shape of its output is what is tested
-      issue6: { seedBatch: 64, mlpBatch: 16, trainBatch: 8 },
+      scaling: { batch: 64, rounds: 2 }, // the real one is B=4096; the shape of its output is what is tested
+      vectorized: { seedBatch: 64, mlpBatch: 16, trainBatch: 8 },
       out: dir,
     });
     fromDisk = JSON.parse(await readFile(run.files!.json, 'utf8')) as BenchResult;
@@ -108,8 +108,8 @@ describe('bench: the thread-scaling suite in a tiny configuration', function () 
     }
   });
 
-  it('runs the issue-2 comparison interleaved and evaluates its targets', () => {
-    const r = fromDisk.issue2;
+  it('runs the thread-scaling comparison interleaved and evaluates its targets', () => {
+    const r = fromDisk.scaling;
     assert.ok(r);
     assert.equal(r.batch, 64);
     const names = r.contenders.map((c) => `${c.method}:${c.executor}@${c.threads}`);
@@ -118,20 +118,20 @@ describe('bench: the thread-scaling suite in a tiny configuration', function () 
     assert.ok(names.length === 3 || (names.length === 5 && names[3]!.endsWith('@1') && names[4]!.endsWith('@2')), names.join(', '));
     assert.match(fromDisk.targets[0]!.description, /loop executor/);
     for (const c of r.contenders) {
-      for (const f of ['medianMs', 'minMs', 'maxMs', 'meanMs'] as const) finitePos(c.latency[f], `issue2 ${c.method}@${c.threads} ${f}`);
+      for (const f of ['medianMs', 'minMs', 'maxMs', 'meanMs'] as const) finitePos(c.latency[f], `scaling ${c.method}@${c.threads} ${f}`);
       assert.equal(c.latency.samples, 2);
       if (c.method === 'loop') assert.equal(c.breakdown, null);
-      else for (const [k, v] of Object.entries(c.breakdown ?? { missing: NaN })) finiteNonNeg(v, `issue2 pool@${c.threads} breakdown.${k}`);
+      else for (const [k, v] of Object.entries(c.breakdown ?? { missing: NaN })) finiteNonNeg(v, `scaling pool@${c.threads} breakdown.${k}`);
     }
-    assert.deepEqual(fromDisk.targets.map((t) => t.id), ['issue2-scaling', 'issue2-overhead', 'issue6-seed', 'issue6-mlp', 'issue6-train']);
+    assert.deepEqual(fromDisk.targets.map((t) => t.id), ['scaling-speedup', 'scaling-overhead', 'vectorized-seed', 'vectorized-mlp', 'vectorized-train']);
     for (const t of fromDisk.targets) {
       finitePos(t.measured, `target ${t.id}`);
       assert.equal(typeof t.met, 'boolean'); // reported either way; never asserted
     }
   });
 
-  it('measures the issue-6 vectorized targets: seed at two chunk sizes, MLP per-sample grads, step vs model.fit', () => {
-    const r = fromDisk.issue6;
+  it('measures the vectorized targets: seed at two chunk sizes, MLP per-sample grads, step vs model.fit', () => {
+    const r = fromDisk.vectorized;
     assert.ok(r);
     assert.equal(r.rows.length, 5);
     assert.match(r.rows[0]!.label, /^seed perSampleGrads, vectorized, chunk \d+ \(default\)$/);

@@ -1,5 +1,5 @@
 /**
- * Issue 2's first benchmark: per-sample gradients of the seed model at B=4096, by the sequential
+ * The thread-scaling comparison: per-sample gradients of the seed model at B=4096, by the sequential
  * main-thread loop, the pool at 1 thread, at 2 threads and at the most threads requested.
  *
  * Its targets measure the pool's overhead and scaling for the SAME per-sample algorithm as the bare
@@ -14,16 +14,16 @@
 import { Bench } from 'tinybench';
 import { initParams } from '../src/model/define.js';
 import { loadModel, modelHref } from '../src/model/load.js';
-import { GradPool } from '../src/pool.js';
+import { GradPool } from '../src/index.js';
 import { LoopBaseline } from './baselines.js';
 import { median, medianBreakdown, settle } from './measure.js';
 import { poolInfo, poolOptions, small } from './suite.js';
-import type { ResolvedBenchOptions } from './options.js';
-import type { Breakdown, Issue2Result, LatencyStats } from './types.js';
+import { SCALING_BATCH, type ResolvedBenchOptions } from './options.js';
+import type { Breakdown, LatencyStats, ScalingResult } from './types.js';
 import { WORKLOADS } from './workloads.js';
 
-/** The benchmark's fixed coordinates (the batch can be lowered for tests). */
-export const ISSUE2 = { workload: 'seed', op: 'perSampleGrads', batch: 4096 } as const;
+/** The comparison's coordinates (the batch can be lowered for tests). */
+export const SCALING = { workload: 'seed', op: 'perSampleGrads', batch: SCALING_BATCH } as const;
 
 function stats(samples: number[]): LatencyStats {
   const s = [...samples].sort((a, b) => a - b);
@@ -31,19 +31,19 @@ function stats(samples: number[]): LatencyStats {
 }
 
 /** Thread counts compared: 1, 2 and the most requested, those not above it. */
-export function issue2Threads(requested: readonly number[]): number[] {
+export function scalingThreads(requested: readonly number[]): number[] {
   const max = Math.max(...requested);
   return [...new Set([1, 2, max])].filter((t) => t <= max).sort((a, b) => a - b);
 }
 
 /** Runs the interleaved comparison; `rounds` timed calls per contender after a warm-up. */
-export async function runIssue2(o: ResolvedBenchOptions, batch: number, rounds: number): Promise<Issue2Result> {
+export async function runScaling(o: ResolvedBenchOptions, batch: number, rounds: number): Promise<ScalingResult> {
   const w = WORKLOADS.seed;
   const def = await loadModel(modelHref(w.model));
   const { x, y } = w.data(batch, o.seed + batch);
   const loop = new LoopBaseline(def, initParams(def, o.seed));
-  const threads = issue2Threads(o.threads);
-  if (o.log) console.log(`issue 2: seed perSampleGrads B=${batch}, loop vs pool at ${threads.join(', ')} threads, ${rounds} interleaved rounds`);
+  const threads = scalingThreads(o.threads);
+  if (o.log) console.log(`scaling: seed perSampleGrads B=${batch}, loop vs pool at ${threads.join(', ')} threads, ${rounds} interleaved rounds`);
   const pools: GradPool[] = [];
   const poolThreads: number[] = [];
   try {
@@ -86,7 +86,7 @@ export async function runIssue2(o: ResolvedBenchOptions, batch: number, rounds: 
       for (const i of order) bench.add(String(i), contenders[i]!.fn, { async: contenders[i]!.isAsync });
       for (const task of await bench.run()) {
         const res = task.result;
-        if (res.state !== 'completed') throw new Error(`bench: issue-2 contender ended in state ${res.state}`);
+        if (res.state !== 'completed') throw new Error(`bench: scaling contender ended in state ${res.state}`);
         if (r > 0) samples[Number(task.name)]!.push(...(res.latency.samples ?? []));
       }
       // Each pool's last call is this round's timed one (its warm-up calls came before it).
@@ -96,7 +96,7 @@ export async function runIssue2(o: ResolvedBenchOptions, batch: number, rounds: 
       });
     }
     return {
-      ...ISSUE2,
+      ...SCALING,
       batch,
       rounds,
       contenders: contenders.map((c, i) => ({

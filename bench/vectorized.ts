@@ -1,66 +1,40 @@
 /**
- * Issue 6's targets for the vectorized executor, measured at the thread count they name (the most
+ * The vectorized executor's absolute targets, measured at the thread count they name (the most
  * requested): per-sample gradients of the seed model at B=65536 (PyTorch vmap(grad): 0.05 µs/sample on
  * our machine), of the MNIST MLP (≤ 137 µs/sample, 2× PyTorch), and MNIST training steps against tfjs
  * `model.fit` on the same backend, architecture, optimizer and batch size (≥ 2×). Reported, never asserted.
  * Per-sample results use `{ copy: false }` (views into the pool's reused buffers), as torch.func hands
  * back its tensors without a second copy.
  */
-import { sgd } from '../src/optim/index.js';
+import { GradPool, sgd } from '../src/index.js';
 import { initParams } from '../src/model/define.js';
 import { loadModel, modelHref } from '../src/model/load.js';
-import { GradPool } from '../src/pool.js';
+import { target } from './analyze.js';
 import { FitBaseline } from './baselines.js';
 import { measure, settle } from './measure.js';
-import type { ResolvedBenchOptions } from './options.js';
+import { VECTORIZED_BATCHES, type ResolvedBenchOptions } from './options.js';
 import { poolOptions } from './suite.js';
-import type { LatencyStats, TargetResult } from './types.js';
+import type { VectorizedResult, VectorizedRow } from './types.js';
 import { WORKLOADS } from './workloads.js';
 
-export interface Issue6Row {
-  label: string;
-  batch: number;
-  threads: number;
-  chunkSize: number | null;
-  latency: LatencyStats;
-  usPerSample: number;
-}
-
-export interface Issue6Result {
-  rows: Issue6Row[];
-  targets: TargetResult[];
-}
-
-/** Batch sizes (lowered for tests). */
-export const ISSUE6 = { seedBatch: 65536, mlpBatch: 1024, trainBatch: 128 } as const;
-
-const target = (id: string, description: string, measured: number, threshold: number, lowerIsBetter: boolean): TargetResult => ({
-  id,
-  description,
-  measured,
-  threshold,
-  lowerIsBetter,
-  met: lowerIsBetter ? measured <= threshold : measured >= threshold,
-});
-
-export async function runIssue6(o: ResolvedBenchOptions, sizes: { seedBatch: number; mlpBatch: number; trainBatch: number } = ISSUE6): Promise<Issue6Result> {
+export async function runVectorized(o: ResolvedBenchOptions, sizes: { seedBatch: number; mlpBatch: number; trainBatch: number } = VECTORIZED_BATCHES): Promise<VectorizedResult> {
   const threads = Math.max(...o.threads);
-  const rows: Issue6Row[] = [];
+  const rows: VectorizedRow[] = [];
   const time = async (label: string, batch: number, chunkSize: number | null, fn: () => Promise<unknown>) => {
     await settle([fn], o.settleMs);
-    const latency = await measure(`issue6 ${label}`, fn, true, o);
+    const latency = await measure(`vectorized ${label}`, fn, true, o);
     const row = { label, batch, threads, chunkSize, latency, usPerSample: (latency.medianMs * 1000) / batch };
     rows.push(row);
-    if (o.log) console.log(`  issue 6: ${label.padEnd(52)} ${row.usPerSample.toFixed(3)} µs/sample`);
+    if (o.log) console.log(`  vectorized: ${label.padEnd(52)} ${row.usPerSample.toFixed(3)} µs/sample`);
     return row;
   };
-  const vectorized = { ...o, executor: 'vectorized' as const };
+  const vec = { ...o, executor: 'vectorized' as const };
 
   const seed = WORKLOADS.seed;
   const sd = seed.data(sizes.seedBatch, o.seed);
-  const seedRows: Issue6Row[] = [];
+  const seedRows: VectorizedRow[] = [];
   for (const chunkSize of [undefined, sizes.seedBatch / 2]) {
-    const pool = await GradPool.create(poolOptions({ ...vectorized, ...(chunkSize ? { chunkSize } : {}) }, seed, threads));
+    const pool = await GradPool.create(poolOptions({ ...vec, ...(chunkSize ? { chunkSize } : {}) }, seed, threads));
     try {
       const label = `seed perSampleGrads, vectorized, chunk ${pool.chunkSizeFor(sizes.seedBatch)}${chunkSize ? ' (set)' : ' (default)'}`;
       seedRows.push(await time(label, sizes.seedBatch, pool.chunkSizeFor(sizes.seedBatch), () => pool.perSampleGrads(sd.x, sd.y, { copy: false })));
@@ -71,10 +45,10 @@ export async function runIssue6(o: ResolvedBenchOptions, sizes: { seedBatch: num
 
   const mlp = WORKLOADS.mlp;
   const md = mlp.data(Math.max(sizes.mlpBatch, sizes.trainBatch), o.seed);
-  const pool = await GradPool.create(poolOptions(vectorized, mlp, threads));
-  let psg: Issue6Row;
-  let step: Issue6Row;
-  let fit: Issue6Row;
+  const pool = await GradPool.create(poolOptions(vec, mlp, threads));
+  let psg: VectorizedRow;
+  let step: VectorizedRow;
+  let fit: VectorizedRow;
   try {
     const x = md.x.subarray(0, sizes.mlpBatch * 784);
     const y = md.y.subarray(0, sizes.mlpBatch * 10);
@@ -99,9 +73,9 @@ export async function runIssue6(o: ResolvedBenchOptions, sizes: { seedBatch: num
   return {
     rows,
     targets: [
-      target('issue6-seed', `seed perSampleGrads B=${sizes.seedBatch}, ${threads} threads: µs/sample (best chunk size) ≤ 0.05 (PyTorch vmap(grad))`, bestSeed, 0.05, true),
-      target('issue6-mlp', `MNIST MLP perSampleGrads B=${sizes.mlpBatch}, ${threads} threads: µs/sample ≤ 137 (2× faster than PyTorch)`, psg.usPerSample, 137, true),
-      target('issue6-train', `MNIST MLP training, B=${sizes.trainBatch}, ${threads} threads: pool.step throughput / tfjs model.fit throughput ≥ 2`, fit.usPerSample / step.usPerSample, 2, false),
+      target('vectorized-seed', `seed perSampleGrads B=${sizes.seedBatch}, ${threads} threads: µs/sample (best chunk size) ≤ 0.05 (PyTorch vmap(grad))`, bestSeed, 0.05, true),
+      target('vectorized-mlp', `MNIST MLP perSampleGrads B=${sizes.mlpBatch}, ${threads} threads: µs/sample ≤ 137 (2× faster than PyTorch)`, psg.usPerSample, 137, true),
+      target('vectorized-train', `MNIST MLP training, B=${sizes.trainBatch}, ${threads} threads: pool.step throughput / tfjs model.fit throughput ≥ 2`, fit.usPerSample / step.usPerSample, 2, false),
     ],
   };
 }
