@@ -176,7 +176,7 @@ export function parseBenchArgs(argv: string[]): BenchOptions & { help: boolean }
   };
 }
 
-export const USAGE = `Usage: npm run bench -- [options]
+export const USAGE = `Usage: gradpool bench [options]   (in a checkout: npm run bench -- [options])
 
   --threads 1,2,4         pool thread counts (default 1..os.availableParallelism())
   --quick                 small batches, few iterations (< ~2 min on 2 cores)

@@ -2,7 +2,7 @@ import { parseBenchArgs, runBench } from '../../bench/index.js';
 import { USAGE } from '../../bench/options.js';
 import { EXIT, UsageError } from './exit.js';
 
-/** `gradpool bench [...]`: the benchmark suite with the same flags as `npm run bench`. */
+/** `gradpool bench [...]` (and `npm run bench` in a checkout): the benchmark suite (bench/index.ts). */
 export async function runBenchCli(argv: string[]): Promise<number> {
   let args;
   try {
