@@ -10,33 +10,9 @@
  * gradients.
  */
 import * as tf from '@tensorflow/tfjs';
-import { shapeOf } from './context.js';
 import { BatchingRuleError } from './errors.js';
 import { disposeAbandonedTape, engine } from './engine.js';
-
-export { disposeAbandonedTape, engine } from './engine.js';
-
-/** A batching-level value: an inner-backend tensor plus whether its leading axis is the batch. */
-export interface BVal {
-  /** Inner-backend tensor; its shape is `[n, ...perSampleShape]` when batched. */
-  readonly info: tf.TensorInfo;
-  readonly batched: boolean;
-  /** Set on a not-yet-computed outer product (see {@link LazyOuter}); `info` is then a placeholder. */
-  readonly lazy?: LazyOuter;
-}
-
-/**
- * A batch of outer products `a_i ⊗ b_i` (rows of `a` [n, M] and `b` [n, P]) kept unmultiplied. It is
- * what a dense layer's per-sample weight gradient is. When training needs only the SUM over the batch,
- * `batchSum` turns it into one GEMM `aᵀ·b` without ever writing the n × M × P per-sample values; any
- * other use multiplies it out first, so it is always safe.
- */
-export interface LazyOuter {
-  a: tf.TensorInfo;
-  b: tf.TensorInfo;
-  /** Batched shape of the product: `[n, M, P]`. */
-  shape: number[];
-}
+import { shapeOf, type BVal, type LazyOuter } from './values.js';
 
 interface Rec {
   info: tf.TensorInfo;

@@ -5,14 +5,9 @@
  * did not return once the kernel is done: rules never free memory by hand, so they cannot leak it.
  */
 import * as tf from '@tensorflow/tfjs';
-import type { BVal, VmapBackend } from './backend.js';
+import type { VmapBackend } from './backend.js';
 import { BatchingRuleError, warnOnce } from './errors.js';
-import { RULES, STANDALONE } from './table.js';
-
-/** Kernel inputs at the batching level: named (most kernels) or a list (Concat, Pack, AddN). */
-export type BInputs = { [name: string]: BVal | undefined } | BVal[];
-/** One output, or a list for kernels whose inner kernel returns a list (Unpack, SplitV, TopK). */
-export type Outs<T> = T | T[];
+import { asList, inputList, mapInputs, mapOuts, shapeOf, type BInputs, type BVal, type Outs } from './values.js';
 
 /**
  * A batching rule: computes kernel `kernel` on inputs of which at least one is batched, returning
@@ -20,24 +15,19 @@ export type Outs<T> = T | T[];
  */
 export type Rule = (ctx: Ctx, inputs: BInputs, attrs: tf.NamedAttrMap, kernel: string) => Outs<BVal>;
 
-/** The defined inputs, in order. */
-export function inputList(inputs: BInputs): BVal[] {
-  return (Array.isArray(inputs) ? inputs : Object.values(inputs)).filter((v): v is BVal => v != null);
+/**
+ * The rule table as a kernel scope sees it. Handed in by whoever dispatches (register.ts) rather than
+ * imported, because the rules themselves are written against this module.
+ */
+export interface RuleTable {
+  /** kernel name -> batching rule. Kernels not in here run through the per-sample fallback. */
+  readonly rules: ReadonlyMap<string, Rule>;
+  /**
+   * Kernels whose rule never calls the inner kernel of the same name and also handles all-unbatched
+   * inputs: registered even on inner backends that lack the kernel (Conv2DBackpropFilter on wasm).
+   */
+  readonly standalone: ReadonlySet<string>;
 }
-
-/** Maps inputs to inner TensorInfos, keeping the container shape (list or named) the kernel expects. */
-export function mapInputs(inputs: BInputs, f: (v: BVal) => tf.TensorInfo): tf.NamedTensorInfoMap {
-  if (Array.isArray(inputs)) return inputs.map(f) as unknown as tf.NamedTensorInfoMap;
-  const out: tf.NamedTensorInfoMap = {};
-  for (const [k, v] of Object.entries(inputs)) out[k] = v == null ? undefined : f(v);
-  return out;
-}
-
-export const mapOuts = <A, B>(o: Outs<A>, f: (a: A) => B): Outs<B> => (Array.isArray(o) ? o.map(f) : f(o));
-const asList = <A>(o: Outs<A>): A[] => (Array.isArray(o) ? o : [o]);
-
-/** Per-sample shape of a batching-level value. */
-export const shapeOf = (v: BVal): number[] => (v.batched ? v.info.shape.slice(1) : v.info.shape.slice());
 
 /** The scope of one vmap kernel call: inner-kernel calls, views, and the temporaries they leave. */
 export class Ctx {
@@ -45,7 +35,10 @@ export class Ctx {
   /** Nesting of {@link apply}: 1 while the kernel the engine asked for runs, deeper for rules it composes. */
   depth = 0;
 
-  constructor(readonly vm: VmapBackend) {}
+  constructor(
+    readonly vm: VmapBackend,
+    private readonly table: RuleTable,
+  ) {}
 
   /** The batch size. */
   get n(): number {
@@ -118,8 +111,8 @@ export class Ctx {
   /** Runs kernel `kernel` at the batching level: the inner kernel as is when nothing is batched, else
    * its rule, else the per-sample fallback. Rules compose through this. */
   apply(kernel: string, inputs: BInputs, attrs: tf.NamedAttrMap = {}): Outs<BVal> {
-    const rule = RULES.get(kernel);
-    const own = rule && STANDALONE.has(kernel) && !tf.getKernel(kernel, this.vm.innerName);
+    const rule = this.table.rules.get(kernel);
+    const own = rule && this.table.standalone.has(kernel) && !tf.getKernel(kernel, this.vm.innerName);
     if (!own && !inputList(inputs).some((v) => v.batched)) return mapOuts(this.call(kernel, mapInputs(inputs, (v) => v.info), attrs), (info) => ({ info, batched: false }));
     this.depth++;
     try {
@@ -197,8 +190,8 @@ export class Ctx {
 }
 
 /** The kernelFunc of every vmap kernel. */
-export function dispatch(vm: VmapBackend, kernel: string, inputs: tf.NamedTensorInfoMap, attrs: tf.NamedAttrMap): Outs<tf.TensorInfo> {
-  const ctx = new Ctx(vm);
+export function dispatch(vm: VmapBackend, table: RuleTable, kernel: string, inputs: tf.NamedTensorInfoMap, attrs: tf.NamedAttrMap): Outs<tf.TensorInfo> {
+  const ctx = new Ctx(vm, table);
   try {
     const bin: BInputs = Array.isArray(inputs)
       ? (inputs as tf.TensorInfo[]).map((t) => vm.resolve(t))

@@ -4,7 +4,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { VmapBackend } from './backend.js';
 import { dispatch } from './context.js';
-import { STANDALONE } from './table.js';
+import { STANDALONE, TABLE } from './table.js';
 // The rule table fills itself as these load; whoever registers a vmap backend gets every rule.
 import './rules/elementwise.js';
 import './rules/shape.js';
@@ -41,7 +41,7 @@ export function ensureVmapBackend(innerName: string): VmapBackend {
   const names = new Set([...tf.getKernelsForBackend(innerName).map((k) => k.kernelName), ...STANDALONE]);
   for (const kernelName of names) {
     if (tf.getKernel(kernelName, name)) continue;
-    tf.registerKernel({ kernelName, backendName: name, kernelFunc: ({ inputs, attrs, backend }) => dispatch(backend as VmapBackend, kernelName, inputs, attrs ?? {}) });
+    tf.registerKernel({ kernelName, backendName: name, kernelFunc: ({ inputs, attrs, backend }) => dispatch(backend as VmapBackend, TABLE, kernelName, inputs, attrs ?? {}) });
   }
   // The batch-sum of a gradient (sum mode of sumGrads): only this backend has it.
   if (!tf.getKernel(BATCH_SUM, name))

@@ -8,8 +8,10 @@
  * axes.
  */
 import type * as tf from '@tensorflow/tfjs';
-import type { BVal } from './backend.js';
-import { inputList, mapInputs, mapOuts, shapeOf, type BInputs, type Ctx, type Rule } from './context.js';
+import type { Ctx, Rule, RuleTable } from './context.js';
+import { broadcastShapes, inputList, mapInputs, mapOuts, normAxis, shapeOf, shiftAxes, type BInputs, type BVal } from './values.js';
+
+export { broadcastShapes, normAxis, shiftAxes };
 
 /** kernel name -> batching rule. Kernels not in here run through the per-sample fallback. */
 export const RULES = new Map<string, Rule>();
@@ -20,20 +22,13 @@ export const RULES = new Map<string, Rule>();
  */
 export const STANDALONE = new Set<string>();
 
+/** The table as kernel scopes consult it (see context.ts). */
+export const TABLE: RuleTable = { rules: RULES, standalone: STANDALONE };
+
 /** Registers a hand-written rule. */
 export function defrule(kernel: string, rule: Rule, opts: { standalone?: boolean } = {}): void {
   RULES.set(kernel, rule);
   if (opts.standalone) STANDALONE.add(kernel);
-}
-
-/** Normalises a possibly negative axis of a rank-`rank` per-sample tensor. */
-export const normAxis = (axis: number, rank: number): number => (axis < 0 ? axis + rank : axis);
-
-/** Per-sample axes -> batched axes. `null`/`undefined` means "all axes" (tfjs reductions' default). */
-export function shiftAxes(axes: unknown, rank: number): number | number[] {
-  if (axes == null) return Array.from({ length: rank }, (_, i) => i + 1);
-  if (typeof axes === 'number') return normAxis(axes, rank) + 1;
-  return (axes as number[]).map((a) => normAxis(a, rank) + 1);
 }
 
 /** Runs the inner kernel on `inputs` (already batched or broadcast as needed), same attrs, results batched. */
@@ -79,18 +74,6 @@ export function defreducer(kernel: string, attr: string): void {
     const rank = shapeOf(inputList(inputs)[0]!).length;
     return passThrough(ctx, kernel, inputs, (v) => ctx.batch(v), { ...attrs, [attr]: shiftAxes(attrs[attr], rank) });
   });
-}
-
-/** The numpy broadcast of several shapes (the per-sample result shape of a broadcasting kernel). */
-export function broadcastShapes(shapes: number[][]): number[] {
-  const rank = Math.max(0, ...shapes.map((s) => s.length));
-  const out = new Array<number>(rank).fill(1);
-  for (const s of shapes)
-    s.forEach((d, i) => {
-      const j = rank - s.length + i;
-      if (d !== 1) out[j] = d;
-    });
-  return out;
 }
 
 /**

@@ -2,7 +2,7 @@
  * `vmap` for TensorFlow.js: the function form of what the executor does, for any single-sample function.
  */
 import * as tf from '@tensorflow/tfjs';
-import { engine } from './backend.js';
+import { engine } from './engine.js';
 import { ensureVmapBackend } from './register.js';
 import { RULES } from './table.js';
 

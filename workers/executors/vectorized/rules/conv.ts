@@ -5,7 +5,7 @@
  * differs per sample; it is computed as an im2col product (see Conv2DBackpropFilter below).
  */
 import * as tf from '@tensorflow/tfjs';
-import type { BVal } from '../backend.js';
+import type { BVal } from '../values.js';
 import type { Ctx } from '../context.js';
 import { defrule } from '../table.js';
 

@@ -2,8 +2,8 @@
  * Elementwise and reduction families: one line per kernel, via the table helpers.
  */
 import * as tf from '@tensorflow/tfjs';
-import type { BVal } from '../backend.js';
-import { mapInputs } from '../context.js';
+import type { BVal } from '../values.js';
+import { mapInputs } from '../values.js';
 import { defbroadcasting, defreducer, defrule, defvectorized } from '../table.js';
 
 // Unary elementwise, plus ops that only look at the last axis (OneHot appends one, TopK reduces it).

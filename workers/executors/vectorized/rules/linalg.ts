@@ -3,7 +3,7 @@
  * layer over n samples is ONE [n*rows, K] x [K, N] product, not n small ones.
  */
 import * as tf from '@tensorflow/tfjs';
-import type { BVal } from '../backend.js';
+import type { BVal } from '../values.js';
 import { broadcastShapes, defrule } from '../table.js';
 
 const swapLast2 = (rank: number) => [...Array.from({ length: rank - 2 }, (_, i) => i), rank - 1, rank - 2];

@@ -3,8 +3,9 @@
  * past the batch axis and batch every operand they combine.
  */
 import * as tf from '@tensorflow/tfjs';
-import type { BVal } from '../backend.js';
-import { inputList, type Ctx } from '../context.js';
+import type { BVal } from '../values.js';
+import type { Ctx } from '../context.js';
+import { inputList } from '../values.js';
 import { defrule, normAxis } from '../table.js';
 
 const one = (inputs: unknown): BVal => inputList(inputs as BVal[])[0]!;
