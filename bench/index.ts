@@ -122,7 +122,7 @@ export async function runBench(options: BenchOptions = {}): Promise<BenchRun> {
     const base = join(o.out, resultBaseName(started, machine.host));
     files = { json: `${base}.json`, svg: `${base}.svg` };
     await writeAtomic(files.json, `${JSON.stringify(result, null, 2)}\n`);
-    await writeAtomic(files.svg, await renderSpeedupSvg(result));
+    await writeAtomic(files.svg, renderSpeedupSvg(result));
   }
   if (o.log) {
     console.log(consoleReport(result));

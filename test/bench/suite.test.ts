@@ -4,7 +4,7 @@ import os from 'node:os';
 import { join } from 'node:path';
 import { runBench, type BenchRun } from '../../bench/index.js';
 import { parseBenchArgs, resolveBenchOptions } from '../../bench/options.js';
-import { IDEAL_LABEL, plotData } from '../../bench/plot.js';
+import { IDEAL_LABEL, plotData, renderSpeedupSvg } from '../../bench/plot.js';
 import { END, readmeSection, replaceSection, START } from '../../bench/readme.js';
 import type { BenchResult } from '../../bench/types.js';
 import { parseXml } from './xml.js';
@@ -143,15 +143,41 @@ describe('bench: the thread-scaling suite in a tiny configuration', function () 
     }
   });
 
-  it('renders a well-formed SVG plot with every series and the ideal line', async () => {
+  it('renders a well-formed SVG plot whose lines, markers, ticks and legend are the data', async () => {
     const svg = await readFile(run.files!.svg, 'utf8');
     const xml = parseXml(svg);
     assert.equal(xml.root, 'svg');
-    const series = [...new Set(plotData(run.result).map((d) => d.series))];
+    assert.equal(svg, renderSpeedupSvg(fromDisk), 'deterministic: the JSON renders to the same bytes');
+    const data = plotData(run.result);
+    const series = [...new Set(data.map((d) => d.series))];
     assert.ok(series.includes(IDEAL_LABEL));
     assert.ok(series.includes('seed perSampleGrads B=40') && series.includes('mlp predict B=8'), series.join(', '));
     for (const s of series) assert.ok(xml.texts.includes(s), `legend entry '${s}' in the SVG`);
-    assert.ok(xml.elements > 50, 'the plot has marks, axes and a legend');
+    for (const t of THREADS) assert.ok(xml.texts.includes(String(t)), `x tick ${t}`);
+    assert.ok(xml.texts.includes('worker threads') && xml.texts.includes('speedup vs pool at 1 thread'), 'axis titles');
+    // One polyline per series, through one point per thread count.
+    const lines = xml.elements.filter((e) => e.name === 'polyline');
+    assert.deepEqual(lines.map((e) => e.attrs['data-series']), series);
+    for (const l of lines) assert.equal(l.attrs.points!.split(' ').length, THREADS.length, l.attrs['data-series']);
+    assert.match(lines.at(-1)!.attrs['stroke-dasharray'] ?? '', /\d/, 'the ideal line is dashed');
+    // A marker per measured point, carrying its value; higher speedups sit higher (smaller y).
+    const marks = xml.elements.filter((e) => e.name === 'circle').map((e) => ({ series: e.attrs['data-series'], threads: Number(e.attrs['data-threads']), speedup: Number(e.attrs['data-speedup']), cx: Number(e.attrs.cx), cy: Number(e.attrs.cy) }));
+    const measured = data.filter((d) => d.kind === 'measured');
+    assert.deepEqual(
+      marks.map((m) => `${m.series}@${m.threads}=${m.speedup}`).sort(),
+      measured.map((d) => `${d.series}@${d.threads}=${Number(d.speedup.toFixed(4))}`).sort(),
+    );
+    const bySpeedup = [...marks].sort((a, b) => a.speedup - b.speedup);
+    for (let i = 1; i < bySpeedup.length; i++) if (bySpeedup[i]!.speedup > bySpeedup[i - 1]!.speedup) assert.ok(bySpeedup[i]!.cy < bySpeedup[i - 1]!.cy, 'y grows with speedup');
+    for (const m of marks) assert.equal(m.cx, marks.find((n) => n.threads === m.threads)!.cx, 'one x per thread count');
+    assert.ok(marks.find((m) => m.threads === 1)!.cx < marks.find((m) => m.threads === 2)!.cx, 'x grows with threads');
+  });
+
+  it('plots a run with a single thread count without NaN coordinates', () => {
+    const one: BenchResult = { ...fromDisk, config: { ...fromDisk.config, threads: [2], speedupBase: 2 }, rows: fromDisk.rows.filter((r) => r.threads === 2).map((r) => ({ ...r, speedup: 1 })) };
+    const svg = renderSpeedupSvg(one);
+    assert.ok(!/NaN|Infinity/.test(svg));
+    assert.equal(parseXml(svg).elements.filter((e) => e.name === 'circle').length, plotData(one).filter((d) => d.kind === 'measured').length);
   });
 
   it('builds the README section and replaces only the text between the markers', () => {

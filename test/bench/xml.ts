@@ -1,18 +1,25 @@
 /**
  * A strict little XML well-formedness checker for the benchmark's SVG (no XML parser is a dependency
  * of this project, and one is not worth adding for a test): balanced tags, quoted attributes, valid
- * entity references, one root element. Returns the root's name and every text node, decoded.
+ * entity references, one root element. Returns the root's name, every text node and every element
+ * with its attributes (decoded), in document order.
  */
+export interface XmlElement {
+  name: string;
+  attrs: Record<string, string>;
+}
+
 export interface ParsedXml {
   root: string;
   texts: string[];
-  elements: number;
+  elements: XmlElement[];
 }
 
 const NAME = '[A-Za-z_][\\w:.-]*';
 const ATTR = `\\s+${NAME}\\s*=\\s*(?:"[^"<]*"|'[^'<]*')`;
 const TAG = new RegExp(`<(/?)(${NAME})((?:${ATTR})*)\\s*(/?)>`, 'y');
 const ENTITY = /&(?:[A-Za-z]+|#\d+|#x[0-9A-Fa-f]+);/g;
+const ATTRS = new RegExp(`(${NAME})\\s*=\\s*(?:"([^"<]*)"|'([^'<]*)')`, 'g');
 
 const decode = (s: string) =>
   s.replace(ENTITY, (e) => ({ '&lt;': '<', '&gt;': '>', '&amp;': '&', '&quot;': '"', '&apos;': "'" })[e] ?? (e.startsWith('&#') ? String.fromCodePoint(Number(e.startsWith('&#x') ? `0x${e.slice(3, -1)}` : e.slice(2, -1))) : e));
@@ -27,7 +34,7 @@ export function parseXml(src: string): ParsedXml {
   const stack: string[] = [];
   const texts: string[] = [];
   let root = '';
-  let elements = 0;
+  const elements: XmlElement[] = [];
   let closedRoot = false;
   src = src.replace(/^\uFEFF?\s*<\?xml[^?]*\?>/, (m) => ' '.repeat(m.length)); // keep offsets
   while (i < src.length) {
@@ -60,7 +67,12 @@ export function parseXml(src: string): ParsedXml {
         if (root) throw new Error(`xml: second root element <${name}> at offset ${lt}`);
         root = name!;
       }
-      elements++;
+      const attrMap: Record<string, string> = {};
+      for (const [, k, dq, sq] of attrs!.matchAll(ATTRS)) {
+        if (k! in attrMap) throw new Error(`xml: duplicate attribute '${k}' on <${name}> at offset ${lt}`);
+        attrMap[k!] = decode(dq ?? sq!);
+      }
+      elements.push({ name: name!, attrs: attrMap });
       if (!selfClose) stack.push(name!);
       else if (stack.length === 0) closedRoot = true;
     }
