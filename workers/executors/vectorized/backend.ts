@@ -4,7 +4,7 @@
  * To the tfjs engine, op functions, shape checks and gradient functions, a tensor on this backend has
  * its PER-SAMPLE shape. Its data is a tensor of an inner backend ('cpu' or 'wasm') that is either
  * batched, `[n, ...shape]`, or unbatched, `shape` (JAX's in_dims=None: parameters, constants). Every
- * kernel is registered for this backend with a batching rule (see table.ts) that runs the inner
+ * kernel is registered for this backend with a batching rule (see rules/) that runs the inner
  * backend's kernels on the batched data. Because everything above the kernel layer is untouched,
  * `tf.grads` works as is, and the gradient of an unbatched parameter comes out batched: per-sample
  * gradients.

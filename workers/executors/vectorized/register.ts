@@ -4,12 +4,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { VmapBackend } from './backend.js';
 import { dispatch } from './context.js';
-import { STANDALONE, TABLE } from './table.js';
-// The rule table fills itself as these load; whoever registers a vmap backend gets every rule.
-import './rules/elementwise.js';
-import './rules/shape.js';
-import './rules/linalg.js';
-import './rules/conv.js';
+import { STANDALONE, TABLE } from './rules/index.js';
 
 /** The vmap-only kernel summing a (per-sample) value over the batch; see VmapBackend.batchSum. */
 export const BATCH_SUM = 'GradpoolBatchSum';

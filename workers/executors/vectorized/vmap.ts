@@ -4,7 +4,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { engine } from './engine.js';
 import { ensureVmapBackend } from './register.js';
-import { RULES } from './table.js';
+import { RULES } from './rules/index.js';
 
 /**
  * Vectorizes `f` (written for one sample) over a batch, like `jax.vmap(f, in_axes)`. `inAxes[i]` is 0 when

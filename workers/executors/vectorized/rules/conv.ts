@@ -5,17 +5,17 @@
  * differs per sample; it is computed as an im2col product (see Conv2DBackpropFilter below).
  */
 import * as tf from '@tensorflow/tfjs';
-import type { BVal } from '../values.js';
 import type { Ctx } from '../context.js';
-import { defrule } from '../table.js';
+import type { BVal } from '../values.js';
+import { defrule, type RuleConfig } from './families.js';
 
 /**
  * Folds the batch into the kernel's own batch axis for the inputs named in `folded`; inputs named in
  * `fixed` (filters, biases) must be unbatched, else the kernel runs per sample. `shapeAttr` names an
  * attribute holding an output shape whose batch entry must be scaled too (Conv2DBackpropInput).
  */
-function deffolded(kernel: string, folded: string[], fixed: string[] = [], shapeAttr?: string): void {
-  defrule(kernel, (ctx, inputs, attrs) => {
+function deffolded(kernel: string, folded: string[], fixed: string[] = [], shapeAttr?: string): RuleConfig {
+  return defrule(kernel, (ctx, inputs, attrs) => {
     const named = inputs as Record<string, BVal | undefined>;
     const batchedFixed = fixed.find((k) => named[k]?.batched);
     if (batchedFixed) return ctx.perSample(kernel, inputs, attrs, `a batched '${batchedFixed}'`);
@@ -37,59 +37,80 @@ function deffolded(kernel: string, folded: string[], fixed: string[] = [], shape
   });
 }
 
-deffolded('Conv2D', ['x'], ['filter']);
-deffolded('Conv2DBackpropInput', ['dy'], ['filter'], 'inputShape');
-deffolded('Conv3D', ['x'], ['filter']);
-deffolded('Conv3DBackpropInputV2', ['dy'], ['filter'], 'inputShape');
-deffolded('DepthwiseConv2dNative', ['x'], ['filter']);
-deffolded('DepthwiseConv2dNativeBackpropInput', ['dy'], ['filter'], 'inputShape');
-deffolded('FusedConv2D', ['x'], ['filter', 'bias', 'preluActivationWeights']);
-deffolded('FusedDepthwiseConv2D', ['x'], ['filter', 'bias', 'preluActivationWeights']);
-deffolded('Dilation2D', ['x'], ['filter']);
-deffolded('MaxPool', ['x']);
-deffolded('AvgPool', ['x']);
-deffolded('MaxPoolGrad', ['dy', 'input', 'output']);
-deffolded('AvgPoolGrad', ['dy', 'input']);
-deffolded('MaxPool3D', ['x']);
-deffolded('AvgPool3D', ['x']);
-deffolded('MaxPool3DGrad', ['dy', 'input', 'output']);
-deffolded('AvgPool3DGrad', ['dy', 'input']);
-deffolded('LRN', ['x']);
-deffolded('LRNGrad', ['x', 'y', 'dy']);
-deffolded('ResizeBilinear', ['images']);
-deffolded('ResizeBilinearGrad', ['images', 'dy']);
-deffolded('ResizeNearestNeighbor', ['images']);
-deffolded('ResizeNearestNeighborGrad', ['images', 'dy']);
-deffolded('DepthToSpace', ['x']);
-deffolded('FlipLeftRight', ['image']);
+export const convRules: RuleConfig[] = [
+  deffolded('Conv2D', ['x'], ['filter']),
+  deffolded('Conv2DBackpropInput', ['dy'], ['filter'], 'inputShape'),
+  deffolded('Conv3D', ['x'], ['filter']),
+  deffolded('Conv3DBackpropInputV2', ['dy'], ['filter'], 'inputShape'),
+  deffolded('DepthwiseConv2dNative', ['x'], ['filter']),
+  deffolded('DepthwiseConv2dNativeBackpropInput', ['dy'], ['filter'], 'inputShape'),
+  deffolded('FusedConv2D', ['x'], ['filter', 'bias', 'preluActivationWeights']),
+  deffolded('FusedDepthwiseConv2D', ['x'], ['filter', 'bias', 'preluActivationWeights']),
+  deffolded('Dilation2D', ['x'], ['filter']),
+  deffolded('MaxPool', ['x']),
+  deffolded('AvgPool', ['x']),
+  deffolded('MaxPoolGrad', ['dy', 'input', 'output']),
+  deffolded('AvgPoolGrad', ['dy', 'input']),
+  deffolded('MaxPool3D', ['x']),
+  deffolded('AvgPool3D', ['x']),
+  deffolded('MaxPool3DGrad', ['dy', 'input', 'output']),
+  deffolded('AvgPool3DGrad', ['dy', 'input']),
+  deffolded('LRN', ['x']),
+  deffolded('LRNGrad', ['x', 'y', 'dy']),
+  deffolded('ResizeBilinear', ['images']),
+  deffolded('ResizeBilinearGrad', ['images', 'dy']),
+  deffolded('ResizeNearestNeighbor', ['images']),
+  deffolded('ResizeNearestNeighborGrad', ['images', 'dy']),
+  deffolded('DepthToSpace', ['x']),
+  deffolded('FlipLeftRight', ['image']),
 
-/**
- * Per-sample filter gradient of a 2-D convolution, dW_i = sum over (b, oh, ow) of
- * x_i[b, oh*s+kh, ow*s+kw, c] * dy_i[b, oh, ow, co]. The kernel itself sums over its batch axis, so the
- * samples must not sit there. Two ways, both exact:
- * - depthwise (cpu): samples go into channels, x -> [b, H, W, n*C], and a depthwise filter gradient with
- *   channel multiplier CO pairs input channel (i, c) with output channels (i, c, :), i.e. with dy_i
- *   repeated over c. Work is the same as n separate kernels.
- * - im2col (any backend, e.g. wasm, which has neither filter-gradient kernel): the KH*KW strided
- *   windows of the zero-padded input, stacked to [n, b*OH*OW, KH*KW*C], times dy [n, b*OH*OW, CO] in one
- *   batched matmul. Memory: n*b*OH*OW*KH*KW*C floats of patches.
- * Registered even where the inner backend lacks the kernel: then it also serves unbatched calls (n=1).
- */
-defrule(
-  'Conv2DBackpropFilter',
-  (ctx, inputs, attrs) => {
+  /**
+   * Per-sample filter gradient of a 2-D convolution, dW_i = sum over (b, oh, ow) of
+   * x_i[b, oh*s+kh, ow*s+kw, c] * dy_i[b, oh, ow, co]. The kernel itself sums over its batch axis, so
+   * the samples must not sit there. Two ways, both exact:
+   * - depthwise (cpu): samples go into channels, x -> [b, H, W, n*C], and a depthwise filter gradient
+   *   with channel multiplier CO pairs input channel (i, c) with output channels (i, c, :), i.e. with
+   *   dy_i repeated over c. Work is the same as n separate kernels.
+   * - im2col (any backend, e.g. wasm, which has neither filter-gradient kernel): the KH*KW strided
+   *   windows of the zero-padded input, stacked to [n, b*OH*OW, KH*KW*C], times dy [n, b*OH*OW, CO] in
+   *   one batched matmul. Memory: n*b*OH*OW*KH*KW*C floats of patches.
+   * Registered even where the inner backend lacks the kernel: then it also serves unbatched calls (n=1).
+   */
+  defrule(
+    'Conv2DBackpropFilter',
+    (ctx, inputs, attrs) => {
+      const { x, dy } = inputs as { x: BVal; dy: BVal };
+      if (attrs.dataFormat === 'NCHW') return ctx.perSample('Conv2DBackpropFilter', inputs, attrs, 'NCHW data');
+      const batched = x.batched || dy.batched;
+      const n = batched ? ctx.n : 1;
+      const xs = batched ? ctx.batch(x) : ctx.view(x.info, [1, ...x.info.shape]);
+      const dys = batched ? ctx.batch(dy) : ctx.view(dy.info, [1, ...dy.info.shape]);
+      const useDepthwise = route === 'auto' && tf.getKernel('DepthwiseConv2dNativeBackpropFilter', ctx.vm.innerName) != null;
+      const g = (useDepthwise ? depthwiseFilterGrad : im2colFilterGrad)(ctx, n, xs, dys, attrs);
+      return { info: batched ? g : ctx.view(g, g.shape.slice(1)), batched };
+    },
+    { standalone: true },
+  ),
+
+  /**
+   * Per-sample filter gradient of a depthwise convolution: samples go into channels (x -> [b, H, W, n*C],
+   * dy -> [b, OH, OW, n*C*M], whose channel order (i, c, m) is the depthwise layout), so one depthwise
+   * filter gradient gives [KH, KW, n*C, M].
+   */
+  defrule('DepthwiseConv2dNativeBackpropFilter', (ctx, inputs, attrs) => {
     const { x, dy } = inputs as { x: BVal; dy: BVal };
-    if (attrs.dataFormat === 'NCHW') return ctx.perSample('Conv2DBackpropFilter', inputs, attrs, 'NCHW data');
-    const batched = x.batched || dy.batched;
-    const n = batched ? ctx.n : 1;
-    const xs = batched ? ctx.batch(x) : ctx.view(x.info, [1, ...x.info.shape]);
-    const dys = batched ? ctx.batch(dy) : ctx.view(dy.info, [1, ...dy.info.shape]);
-    const useDepthwise = route === 'auto' && tf.getKernel('DepthwiseConv2dNativeBackpropFilter', ctx.vm.innerName) != null;
-    const g = (useDepthwise ? depthwiseFilterGrad : im2colFilterGrad)(ctx, n, xs, dys, attrs);
-    return { info: batched ? g : ctx.view(g, g.shape.slice(1)), batched };
-  },
-  { standalone: true },
-);
+    const xs = ctx.batch(x);
+    const dys = ctx.batch(dy);
+    const n = ctx.n;
+    const [, b, H, W, C] = xs.shape as [number, number, number, number, number];
+    const [, , OH, OW, CM] = dys.shape as [number, number, number, number, number];
+    const [KH, KW, , M] = attrs.filterShape as number[];
+    const xc = ctx.view(ctx.transpose(xs, [1, 2, 3, 0, 4]), [b, H, W, n * C]);
+    const dyc = ctx.view(ctx.transpose(dys, [1, 2, 3, 0, 4]), [b, OH, OW, n * CM]);
+    const g = ctx.call1('DepthwiseConv2dNativeBackpropFilter', { x: xc, dy: dyc }, { ...attrs, filterShape: [KH!, KW!, n * C, M!] });
+    return ctx.b(ctx.transpose(ctx.view(g, [KH!, KW!, n, C, M!]), [2, 0, 1, 3, 4]));
+  }),
+];
 
 type FilterGrad = (ctx: Ctx, n: number, x: tf.TensorInfo, dy: tf.TensorInfo, attrs: tf.NamedAttrMap) => tf.TensorInfo;
 
@@ -143,25 +164,6 @@ const im2colFilterGrad: FilterGrad = (ctx, n, x, dyIn, attrs) => {
   const g = ctx.call1('BatchMatMul', { a: ctx.view(patches, [n, rows, KH * KW * C]), b: ctx.view(dy, [n, rows, CO]) }, { transposeA: true, transposeB: false });
   return ctx.view(g, [n, ...filterShape]);
 };
-
-/**
- * Per-sample filter gradient of a depthwise convolution: samples go into channels (x -> [b, H, W, n*C],
- * dy -> [b, OH, OW, n*C*M], whose channel order (i, c, m) is the depthwise layout), so one depthwise
- * filter gradient gives [KH, KW, n*C, M].
- */
-defrule('DepthwiseConv2dNativeBackpropFilter', (ctx, inputs, attrs) => {
-  const { x, dy } = inputs as { x: BVal; dy: BVal };
-  const xs = ctx.batch(x);
-  const dys = ctx.batch(dy);
-  const n = ctx.n;
-  const [, b, H, W, C] = xs.shape as [number, number, number, number, number];
-  const [, , OH, OW, CM] = dys.shape as [number, number, number, number, number];
-  const [KH, KW, , M] = attrs.filterShape as number[];
-  const xc = ctx.view(ctx.transpose(xs, [1, 2, 3, 0, 4]), [b, H, W, n * C]);
-  const dyc = ctx.view(ctx.transpose(dys, [1, 2, 3, 0, 4]), [b, OH, OW, n * CM]);
-  const g = ctx.call1('DepthwiseConv2dNativeBackpropFilter', { x: xc, dy: dyc }, { ...attrs, filterShape: [KH!, KW!, n * C, M!] });
-  return ctx.b(ctx.transpose(ctx.view(g, [KH!, KW!, n, C, M!]), [2, 0, 1, 3, 4]));
-});
 
 let route: 'auto' | 'im2col' = 'auto';
 

@@ -1,0 +1,70 @@
+/**
+ * Rule configs and the helpers that make them, in the spirit of JAX's
+ * jax/_src/interpreters/batching.py: `defvectorized`, `defbroadcasting` and `defreducer` make a whole
+ * kernel family a one-liner, `defrule` takes a hand-written rule. They only RETURN configs; each rule
+ * file exports an array of them, and rules/index.ts lists every array and builds the table.
+ */
+import type * as tf from '@tensorflow/tfjs';
+import type { Ctx, Rule } from '../context.js';
+import { broadcastShapes, inputList, mapInputs, mapOuts, shapeOf, shiftAxes, type BInputs, type BVal } from '../values.js';
+
+/** One entry of the rule table (cf. tfjs's KernelConfig / GradConfig). */
+export interface RuleConfig {
+  readonly kernel: string;
+  readonly rule: Rule;
+  /**
+   * The rule never calls the inner kernel of the same name and also handles all-unbatched inputs, so
+   * it is registered even on inner backends that lack the kernel (Conv2DBackpropFilter on wasm).
+   */
+  readonly standalone?: boolean;
+}
+
+/** A hand-written rule. */
+export const defrule = (kernel: string, rule: Rule, opts: { standalone?: boolean } = {}): RuleConfig => ({ kernel, rule, ...opts });
+
+/** Runs the inner kernel on `inputs` (already batched or broadcast as needed), same attrs, results batched. */
+function passThrough(ctx: Ctx, kernel: string, inputs: BInputs, f: (v: BVal) => tf.TensorInfo, attrs: tf.NamedAttrMap) {
+  return mapOuts(ctx.call(kernel, mapInputs(inputs, f), attrs), (info) => ctx.b(info));
+}
+
+/**
+ * Kernels that act independently on every leading index: elementwise unary ops, and ops that only look
+ * at the last axis (OneHot, TopK). The batch axis is just one more leading axis, so the inner kernel
+ * runs unchanged. With several inputs (EluGrad, Select, AddN: same-shape elementwise) every input is
+ * first broadcast to the common batched shape.
+ */
+const vectorized =
+  (k: string): Rule =>
+  (ctx, inputs, attrs) => {
+    const list = inputList(inputs);
+    if (list.length === 1) return passThrough(ctx, k, inputs, (v) => v.info, attrs);
+    const shape = broadcastShapes(list.map(shapeOf));
+    return passThrough(ctx, k, inputs, (v) => ctx.broadcastTo(v, shape), attrs);
+  };
+
+/**
+ * Numpy-broadcasting kernels (Add, Mul, ...). Unbatched operands are left alone (right-aligned
+ * broadcasting already repeats them across the batch); batched operands of lower per-sample rank get
+ * leading 1s after the batch axis so that their batch axis lines up with the other batch axes.
+ */
+const broadcasting =
+  (k: string): Rule =>
+  (ctx, inputs, attrs) => {
+    const rank = Math.max(...inputList(inputs).map((v) => shapeOf(v).length));
+    return passThrough(ctx, k, inputs, (v) => ctx.expandTo(v, rank).info, attrs);
+  };
+
+/**
+ * Kernels of one input with axis attributes (reductions, Softmax, Cumsum, Reverse, ArgMax): the axes
+ * named by `attr` move up by one. `attr` differs per kernel (`axis`, `reductionIndices`, `dim`, `dims`).
+ */
+const reducer =
+  (k: string, attr: string): Rule =>
+  (ctx, inputs, attrs) => {
+    const rank = shapeOf(inputList(inputs)[0]!).length;
+    return passThrough(ctx, k, inputs, (v) => ctx.batch(v), { ...attrs, [attr]: shiftAxes(attrs[attr], rank) });
+  };
+
+export const defvectorized = (...kernels: string[]): RuleConfig[] => kernels.map((k) => defrule(k, vectorized(k)));
+export const defbroadcasting = (...kernels: string[]): RuleConfig[] => kernels.map((k) => defrule(k, broadcasting(k)));
+export const defreducer = (kernel: string, attr: string): RuleConfig => defrule(kernel, reducer(kernel, attr));
