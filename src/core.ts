@@ -1,11 +1,16 @@
 import { Arena } from './arena.js';
-import { Dispatcher, type ParallelResult } from './dispatch.js';
+import { Dispatcher, type ParallelResult, type WorkerStats } from './dispatch.js';
 import { errors } from './errors.js';
 import { readBatch, type BatchInput, type NDArray } from './input.js';
 import type { ModelDef } from './model/define.js';
-import { defaultChunkSize, type ResolvedOptions } from './options.js';
+import type { PoolOptions } from './options.js';
 import { namedArrays, ParamStore } from './params.js';
-import { CTL, type ChunkOp, type ChunkTask } from './protocol.js';
+import { ChunkPlan, defaultChunkSize } from './shared/chunks.js';
+import { CTL, OP_REGIONS, REGION, type ChunkOp, type ChunkTask, type OpOutputs, type RegionKind, type RegionSizes, type RegionSpec, type RuntimeSpec, type UpdateTask, type View } from './shared/protocol.js';
+import { reducePartials } from './shared/reduce.js';
+import { updateSlice, type UpdatePlan } from './shared/update.js';
+import { OptimizerStates } from './train/opt-state.js';
+import type { OptimizerSpec } from './optim/types.js';
 
 /**
  * Where the time of the last call went, in ms. `computeMs` is the busiest worker's time in the
@@ -23,29 +28,64 @@ export interface CallTimings {
 
 type TimingField = 'dispatchMs' | 'computeMs' | 'reduceMs' | 'optimizerMs';
 
+/** The staged inputs of a chunk op and its extras. */
+export interface RunInputs {
+  x: Float32Array;
+  y?: Float32Array;
+  /** DP: clip each sample's gradient to this L2 norm (sumGrads). */
+  clip?: number | undefined;
+}
+
+/** One optimizer update: the pool's optimizer object (its state is looked up by it) and the step's figures. */
+export type UpdateSpec = Omit<UpdatePlan, 'P' | 'numChunks' | 'spec'> & { optimizer: OptimizerSpec };
+
+/** Where the update runs: sharded over the workers by parameter slices, or on the coordinator. */
+export type UpdatePlacement = 'workers' | 'coordinator';
+
+/** Parameter elements per update slice a worker claims. */
+const SLICE = 8192;
+
+/** Diagnostics of the machinery; see GradPool.stats. */
+export interface CoreStats {
+  workers: WorkerStats[];
+  lastCall: CallTimings | null;
+  idleWorkerCrashes: number;
+  sharedBytes: number;
+  sharedAllocations: number;
+}
+
 /**
- * The machinery under {@link GradPool}: shared memory, parameters, the dispatcher, the call queue and
- * the timings. Inference (pool.ts) and training (train/*.ts) are written on top of these few methods.
+ * The machinery under {@link GradPool}: shared memory (every region through protocol.ts's table),
+ * parameters, optimizer state, the dispatcher, the call queue and the timings. Calls are composed of
+ * three operations — {@link run} a chunk op, {@link update} the parameters, {@link commit} — so
+ * inference (pool.ts) and training (train/step.ts) never touch memory or workers themselves.
  */
 export class PoolCore {
-  readonly arena = new Arena();
+  private readonly arena = new Arena();
   readonly params: ParamStore;
+  readonly optimizers: OptimizerStates;
   /** Calls run one at a time, in order: they share the arena. */
   private queue: Promise<unknown> = Promise.resolve();
-  protected closed = false;
-  protected timings: CallTimings | null = null;
+  private closed = false;
+  private timings: CallTimings | null = null;
   private pending: CallTimings | null = null;
+  /** The optimizer whose update waits for {@link commit}. */
+  private staged: OptimizerSpec | null = null;
+  readonly outputSize: number;
 
   constructor(
     readonly model: ModelDef,
-    readonly options: ResolvedOptions,
-    readonly dispatcher: Dispatcher,
+    readonly options: PoolOptions,
+    private readonly dispatcher: Dispatcher,
+    private readonly runtime: RuntimeSpec,
     /** Shape of one sample's forward output. */
     readonly outputShape: number[],
     initial: Float32Array,
   ) {
+    this.outputSize = outputShape.reduce((a, b) => a * b, 1);
     this.params = new ParamStore(this.arena, model.layout, initial);
-    this.arena.ensure('ctl', 'i32', CTL.LENGTH);
+    this.optimizers = new OptimizerStates(this.arena, model.layout.total);
+    this.arena.ensure(REGION.ctl, CTL.LENGTH);
   }
 
   /** Runs `fn` after every earlier call has finished; records its timings. */
@@ -53,6 +93,7 @@ export class PoolCore {
     const next = this.queue.then(async () => {
       if (this.closed) throw errors.closed(op);
       this.params.flush();
+      this.staged = null;
       const t0 = performance.now();
       this.pending = { op, totalMs: 0, dispatchMs: 0, computeMs: 0, reduceMs: 0, optimizerMs: 0 };
       const out = await fn();
@@ -61,11 +102,6 @@ export class PoolCore {
     });
     this.queue = next.catch(() => undefined);
     return next;
-  }
-
-  /** Timings of the last completed call. */
-  get lastCall(): CallTimings | null {
-    return this.timings;
   }
 
   /** Waits for queued calls, then stops the workers. Idempotent. */
@@ -85,10 +121,19 @@ export class PoolCore {
     if (this.pending) this.pending[field] += ms;
   }
 
-  /** Records a parallel phase's figures in the current call's timings. */
-  timeParallel(r: ParallelResult): void {
+  private timeParallel(r: ParallelResult): void {
     this.time('computeMs', r.computeMs);
     this.time('dispatchMs', r.wallMs - r.computeMs);
+  }
+
+  stats(): CoreStats {
+    return {
+      workers: this.dispatcher.workerStats(),
+      lastCall: this.timings,
+      idleWorkerCrashes: this.dispatcher.idleCrashes,
+      sharedBytes: this.arena.bytes,
+      sharedAllocations: this.arena.allocations,
+    };
   }
 
   /** Reads and checks x and y, including that their batch sizes agree. */
@@ -105,57 +150,106 @@ export class PoolCore {
     return namedArrays(this.model.layout, flat);
   }
 
-  /** Copies x (and y) into the shared regions, unless the caller filled our own buffers. */
-  stage(B: number, x: Float32Array, y?: Float32Array): void {
-    this.copyIn('x', x, B * this.model.inputSize);
-    if (y) this.copyIn('y', y, B * this.model.targetSize);
-    this.arena.ensure('loss', 'f32', B);
-    this.arena.ensure('norms', 'f32', B);
+  /** How a batch of B is cut into chunks: the `chunkSize` option, or the default for this model and B (never the thread count). */
+  plan(B: number): ChunkPlan {
+    return new ChunkPlan(B, this.options.chunkSize ?? defaultChunkSize(this.options.executor, this.model.layout.total, B));
   }
 
-  private copyIn(name: string, src: Float32Array, n: number): void {
-    if (this.arena.has(name) && src.buffer === this.arena.f32(name).buffer && src.byteOffset === 0) return;
-    this.arena.ensure(name, 'f32', n);
-    this.arena.f32(name, n).set(src.subarray(0, n));
+  private sizes(plan: ChunkPlan): RegionSizes {
+    const m = this.model;
+    return { batch: plan.batch, chunks: plan.count, inputSize: m.inputSize, targetSize: m.targetSize, outputSize: this.outputSize, params: m.layout.total };
   }
 
-  /** A zero-copy view of region `name` for `batch` samples (see GradPool.inputBuffer). */
-  buffer(name: string, batch: number, sampleSize: number): Float32Array {
+  /** Allocates region `spec` for `plan` (if needed) and returns a view of exactly its length. */
+  private region<K extends RegionKind>(spec: RegionSpec<K>, plan: ChunkPlan): View<K> {
+    const n = spec.length(this.sizes(plan));
+    this.arena.ensure(spec, n);
+    return this.arena.view(spec, n);
+  }
+
+  /** A zero-copy view of the x or y region for `batch` samples (see GradPool.inputBuffer). */
+  buffer(spec: typeof REGION.x | typeof REGION.y, batch: number): Float32Array {
     if (!Number.isInteger(batch) || batch < 0) throw errors.invalidOption('batch', 'a non-negative integer', batch);
-    this.arena.ensure(name, 'f32', batch * sampleSize, true);
-    return this.arena.f32(name, batch * sampleSize);
+    const n = spec.length(this.sizes(new ChunkPlan(batch, 1)));
+    this.arena.ensure(spec, n, true);
+    return this.arena.view(spec, n);
   }
 
-  /** Samples per chunk for a batch of B (fixed by the user, or chosen from B and the model; never from threads). */
-  chunkSizeFor(B: number): number {
-    return this.options.chunkSize || defaultChunkSize(this.options.executor as 'vectorized' | 'loop', this.model.layout.total, B);
+  /** Copies an input into its region, unless the caller filled our own buffer. */
+  private stage(spec: typeof REGION.x | typeof REGION.y, src: Float32Array, plan: ChunkPlan): void {
+    const n = spec.length(this.sizes(plan));
+    if (this.arena.owns(spec, src)) return;
+    this.arena.ensure(spec, n);
+    this.arena.view(spec, n).set(src.subarray(0, n));
   }
 
-  /** Number of chunks a batch of B is cut into. */
-  numChunks(B: number): number {
-    return Math.ceil(B / this.chunkSizeFor(B));
-  }
-
-  /** Runs a chunk op over the staged batch of B samples. */
-  async run(op: ChunkOp, B: number, label: string, extra: Partial<Pick<ChunkTask, 'outputSize' | 'clip'>> = {}): Promise<ParallelResult> {
-    const numChunks = this.numChunks(B);
-    if (op === 'sumGrads') this.arena.ensure('partial', 'f64', numChunks * this.model.layout.total);
+  /**
+   * Runs chunk op `op` over the batch of `plan` on the workers and returns views of what it wrote
+   * (valid until the next call), with the lowest non-finite sample of a sumGrads (or -1).
+   */
+  async run<Op extends ChunkOp>(op: Op, plan: ChunkPlan, inputs: RunInputs, label: string): Promise<OpOutputs<Op> & { badSample: number }> {
+    this.stage(REGION.x, inputs.x, plan);
+    if (inputs.y) this.stage(REGION.y, inputs.y, plan);
+    const out: Record<string, ArrayBufferView> = {};
+    for (const key of OP_REGIONS[op].writes) out[key] = this.region(REGION[key], plan);
     const task: ChunkTask = {
       type: 'chunks',
       op,
       label,
-      runtime: this.dispatcher.runtime,
+      runtime: this.runtime,
       regions: this.arena.handles(),
-      paramsRegion: this.params.region,
+      paramsRegion: this.params.region.name,
       paramsVersion: this.params.version,
-      batch: B,
-      chunkSize: this.chunkSizeFor(B),
-      outputSize: extra.outputSize ?? 0,
+      plan: { batch: plan.batch, chunkSize: plan.chunkSize, count: plan.count },
       outputShape: this.outputShape,
-      ...(extra.clip !== undefined ? { clip: extra.clip } : {}),
+      ...(inputs.clip !== undefined ? { clip: inputs.clip } : {}),
     };
-    const r = await this.dispatcher.runClaimed(task, this.arena, numChunks, label);
+    const r = await this.dispatcher.runClaimed(task, this.arena.view(REGION.ctl), plan.count, label);
     this.timeParallel(r);
-    return r;
+    return { ...(out as OpOutputs<Op>), badSample: r.badSample };
+  }
+
+  /** The mean of the last sumGrads' partials, `scale` × their chunk-order sum, in the reused grad region. */
+  reduce(plan: ChunkPlan, scale: number): Float32Array {
+    const t0 = performance.now();
+    const grad = this.region(REGION.grad, plan);
+    reducePartials(this.arena.view(REGION.partial), plan.count, this.model.layout.total, grad, scale);
+    this.time('reduceMs', performance.now() - t0);
+    return grad;
+  }
+
+  /**
+   * The optimizer update after a sumGrads over `plan`: reduce → noise → divide → optimizer, writing
+   * the gradient it applied (returned) and the inactive halves of parameters and optimizer state.
+   * Nothing is current until {@link commit}: a failure before it leaves the pool as it was.
+   */
+  async update(plan: ChunkPlan, u: UpdateSpec, placement: UpdatePlacement): Promise<Float32Array> {
+    const P = this.model.layout.total;
+    const grad = this.region(REGION.grad, plan);
+    this.region(REGION.partial, plan); // an empty batch (DP) reduces zero rows of it
+    const { optimizer, ...figures } = u;
+    const st = this.optimizers.prepare(optimizer);
+    // The plan crosses to the workers: the schedule (a function) is replaced by the step's resolved lr.
+    const full: UpdatePlan = { ...figures, P, numChunks: plan.count, spec: { ...optimizer, learningRate: u.lr } as OptimizerSpec };
+    const names = { pIn: this.params.region.name, pOut: this.params.inactiveRegion.name, sIn: st.sIn.map((s) => s.name), sOut: st.sOut.map((s) => s.name) };
+    if (placement === 'workers') {
+      const task: UpdateTask = { type: 'update', runtime: this.runtime, regions: this.arena.handles(), plan: full, names, sliceSize: SLICE };
+      this.timeParallel(await this.dispatcher.runClaimed(task, this.arena.view(REGION.ctl), Math.ceil(P / SLICE), 'step'));
+    } else {
+      const t0 = performance.now();
+      const f32 = (s: RegionSpec<'f32'>) => this.arena.view(s, P);
+      updateSlice(full, { partial: this.arena.view(REGION.partial), grad, pIn: f32(this.params.region), pOut: f32(this.params.inactiveRegion), sIn: st.sIn.map(f32), sOut: st.sOut.map(f32) }, 0, P);
+      this.time('optimizerMs', performance.now() - t0);
+    }
+    this.staged = optimizer;
+    return grad;
+  }
+
+  /** Makes the update's parameters and optimizer state current, together. */
+  commit(): void {
+    if (!this.staged) throw new Error('core: commit() without an update');
+    this.params.commit();
+    this.optimizers.commit(this.staged);
+    this.staged = null;
   }
 }

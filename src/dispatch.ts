@@ -1,8 +1,7 @@
 import type { ResourceLimits } from 'node:worker_threads';
 import { Piscina } from 'piscina';
-import type { Arena } from './arena.js';
 import { errors, GradPoolError } from './errors.js';
-import { CTL, type ChunkTask, type RuntimeSpec, type Task, type TaskResult, type UpdateTask } from './protocol.js';
+import { CTL, type ChunkTask, type LoadSpec, type Task, type TaskResult, type UpdateTask } from './shared/protocol.js';
 
 /** What a parallel phase reports back. */
 export interface ParallelResult {
@@ -34,7 +33,6 @@ export class Dispatcher {
 
   constructor(
     readonly threads: number,
-    readonly runtime: RuntimeSpec,
     resourceLimits?: ResourceLimits,
   ) {
     this.piscina = new Piscina({
@@ -73,19 +71,19 @@ export class Dispatcher {
   }
 
   /** Loads backend and model on every worker before the first call (one task each, via a barrier). */
-  async warmup(): Promise<void> {
+  async warmup(load: LoadSpec): Promise<void> {
     const barrier = new SharedArrayBuffer(4);
-    await Promise.all(Array.from({ length: this.threads }, () => this.runOne({ type: 'warmup', runtime: this.runtime, barrier, parties: this.threads }, 'create')));
+    await Promise.all(Array.from({ length: this.threads }, () => this.runOne({ type: 'warmup', load, barrier, parties: this.threads }, 'create')));
   }
 
   /**
    * Runs a work-claiming task (chunks of the batch, or slices of the parameters) on
-   * min(threads, units) workers; each claims units from the shared counter until none are left.
-   * Resolves only when EVERY task has settled, so no worker is still writing when a call returns.
+   * min(threads, units) workers; each claims units from the shared counter `ctl` (the task's ctl
+   * region) until none are left. Resolves only when EVERY task has settled, so no worker is still
+   * writing when a call returns.
    */
-  async runClaimed(task: ChunkTask | UpdateTask, arena: Arena, units: number, publicOp: string): Promise<ParallelResult> {
+  async runClaimed(task: ChunkTask | UpdateTask, ctl: Int32Array, units: number, publicOp: string): Promise<ParallelResult> {
     const t0 = performance.now();
-    const ctl = arena.i32('ctl');
     Atomics.store(ctl, CTL.CLAIM, 0);
     Atomics.store(ctl, CTL.ABORT, 0);
     const settled = await Promise.allSettled(Array.from({ length: Math.min(this.threads, units) }, () => this.piscina.run(task) as Promise<TaskResult>));

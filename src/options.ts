@@ -1,7 +1,8 @@
 import { availableParallelism } from 'node:os';
 import type { ResourceLimits } from 'node:worker_threads';
-import { errors, raw } from './errors.js';
-import { DEFAULT_CHUNK_SIZE } from './shard.js';
+import { errors } from './errors.js';
+import { EXECUTORS, type ExecutorName } from './shared/protocol.js';
+import { checkOptionsObject, isPosInt } from './validate.js';
 
 /** Options of {@link GradPool.create}. */
 export interface GradPoolOptions {
@@ -33,38 +34,19 @@ export interface GradPoolOptions {
   resourceLimits?: ResourceLimits;
 }
 
+/** The options with defaults filled in; `executor` is still `'auto'` until the probe at creation resolves it. */
 export type ResolvedOptions = Required<Omit<GradPoolOptions, 'backendModule' | 'resourceLimits' | 'chunkSize' | 'executor'>> &
-  Pick<GradPoolOptions, 'backendModule' | 'resourceLimits'> & {
-    /** 0: chosen per call by {@link defaultChunkSize}. */
-    chunkSize: number;
-    /** `'auto'` until the probe at creation resolves it. */
-    executor: 'auto' | 'vectorized' | 'loop';
-  };
+  Pick<GradPoolOptions, 'backendModule' | 'resourceLimits' | 'chunkSize'> & { executor: 'auto' | ExecutorName };
 
-/** Per-sample-gradient bytes a vectorized chunk aims for. */
-const CHUNK_BYTES = 32 * 2 ** 20;
-
-/**
- * The default chunk size for an executor, a model of `P` parameters and a batch of `B` samples. It
- * depends on nothing else — above all not on the thread count — so results stay bit-identical for
- * any number of threads. Vectorized chunks are large because each costs a fixed ~1–2 ms of tfjs
- * dispatch whatever its size (see docs/vectorized.md).
- */
-export function defaultChunkSize(executor: 'vectorized' | 'loop', P: number, B: number): number {
-  if (executor === 'loop') return DEFAULT_CHUNK_SIZE;
-  const memCap = Math.max(32, 2 ** Math.floor(Math.log2(Math.max(1, CHUNK_BYTES / (4 * Math.max(P, 1))))));
-  return Math.min(memCap, Math.max(32, Math.ceil(B / 8)));
-}
+/** The options of a running pool: the executor is resolved. */
+export type PoolOptions = ResolvedOptions & { executor: ExecutorName };
 
 const KNOWN = ['model', 'threads', 'backend', 'backendModule', 'seed', 'chunkSize', 'executor', 'resourceLimits'];
-const EXECUTORS = ['auto', 'vectorized', 'loop'];
-
-const isPosInt = (v: unknown): v is number => typeof v === 'number' && Number.isInteger(v) && v >= 1;
+const EXECUTOR_CHOICES = ['auto', ...EXECUTORS];
 
 /** Validates every option with an error that names it, and fills in defaults. */
 export function resolveOptions(o: GradPoolOptions): ResolvedOptions {
-  if (!o || typeof o !== 'object') throw errors.type('options', 'an object', o);
-  for (const k of Object.keys(o)) if (!KNOWN.includes(k)) throw errors.invalidOption(`options.${k}`, `one of the known options (${KNOWN.join(', ')})`, raw('an unknown option'));
+  checkOptionsObject(o, KNOWN);
   if (o.model === undefined) throw errors.invalidOption('model', 'a module path or URL', undefined);
   const threads = o.threads ?? availableParallelism();
   if (!isPosInt(threads)) throw errors.invalidOption('threads', 'a positive integer', threads);
@@ -74,11 +56,10 @@ export function resolveOptions(o: GradPoolOptions): ResolvedOptions {
     throw errors.invalidOption('backendModule', 'a module specifier string', o.backendModule);
   const seed = o.seed ?? 0;
   if (typeof seed !== 'number' || !Number.isSafeInteger(seed)) throw errors.invalidOption('seed', 'an integer', seed);
-  const chunkSize = o.chunkSize ?? 0; // 0: resolved once the executor is known
-  if (o.chunkSize !== undefined && !isPosInt(chunkSize)) throw errors.invalidOption('chunkSize', 'a positive integer', chunkSize);
+  if (o.chunkSize !== undefined && !isPosInt(o.chunkSize)) throw errors.invalidOption('chunkSize', 'a positive integer', o.chunkSize);
   const executor = o.executor ?? 'auto';
-  if (!EXECUTORS.includes(executor)) throw errors.invalidOption('executor', `one of ${EXECUTORS.join(', ')}`, executor);
+  if (!EXECUTOR_CHOICES.includes(executor)) throw errors.invalidOption('executor', `one of ${EXECUTOR_CHOICES.join(', ')}`, executor);
   if (o.resourceLimits !== undefined && (typeof o.resourceLimits !== 'object' || o.resourceLimits === null))
     throw errors.invalidOption('resourceLimits', 'an object of worker resource limits', o.resourceLimits);
-  return { model: o.model, threads, backend, backendModule: o.backendModule, seed, chunkSize, executor, resourceLimits: o.resourceLimits };
+  return { model: o.model, threads, backend, backendModule: o.backendModule, seed, chunkSize: o.chunkSize, executor, resourceLimits: o.resourceLimits };
 }

@@ -2,11 +2,12 @@ import type { Arena } from './arena.js';
 import { errors, raw } from './errors.js';
 import type { NDArray, NestedArray, TensorLike } from './input.js';
 import { splitFlat, type ParamLayout } from './model/define.js';
+import { paramsRegion, type RegionSpec } from './shared/protocol.js';
 
 /** A value accepted for one parameter by `setParams`. */
 export type ParamValue = Float32Array | NDArray | TensorLike | NestedArray;
 
-const REGIONS = ['params0', 'params1'] as const;
+const HALVES = [paramsRegion(0), paramsRegion(1)] as const;
 
 /** A flat parameter-sized vector as named, shaped, fresh copies (what the public API returns). */
 export function namedArrays(layout: ParamLayout, flat: Float32Array): Record<string, NDArray> {
@@ -31,20 +32,22 @@ export class ParamStore {
     readonly layout: ParamLayout,
     initial: Float32Array,
   ) {
-    for (const r of REGIONS) arena.ensure(r, 'f32', layout.total);
-    arena.f32(REGIONS[0], layout.total).set(initial);
+    for (const r of HALVES) arena.ensure(r, layout.total);
+    arena.view(HALVES[0], layout.total).set(initial);
   }
 
-  get region(): string {
-    return REGIONS[this.active]!;
+  /** The half workers read. */
+  get region(): RegionSpec<'f32'> {
+    return HALVES[this.active]!;
   }
-  get inactiveRegion(): string {
-    return REGIONS[1 - this.active]!;
+  /** The half a step writes, made current by {@link commit}. */
+  get inactiveRegion(): RegionSpec<'f32'> {
+    return HALVES[1 - this.active]!;
   }
 
   /** The current parameters, flat (pending values included). A copy. */
   flat(): Float32Array {
-    return this.pending ? this.pending.slice() : this.arena.f32(this.region, this.layout.total).slice();
+    return this.pending ? this.pending.slice() : this.arena.view(this.region, this.layout.total).slice();
   }
 
   /** A copy of every parameter, by name, shaped. */
@@ -69,7 +72,7 @@ export class ParamStore {
   /** Writes staged values into the active region. Call only inside the call queue. */
   flush(): void {
     if (!this.pending) return;
-    this.arena.f32(this.region, this.layout.total).set(this.pending);
+    this.arena.view(this.region, this.layout.total).set(this.pending);
     this.pending = null;
     this.version++;
   }

@@ -4,14 +4,16 @@ import { errors, raw } from './errors.js';
 import { readBatch, readExact, type BatchInput, type NDArray } from './input.js';
 import { initParams, type ModelDef } from './model/define.js';
 import { loadModel, modelHref } from './model/load.js';
+import type { OptimizerSpec } from './optim/types.js';
 import { resolveOptions, type GradPoolOptions } from './options.js';
 import type { ParamValue } from './params.js';
-import { orderedSum, reducePartials } from './reduce.js';
-import { fit, type FitData, type FitOptions, type History } from './train/fit.js';
+import type { ExecutorName, LoadSpec } from './shared/protocol.js';
+import { REGION } from './shared/protocol.js';
+import { orderedSum } from './shared/reduce.js';
+import { fit, type FitData, type FitOptions, type History, type Trainer } from './train/fit.js';
 import { accuracy, METRICS, type Metric } from './train/metrics.js';
-import { OptimizerStates, type OptimizerState } from './train/opt-state.js';
+import type { OptimizerState } from './train/opt-state.js';
 import { trainStep, type StepOptions, type StepResult } from './train/step.js';
-import type { OptimizerSpec } from './optim/types.js';
 
 /** Output options of `predict` and `perSampleGrads`. */
 export interface OutputOptions {
@@ -27,7 +29,7 @@ function take(view: Float32Array, o: OutputOptions): Float32Array {
 const warned = new Set<string>();
 
 /** Resolves `'auto'`: vectorized when the creation probe succeeded, else the loop (saying why, once). */
-function chooseExecutor(requested: 'auto' | 'vectorized' | 'loop', notVectorizable: string | undefined): 'loop' | 'vectorized' {
+function chooseExecutor(requested: 'auto' | ExecutorName, notVectorizable: string | undefined): ExecutorName {
   if (requested === 'loop') return 'loop';
   if (notVectorizable === undefined) return 'vectorized';
   if (requested === 'vectorized') throw errors.invalidOption('executor', `a model that runs under the batching rules ('auto' falls back to the loop)`, raw(`'vectorized', but it fails: ${notVectorizable}`));
@@ -88,12 +90,8 @@ export interface PoolStats {
  * await pool.close();
  * ```
  */
-export class GradPool {
-  private readonly optStates: OptimizerStates;
-
-  private constructor(private readonly core: PoolCore) {
-    this.optStates = new OptimizerStates(core);
-  }
+export class GradPool implements Trainer {
+  private constructor(private readonly core: PoolCore) {}
 
   /**
    * Starts the workers, loads the model in each, and initialises the parameters from `seed`.
@@ -103,16 +101,15 @@ export class GradPool {
     const o = resolveOptions(options);
     const href = modelHref(o.model);
     const model = await loadModel(href);
-    // Warm-up and the probe run on the loop executor; 'auto' is resolved by the probe's answer.
-    const dispatcher = new Dispatcher(o.threads, { model: href, backend: o.backend, backendModule: o.backendModule, executor: 'loop' }, o.resourceLimits);
+    const load: LoadSpec = { model: href, backend: o.backend, ...(o.backendModule !== undefined ? { backendModule: o.backendModule } : {}) };
+    const dispatcher = new Dispatcher(o.threads, o.resourceLimits);
     try {
-      await dispatcher.warmup();
-      const probe = o.executor !== 'loop';
-      const described = await dispatcher.runOne({ type: 'describe', runtime: dispatcher.runtime, probeVectorized: probe }, 'create');
+      // Load everywhere, learn the output shape, and resolve 'auto' by the probe's answer; only then
+      // is the runtime the calls run on fixed.
+      await dispatcher.warmup(load);
+      const described = await dispatcher.runOne({ type: 'describe', load, probeVectorized: o.executor !== 'loop' }, 'create');
       const executor = chooseExecutor(o.executor, described.notVectorizable);
-      dispatcher.runtime.executor = executor;
-      const resolved = { ...o, executor };
-      return new GradPool(new PoolCore(model, resolved, dispatcher, described.outputShape!, initParams(model, o.seed)));
+      return new GradPool(new PoolCore(model, { ...o, executor }, dispatcher, { ...load, executor }, described.outputShape!, initParams(model, o.seed)));
     } catch (e) {
       await dispatcher.close();
       throw e;
@@ -120,12 +117,12 @@ export class GradPool {
   }
 
   /** The executor the workers run (`'auto'` resolved at creation). */
-  get executor(): 'loop' | 'vectorized' {
-    return this.core.options.executor as 'loop' | 'vectorized';
+  get executor(): ExecutorName {
+    return this.core.options.executor;
   }
   /** Samples per chunk for a batch of `batch` samples (the `chunkSize` option, or the default for this model). */
   chunkSizeFor(batch: number): number {
-    return this.core.chunkSizeFor(batch);
+    return this.core.plan(batch).chunkSize;
   }
 
   /** The validated model definition (shapes, parameter layout). */
@@ -156,13 +153,13 @@ export class GradPool {
 
   /** A copy of `optimizer`'s state on this pool (moments and update count), for checkpoints. */
   getOptimizerState(optimizer: OptimizerSpec): OptimizerState {
-    return this.optStates.get(optimizer);
+    return this.core.optimizers.get(optimizer);
   }
 
   /** Restores `optimizer`'s state (validated in full first). Takes effect for the next step. */
   setOptimizerState(optimizer: OptimizerSpec, state: OptimizerState): void {
     this.core.assertOpen('setOptimizerState');
-    this.optStates.set(optimizer, state);
+    this.core.optimizers.set(optimizer, state);
   }
 
   /**
@@ -171,12 +168,12 @@ export class GradPool {
    * not fill it while a call is in flight.
    */
   inputBuffer(batch: number): Float32Array {
-    return this.core.buffer('x', batch, this.core.model.inputSize);
+    return this.core.buffer(REGION.x, batch);
   }
 
   /** The target-side twin of {@link inputBuffer}. */
   targetBuffer(batch: number): Float32Array {
-    return this.core.buffer('y', batch, this.core.model.targetSize);
+    return this.core.buffer(REGION.y, batch);
   }
 
   /**
@@ -188,13 +185,10 @@ export class GradPool {
     const core = this.core;
     core.assertOpen(op);
     const xs = readBatch('x', x, core.model.inputShape);
-    const outSize = core.outputShape.reduce((a, b) => a * b, 1);
     return core.serial(op, async () => {
       if (xs.batch === 0) return { shape: [0, ...core.outputShape], data: new Float32Array(0) };
-      core.stage(xs.batch, xs.data);
-      core.arena.ensure('pred', 'f32', xs.batch * outSize);
-      await core.run('forward', xs.batch, op, { outputSize: outSize });
-      return { shape: [xs.batch, ...core.outputShape], data: take(core.arena.f32('pred', xs.batch * outSize), options) };
+      const { pred } = await core.run('forward', core.plan(xs.batch), { x: xs.data }, op);
+      return { shape: [xs.batch, ...core.outputShape], data: take(pred, options) };
     });
   }
 
@@ -210,15 +204,11 @@ export class GradPool {
     metrics.forEach((m, i) => {
       if (!METRICS.includes(m)) throw errors.invalidOption(`metrics[${i}]`, `one of ${METRICS.join(', ')}`, m);
     });
-    const outSize = core.outputShape.reduce((a, b) => a * b, 1);
     return core.serial(op, async () => {
       const B = xs.batch;
       if (B === 0) return { loss: NaN, batch: 0, ...(metrics.length ? { accuracy: NaN } : {}) };
-      core.stage(B, xs.data, ys.data);
-      core.arena.ensure('pred', 'f32', B * outSize);
-      await core.run('evaluate', B, op, { outputSize: outSize });
-      const loss = orderedSum(core.arena.f32('loss', B)) / B;
-      return { loss, batch: B, ...(metrics.includes('accuracy') ? { accuracy: accuracy(core.arena.f32('pred', B * outSize), ys.data, B) } : {}) };
+      const { pred, loss } = await core.run('evaluate', core.plan(B), { x: xs.data, y: ys.data }, op);
+      return { loss: orderedSum(loss) / B, batch: B, ...(metrics.includes('accuracy') ? { accuracy: accuracy(pred, ys.data, B) } : {}) };
     });
   }
 
@@ -231,18 +221,13 @@ export class GradPool {
     const op = 'perSampleGrads';
     const core = this.core;
     const [xs, ys] = core.readXY(op, x, y);
-    const { names, shapes, sizes, offsets, total } = core.model.layout;
+    const { names, shapes, sizes, offsets } = core.model.layout;
     return core.serial(op, async () => {
       const B = xs.batch;
-      if (B > 0) {
-        core.stage(B, xs.data, ys.data);
-        core.arena.ensure('psg', 'f32', B * total);
-        await core.run('perSampleGrads', B, op);
-      }
-      const psg = B > 0 ? core.arena.f32('psg', B * total) : new Float32Array(0);
+      const { loss, psg } = B > 0 ? await core.run('perSampleGrads', core.plan(B), { x: xs.data, y: ys.data }, op) : { loss: new Float32Array(0), psg: new Float32Array(0) };
       const grads: Record<string, NDArray> = {};
       names.forEach((n, p) => (grads[n] = { shape: [B, ...shapes[p]!], data: take(psg.subarray(B * offsets[p]!, B * (offsets[p]! + sizes[p]!)), options) }));
-      return { losses: { shape: [B], data: B > 0 ? take(core.arena.f32('loss', B), options) : new Float32Array(0) }, grads };
+      return { losses: { shape: [B], data: take(loss, options) }, grads };
     });
   }
 
@@ -255,15 +240,10 @@ export class GradPool {
       const B = xs.batch;
       const P = core.model.layout.total;
       if (B === 0) return { loss: NaN, grads: core.split(new Float32Array(P)), batch: 0 };
-      core.stage(B, xs.data, ys.data);
-      await core.run('sumGrads', B, op);
-      const t0 = performance.now();
-      core.arena.ensure('grad', 'f32', P); // reused across calls; split() below makes the caller's copies
-      const mean = core.arena.f32('grad', P);
-      reducePartials(core.arena.f64('partial'), core.numChunks(B), P, 1 / B, mean);
-      const loss = orderedSum(core.arena.f32('loss', B)) / B;
-      core.time('reduceMs', performance.now() - t0);
-      return { loss, grads: core.split(mean), batch: B };
+      const plan = core.plan(B);
+      const { loss } = await core.run('sumGrads', plan, { x: xs.data, y: ys.data }, op);
+      // The grad region is reused across calls; split() makes the caller's copies.
+      return { loss: orderedSum(loss) / B, grads: core.split(core.reduce(plan, 1 / B)), batch: B };
     });
   }
 
@@ -273,7 +253,7 @@ export class GradPool {
    * slices for large models. Parameters and optimizer state change only if the whole step succeeds.
    */
   step(x: BatchInput, y: BatchInput, options: StepOptions): Promise<StepResult> {
-    return trainStep(this.core, this.optStates, x, y, options);
+    return trainStep(this.core, x, y, options);
   }
 
   /** Trains over a dataset for some epochs, like tfjs's `model.fit`. See {@link FitOptions}. */
@@ -286,14 +266,7 @@ export class GradPool {
    * checks), the last call's time breakdown, and the shared memory held.
    */
   stats(): PoolStats {
-    const core = this.core;
-    return {
-      workers: core.dispatcher.workerStats(),
-      lastCall: core.lastCall,
-      idleWorkerCrashes: core.dispatcher.idleCrashes,
-      sharedBytes: core.arena.bytes,
-      sharedAllocations: core.arena.allocations,
-    };
+    return this.core.stats();
   }
 
   /** Stops the workers. Later calls reject with a "pool is closed" error. */

@@ -1,81 +1,64 @@
-import * as tf from '@tensorflow/tfjs';
-import { regionView } from '../src/arena.js';
+import type * as tf from '@tensorflow/tfjs';
 import type { ModelDef } from '../src/model/define.js';
-import { CTL, type ChunkTask } from '../src/protocol.js';
-import { chunkRange } from '../src/shard.js';
+import { ChunkPlan } from '../src/shared/chunks.js';
+import { opViews, REGION, regionView, type ChunkTask } from '../src/shared/protocol.js';
+import { claim } from './claim.js';
 import { sumGradsByLoop } from './executors/sum.js';
-import { SampleError, type ChunkJob, type Executor } from './executors/types.js';
+import type { ChunkJob, Executor } from './executors/types.js';
+
+/** Runs one chunk `c` covering samples [s, e). */
+type ChunkWork = (job: ChunkJob, c: number, s: number, e: number) => void;
 
 /**
- * Claims chunks from the shared counter until none are left (or another worker failed) and runs `op`
- * on each, writing straight into the shared regions. Returns how many chunks this worker did.
- *
- * Regions (see docs/architecture.md): x [B,in], y [B,tgt], pred [B,out], loss [B],
- * psg (per-sample grads, one [B,…shape] block per parameter), partial (f64 [numChunks, P]).
+ * Claims chunks of the batch until none are left (or another worker failed) and runs `task.op` on
+ * each, reading and writing the shared regions in place (see src/shared/protocol.ts for the layout).
+ * Returns how many chunks this worker did and the lowest non-finite sample it saw (sumGrads), or -1.
  */
 export function runChunks(task: ChunkTask, model: ModelDef, executor: Executor, params: tf.Tensor[]): { done: number; badSample: number } {
-  const ctl = regionView(task.regions.ctl, 'i32', 'ctl');
-  const { batch: B, chunkSize } = task;
-  const numChunks = Math.ceil(B / chunkSize);
-  // Views are made once per task; only the regions this op uses exist in every task's handles.
-  const f32 = (name: string) => regionView(task.regions[name], 'f32', name);
-  const x = f32('x');
-  const isForward = task.op === 'forward' || task.op === 'evaluate';
-  const pred = isForward ? f32('pred') : null;
-  const y = task.op === 'forward' ? null : f32('y');
-  const loss = task.op === 'forward' ? null : f32('loss');
-  const psg = task.op === 'perSampleGrads' ? f32('psg') : null;
-  const norms = task.op === 'sumGrads' ? f32('norms') : null;
-  const partial = task.op === 'sumGrads' ? regionView(task.regions.partial, 'f64', 'partial') : null;
+  const { regions } = task;
+  const plan = ChunkPlan.from(task.plan);
   const { inputSize, targetSize, layout } = model;
-  let done = 0;
+  const outputSize = task.outputShape.reduce((a, b) => a * b, 1);
+  const x = regionView(regions, REGION.x);
+  const y = task.op === 'forward' ? null : regionView(regions, REGION.y);
   let badSample = -1;
-  for (;;) {
-    if (Atomics.load(ctl, CTL.ABORT) !== 0) break;
-    const c = Atomics.add(ctl, CTL.CLAIM, 1);
-    if (c >= numChunks) break;
-    const [s, e] = chunkRange(task, c);
-    const n = e - s;
-    const job: ChunkJob = { model, params, x: x.subarray(s * inputSize, e * inputSize), n, first: s };
-    if (y) job.y = y.subarray(s * targetSize, e * targetSize);
-    if (pred) {
-      const out = pred.subarray(s * task.outputSize, e * task.outputSize);
-      executor.forward(job, out);
-      if (loss) lossesOf(job, task.outputShape ?? [task.outputSize], out, job.y!, loss.subarray(s, e));
-    } else {
-      const losses = loss!.subarray(s, e);
-      if (psg) {
-        const views = layout.sizes.map((sz, p) => {
-          const base = B * layout.offsets[p]!;
-          return psg.subarray(base + s * sz, base + e * sz);
-        });
-        executor.lossAndGrads(job, losses, views);
-      } else {
-        const sampleNorms = norms!.subarray(s, e);
-        const row = partial!.subarray(c * layout.total, (c + 1) * layout.total);
-        row.fill(0);
-        const bad = executor.sumGrads ? executor.sumGrads(job, losses, sampleNorms, row, task.clip) : sumGradsByLoop(job, executor, losses, sampleNorms, row, task.clip);
-        if (bad >= 0 && (badSample < 0 || s + bad < badSample)) badSample = s + bad;
-      }
+  // The op's views are made once per task, not once per chunk.
+  let work: ChunkWork;
+  switch (task.op) {
+    case 'forward': {
+      const { pred } = opViews(regions, 'forward');
+      work = (job, _c, s, e) => executor.forward(job, pred.subarray(s * outputSize, e * outputSize));
+      break;
     }
-    done++;
+    case 'evaluate': {
+      const { pred, loss } = opViews(regions, 'evaluate');
+      work = (job, _c, s, e) => executor.losses(job, loss.subarray(s, e), pred.subarray(s * outputSize, e * outputSize));
+      break;
+    }
+    case 'perSampleGrads': {
+      const { loss, psg } = opViews(regions, 'perSampleGrads');
+      const B = plan.batch;
+      // One [B, ...shape] block per parameter: this chunk's rows of each.
+      work = (job, _c, s, e) => executor.lossAndGrads(job, loss.subarray(s, e), layout.sizes.map((sz, p) => psg.subarray(B * layout.offsets[p]! + s * sz, B * layout.offsets[p]! + e * sz)));
+      break;
+    }
+    case 'sumGrads': {
+      const { loss, norms, partial } = opViews(regions, 'sumGrads');
+      work = (job, c, s, e) => {
+        const row = partial.subarray(c * layout.total, (c + 1) * layout.total);
+        row.fill(0);
+        const [l, nm] = [loss.subarray(s, e), norms.subarray(s, e)];
+        const bad = executor.sumGrads ? executor.sumGrads(job, l, nm, row, task.clip) : sumGradsByLoop(job, executor, l, nm, row, task.clip);
+        if (bad >= 0 && (badSample < 0 || s + bad < badSample)) badSample = s + bad;
+      };
+      break;
+    }
   }
+  const done = claim(regionView(regions, REGION.ctl), plan.count, (c) => {
+    const [s, e] = plan.range(c);
+    const job: ChunkJob = { model, params, x: x.subarray(s * inputSize, e * inputSize), n: e - s, first: s };
+    if (y) job.y = y.subarray(s * targetSize, e * targetSize);
+    work(job, c, s, e);
+  });
   return { done, badSample };
 }
-
-/** Per-sample losses of already computed predictions (evaluation needs no gradients). */
-function lossesOf(job: ChunkJob, predShape: number[], pred: Float32Array, y: Float32Array, out: Float32Array): void {
-  const { model, n } = job;
-  const outSize = pred.length / n;
-  for (let i = 0; i < n; i++) {
-    try {
-      out[i] = tf.tidy(() => {
-        const l = model.loss(tf.tensor(pred.slice(i * outSize, (i + 1) * outSize), predShape), tf.tensor(y.slice(i * model.targetSize, (i + 1) * model.targetSize), model.targetShape as number[]));
-        return l.dataSync()[0]!;
-      });
-    } catch (e) {
-      throw new SampleError(job.first + i, (e as Error).message);
-    }
-  }
-}
-

@@ -6,37 +6,34 @@
  */
 import { threadId } from 'node:worker_threads';
 import * as tf from '@tensorflow/tfjs';
-import { regionView } from '../src/arena.js';
-import { GradPoolError } from '../src/errors.js';
+import { errors, GradPoolError } from '../src/errors.js';
 import type { ModelDef } from '../src/model/define.js';
 import { loadModel } from '../src/model/load.js';
-import { CTL, type ChunkTask, type RemoteError, type RuntimeSpec, type Task, type TaskResult } from '../src/protocol.js';
+import { REGION, regionView, type ChunkTask, type ExecutorName, type LoadSpec, type RemoteError, type Task, type TaskResult } from '../src/shared/protocol.js';
 import { initBackend } from './backend.js';
 import { runChunks } from './chunks.js';
+import { abortClaims } from './claim.js';
 import { runUpdate } from './update.js';
 import { describeModel } from './describe.js';
 import { createExecutor } from './executors/index.js';
 import { SampleError, type Executor } from './executors/types.js';
-import { createVectorizedExecutor, type VectorizedExecutor } from './executors/vectorized/executor.js';
+import { createVectorizedExecutor } from './executors/vectorized/executor.js';
 
-/** The vectorized executor to probe a model with, on this worker's backend. */
-function spec(backend: string): VectorizedExecutor {
-  return createVectorizedExecutor(backend, false);
-}
-
-interface Runtime {
-  model: ModelDef;
-  executor: Executor;
-}
-
-let runtime: { key: string; value: Runtime } | null = null;
+/** This worker's model and the executors made for it, by name (a pool uses one; the probe another). */
+let runtime: { model: string; value: ModelDef; executors: Map<ExecutorName, Executor> } | null = null;
 let paramCache: { key: string; tensors: tf.Tensor[] } | null = null;
 
-async function getRuntime(spec: RuntimeSpec): Promise<Runtime> {
-  const key = `${spec.model}|${spec.executor}`;
+/** Selects the backend and loads the model (once per model). */
+async function load(spec: LoadSpec): Promise<NonNullable<typeof runtime>> {
   await initBackend(spec.backend, spec.backendModule);
-  if (runtime?.key !== key) runtime = { key, value: { model: await loadModel(spec.model), executor: createExecutor(spec.executor, spec.backend) } };
-  return runtime.value;
+  if (runtime?.model !== spec.model) runtime = { model: spec.model, value: await loadModel(spec.model), executors: new Map() };
+  return runtime;
+}
+
+function executorFor(rt: NonNullable<typeof runtime>, name: ExecutorName, backend: string): Executor {
+  let ex = rt.executors.get(name);
+  if (!ex) rt.executors.set(name, (ex = createExecutor(name, backend)));
+  return ex;
 }
 
 /** The parameters as tensors, rebuilt only when the coordinator bumped the version or swapped regions. */
@@ -44,7 +41,7 @@ function paramTensors(task: ChunkTask, model: ModelDef): tf.Tensor[] {
   const key = `${task.paramsRegion}@${task.paramsVersion}`;
   if (paramCache?.key === key) return paramCache.tensors;
   paramCache?.tensors.forEach((t) => t.dispose());
-  const flat = regionView(task.regions[task.paramsRegion], 'f32', task.paramsRegion);
+  const flat = regionView(task.regions, { name: task.paramsRegion, kind: 'f32' });
   const { offsets, sizes, shapes } = model.layout;
   const tensors = shapes.map((shape, p) => tf.tensor(flat.slice(offsets[p]!, offsets[p]! + sizes[p]!), shape));
   paramCache = { key, tensors };
@@ -56,7 +53,7 @@ function info(): { threadId: number; numTensors: number; backend: string } {
 }
 
 function toRemote(e: unknown, op: string): RemoteError {
-  if (e instanceof SampleError) return { code: 'ERR_SAMPLE_FAILED', message: `${op}: sample ${e.sample}: ${e.message}` };
+  if (e instanceof SampleError) e = errors.sampleFailed(op, e.sample, e.message);
   if (e instanceof GradPoolError) return { code: e.code, message: e.message };
   const message = e instanceof Error ? e.message : String(e);
   if (message.startsWith('backend:')) return { code: 'ERR_BACKEND', message };
@@ -65,10 +62,13 @@ function toRemote(e: unknown, op: string): RemoteError {
 
 export default async function run(task: Task): Promise<TaskResult> {
   try {
-    const rt = await getRuntime(task.runtime);
+    const rt = await load(task.type === 'describe' || task.type === 'warmup' ? task.load : task.runtime);
     switch (task.type) {
-      case 'describe':
-        return { ok: true, chunks: 0, ...describeModel(rt.model, task.probeVectorized ? spec(task.runtime.backend) : null), ...info() };
+      case 'describe': {
+        // Not sticky: the probe must report this model's own failure, not fall back quietly.
+        const probe = task.probeVectorized ? createVectorizedExecutor(task.load.backend, false) : null;
+        return { ok: true, chunks: 0, ...describeModel(rt.value, probe), ...info() };
+      }
       case 'warmup': {
         const b = new Int32Array(task.barrier);
         Atomics.add(b, 0, 1);
@@ -80,7 +80,8 @@ export default async function run(task: Task): Promise<TaskResult> {
       }
       case 'chunks': {
         const t0 = performance.now();
-        const { done: chunks, badSample } = runChunks(task, rt.model, rt.executor, paramTensors(task, rt.model));
+        const executor = executorFor(rt, task.runtime.executor, task.runtime.backend);
+        const { done: chunks, badSample } = runChunks(task, rt.value, executor, paramTensors(task, rt.value));
         const computeMs = performance.now() - t0;
         // Let anything the model scheduled during the call (a stray async throw) happen before we
         // report success, so a crash it causes rejects THIS call instead of racing our result.
@@ -94,7 +95,7 @@ export default async function run(task: Task): Promise<TaskResult> {
       }
     }
   } catch (e) {
-    if (task.type === 'chunks' || task.type === 'update') Atomics.store(regionView(task.regions.ctl, 'i32', 'ctl'), CTL.ABORT, 1);
+    if (task.type === 'chunks' || task.type === 'update') abortClaims(regionView(task.regions, REGION.ctl));
     return { ok: false, error: toRemote(e, task.type === 'chunks' ? task.label : task.type === 'update' ? 'step' : 'model'), ...info() };
   }
 }

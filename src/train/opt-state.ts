@@ -1,5 +1,6 @@
-import type { PoolCore } from '../core.js';
+import type { Arena } from '../arena.js';
 import { errors, raw } from '../errors.js';
+import { optimizerRegion, type RegionSpec } from '../shared/protocol.js';
 import { stateSlots, validateOptimizerSpec } from '../optim/spec.js';
 import type { OptimizerSpec } from '../optim/types.js';
 
@@ -27,33 +28,36 @@ interface Entry {
 export class OptimizerStates {
   private entries = new Map<OptimizerSpec, Entry>();
 
-  constructor(private core: PoolCore) {}
+  constructor(
+    private readonly arena: Arena,
+    /** Parameter scalars: every slot has one entry per parameter. */
+    private readonly P: number,
+  ) {}
 
   private entry(spec: OptimizerSpec): Entry {
     let e = this.entries.get(spec);
     if (!e) {
       validateOptimizerSpec(spec);
       e = { id: this.entries.size, slots: stateSlots(spec), t: 0, active: 0, pending: null };
-      for (const s of e.slots) for (const h of [0, 1]) this.core.arena.ensure(this.region(e, s, h), 'f32', this.core.model.layout.total);
+      for (const s of e.slots) for (const h of [0, 1] as const) this.arena.ensure(this.region(e, s, h), this.P);
       this.entries.set(spec, e);
     }
     return e;
   }
 
-  private region(e: Entry, slot: string, half: number): string {
-    return `opt${e.id}.${slot}.${half}`;
+  private region(e: Entry, slot: string, half: 0 | 1): RegionSpec<'f32'> {
+    return optimizerRegion(e.id, slot, half);
   }
 
-  /** Region names to read (`sIn`) and write (`sOut`) in the next update; applies staged state first. */
-  prepare(spec: OptimizerSpec): { sIn: string[]; sOut: string[]; t: number } {
+  /** Regions to read (`sIn`) and write (`sOut`) in the next update, and the update count so far; applies staged state first. */
+  prepare(spec: OptimizerSpec): { sIn: RegionSpec<'f32'>[]; sOut: RegionSpec<'f32'>[]; t: number } {
     const e = this.entry(spec);
-    const P = this.core.model.layout.total;
     if (e.pending) {
-      e.slots.forEach((s) => this.core.arena.f32(this.region(e, s, e.active), P).set(e.pending!.slots[s]!));
+      e.slots.forEach((s) => this.arena.view(this.region(e, s, e.active), this.P).set(e.pending!.slots[s]!));
       e.t = e.pending.step;
       e.pending = null;
     }
-    return { sIn: e.slots.map((s) => this.region(e, s, e.active)), sOut: e.slots.map((s) => this.region(e, s, 1 - e.active)), t: e.t };
+    return { sIn: e.slots.map((s) => this.region(e, s, e.active)), sOut: e.slots.map((s) => this.region(e, s, e.active === 0 ? 1 : 0)), t: e.t };
   }
 
   /** Makes the written halves current and counts the update. */
@@ -66,14 +70,13 @@ export class OptimizerStates {
   get(spec: OptimizerSpec): OptimizerState {
     const e = this.entry(spec);
     if (e.pending) return { step: e.pending.step, slots: Object.fromEntries(Object.entries(e.pending.slots).map(([k, v]) => [k, v.slice()])) };
-    const P = this.core.model.layout.total;
-    return { step: e.t, slots: Object.fromEntries(e.slots.map((s) => [s, this.core.arena.f32(this.region(e, s, e.active), P).slice()])) };
+    return { step: e.t, slots: Object.fromEntries(e.slots.map((s) => [s, this.arena.view(this.region(e, s, e.active), this.P).slice()])) };
   }
 
   /** Validates `state` in full, then stages it for the next step. */
   set(spec: OptimizerSpec, state: OptimizerState): void {
     const e = this.entry(spec);
-    const P = this.core.model.layout.total;
+    const P = this.P;
     if (!state || typeof state !== 'object') throw errors.type('state', 'an object {step, slots}', state);
     if (!Number.isSafeInteger(state.step) || state.step < 0) throw errors.invalidOption('state.step', 'a non-negative integer', state.step);
     const given = Object.keys(state.slots ?? {});

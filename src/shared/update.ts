@@ -1,6 +1,7 @@
 import { applyUpdate } from '../optim/apply.js';
 import type { OptimizerSpec } from '../optim/types.js';
 import { addNoise } from '../privacy/gaussian.js';
+import { reducePartials } from './reduce.js';
 
 /**
  * Everything one optimizer update needs besides the arrays: small, structured-cloneable, so the same
@@ -47,11 +48,7 @@ function scratchOf(n: number): Float64Array {
 export function updateSlice(plan: UpdatePlan, v: UpdateViews, lo: number, hi: number, scratch = scratchOf(hi - lo)): void {
   const { P, numChunks, divisor } = plan;
   const sum = scratch.subarray(0, hi - lo);
-  for (let k = lo; k < hi; k++) {
-    let s = 0;
-    for (let c = 0; c < numChunks; c++) s += v.partial[c * P + k]!;
-    sum[k - lo] = s;
-  }
+  reducePartials(v.partial, numChunks, P, sum, 1, lo, hi);
   // DP: noise is added to the SUM of clipped gradients, before dividing (as Opacus does).
   addNoise(sum, lo, hi, plan.noiseStd, plan.noiseSeed, plan.t, lo);
   for (let k = lo; k < hi; k++) v.grad[k] = sum[k - lo]! / divisor;

@@ -1,0 +1,217 @@
+/**
+ * What the coordinator and its workers share: the messages between them, the shared-memory regions
+ * (the table below is docs/architecture.md's layout as code: no other file spells a region name),
+ * and the views both sides make of them. A task carries only small numbers and SharedArrayBuffer
+ * handles (which postMessage shares, never copies); per-sample data never travels in a message. One
+ * task per worker per call: workers claim chunks from a shared atomic counter (workers/claim.ts).
+ */
+import type { ChunkPlanData } from './chunks.js';
+import type { UpdatePlan } from './update.js';
+
+/** Element type of a shared region. */
+export type RegionKind = 'f32' | 'f64' | 'i32';
+export type View<K extends RegionKind> = K extends 'f32' ? Float32Array : K extends 'f64' ? Float64Array : Int32Array;
+export const BYTES: Record<RegionKind, number> = { f32: 4, f64: 8, i32: 4 };
+
+/** A shared region as a worker receives it. */
+export interface RegionHandle {
+  sab: SharedArrayBuffer;
+  kind: RegionKind;
+}
+export type RegionHandles = Record<string, RegionHandle>;
+
+/** The sizes a call's regions are computed from. */
+export interface RegionSizes {
+  batch: number;
+  chunks: number;
+  inputSize: number;
+  targetSize: number;
+  /** Values per sample of the forward output. */
+  outputSize: number;
+  /** Parameter scalars, P. */
+  params: number;
+}
+
+/** One region: its name, element type, and length in elements for a call of the given sizes. */
+export interface RegionSpec<K extends RegionKind = RegionKind> {
+  readonly name: string;
+  readonly kind: K;
+  length(s: RegionSizes): number;
+}
+
+const region = <K extends RegionKind>(name: string, kind: K, length: (s: RegionSizes) => number): RegionSpec<K> => ({ name, kind, length });
+
+/** Index of the fields in the `ctl` Int32 region. */
+export const CTL = {
+  /** Next unclaimed chunk or update slice (Atomics.add). */
+  CLAIM: 0,
+  /** Set to 1 when any worker fails, so the others stop claiming. */
+  ABORT: 1,
+  LENGTH: 4,
+} as const;
+
+/** The fixed regions. Sample-major throughout: sample i's values are contiguous. */
+export const REGION = {
+  /** Work-claiming counter and abort flag. */
+  ctl: region('ctl', 'i32', () => CTL.LENGTH),
+  /** Inputs, [B, inputSize]. */
+  x: region('x', 'f32', (s) => s.batch * s.inputSize),
+  /** Targets, [B, targetSize]. */
+  y: region('y', 'f32', (s) => s.batch * s.targetSize),
+  /** Forward outputs, [B, outputSize]. */
+  pred: region('pred', 'f32', (s) => s.batch * s.outputSize),
+  /** Per-sample losses, [B]. */
+  loss: region('loss', 'f32', (s) => s.batch),
+  /** Per-sample gradient L2 norms, [B] (NaN in sum mode, which never forms them). */
+  norms: region('norms', 'f32', (s) => s.batch),
+  /** Per-sample gradients: one [B, ...shape] block per parameter, in layout order. */
+  psg: region('psg', 'f32', (s) => s.batch * s.params),
+  /** Each chunk's (clipped) gradient sum in float64, [chunks, P]: reduced in chunk order. */
+  partial: region('partial', 'f64', (s) => Math.max(1, s.chunks) * s.params),
+  /** The reduced gradient, [P]: the batch mean, or the (noised) step gradient. */
+  grad: region('grad', 'f32', (s) => s.params),
+} as const;
+export type RegionKey = keyof typeof REGION;
+
+/** One half of the double-buffered parameters, [P]. */
+export const paramsRegion = (half: 0 | 1): RegionSpec<'f32'> => region(`params${half}`, 'f32', (s) => s.params);
+/** One half of state slot `slot` of the pool's optimizer number `id`, [P]. */
+export const optimizerRegion = (id: number, slot: string, half: 0 | 1): RegionSpec<'f32'> => region(`opt${id}.${slot}.${half}`, 'f32', (s) => s.params);
+
+/** Ops a worker runs over chunks of the batch. */
+export type ChunkOp = 'forward' | 'evaluate' | 'perSampleGrads' | 'sumGrads';
+
+/** What each chunk op reads and writes, by region. */
+export const OP_REGIONS = {
+  forward: { reads: ['x'], writes: ['pred'] },
+  evaluate: { reads: ['x', 'y'], writes: ['pred', 'loss'] },
+  perSampleGrads: { reads: ['x', 'y'], writes: ['loss', 'psg'] },
+  sumGrads: { reads: ['x', 'y'], writes: ['loss', 'norms', 'partial'] },
+} as const satisfies Record<ChunkOp, { reads: readonly RegionKey[]; writes: readonly RegionKey[] }>;
+
+/** Typed views of an op's output regions, keyed as in {@link REGION}. */
+export type OpOutputs<Op extends ChunkOp> = { [K in (typeof OP_REGIONS)[Op]['writes'][number]]: View<(typeof REGION)[K]['kind']> };
+
+/** A typed view of a whole SharedArrayBuffer, or of its first `length` elements. */
+export function makeView<K extends RegionKind>(kind: K, sab: SharedArrayBuffer, length?: number): View<K> {
+  const n = length ?? sab.byteLength / BYTES[kind];
+  switch (kind) {
+    case 'f32':
+      return new Float32Array(sab, 0, n) as View<K>;
+    case 'f64':
+      return new Float64Array(sab, 0, n) as View<K>;
+    default:
+      return new Int32Array(sab, 0, n) as View<K>;
+  }
+}
+
+/** Worker side: a typed view over the region named by `spec` (its whole capacity). */
+export function regionView<K extends RegionKind>(handles: RegionHandles, spec: { name: string; kind: K }): View<K> {
+  const h = handles[spec.name];
+  if (!h || h.kind !== spec.kind) throw new Error(`worker: missing ${spec.kind} region '${spec.name}'`);
+  return makeView(spec.kind, h.sab);
+}
+
+/** Worker side: views of every region op `op` writes, keyed as in {@link REGION}. */
+export function opViews<Op extends ChunkOp>(handles: RegionHandles, op: Op): OpOutputs<Op> {
+  const out: Record<string, ArrayBufferView> = {};
+  for (const key of OP_REGIONS[op].writes) out[key] = regionView(handles, REGION[key]);
+  return out as OpOutputs<Op>;
+}
+
+/** Executor names a pool can run; `'auto'` is resolved to one of these when the pool is created. */
+export const EXECUTORS = ['vectorized', 'loop'] as const;
+export type ExecutorName = (typeof EXECUTORS)[number];
+
+/** How a worker loads its runtime: the backend and the model module. */
+export interface LoadSpec {
+  /** File URL of the model module. */
+  model: string;
+  /** tfjs backend name: 'wasm' (default), 'cpu', or another registered by `backendModule`. */
+  backend: string;
+  /** Module to import before selecting `backend` (e.g. '@tensorflow/tfjs-node'). */
+  backendModule?: string;
+}
+
+/** What runs a pool's calls: the loaded runtime and the executor chosen at creation. */
+export interface RuntimeSpec extends LoadSpec {
+  executor: ExecutorName;
+}
+
+export interface ChunkTask {
+  type: 'chunks';
+  op: ChunkOp;
+  /** The public call this task serves (`gradient`, `step`, …), for error messages. */
+  label: string;
+  runtime: RuntimeSpec;
+  regions: RegionHandles;
+  /** Name of the region holding the current parameters, and its version (workers cache tensors by it). */
+  paramsRegion: string;
+  paramsVersion: number;
+  /** How the batch is cut into chunks (workers/chunks.ts revives it as a ChunkPlan). */
+  plan: ChunkPlanData;
+  /** The per-sample output shape. */
+  outputShape: number[];
+  /** DP: clip each sample's whole gradient to this L2 norm before summing (sumGrads only). */
+  clip?: number;
+}
+
+/** One optimizer update, sharded by parameter slices claimed from the shared counter. */
+export interface UpdateTask {
+  type: 'update';
+  runtime: RuntimeSpec;
+  regions: RegionHandles;
+  plan: UpdatePlan;
+  /** Regions of the parameters and optimizer state slots, read (`*In`) and written (`*Out`). */
+  names: { pIn: string; pOut: string; sIn: string[]; sOut: string[] };
+  sliceSize: number;
+}
+
+export interface DescribeTask {
+  type: 'describe';
+  load: LoadSpec;
+  /** Also try the vectorized executor on a small chunk (for executor 'auto' / 'vectorized'). */
+  probeVectorized?: boolean;
+}
+
+/**
+ * Loads backend and model on every worker. Each warm-up task blocks on a shared barrier until all
+ * `parties` have arrived, which forces piscina to place one on each worker.
+ */
+export interface WarmupTask {
+  type: 'warmup';
+  load: LoadSpec;
+  barrier: SharedArrayBuffer;
+  parties: number;
+}
+
+export type Task = ChunkTask | DescribeTask | WarmupTask | UpdateTask;
+
+/** An error a worker reports as data (so its code survives the thread boundary). */
+export interface RemoteError {
+  code: string;
+  message: string;
+}
+
+export interface WorkerInfo {
+  threadId: number;
+  /** tf.memory().numTensors after the task, for leak checks. */
+  numTensors: number;
+  backend: string;
+}
+
+export interface OkResult extends WorkerInfo {
+  ok: true;
+  /** Chunks (or update slices) this worker did. */
+  chunks: number;
+  /** From `describe`: the per-sample output shape. */
+  outputShape?: number[];
+  /** From `describe` with `probeVectorized`: why the model cannot run vectorized (absent: it can). */
+  notVectorizable?: string;
+  /** Time spent computing, ms. */
+  computeMs?: number;
+  /** From `sumGrads`: the lowest sample index whose loss or gradient was non-finite. */
+  badSample?: number;
+}
+
+export type TaskResult = OkResult | ({ ok: false; error: RemoteError } & WorkerInfo);

@@ -1,0 +1,38 @@
+/**
+ * Deterministic reductions over the batch. Every sum here runs in a fixed order (chunk 0, 1, 2, … of
+ * the f64 partials; sample 0, 1, 2, … of the losses) in float64, so the result does not depend on how
+ * many threads produced the partials. See chunks.ts for the other half of the argument.
+ */
+
+/**
+ * out[k - lo] = scale * Σ_c partial[c*P + k] for k in [lo, hi), summed over the `chunks` rows in
+ * order. `gradient()` reduces all of [0, P) at once; the optimizer update reduces its slice.
+ */
+export function reducePartials(partial: Float64Array, chunks: number, P: number, out: Float32Array | Float64Array, scale = 1, lo = 0, hi = P): void {
+  for (let k = lo; k < hi; k++) {
+    let s = 0;
+    for (let c = 0; c < chunks; c++) s += partial[c * P + k]!;
+    out[k - lo] = s * scale;
+  }
+}
+
+/** Σ values[i] in index order, in float64. */
+export function orderedSum(values: ArrayLike<number>, n = values.length): number {
+  let s = 0;
+  for (let i = 0; i < n; i++) s += values[i]!;
+  return s;
+}
+
+/** How many of the values exceed `bound`. */
+export function countAbove(values: ArrayLike<number>, bound: number): number {
+  let n = 0;
+  for (let i = 0; i < values.length; i++) if (values[i]! > bound) n++;
+  return n;
+}
+
+/** The L2 norm, summed in float64 in index order. */
+export function l2Norm(values: ArrayLike<number>): number {
+  let ss = 0;
+  for (let i = 0; i < values.length; i++) ss += values[i]! * values[i]!;
+  return Math.sqrt(ss);
+}
