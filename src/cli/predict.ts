@@ -9,7 +9,7 @@ import { loadModel, modelHref } from '../model/load.js';
 import { GradPool } from '../pool.js';
 import { accuracy } from '../train/metrics.js';
 import { EXIT, UsageError } from './exit.js';
-import { readJobFile } from './job-file.js';
+import { readJobFile } from './job.js';
 import { Progress } from './progress.js';
 
 /**

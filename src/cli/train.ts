@@ -3,14 +3,12 @@ import { join } from 'node:path';
 import { writeTfjsWeights } from '../io/tfjs-weights.js';
 import { loadLatestValid, pruneCheckpoints, writeCheckpoint } from '../io/checkpoint.js';
 import type { Dataset } from '../io/dataset.js';
-import type { Job } from '../io/job.js';
-import { jobHash } from '../io/job.js';
 import { loadData } from '../io/load.js';
 import { GradPool } from '../pool.js';
 import { computeRdp, epsilonFromRdp } from '../privacy/rdp.js';
 import type { FitState } from '../train/fit.js';
 import { EXIT, UsageError } from './exit.js';
-import { readJobFile } from './job-file.js';
+import { jobHash, readJobFile, type Job } from './job.js';
 import { Progress } from './progress.js';
 import { capture, restore } from './state.js';
 

@@ -7,9 +7,9 @@ import { createHash } from 'node:crypto';
 import { cpSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { dirname, join } from 'node:path';
-import { canonicalJson, jobHash, parseJob, type Job } from '../../src/io/job.js';
+import { canonicalJson, jobHash, parseJob, type Job } from '../../src/cli/job.js';
 import { adam, momentum } from '../../src/optim/index.js';
-import { dataFixture, scratchDir } from './helpers.js';
+import { dataFixture, scratchDir } from '../io/helpers.js';
 import { throwsExactly } from '../helpers/assert.js';
 
 const base = dirname(dataFixture('job/model.js'));
@@ -19,7 +19,7 @@ const parse = (o: unknown, baseDir = base) => parseJob(JSON.stringify(o), { base
 /** `minimal` with `patch` merged in at the top level (undefined deletes a field). */
 const withFields = (patch: Record<string, unknown>) => ({ ...minimal, ...patch });
 
-describe('io: job', () => {
+describe('cli: job file', () => {
   it('fills in every default and resolves paths against baseDir', () => {
     const job = parse(minimal);
     const expected: Job = {

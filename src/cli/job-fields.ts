@@ -5,7 +5,7 @@
  */
 import { isAbsolute, resolve } from 'node:path';
 import { errors } from '../errors.js';
-import { requireFile } from './dataset.js';
+import { requireFile } from '../io/dataset.js';
 
 /** A parsed JSON object. */
 export type Obj = Record<string, unknown>;

@@ -2,15 +2,18 @@
  * Job files: the JSON a `gradpool` run is configured by. `parseJob` validates every field (errors
  * name the field's path, e.g. `optimizer.beta1` or `data.x`), rejects unknown fields, resolves
  * paths against the job file's directory and fills in defaults, so the trainer never sees an
- * unchecked value. `jobHash` fingerprints what determines the trained weights, so a resumed run can
- * refuse a checkpoint written by a different job.
+ * unchecked value. `readJobFile` reads one from disk for a CLI command, turning every problem into a
+ * UsageError (exit code 2). `jobHash` fingerprints what determines the trained weights, so a resumed
+ * run can refuse a checkpoint written by a different job.
  */
 import { createHash } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
-import { relative, resolve, sep } from 'node:path';
+import { dirname, relative, resolve, sep } from 'node:path';
 import { errors, GradPoolError } from '../errors.js';
+import { checkOneHot, type DataSource } from '../io/dataset.js';
 import { adam, adamw, momentum, rmsprop, sgd, type OptimizerKind, type OptimizerSpec } from '../optim/index.js';
-import { checkOneHot, type DataSource } from './dataset.js';
+import { UsageError } from './exit.js';
 import { at, existingFile, nonEmptyString, numberIn, type Obj, objectAt, oneOf, onlyKnown, posInt, resolvePath } from './job-fields.js';
 
 /** Differential-privacy settings (DP-SGD): per-sample clipping norm, Gaussian noise, sampling, target delta. */
@@ -162,6 +165,24 @@ export function parseJob(jsonText: string, options: { baseDir: string }): Job {
     output: output(o.output, baseDir),
   };
   return job;
+}
+
+/** Reads and validates a job file; every problem becomes a UsageError (exit code 2) naming the field. */
+export async function readJobFile(path: string | undefined): Promise<Job> {
+  if (!path) throw new UsageError('job: expected a job file path, e.g. gradpool train /job/job.json');
+  const file = resolve(path);
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (e) {
+    throw new UsageError(`job: cannot read ${file}: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'file not found' : (e as Error).message}`);
+  }
+  try {
+    return parseJob(text, { baseDir: dirname(file) });
+  } catch (e) {
+    if (e instanceof GradPoolError || e instanceof SyntaxError) throw new UsageError(e.message);
+    throw e;
+  }
 }
 
 /** JSON with object keys sorted at every level, so equal values always serialise to equal text. */
