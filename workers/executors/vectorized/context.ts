@@ -49,7 +49,8 @@ export class Ctx {
     return shapeOf(v);
   }
 
-  b(info: tf.TensorInfo): BVal {
+  /** `info`, an inner tensor whose leading axis is the batch, as a batched value (no copy). */
+  batched(info: tf.TensorInfo): BVal {
     return { info, batched: true };
   }
 
@@ -89,7 +90,7 @@ export class Ctx {
   expandTo(v: BVal, rank: number): BVal {
     const s = shapeOf(v);
     if (!v.batched || s.length >= rank) return v;
-    return this.b(this.view(v.info, [this.n, ...new Array<number>(rank - s.length).fill(1), ...s]));
+    return this.batched(this.view(v.info, [this.n, ...new Array<number>(rank - s.length).fill(1), ...s]));
   }
 
   /** `v` broadcast (numpy rules, per sample) to exactly `[n, ...shape]`. */
@@ -162,7 +163,7 @@ export class Ctx {
         if (row.length !== first.length || !o || o.dtype !== a.dtype || !tf.util.arraysEqual(o.shape, a.shape))
           throw new BatchingRuleError(kernel, `vectorized: kernel '${kernel}' gives outputs of different shapes for different samples ([${a.shape}] vs [${o?.shape ?? ''}]), so it cannot run on a batch`);
       }
-    const outs = first.map((_, j) => this.b(this.call1('Pack', rows.map((r) => r[j]!), { axis: 0 })));
+    const outs = first.map((_, j) => this.batched(this.call1('Pack', rows.map((r) => r[j]!), { axis: 0 })));
     return listForm ? outs : outs[0]!;
   }
 

@@ -31,7 +31,7 @@ function deffolded(kernel: string, folded: string[], fixed: string[] = [], shape
       ins[k] = ctx.view(ctx.batch(v), [n * s[0]!, ...s.slice(1)]);
     }
     const a = shapeAttr ? { ...attrs, [shapeAttr]: (attrs[shapeAttr] as number[]).map((d, i) => (i === 0 ? n * d : d)) } : attrs;
-    const unfold = (o: tf.TensorInfo) => ctx.b(ctx.view(o, [n, o.shape[0]! / n, ...o.shape.slice(1)]));
+    const unfold = (o: tf.TensorInfo) => ctx.batched(ctx.view(o, [n, o.shape[0]! / n, ...o.shape.slice(1)]));
     const out = ctx.call(kernel, ins, a);
     return Array.isArray(out) ? out.map(unfold) : unfold(out);
   });
@@ -108,7 +108,7 @@ export const convRules: RuleConfig[] = [
     const xc = ctx.view(ctx.transpose(xs, [1, 2, 3, 0, 4]), [b, H, W, n * C]);
     const dyc = ctx.view(ctx.transpose(dys, [1, 2, 3, 0, 4]), [b, OH, OW, n * CM]);
     const g = ctx.call1('DepthwiseConv2dNativeBackpropFilter', { x: xc, dy: dyc }, { ...attrs, filterShape: [KH!, KW!, n * C, M!] });
-    return ctx.b(ctx.transpose(ctx.view(g, [KH!, KW!, n, C, M!]), [2, 0, 1, 3, 4]));
+    return ctx.batched(ctx.transpose(ctx.view(g, [KH!, KW!, n, C, M!]), [2, 0, 1, 3, 4]));
   }),
 ];
 

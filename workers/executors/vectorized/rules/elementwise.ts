@@ -36,7 +36,7 @@ export const elementwiseRules: RuleConfig[] = [
   // kernel runs as is; a batched alpha is spelled out as where(x < 0, alpha * x, x).
   defrule('Prelu', (ctx, inputs) => {
     const { x, alpha } = inputs as { x: BVal; alpha: BVal };
-    if (!alpha.batched) return ctx.b(ctx.call1('Prelu', { x: x.info, alpha: alpha.info }));
+    if (!alpha.batched) return ctx.batched(ctx.call1('Prelu', { x: x.info, alpha: alpha.info }));
     const zero: BVal = { info: ctx.constant(new Float32Array([0]), [], 'float32'), batched: false };
     const neg = ctx.apply1('Less', { a: x, b: zero });
     const scaled = ctx.apply1('Multiply', { a: alpha, b: x });
@@ -51,6 +51,6 @@ export const elementwiseRules: RuleConfig[] = [
     const size = tf.util.sizeFromShape(ctx.shape(x!));
     const odd = Object.values(stats).some((v) => v && (v.batched || size % tf.util.sizeFromShape(v.info.shape) !== 0));
     if (odd) return ctx.perSample('FusedBatchNorm', inputs, attrs, 'batched or non-broadcast statistics');
-    return ctx.b(ctx.call1('FusedBatchNorm', mapInputs(inputs, (v) => v.info), attrs));
+    return ctx.batched(ctx.call1('FusedBatchNorm', mapInputs(inputs, (v) => v.info), attrs));
   }),
 ];

@@ -24,7 +24,7 @@ export const defrule = (kernel: string, rule: Rule, opts: { standalone?: boolean
 
 /** Runs the inner kernel on `inputs` (already batched or broadcast as needed), same attrs, results batched. */
 function passThrough(ctx: Ctx, kernel: string, inputs: BInputs, f: (v: BVal) => tf.TensorInfo, attrs: tf.NamedAttrMap) {
-  return mapOuts(ctx.call(kernel, mapInputs(inputs, f), attrs), (info) => ctx.b(info));
+  return mapOuts(ctx.call(kernel, mapInputs(inputs, f), attrs), (info) => ctx.batched(info));
 }
 
 /**

@@ -26,12 +26,12 @@ export const linalgRules: RuleConfig[] = [
       const K = tA ? sa[sa.length - 2]! : sa[sa.length - 1]!;
       const rows = n * tf.util.sizeFromShape(rowsShape);
       const out = ctx.call1('BatchMatMul', { a: ctx.view(at, [rows, K]), b: b.info }, { transposeA: false, transposeB: tB });
-      return ctx.b(ctx.view(out, [n, ...rowsShape, out.shape[1]!]));
+      return ctx.batched(ctx.view(out, [n, ...rowsShape, out.shape[1]!]));
     }
     // Fixed matrix times batched values: a·b_i = (b_i^T·a^T)^T, which is the case above.
     if (!a.batched && b.batched && sa.length === 2) {
       const t = ctx.apply1('BatchMatMul', { a: b, b: a }, { transposeA: !tB, transposeB: !tA });
-      return ctx.b(ctx.transpose(t.info, swapLast2(t.info.shape.length)));
+      return ctx.batched(ctx.transpose(t.info, swapLast2(t.info.shape.length)));
     }
     // General case (e.g. both batched, as in the weight gradient x^T·dy): broadcast the outer dims per
     // sample and run one batched product over n * outer.
@@ -54,10 +54,10 @@ export const linalgRules: RuleConfig[] = [
       if (lazy) return lazy;
       // tfjs-wasm's BatchMatMul takes ~30 ms for a [64,784]x[64,128] batch of these; a broadcasting
       // Multiply gives the same bits in ~1.5 ms (on cpu the Multiply is the slow one).
-      if (ctx.vm.innerName === 'wasm') return ctx.b(ctx.view(ctx.call1('Multiply', { a: av, b: bv }), [n, ...outer, M, P]));
+      if (ctx.vm.innerName === 'wasm') return ctx.batched(ctx.view(ctx.call1('Multiply', { a: av, b: bv }), [n, ...outer, M, P]));
     }
     const out = ctx.call1('BatchMatMul', { a: flat(a, sa), b: flat(b, sb) }, { transposeA: tA, transposeB: tB });
-    return ctx.b(ctx.view(out, [n, ...outer, ...out.shape.slice(1)]));
+    return ctx.batched(ctx.view(out, [n, ...outer, ...out.shape.slice(1)]));
   }),
 
   /** _FusedMatMul (tf.fused.matMul): spelled out as matmul, bias add and activation, each batched. */

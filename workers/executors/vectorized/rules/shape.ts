@@ -11,13 +11,13 @@ const one = (inputs: unknown): BVal => inputList(inputs as BVal[])[0]!;
 const ones = (k: number) => new Array<number>(k).fill(1);
 
 const padded = (kernel: string) => (ctx: Ctx, inputs: unknown, attrs: tf.NamedAttrMap) =>
-  ctx.b(ctx.call1(kernel, { x: one(inputs).info }, { ...attrs, paddings: [[0, 0], ...(attrs.paddings as number[][])] }));
+  ctx.batched(ctx.call1(kernel, { x: one(inputs).info }, { ...attrs, paddings: [[0, 0], ...(attrs.paddings as number[][])] }));
 
 export const shapeRules: RuleConfig[] = [
   defrule('Reshape', (ctx, inputs, attrs) => {
     const x = one(inputs);
     const shape = tf.util.inferFromImplicitShape(attrs.shape as number[], tf.util.sizeFromShape(ctx.shape(x)));
-    return ctx.b(ctx.view(x.info, [ctx.n, ...shape]));
+    return ctx.batched(ctx.view(x.info, [ctx.n, ...shape]));
   }),
 
   defrule('ExpandDims', (ctx, inputs, attrs) => {
@@ -25,12 +25,12 @@ export const shapeRules: RuleConfig[] = [
     const s = ctx.shape(x);
     const dim = attrs.dim as number;
     const d = dim < 0 ? dim + s.length + 1 : dim;
-    return ctx.b(ctx.view(x.info, [ctx.n, ...s.slice(0, d), 1, ...s.slice(d)]));
+    return ctx.batched(ctx.view(x.info, [ctx.n, ...s.slice(0, d), 1, ...s.slice(d)]));
   }),
 
-  defrule('Transpose', (ctx, inputs, attrs) => ctx.b(ctx.transpose(one(inputs).info, [0, ...(attrs.perm as number[]).map((p) => p + 1)]))),
+  defrule('Transpose', (ctx, inputs, attrs) => ctx.batched(ctx.transpose(one(inputs).info, [0, ...(attrs.perm as number[]).map((p) => p + 1)]))),
 
-  defrule('Tile', (ctx, inputs, attrs) => ctx.b(ctx.call1('Tile', { x: one(inputs).info }, { reps: [1, ...(attrs.reps as number[])] }))),
+  defrule('Tile', (ctx, inputs, attrs) => ctx.batched(ctx.call1('Tile', { x: one(inputs).info }, { reps: [1, ...(attrs.reps as number[])] }))),
 
   defrule('PadV2', padded('PadV2')),
   defrule('MirrorPad', padded('MirrorPad')),
@@ -38,7 +38,7 @@ export const shapeRules: RuleConfig[] = [
   defrule('Slice', (ctx, inputs, attrs) => {
     const x = one(inputs);
     const [begin, size] = tf.slice_util.parseSliceParams({ shape: ctx.shape(x) } as tf.TensorInfo, attrs.begin as number[], attrs.size as number[]);
-    return ctx.b(ctx.call1('Slice', { x: x.info }, { begin: [0, ...begin], size: [ctx.n, ...size] }));
+    return ctx.batched(ctx.call1('Slice', { x: x.info }, { begin: [0, ...begin], size: [ctx.n, ...size] }));
   }),
 
   // One more slice spec in front (the whole batch axis), so every bit mask shifts left by one; the batch
@@ -47,7 +47,7 @@ export const shapeRules: RuleConfig[] = [
     const x = one(inputs);
     const begin = attrs.begin as number[];
     const m = (k: string) => ((attrs[k] as number | undefined) ?? 0) << 1;
-    return ctx.b(
+    return ctx.batched(
       ctx.call1('StridedSlice', { x: x.info }, {
         begin: [0, ...begin],
         end: [0, ...(attrs.end as number[])],
@@ -64,25 +64,25 @@ export const shapeRules: RuleConfig[] = [
   defrule('Concat', (ctx, inputs, attrs) => {
     const list = inputList(inputs);
     const axis = tf.util.parseAxisParam(attrs.axis as number, ctx.shape(list[0]!))[0]!;
-    return ctx.b(ctx.call1('Concat', list.map((v) => ctx.batch(v)), { axis: axis + 1 }));
+    return ctx.batched(ctx.call1('Concat', list.map((v) => ctx.batch(v)), { axis: axis + 1 }));
   }),
 
   defrule('Pack', (ctx, inputs, attrs) => {
     const list = inputList(inputs);
     const axis = normAxis(attrs.axis as number, ctx.shape(list[0]!).length + 1);
-    return ctx.b(ctx.call1('Pack', list.map((v) => ctx.batch(v)), { axis: axis + 1 }));
+    return ctx.batched(ctx.call1('Pack', list.map((v) => ctx.batch(v)), { axis: axis + 1 }));
   }),
 
   defrule('Unpack', (ctx, inputs, attrs) => {
     const x = one(inputs);
     const axis = normAxis(attrs.axis as number, ctx.shape(x).length);
-    return (ctx.call('Unpack', { value: x.info }, { axis: axis + 1 }) as tf.TensorInfo[]).map((i) => ctx.b(i));
+    return (ctx.call('Unpack', { value: x.info }, { axis: axis + 1 }) as tf.TensorInfo[]).map((i) => ctx.batched(i));
   }),
 
   defrule('SplitV', (ctx, inputs, attrs) => {
     const x = one(inputs);
     const axis = tf.util.parseAxisParam(attrs.axis as number, ctx.shape(x))[0]!;
-    return (ctx.call('SplitV', { x: x.info }, { ...attrs, axis: axis + 1 }) as tf.TensorInfo[]).map((i) => ctx.b(i));
+    return (ctx.call('SplitV', { x: x.info }, { ...attrs, axis: axis + 1 }) as tf.TensorInfo[]).map((i) => ctx.batched(i));
   }),
 
   /**
@@ -96,13 +96,13 @@ export const shapeRules: RuleConfig[] = [
     const axis = tf.util.parseAxisParam(attrs.axis as number, sx)[0]!;
     let batchDims = (attrs.batchDims as number | undefined) ?? 0;
     if (batchDims < 0) batchDims += ctx.shape(indices).length;
-    if (batchDims === 0 && !indices.batched) return ctx.b(ctx.call1('GatherV2', { x: x.info, indices: indices.info }, { axis: axis + 1, batchDims: 0 }));
+    if (batchDims === 0 && !indices.batched) return ctx.batched(ctx.call1('GatherV2', { x: x.info, indices: indices.info }, { axis: axis + 1, batchDims: 0 }));
     if (batchDims === 0 && !x.batched) {
       const out = ctx.call1('GatherV2', { x: x.info, indices: indices.info }, { axis, batchDims: 0 });
       const perm = out.shape.map((_, i) => i).filter((i) => i !== axis);
-      return ctx.b(ctx.transpose(out, [axis, ...perm]));
+      return ctx.batched(ctx.transpose(out, [axis, ...perm]));
     }
-    return ctx.b(ctx.call1('GatherV2', { x: ctx.batch(x), indices: ctx.batch(indices) }, { axis: axis + 1, batchDims: batchDims + 1 }));
+    return ctx.batched(ctx.call1('GatherV2', { x: ctx.batch(x), indices: ctx.batch(indices) }, { axis: axis + 1, batchDims: batchDims + 1 }));
   }),
 
   /**
@@ -120,13 +120,13 @@ export const shapeRules: RuleConfig[] = [
       const k = sIds.length;
       const toBack = [...sx.slice(0, k).map((_, i) => i + 1), 0, ...sx.slice(k).map((_, i) => i + k + 1)];
       const out = ctx.call1('UnsortedSegmentSum', { x: ctx.transpose(xb, toBack), segmentIds: segmentIds.info }, { numSegments });
-      return ctx.b(ctx.transpose(out, [1, 0, ...sx.slice(k).map((_, i) => i + 2)]));
+      return ctx.batched(ctx.transpose(out, [1, 0, ...sx.slice(k).map((_, i) => i + 2)]));
     }
     const k = tf.util.sizeFromShape(sIds);
     const rest = sx.slice(sIds.length);
     const hot = ctx.call1('OneHot', { indices: ctx.view(segmentIds.info, [ctx.n, k]) }, { depth: numSegments, onValue: 1, offValue: 0, dtype: x.info.dtype });
     const xs = ctx.view(ctx.batch(x), [ctx.n, k, tf.util.sizeFromShape(rest)]);
     const out = ctx.call1('BatchMatMul', { a: hot, b: xs }, { transposeA: true, transposeB: false });
-    return ctx.b(ctx.view(out, [ctx.n, numSegments, ...rest]));
+    return ctx.batched(ctx.view(out, [ctx.n, numSegments, ...rest]));
   }),
 ];
