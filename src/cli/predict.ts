@@ -4,25 +4,23 @@ import { writeFileAtomic } from '../io/atomic.js';
 import { loadLatestValid } from '../io/checkpoint.js';
 import { loadData } from '../io/load.js';
 import { readTfjsWeights } from '../io/tfjs-weights.js';
-import { splitFlat, type ParamLayout } from '../model/define.js';
+import type { ParamLayout } from '../model/define.js';
 import { loadModel, modelHref } from '../model/load.js';
 import { GradPool } from '../pool.js';
 import { accuracy } from '../train/metrics.js';
 import { EXIT, UsageError } from './exit.js';
 import { readJobFile } from './job.js';
 import { Progress } from './progress.js';
+import { checkpointParams, trainMeta } from './state.js';
 
-/**
- * The trained parameters, by name: the final weights if training finished, else the newest valid
- * checkpoint's (flat, split by the model's layout).
- */
+/** The trained parameters, by name: the final weights if training finished, else the newest valid checkpoint's. */
 async function trainedParams(outDir: string, layout: ParamLayout, progress: Progress): Promise<Record<string, Float32Array>> {
   const final = join(outDir, 'final');
   if ((await readdir(final).catch(() => [])).length > 0) return Object.fromEntries((await readTfjsWeights(final)).map((w) => [w.name, w.data]));
   const ckpt = await loadLatestValid(join(outDir, 'checkpoints'), { onWarning: (message) => progress.event('warning', { message }) });
   if (!ckpt) throw new UsageError(`predict: no trained weights in ${outDir} (expected final/ or checkpoints/; run gradpool train first)`);
-  progress.event('warning', { message: `predict: training has not finished; using the checkpoint at step ${(ckpt.meta as { globalStep: number }).globalStep}` });
-  return splitFlat(layout, ckpt.arrays.params as Float32Array);
+  progress.event('warning', { message: `predict: training has not finished; using the checkpoint at step ${trainMeta(ckpt).globalStep}` });
+  return checkpointParams(ckpt, layout);
 }
 
 /** `gradpool predict <job.json>`: batch inference over the job's data, one JSON line per sample. */

@@ -10,7 +10,7 @@ import type { FitState } from '../train/fit.js';
 import { EXIT, UsageError } from './exit.js';
 import { jobHash, readJobFile, type Job } from './job.js';
 import { Progress } from './progress.js';
-import { capture, restore } from './state.js';
+import { capture, restore, type TrainMeta } from './state.js';
 
 export interface TrainFlags {
   resume: boolean;
@@ -63,8 +63,9 @@ export async function train(jobPath: string, flags: TrainFlags): Promise<number>
   await mkdir(ckptDir, { recursive: true });
 
   const ckpt = flags.resume ? await loadLatestValid(ckptDir, { onWarning: (message) => progress.event('warning', { message }) }) : undefined;
-  if (ckpt && (ckpt.meta as { jobHash?: string }).jobHash !== hash && !flags.force)
-    throw new UsageError(`--resume: the job file changed since the checkpoint at step ${(ckpt.meta as { globalStep?: number }).globalStep} was written (job hash ${hash.slice(0, 12)}…, checkpoint ${String((ckpt.meta as { jobHash?: string }).jobHash).slice(0, 12)}…); pass --force to resume anyway`);
+  const ckptMeta = ckpt?.meta as Partial<TrainMeta> | undefined;
+  if (ckpt && ckptMeta?.jobHash !== hash && !flags.force)
+    throw new UsageError(`--resume: the job file changed since the checkpoint at step ${ckptMeta?.globalStep} was written (job hash ${hash.slice(0, 12)}…, checkpoint ${String(ckptMeta?.jobHash).slice(0, 12)}…); pass --force to resume anyway`);
   if (flags.resume && !ckpt) progress.event('warning', { message: `--resume: no valid checkpoint in ${ckptDir}; starting from the beginning` });
 
   let signal: NodeJS.Signals | null = null;
