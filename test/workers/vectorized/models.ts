@@ -110,6 +110,17 @@ export function run(ex: Executor, job: ChunkJob): Results {
   return { losses, grads };
 }
 
+/**
+ * Runs `ex.losses` (evaluation: forward and loss, no gradients) on a job into fresh buffers. The test
+ * models predict in their target's shape, so a prediction has `targetSize` values per sample.
+ */
+export function evaluate(ex: Executor, job: ChunkJob): { losses: Float32Array; pred: Float32Array } {
+  const losses = new Float32Array(job.n);
+  const pred = new Float32Array(job.n * job.model.targetSize);
+  ex.losses(job, losses, pred);
+  return { losses, pred };
+}
+
 /** Asserts executor results equal the oracle's to `rtol` (losses and every parameter's per-sample grads). */
 export function assertResults(got: Results, want: Results, rtol: number, label: string): void {
   assertClose(got.losses, want.losses, { rtol: rtol, floor: 0.01 }, `${label}: losses`);
