@@ -5,13 +5,13 @@
 //   node dist/examples/seed-tensordot/run.js
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
-import { GradPool, Rng } from 'gradpool';
+import { GradPool } from 'gradpool';
 import model from './model.js';
 
 const B = 256;
-const rng = new Rng(2024);
-const x = Float32Array.from({ length: B * 6 }, () => rng.normal());
-const y = Float32Array.from({ length: B }, () => rng.normal());
+// Seeded data: the same batch on every run.
+const x = tf.randomNormal([B, 3, 2], 0, 1, 'float32', 2024).dataSync() as Float32Array;
+const y = tf.randomNormal([B, 1], 0, 1, 'float32', 2025).dataSync() as Float32Array;
 
 const pool = await GradPool.create({ model: new URL('./model.js', import.meta.url), threads: 2, seed: 7 });
 const params = pool.getParams();

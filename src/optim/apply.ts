@@ -24,7 +24,8 @@ import type { OptimizerSpec, UpdateScalars } from './types.js';
  * different parameter vectors.
  *
  * @example
- * import { adam, stateSlots, resolveLearningRate, applyUpdate } from 'gradpool';
+ * import { adam, stateSlots, resolveLearningRate } from './spec.js'; // internal
+ * import { applyUpdate } from './apply.js';
  * const spec = adam({ learningRate: 0.1 });
  * const params = new Float32Array([1, -2, 3]);
  * const slots = stateSlots(spec).map(() => new Float32Array(params.length));

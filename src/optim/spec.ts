@@ -186,7 +186,7 @@ export function rmsprop(options: RmspropOptions): RmspropSpec {
  * defaults filled in. Throws the same messages as the factories.
  *
  * @example
- * import { validateOptimizerSpec } from 'gradpool';
+ * import { validateOptimizerSpec } from './spec.js'; // internal
  * const spec = validateOptimizerSpec({ kind: 'adam', learningRate: 0.01 });
  * console.log(spec.beta2); // 0.999
  */
@@ -222,7 +222,7 @@ export function badKind(kind: unknown): GradPoolError {
  * count per name. RMSProp always has `mom`, like tf.train.rmsprop, even with momentum 0.
  *
  * @example
- * import { adam, rmsprop, stateSlots } from 'gradpool';
+ * import { adam, rmsprop, stateSlots } from './spec.js'; // internal
  * console.log(stateSlots(adam()));                                          // ['m', 'v']
  * console.log(stateSlots(rmsprop({ learningRate: 0.01, centered: true }))); // ['ms', 'mom', 'mg']
  */
@@ -247,7 +247,7 @@ export function stateSlots(spec: OptimizerSpec): string[] {
  * number, or the schedule's value at `step`, which must be a finite number >= 0.
  *
  * @example
- * import { sgd, resolveLearningRate } from 'gradpool';
+ * import { sgd, resolveLearningRate } from './spec.js'; // internal
  * const spec = sgd({ learningRate: (step) => 0.1 * 0.5 ** Math.floor((step - 1) / 100) });
  * console.log(resolveLearningRate(spec, 1), resolveLearningRate(spec, 101)); // 0.1 0.05
  */

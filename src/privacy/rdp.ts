@@ -68,7 +68,7 @@ export interface EpsilonDetail {
  *
  * @example
  * ```ts
- * import { computeRdp } from 'gradpool';
+ * import { computeRdp } from './rdp.js'; // internal: not in gradpool's public API
  * const rdp = computeRdp({ sampleRate: 0.01, noiseMultiplier: 2.5, steps: 50, orders: [1.5, 2.5, 5, 50] });
  * console.log(Array.from(rdp)); // ≈ [0.00065007, 0.00108542, 0.00218076, 0.0238460]
  * ```
@@ -88,7 +88,7 @@ export function computeRdp(options: RdpOptions): Float64Array {
  *
  * @example
  * ```ts
- * import { computeRdp, epsilonFromRdp, DEFAULT_ORDERS } from 'gradpool';
+ * import { computeRdp, epsilonFromRdp, DEFAULT_ORDERS } from './rdp.js'; // internal
  * const warmup = computeRdp({ sampleRate: 0.01, noiseMultiplier: 2, steps: 100 });
  * const main = computeRdp({ sampleRate: 0.02, noiseMultiplier: 1, steps: 1000 });
  * const total = warmup.map((r, i) => r + main[i]!);

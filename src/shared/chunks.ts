@@ -5,14 +5,7 @@
  * threads — threads only change WHO computes a chunk, never WHAT is computed or in which order it is
  * summed.
  */
-import type { ExecutorName } from './protocol.js';
-
-/** A chunk plan as it crosses the thread boundary (structured clone keeps the fields, not the class). */
-export interface ChunkPlanData {
-  readonly batch: number;
-  readonly chunkSize: number;
-  readonly count: number;
-}
+import type { ChunkPlanData, ExecutorName } from './protocol.js';
 
 /** A batch of `batch` samples in `count` chunks of `chunkSize` (the last may be shorter). Built once per call. */
 export class ChunkPlan implements ChunkPlanData {

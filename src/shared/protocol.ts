@@ -5,7 +5,6 @@
  * handles (which postMessage shares, never copies); per-sample data never travels in a message. One
  * task per worker per call: workers claim chunks from a shared atomic counter (workers/claim.ts).
  */
-import type { ChunkPlanData } from './chunks.js';
 import type { UpdatePlan } from './update.js';
 
 /** Element type of a shared region. */
@@ -77,6 +76,13 @@ export type RegionKey = keyof typeof REGION;
 export const paramsRegion = (half: 0 | 1): RegionSpec<'f32'> => region(`params${half}`, 'f32', (s) => s.params);
 /** One half of state slot `slot` of the pool's optimizer number `id`, [P]. */
 export const optimizerRegion = (id: number, slot: string, half: 0 | 1): RegionSpec<'f32'> => region(`opt${id}.${slot}.${half}`, 'f32', (s) => s.params);
+
+/** A chunk plan as it crosses the thread boundary (structured clone keeps the fields, not the class; see chunks.ts). */
+export interface ChunkPlanData {
+  readonly batch: number;
+  readonly chunkSize: number;
+  readonly count: number;
+}
 
 /** Ops a worker runs over chunks of the batch. */
 export type ChunkOp = 'forward' | 'evaluate' | 'perSampleGrads' | 'sumGrads';

@@ -7,6 +7,7 @@ import { computeRdp, epsilonFromRdp } from '../privacy/rdp.js';
 import { METRICS, type Metric } from './metrics.js';
 import { gatherRows, Sampler, type SamplerState, type Sampling } from './sampler.js';
 import type { StepOptions, StepResult } from './step.js';
+import { checkOptionsObject, isPosInt } from '../validate.js';
 
 /** What `fit` needs of a pool ({@link GradPool} is one): a model, a seed, steps, evaluation and staging buffers. */
 export interface Trainer {
@@ -96,15 +97,12 @@ export interface FitOptions {
 }
 
 const KNOWN = ['optimizer', 'epochs', 'batchSize', 'shuffle', 'validation', 'metrics', 'dp', 'nonFinite', 'onStep', 'onEpochEnd', 'initialState'];
-const posInt = (v: unknown): v is number => typeof v === 'number' && Number.isInteger(v) && v >= 1;
-
 function validate(o: FitOptions, inMemory: boolean): void {
-  if (!o || typeof o !== 'object') throw errors.type('options', 'an object with an optimizer', o);
-  for (const k of Object.keys(o)) if (!KNOWN.includes(k)) throw errors.invalidOption(`options.${k}`, `one of the known options (${KNOWN.join(', ')})`, raw('an unknown option'));
+  checkOptionsObject(o, KNOWN, 'an object with an optimizer');
   if (o.optimizer === undefined) throw errors.invalidOption('optimizer', 'an optimizer such as sgd({ learningRate: 0.1 })', undefined);
   validateOptimizerSpec(o.optimizer);
-  if (o.epochs !== undefined && !posInt(o.epochs)) throw errors.invalidOption('epochs', 'a positive integer', o.epochs);
-  if (o.batchSize !== undefined && !posInt(o.batchSize)) throw errors.invalidOption('batchSize', 'a positive integer', o.batchSize);
+  if (o.epochs !== undefined && !isPosInt(o.epochs)) throw errors.invalidOption('epochs', 'a positive integer', o.epochs);
+  if (o.batchSize !== undefined && !isPosInt(o.batchSize)) throw errors.invalidOption('batchSize', 'a positive integer', o.batchSize);
   if (o.shuffle !== undefined && typeof o.shuffle !== 'boolean') throw errors.invalidOption('shuffle', 'a boolean', o.shuffle);
   (o.metrics ?? []).forEach((m, i) => {
     if (!METRICS.includes(m)) throw errors.invalidOption(`metrics[${i}]`, `one of ${METRICS.join(', ')}`, m);

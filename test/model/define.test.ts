@@ -1,7 +1,7 @@
 // defineModel validation (exact messages) and seeded initialisers.
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
-import { defineModel, initParams } from '../../src/index.js';
+import { defineModel, initParams } from '../../src/model/define.js';
 import { computeFans } from '../../src/model/init.js';
 
 const base = () => ({
