@@ -1,6 +1,7 @@
 import { availableParallelism } from 'node:os';
-import { parseArgs } from 'node:util';
+import { join, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
 
 /** The workloads the suite knows. */
 export const WORKLOAD_NAMES = ['seed', 'mlp', 'conv'] as const;
@@ -19,7 +20,7 @@ export interface BenchOptions {
   workloads?: WorkloadName[];
   /** tfjs backend for the pool's workers AND the main-thread baselines (they must match to compare). */
   backend?: 'wasm' | 'cpu';
-  /** Output directory for the JSON and SVG; null writes nothing. Default `bench/results` in the repo. */
+  /** Output directory for the JSON and SVG; null writes nothing. Default: {@link DEFAULT_OUT}. */
   out?: string | null;
   /** Batch sizes per workload, overriding the built-in lists (the test uses tiny ones). */
   batches?: Partial<Record<WorkloadName, number[]>>;
@@ -76,8 +77,15 @@ export const SCALING_BATCH = 4096;
 /** The vectorized targets' batch sizes (bench/vectorized.ts); tests lower them. */
 export const VECTORIZED_BATCHES = { seedBatch: 65536, mlpBatch: 1024, trainBatch: 128 } as const;
 
-/** Repo root's bench/results, found from this file (dist/bench/options.js) so any cwd works. */
-export const DEFAULT_OUT = fileURLToPath(new URL('../../bench/results/', import.meta.url));
+const PACKAGE_ROOT = fileURLToPath(new URL('../../', import.meta.url));
+
+/**
+ * In a checkout (or the Docker image's /app), the package's own bench/results, found from this file
+ * (dist/bench/options.js) so any cwd works. Installed as a dependency, ./bench/results under the cwd
+ * instead: results written into node_modules would be lost on the next install, and a global install
+ * is often not writable by the user running it.
+ */
+export const DEFAULT_OUT = PACKAGE_ROOT.split(sep).includes('node_modules') ? join(process.cwd(), 'bench', 'results') : join(PACKAGE_ROOT, 'bench', 'results');
 
 /**
  * The default thread counts: every count up to the core count, which is what "scaling" means on
@@ -183,7 +191,8 @@ export const USAGE = `Usage: gradpool bench [options]   (in a checkout: npm run 
   --workload seed,mlp,conv  workloads to run (default all)
   --backend wasm|cpu      tfjs backend for the pool and the main-thread baselines (default wasm)
   --executor auto|vectorized|loop  the pool's executor (default: gradpool's default)
-  --out <dir>             where to write <date>-<host>.json and .svg (default bench/results)
+  --out <dir>             where to write <date>-<host>.json and .svg (default: bench/results in
+                          a gradpool checkout, ./bench/results where gradpool is a dependency)
   --iterations N          minimum timed calls per cell
   --seed N                seed for parameters and data (default 0)
 `;

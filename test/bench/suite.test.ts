@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { runBench, type BenchRun } from '../../bench/index.js';
 import { parseBenchArgs, resolveBenchOptions } from '../../bench/options.js';
 import { IDEAL_LABEL, plotData, renderSpeedupSvg } from '../../bench/plot.js';
@@ -210,5 +211,9 @@ describe('bench: options', () => {
     assert.equal(o.threads[o.threads.length - 1], os.availableParallelism());
     assert.throws(() => resolveBenchOptions({ workloads: ['nope' as never] }), /unknown workload/);
     assert.throws(() => resolveBenchOptions({ threads: [] }), /threads/);
+  });
+
+  it("writes into the checkout's bench/results by default (not the cwd's)", () => {
+    assert.equal(resolveBenchOptions({}).out, fileURLToPath(new URL('../../../bench/results', import.meta.url)));
   });
 });
