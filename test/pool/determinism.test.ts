@@ -1,5 +1,5 @@
 // The same batch gives bit-identical results whatever the thread count: chunks are fixed-size and
-// partial sums are combined in chunk order (src/shard.ts, src/reduce.ts).
+// partial sums are combined in chunk order (src/shared/chunks.ts, src/shared/reduce.ts).
 import assert from 'node:assert/strict';
 import { GradPool } from '../../src/index.js';
 import { oneHot, randn } from '../helpers/data.js';
