@@ -1,8 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import { check, useBackend, type ArgSpec } from './helpers.js';
-
-const B = (...shape: number[]): ArgSpec => ({ shape, batched: true });
-const U = (...shape: number[]): ArgSpec => ({ shape, batched: false });
+import { B, check, U, useBackend, type ArgSpec } from './helpers.js';
 
 describe('vectorized rules: elementwise', () => {
   before(() => useBackend('cpu'));

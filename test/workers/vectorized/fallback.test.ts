@@ -3,11 +3,9 @@ import assert from 'node:assert/strict';
 import { defineModel, type ModelDef } from '../../../src/model/define.js';
 import { SampleError } from '../../../workers/executors/types.js';
 import { BatchingRuleError, coverage, createVectorizedExecutor, resetWarnings, vmap, withoutRules } from '../../../workers/executors/vectorized/index.js';
-import { captureWarnings, check, useBackend, type ArgSpec } from './helpers.js';
+import { B, captureWarnings, check, U, useBackend } from './helpers.js';
 import { assertResults, makeJob, oracle, run, seedModel } from './models.js';
 
-const B = (...shape: number[]): ArgSpec => ({ shape, batched: true });
-const U = (...shape: number[]): ArgSpec => ({ shape, batched: false });
 const warning = (k: string) => `gradpool: no batching rule for kernel '${k}'; running it per sample (performance drop)`;
 
 describe('vectorized: per-sample fallback and errors', () => {

@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { assertClose } from '../../helpers/assert.js';
 import { rng, uniform } from '../../helpers/data.js';
 export { useBackend } from '../../helpers/env.js';
-import { resetWarnings, vmap } from '../../../workers/executors/vectorized/index.js';
+import { ensureVmapBackend, resetWarnings, vmap } from '../../../workers/executors/vectorized/index.js';
 
 /** Captures the vectorized backend's warnings for the duration of a test. */
 export function captureWarnings(): string[] {
@@ -26,6 +26,24 @@ export interface ArgSpec {
   int?: number;
   /** Float values are shifted by this (e.g. to keep log/sqrt arguments positive). */
   offset?: number;
+}
+
+/** A batched argument of per-sample shape `shape`. */
+export const B = (...shape: number[]): ArgSpec => ({ shape, batched: true });
+/** An unbatched argument (shared by all samples, like a parameter). */
+export const U = (...shape: number[]): ArgSpec => ({ shape, batched: false });
+
+/**
+ * Everything a leak would grow: engine tensors and data buffers, the inner backend's data ids and the
+ * vmap backend's (each vmap data id owns one inner reference).
+ */
+export function liveCounts(backend: 'cpu' | 'wasm'): { tensors: number; buffers: number; inner: number; vmap: number } {
+  return {
+    tensors: tf.memory().numTensors,
+    buffers: tf.memory().numDataBuffers,
+    inner: tf.engine().findBackend(backend).numDataIds(),
+    vmap: ensureVmapBackend(backend).numDataIds(),
+  };
 }
 
 export interface CheckOptions {

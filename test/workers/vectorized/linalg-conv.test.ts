@@ -1,10 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import assert from 'node:assert/strict';
 import { resetWarnings, setFilterGradRoute } from '../../../workers/executors/vectorized/index.js';
-import { captureWarnings, check, useBackend, type ArgSpec } from './helpers.js';
-
-const B = (...shape: number[]): ArgSpec => ({ shape, batched: true });
-const U = (...shape: number[]): ArgSpec => ({ shape, batched: false });
+import { B, captureWarnings, check, U, useBackend } from './helpers.js';
 
 describe('vectorized rules: matmul, conv, pooling', () => {
   before(() => useBackend('cpu'));

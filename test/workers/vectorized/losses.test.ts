@@ -1,12 +1,11 @@
 // The executor's batched evaluation, losses() (forward and loss over the whole chunk at once), against
 // the loop executor's losses() on cpu and wasm; and it leaks nothing.
-import * as tf from '@tensorflow/tfjs';
 import assert from 'node:assert/strict';
 import type { ModelDef } from '../../../src/model/define.js';
 import { LoopExecutor } from '../../../workers/executors/loop.js';
-import { createVectorizedExecutor, ensureVmapBackend, resetWarnings } from '../../../workers/executors/vectorized/index.js';
+import { createVectorizedExecutor, resetWarnings } from '../../../workers/executors/vectorized/index.js';
 import { assertClose } from '../../helpers/assert.js';
-import { captureWarnings, useBackend } from './helpers.js';
+import { captureWarnings, liveCounts, useBackend } from './helpers.js';
 import { convModel, evaluate, makeJob, mlpModel, seedModel } from './models.js';
 
 for (const backend of ['cpu', 'wasm'] as const) {
@@ -44,13 +43,12 @@ for (const backend of ['cpu', 'wasm'] as const) {
 
     it('leaks nothing over 50 calls (tensors, engine buffers, inner and vmap data ids)', () => {
       const ex = createVectorizedExecutor(backend, false);
-      const counts = () => [tf.memory().numTensors, tf.memory().numDataBuffers, tf.engine().findBackend(backend).numDataIds(), ensureVmapBackend(backend).numDataIds()];
       for (const [name, model] of models()) {
         const job = makeJob(model, 6);
         evaluate(ex, job); // the first call registers the vmap backend
-        const before = counts();
+        const before = liveCounts(backend);
         for (let i = 0; i < 50; i++) evaluate(ex, job);
-        assert.deepEqual(counts(), before, name);
+        assert.deepEqual(liveCounts(backend), before, name);
         job.params.forEach((t) => t.dispose());
       }
     });

@@ -1,18 +1,12 @@
-import * as tf from '@tensorflow/tfjs';
 import assert from 'node:assert/strict';
 import { defineModel, type ModelDef } from '../../../src/model/define.js';
-import { createVectorizedExecutor, ensureVmapBackend, resetWarnings } from '../../../workers/executors/vectorized/index.js';
-import { useBackend } from './helpers.js';
+import { createVectorizedExecutor, resetWarnings } from '../../../workers/executors/vectorized/index.js';
+import { liveCounts, useBackend } from './helpers.js';
 import { convModel, makeJob, mlpModel, run, seedModel } from './models.js';
 
 describe('vectorized executor: memory', () => {
   before(() => useBackend('cpu'));
-  const counts = () => ({
-    tensors: tf.memory().numTensors,
-    buffers: tf.memory().numDataBuffers,
-    inner: tf.engine().findBackend('cpu').numDataIds(),
-    vmap: ensureVmapBackend('cpu').numDataIds(),
-  });
+  const counts = () => liveCounts('cpu');
 
   it('leaks nothing over 1000 chunks of the seed model (tensors, engine buffers, inner and vmap data ids)', () => {
     const ex = createVectorizedExecutor('cpu');

@@ -1,8 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
-import { check, useBackend, type ArgSpec } from './helpers.js';
+import { B, check, U, useBackend, type ArgSpec } from './helpers.js';
 
-const B = (...shape: number[]): ArgSpec => ({ shape, batched: true });
-const U = (...shape: number[]): ArgSpec => ({ shape, batched: false });
 const I = (batched: boolean, max: number, ...shape: number[]): ArgSpec => ({ shape, batched, int: max });
 
 describe('vectorized rules: shapes', () => {

@@ -1,12 +1,11 @@
 // The executor's sumGrads fast paths (sum mode with lazy outer products, and the clipped DP path)
 // against the reference summation of per-sample gradients, on cpu and wasm; and they leak nothing.
-import * as tf from '@tensorflow/tfjs';
 import assert from 'node:assert/strict';
 import type { ModelDef } from '../../../src/model/define.js';
 import { LoopExecutor } from '../../../workers/executors/loop.js';
 import { sumGradsByLoop } from '../../../workers/executors/sum.js';
-import { createVectorizedExecutor, ensureVmapBackend } from '../../../workers/executors/vectorized/index.js';
-import { useBackend } from './helpers.js';
+import { createVectorizedExecutor } from '../../../workers/executors/vectorized/index.js';
+import { liveCounts, useBackend } from './helpers.js';
 import { convModel, makeJob, mlpModel, seedModel } from './models.js';
 import { assertClose } from '../../helpers/assert.js';
 
@@ -39,20 +38,19 @@ for (const backend of ['cpu', 'wasm'] as const) {
       });
     }
 
-    it('leaks nothing over 200 chunks (tensors, inner and vmap data ids)', () => {
+    it('leaks nothing over 200 chunks (tensors, engine buffers, inner and vmap data ids)', () => {
       const ex = createVectorizedExecutor(backend, false);
       const job = makeJob(mlpModel('relu', 'logSoftmax', 16), 8);
       const P = job.model.layout.total;
       const go = (clip?: number) => ex.sumGrads(job, new Float32Array(8), new Float32Array(8), new Float64Array(P), clip);
       go();
       go(1);
-      const counts = () => [tf.memory().numTensors, tf.engine().findBackend(backend).numDataIds(), ensureVmapBackend(backend).numDataIds()];
-      const before = counts();
+      const before = liveCounts(backend);
       for (let i = 0; i < 100; i++) {
         go();
         go(1);
       }
-      assert.deepEqual(counts(), before);
+      assert.deepEqual(liveCounts(backend), before);
       job.params.forEach((t) => t.dispose());
     });
   });

@@ -1,12 +1,9 @@
 import * as tf from '@tensorflow/tfjs';
 import assert from 'node:assert/strict';
-import { createVectorizedExecutor, ensureVmapBackend, resetWarnings } from '../../../workers/executors/vectorized/index.js';
-import { captureWarnings, check, useBackend, type ArgSpec } from './helpers.js';
+import { createVectorizedExecutor, resetWarnings } from '../../../workers/executors/vectorized/index.js';
+import { B, captureWarnings, check, liveCounts, U, useBackend } from './helpers.js';
 import { assertResults, convModel, makeJob, mlpModel, oracle, oracleForward, run, seedModel } from './models.js';
 import { assertClose } from '../../helpers/assert.js';
-
-const B = (...shape: number[]): ArgSpec => ({ shape, batched: true });
-const U = (...shape: number[]): ArgSpec => ({ shape, batched: false });
 
 describe('vectorized executor on the wasm backend', () => {
   let warnings: string[] = [];
@@ -73,10 +70,9 @@ describe('vectorized executor on the wasm backend', () => {
     const ex = createVectorizedExecutor('wasm');
     const job = makeJob(seedModel, 8);
     run(ex, job);
-    const counts = () => [tf.memory().numTensors, tf.memory().numDataBuffers, tf.engine().findBackend('wasm').numDataIds(), ensureVmapBackend('wasm').numDataIds()];
-    const before = counts();
+    const before = liveCounts('wasm');
     for (let i = 0; i < 200; i++) run(ex, job);
-    assert.deepEqual(counts(), before);
+    assert.deepEqual(liveCounts('wasm'), before);
     job.params.forEach((t) => t.dispose());
   });
 });
