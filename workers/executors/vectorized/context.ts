@@ -10,8 +10,8 @@ import { BatchingRuleError, warnOnce } from './errors.js';
 import { asList, inputList, mapInputs, mapOuts, shapeOf, type BInputs, type BVal, type Outs } from './values.js';
 
 /**
- * A batching rule: computes kernel `kernel` on inputs of which at least one is batched, returning
- * batched (leading axis n) or unbatched results. Must mirror the inner kernel's single/list output form.
+ * A batching rule: computes kernel `kernel` on inputs of which at least one is batched (any, for a
+ * standalone rule), returning batched (leading axis n) or unbatched results. Must mirror the inner kernel's single/list output form.
  */
 export type Rule = (ctx: Ctx, inputs: BInputs, attrs: tf.NamedAttrMap, kernel: string) => Outs<BVal>;
 
@@ -22,10 +22,7 @@ export type Rule = (ctx: Ctx, inputs: BInputs, attrs: tf.NamedAttrMap, kernel: s
 export interface RuleTable {
   /** kernel name -> batching rule. Kernels not in here run through the per-sample fallback. */
   readonly rules: ReadonlyMap<string, Rule>;
-  /**
-   * Kernels whose rule never calls the inner kernel of the same name and also handles all-unbatched
-   * inputs: registered even on inner backends that lack the kernel (Conv2DBackpropFilter on wasm).
-   */
+  /** Kernels whose rule also runs where the inner backend lacks the kernel (see RuleConfig.standalone). */
   readonly standalone: ReadonlySet<string>;
 }
 
