@@ -2,6 +2,7 @@
 #   docker build -t gradpool .
 #   docker run --rm --init -v "$PWD/examples/jobs/mnist:/job" gradpool train /job/job.json
 # --init (or tini) forwards SIGTERM/SIGINT to gradpool, which then checkpoints and exits 143/130.
+#   docker run --rm --init -v "$PWD/out:/job" gradpool bench --quick --out /job/bench
 
 # ---- build: install everything, compile TypeScript, then drop dev dependencies ----------------
 FROM node:20-bookworm-slim AS build

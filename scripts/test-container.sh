@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # npm run test:container — builds the image and runs the README's docker command for real (with
-# podman), then checks the job's outputs; then stops a second run with SIGTERM and resumes it.
+# podman), then checks the job's outputs; then stops a second run with SIGTERM and resumes it; then
+# runs `gradpool bench --quick` in the image (its runtime dependencies must all be in the image).
 # Not part of `npm test`: CI has no container engine. Needs ../shared/tools/container-base.sh once.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -49,4 +50,19 @@ $engine run --rm --init --network host -v "$work/job:/job" gradpool train /job/j
 grep -q '"type":"resume"' "$work/resume.log" || fail "resume did not start from a checkpoint"
 cmp -s "$out/final/weights.bin" "$work/uninterrupted.bin" || fail "resumed weights differ from the uninterrupted run"
 echo "resumed weights are bit-identical to the uninterrupted run"
+
+echo "== bench: $engine run --rm --init -v $work/job:/job gradpool bench --quick --out /job/bench"
+$engine run --rm --init --network host -v "$work/job:/job" gradpool bench --quick --out /job/bench > "$work/bench.log" 2>&1 || fail "bench exited $? ($(tail -3 "$work/bench.log"))"
+json=$(ls "$work"/job/bench/*.json 2>/dev/null | head -n1 || true)
+[ -n "$json" ] && [ -s "${json%.json}.svg" ] || fail "bench wrote no JSON and SVG under /job/bench ($(tail -3 "$work/bench.log"))"
+node -e '
+  const fs = require("fs");
+  const r = JSON.parse(fs.readFileSync(process.argv[1], "utf8"));
+  const svg = fs.readFileSync(process.argv[1].replace(/\.json$/, ".svg"), "utf8");
+  if (r.schema !== "gradpool-bench/1" || !r.config.quick) throw new Error("not a quick gradpool-bench/1 result");
+  const pool = r.rows.filter((row) => row.method === "pool" && row.latency.medianMs > 0);
+  if (pool.length === 0 || r.targets.length === 0) throw new Error("no pool rows or no targets");
+  if (!svg.startsWith("<svg") || !svg.includes("ideal (linear)")) throw new Error("the SVG is not the speedup plot");
+  console.log(`bench: ${r.rows.length} cells, ${pool.length} pool cells, ${r.targets.length} targets, threads ${r.config.threads}`);
+' "$json" || fail "bench results check"
 echo "test:container: ok"
