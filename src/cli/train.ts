@@ -5,7 +5,6 @@ import { loadLatestValid, pruneCheckpoints, writeCheckpoint } from '../io/checkp
 import type { Dataset } from '../io/dataset.js';
 import { loadData } from '../io/load.js';
 import { GradPool } from '../pool.js';
-import { computeRdp, epsilonFromRdp } from '../privacy/rdp.js';
 import type { FitState } from '../train/fit.js';
 import { EXIT, UsageError } from './exit.js';
 import { jobHash, readJobFile, type Job } from './job.js';
@@ -91,9 +90,6 @@ export async function train(jobPath: string, flags: TrainFlags): Promise<number>
     } else await writeFile(metricsFile, '');
 
     const N = data.count;
-    const stepsPerEpoch = job.dp && job.dp.sampling === 'poisson' ? Math.max(1, Math.round(N / job.batchSize)) : Math.ceil(N / job.batchSize);
-    const totalSteps = stepsPerEpoch * job.epochs;
-    let dpSteps = initialState?.dpSteps ?? 0;
     let last = performance.now();
     let lastGlobal = initialState?.globalStep ?? 0;
     const save = async (state: FitState) => {
@@ -101,9 +97,6 @@ export async function train(jobPath: string, flags: TrainFlags): Promise<number>
       await pruneCheckpoints(ckptDir, job.output.keepLast);
       progress.event('checkpoint', { step: state.globalStep, file });
     };
-    // RDP composes linearly over steps: compute one step's (~2 ms) once, then ε per step is cheap.
-    const rdpPerStep = job.dp ? computeRdp({ sampleRate: Math.min(1, job.batchSize / N), noiseMultiplier: job.dp.noiseMultiplier, steps: 1 }) : null;
-    const epsilon = () => (rdpPerStep && job.dp ? epsilonFromRdp({ rdp: rdpPerStep.map((r) => r * dpSteps), delta: job.dp.delta }).epsilon : undefined);
 
     const history = await pool.fit(
       { x: { shape: [N, ...pool.model.inputShape], data: data.x }, y: { shape: [N, ...pool.model.targetShape], data: data.y } },
@@ -119,11 +112,10 @@ export async function train(jobPath: string, flags: TrainFlags): Promise<number>
           const samplesPerSec = s.batch / Math.max((now - last) / 1000, 1e-9);
           last = now;
           lastGlobal = s.globalStep;
-          if (job.dp && !s.skipped) dpSteps++;
-          const eps = epsilon();
-          const line = { type: 'step', step: s.globalStep, epoch: s.epoch, loss: s.loss, gradNorm: s.gradNorm, lr: s.lr, batch: s.batch, samplesPerSec, threads: job.threads, ...(eps !== undefined ? { epsilon: eps } : {}) };
+          const eps = s.epsilon !== undefined ? { epsilon: s.epsilon } : {};
+          const line = { type: 'step', step: s.globalStep, epoch: s.epoch, loss: s.loss, gradNorm: s.gradNorm, lr: s.lr, batch: s.batch, samplesPerSec, threads: job.threads, ...eps };
           await appendFile(metricsFile, JSON.stringify(line) + '\n');
-          progress.tick({ step: s.globalStep, totalSteps, epoch: s.epoch, loss: s.loss, samplesPerSec, ...(eps !== undefined ? { epsilon: eps } : {}) });
+          progress.tick({ step: s.globalStep, totalSteps: s.stepsPerEpoch * job.epochs, epoch: s.epoch, loss: s.loss, samplesPerSec, ...eps });
           if (s.globalStep % job.output.checkpointEvery === 0 || signal) await save(s.state());
           if (s.globalStep === holdAt) hold(progress, s.globalStep);
           return signal ? false : undefined;
