@@ -4,9 +4,8 @@ import { writeFileAtomic } from '../io/atomic.js';
 import { loadLatestValid } from '../io/checkpoint.js';
 import { loadData } from '../io/load.js';
 import { readTfjsWeights } from '../io/tfjs-weights.js';
-import type { ParamLayout } from '../model/define.js';
 import { loadModel, modelHref } from '../model/load.js';
-import { GradPool } from '../pool.js';
+import { GradPool, type ParamLayout } from '../index.js';
 import { accuracy } from '../train/metrics.js';
 import { EXIT, UsageError } from './exit.js';
 import { readJobFile } from './job.js';
@@ -17,9 +16,9 @@ import { checkpointParams, trainMeta } from './state.js';
 async function trainedParams(outDir: string, layout: ParamLayout, progress: Progress): Promise<Record<string, Float32Array>> {
   const final = join(outDir, 'final');
   if ((await readdir(final).catch(() => [])).length > 0) return Object.fromEntries((await readTfjsWeights(final)).map((w) => [w.name, w.data]));
-  const ckpt = await loadLatestValid(join(outDir, 'checkpoints'), { onWarning: (message) => progress.event('warning', { message }) });
+  const ckpt = await loadLatestValid(join(outDir, 'checkpoints'), { onWarning: progress.warn });
   if (!ckpt) throw new UsageError(`predict: no trained weights in ${outDir} (expected final/ or checkpoints/; run gradpool train first)`);
-  progress.event('warning', { message: `predict: training has not finished; using the checkpoint at step ${trainMeta(ckpt).globalStep}` });
+  progress.warn(`predict: training has not finished; using the checkpoint at step ${trainMeta(ckpt).globalStep}`);
   return checkpointParams(ckpt, layout);
 }
 

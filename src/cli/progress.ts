@@ -49,6 +49,9 @@ export class Progress {
     process.stderr.write(line + '\n');
   }
 
+  /** A `warning` event; bound, so it can be passed as a callback (`onWarning: progress.warn`). */
+  readonly warn = (message: string): void => this.event('warning', { message });
+
   stop(): void {
     this.bar?.stop();
     this.bar = null;

@@ -9,10 +9,8 @@
  */
 import { errors } from '../errors.js';
 import type { Checkpoint, CheckpointPayload } from '../io/checkpoint.js';
-import { splitFlat, type ParamLayout } from '../model/define.js';
-import type { OptimizerSpec } from '../optim/types.js';
-import type { GradPool } from '../pool.js';
-import type { FitState } from '../train/fit.js';
+import type { FitState, GradPool, OptimizerSpec, ParamLayout } from '../index.js';
+import { splitFlat } from '../model/define.js';
 
 /** What a training checkpoint's header holds besides the arrays. */
 export interface TrainMeta {

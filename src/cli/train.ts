@@ -4,8 +4,7 @@ import { writeTfjsWeights } from '../io/tfjs-weights.js';
 import { loadLatestValid, pruneCheckpoints, writeCheckpoint } from '../io/checkpoint.js';
 import type { Dataset } from '../io/dataset.js';
 import { loadData } from '../io/load.js';
-import { GradPool } from '../pool.js';
-import type { FitState } from '../train/fit.js';
+import { GradPool, type FitState, type NDArray } from '../index.js';
 import { EXIT, UsageError } from './exit.js';
 import { jobHash, readJobFile, type Job } from './job.js';
 import { Progress } from './progress.js';
@@ -17,12 +16,19 @@ export interface TrainFlags {
   progressEveryMs: number;
 }
 
-/** Checks the data fits the model (same number of values per sample; shapes may differ, e.g. [784] vs [28,28,1]). */
-function checkFits(field: string, d: Dataset, pool: GradPool): void {
+/**
+ * The dataset as `fit` takes it, shaped as the model's samples, after checking it fits the model (same
+ * number of values per sample; shapes may differ, e.g. [784] vs [28,28,1]).
+ */
+function samples(field: string, d: Dataset, pool: GradPool): { x: NDArray; y: NDArray } {
   const m = pool.model;
   if (d.x.length / Math.max(d.count, 1) !== m.inputSize) throw new UsageError(`${field}.x: the model takes ${m.inputSize} input values per sample (shape [${m.inputShape}]), the data has ${d.x.length / d.count}`);
   if (d.y.length / Math.max(d.count, 1) !== m.targetSize) throw new UsageError(`${field}.y: the model takes ${m.targetSize} target values per sample (shape [${m.targetShape}]), the data has ${d.y.length / d.count}`);
+  return { x: { shape: [d.count, ...m.inputShape], data: d.x }, y: { shape: [d.count, ...m.targetShape], data: d.y } };
 }
+
+/** The exit code after stopping for `signal`. */
+const signalExit = (signal: NodeJS.Signals): number => (signal === 'SIGINT' ? EXIT.SIGINT : EXIT.SIGTERM);
 
 /**
  * Keeps only the metrics lines a run resumed at `step` will not write again, so metrics.jsonl reads as
@@ -61,15 +67,15 @@ export async function train(jobPath: string, flags: TrainFlags): Promise<number>
   const metricsFile = join(outDir, 'metrics.jsonl');
   await mkdir(ckptDir, { recursive: true });
 
-  const ckpt = flags.resume ? await loadLatestValid(ckptDir, { onWarning: (message) => progress.event('warning', { message }) }) : undefined;
+  const ckpt = flags.resume ? await loadLatestValid(ckptDir, { onWarning: progress.warn }) : undefined;
   const ckptMeta = ckpt?.meta as Partial<TrainMeta> | undefined;
   if (ckpt && ckptMeta?.jobHash !== hash && !flags.force)
     throw new UsageError(`--resume: the job file changed since the checkpoint at step ${ckptMeta?.globalStep} was written (job hash ${hash.slice(0, 12)}…, checkpoint ${String(ckptMeta?.jobHash).slice(0, 12)}…); pass --force to resume anyway`);
-  if (flags.resume && !ckpt) progress.event('warning', { message: `--resume: no valid checkpoint in ${ckptDir}; starting from the beginning` });
+  if (flags.resume && !ckpt) progress.warn(`--resume: no valid checkpoint in ${ckptDir}; starting from the beginning`);
 
   let signal: NodeJS.Signals | null = null;
   const onSignal = (s: NodeJS.Signals) => {
-    if (signal) process.exit(s === 'SIGINT' ? EXIT.SIGINT : EXIT.SIGTERM); // a second signal: stop now
+    if (signal) process.exit(signalExit(s)); // a second signal: stop now
     signal = s;
     progress.event('signal', { signal: s, message: 'finishing the current step, then writing a checkpoint' });
   };
@@ -80,8 +86,8 @@ export async function train(jobPath: string, flags: TrainFlags): Promise<number>
   const validation = job.validation ? await loadData(job.validation, 'validation') : undefined;
   const pool = await GradPool.create({ model: job.model, threads: job.threads, backend: job.backend, seed: job.seed });
   try {
-    checkFits('data', data, pool);
-    if (validation) checkFits('validation', validation, pool);
+    const trainSet = samples('data', data, pool);
+    const validationSet = validation && samples('validation', validation, pool);
     let initialState: FitState | undefined;
     if (ckpt) {
       initialState = restore(pool, job.optimizer, ckpt);
@@ -89,7 +95,6 @@ export async function train(jobPath: string, flags: TrainFlags): Promise<number>
       progress.event('resume', { step: initialState.globalStep, epoch: initialState.epoch });
     } else await writeFile(metricsFile, '');
 
-    const N = data.count;
     let last = performance.now();
     let lastGlobal = initialState?.globalStep ?? 0;
     const save = async (state: FitState) => {
@@ -99,12 +104,12 @@ export async function train(jobPath: string, flags: TrainFlags): Promise<number>
     };
 
     const history = await pool.fit(
-      { x: { shape: [N, ...pool.model.inputShape], data: data.x }, y: { shape: [N, ...pool.model.targetShape], data: data.y } },
+      trainSet,
       {
         optimizer: job.optimizer,
         epochs: job.epochs,
         batchSize: job.batchSize,
-        ...(validation ? { validation: { x: { shape: [validation.count, ...pool.model.inputShape], data: validation.x }, y: { shape: [validation.count, ...pool.model.targetShape], data: validation.y } }, metrics: ['accuracy' as const] } : {}),
+        ...(validationSet ? { validation: validationSet, metrics: ['accuracy' as const] } : {}),
         ...(job.dp ? { dp: { maxGradNorm: job.dp.maxGradNorm, noiseMultiplier: job.dp.noiseMultiplier, sampling: job.dp.sampling, delta: job.dp.delta } } : {}),
         ...(initialState ? { initialState } : {}),
         onStep: async (s) => {
@@ -126,7 +131,7 @@ export async function train(jobPath: string, flags: TrainFlags): Promise<number>
       },
     );
     progress.stop();
-    if (signal) return signal === 'SIGINT' ? EXIT.SIGINT : EXIT.SIGTERM;
+    if (signal) return signalExit(signal);
     const p = pool.getParams();
     const files = await writeTfjsWeights(join(outDir, 'final'), pool.model.layout.names.map((name) => ({ name, shape: p[name]!.shape, data: p[name]!.data })));
     progress.event('done', { steps: history.steps, epochs: history.epoch.length, loss: history.history.loss?.at(-1), ...(history.epsilon !== undefined ? { epsilon: history.epsilon } : {}), weights: files.manifest });
