@@ -9,6 +9,7 @@ import { GradPool } from 'gradpool';
 import model from './model.js';
 
 const B = 256;
+await tf.setBackend('wasm');
 // Seeded data: the same batch on every run.
 const x = tf.randomNormal([B, 3, 2], 0, 1, 'float32', 2024).dataSync() as Float32Array;
 const y = tf.randomNormal([B, 1], 0, 1, 'float32', 2025).dataSync() as Float32Array;
@@ -17,7 +18,6 @@ const pool = await GradPool.create({ model: new URL('./model.js', import.meta.ur
 const params = pool.getParams();
 
 // 1. The unbatched loop, on the main thread: forward and tf.grads one sample at a time.
-await tf.setBackend('wasm');
 const W = tf.tensor(params.W!.data, params.W!.shape);
 const b = tf.tensor(params.b!.data, params.b!.shape);
 const loopPred: number[] = [];
