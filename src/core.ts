@@ -155,14 +155,14 @@ export class PoolCore {
     return new ChunkPlan(B, this.options.chunkSize ?? defaultChunkSize(this.options.executor, this.model.layout.total, B));
   }
 
-  private sizes(plan: ChunkPlan): RegionSizes {
+  private sizes(batch: number, chunks: number): RegionSizes {
     const m = this.model;
-    return { batch: plan.batch, chunks: plan.count, inputSize: m.inputSize, targetSize: m.targetSize, outputSize: this.outputSize, params: m.layout.total };
+    return { batch, chunks, inputSize: m.inputSize, targetSize: m.targetSize, outputSize: this.outputSize, params: m.layout.total };
   }
 
   /** Allocates region `spec` for `plan` (if needed) and returns a view of exactly its length. */
   private region<K extends RegionKind>(spec: RegionSpec<K>, plan: ChunkPlan): View<K> {
-    const n = spec.length(this.sizes(plan));
+    const n = spec.length(this.sizes(plan.batch, plan.count));
     this.arena.ensure(spec, n);
     return this.arena.view(spec, n);
   }
@@ -170,14 +170,14 @@ export class PoolCore {
   /** A zero-copy view of the x or y region for `batch` samples (see GradPool.inputBuffer). */
   buffer(spec: typeof REGION.x | typeof REGION.y, batch: number): Float32Array {
     if (!Number.isInteger(batch) || batch < 0) throw errors.invalidOption('batch', 'a non-negative integer', batch);
-    const n = spec.length(this.sizes(new ChunkPlan(batch, 1)));
+    const n = spec.length(this.sizes(batch, 0));
     this.arena.ensure(spec, n, true);
     return this.arena.view(spec, n);
   }
 
   /** Copies an input into its region, unless the caller filled our own buffer. */
   private stage(spec: typeof REGION.x | typeof REGION.y, src: Float32Array, plan: ChunkPlan): void {
-    const n = spec.length(this.sizes(plan));
+    const n = spec.length(this.sizes(plan.batch, plan.count));
     if (this.arena.owns(spec, src)) return;
     this.arena.ensure(spec, n);
     this.arena.view(spec, n).set(src.subarray(0, n));
