@@ -1,7 +1,7 @@
 import type { ResourceLimits } from 'node:worker_threads';
 import { Piscina } from 'piscina';
 import { errors, GradPoolError } from './errors.js';
-import { CTL, type ChunkTask, type LoadSpec, type Task, type TaskResult, type UpdateTask } from './shared/protocol.js';
+import { CTL, type ChunkTask, type LoadSpec, type OkResult, type Task, type TaskResult, type UpdateTask } from './shared/protocol.js';
 
 /** What a parallel phase reports back. */
 export interface ParallelResult {
@@ -87,29 +87,8 @@ export class Dispatcher {
     Atomics.store(ctl, CTL.CLAIM, 0);
     Atomics.store(ctl, CTL.ABORT, 0);
     const settled = await Promise.allSettled(Array.from({ length: Math.min(this.threads, units) }, () => this.piscina.run(task) as Promise<TaskResult>));
-    let crash: unknown = null;
-    let failure: GradPoolError | null = null;
-    let done = 0;
-    let computeMs = 0;
-    let badSample = -1;
-    for (const s of settled) {
-      if (s.status === 'rejected') {
-        crash ??= s.reason;
-        continue;
-      }
-      this.record(s.value);
-      if (!s.value.ok) {
-        failure ??= new GradPoolError(s.value.error.code, s.value.error.message);
-        continue;
-      }
-      done += s.value.chunks;
-      computeMs = Math.max(computeMs, s.value.computeMs ?? 0);
-      const b = s.value.badSample;
-      if (b !== undefined && (badSample < 0 || b < badSample)) badSample = b;
-    }
-    if (crash !== null) throw errors.workerCrashed(publicOp, crash);
-    if (failure) throw failure;
-    if (done !== units) throw new GradPoolError('ERR_INTERNAL', `${publicOp}: ${done} of ${units} work units were computed`);
+    for (const r of settled) if (r.status === 'fulfilled') this.record(r.value);
+    const { computeMs, badSample } = mergeClaimed(settled, units, publicOp);
     return { wallMs: performance.now() - t0, computeMs, badSample };
   }
 
@@ -122,4 +101,31 @@ export class Dispatcher {
   async close(): Promise<void> {
     await this.piscina.destroy();
   }
+}
+
+/**
+ * Combines the results of one work-claiming phase, or throws its error. The error is chosen by what
+ * failed, never by which worker happened to report first: a crash, else the failure at the lowest
+ * sample (every chunk before the lowest failing one was claimed first and so ran to the end, so this
+ * is the batch's first failing sample, whatever the thread count), else the first failure in task order.
+ */
+export function mergeClaimed(settled: PromiseSettledResult<TaskResult>[], units: number, publicOp: string): { computeMs: number; badSample: number } {
+  const crash = settled.find((s): s is PromiseRejectedResult => s.status === 'rejected');
+  if (crash) throw errors.workerCrashed(publicOp, crash.reason);
+  const results = settled.map((s) => (s as PromiseFulfilledResult<TaskResult>).value);
+  const failures = results.flatMap((r) => (r.ok ? [] : [r.error]));
+  if (failures.length > 0) {
+    const first = failures.reduce((a, b) => ((b.sample ?? Infinity) < (a.sample ?? Infinity) ? b : a));
+    throw new GradPoolError(first.code, first.message);
+  }
+  let done = 0;
+  let computeMs = 0;
+  let badSample = -1;
+  for (const r of results as OkResult[]) {
+    done += r.chunks;
+    computeMs = Math.max(computeMs, r.computeMs ?? 0);
+    if (r.badSample !== undefined && (badSample < 0 || r.badSample < badSample)) badSample = r.badSample;
+  }
+  if (done !== units) throw new GradPoolError('ERR_INTERNAL', `${publicOp}: ${done} of ${units} work units were computed`);
+  return { computeMs, badSample };
 }

@@ -52,9 +52,11 @@ function info(): { threadId: number; numTensors: number; backend: string } {
   return { threadId, numTensors: tf.memory().numTensors, backend: tf.getBackend() };
 }
 
+const fromError = (e: GradPoolError): RemoteError => ({ code: e.code, message: e.message });
+
 function toRemote(e: unknown, op: string): RemoteError {
-  if (e instanceof SampleError) e = errors.sampleFailed(op, e.sample, e.message);
-  if (e instanceof GradPoolError) return { code: e.code, message: e.message };
+  if (e instanceof SampleError) return { ...fromError(errors.sampleFailed(op, e.sample, e.message)), sample: e.sample };
+  if (e instanceof GradPoolError) return fromError(e);
   const message = e instanceof Error ? e.message : String(e);
   if (message.startsWith('backend:')) return { code: 'ERR_BACKEND', message };
   return { code: 'ERR_WORKER', message };

@@ -197,6 +197,8 @@ export type Task = ChunkTask | DescribeTask | WarmupTask | UpdateTask;
 export interface RemoteError {
   code: string;
   message: string;
+  /** For a failure of one sample: its index in the batch (the coordinator reports the lowest). */
+  sample?: number;
 }
 
 export interface WorkerInfo {
