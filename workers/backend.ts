@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
+import { registerWasmGradientKernels } from './kernels/index.js';
 
 const imported = new Map<string, Promise<unknown>>();
 
@@ -24,7 +25,7 @@ function importOnce(mod: string, name: string): Promise<unknown> {
 export async function initBackend(name: string, backendModule?: string): Promise<void> {
   const mod = backendModule ?? (name === 'wasm' ? '@tensorflow/tfjs-backend-wasm' : undefined);
   if (mod) await importOnce(mod, name);
-  if (tf.getBackend() === name) return;
+  if (tf.getBackend() === name) return addKernels(name);
   const registered = Object.keys(tf.engine().registryFactory);
   if (!registered.includes(name)) throw new Error(`backend: cannot initialise '${name}': no such tfjs backend is registered (registered: ${registered.join(', ')})`);
   let ok = false;
@@ -39,4 +40,14 @@ export async function initBackend(name: string, backendModule?: string): Promise
   // choosing cpu is deliberate.
   const be = tf.backend() as unknown as { firstUse?: boolean };
   if ('firstUse' in be) be.firstUse = false;
+  addKernels(name);
+}
+
+/**
+ * Gradpool's kernels for backend `name`, added once it is selected: tfjs-backend-wasm lacks kernels
+ * that tfjs's gradients call (conv2d's filter gradient, gather's); idempotent, so also safe when the
+ * backend was already selected.
+ */
+function addKernels(name: string): void {
+  if (name === 'wasm') registerWasmGradientKernels();
 }

@@ -1,0 +1,86 @@
+/**
+ * The oracle for the wasm gradient kernels: the same computation on tfjs's 'cpu' backend, which has
+ * its own (independent, loop-based) implementations of these kernels.
+ */
+import * as tf from '@tensorflow/tfjs';
+import assert from 'node:assert/strict';
+import { assertClose } from '../../helpers/assert.js';
+import { uniform } from '../../helpers/data.js';
+import { useBackend } from '../../helpers/env.js';
+
+/** A test input: seeded float data of a shape, or given values and dtype. */
+export interface Input {
+  shape: number[];
+  values: ArrayLike<number>;
+  dtype: 'float32' | 'int32';
+}
+/** Seeded floats in [-1, 1). */
+export const F = (seed: number, shape: number[]): Input => ({ shape, values: uniform(tf.util.sizeFromShape(shape), seed), dtype: 'float32' });
+/** Given int32 values, 1-D unless a shape is given. */
+export const I = (values: number[], shape = [values.length]): Input => ({ shape, values, dtype: 'int32' });
+
+type Fn = (...xs: tf.Tensor[]) => tf.Tensor | tf.Tensor[];
+interface Result {
+  shape: number[];
+  dtype: tf.DataType;
+  values: Float32Array;
+}
+
+/** Runs `f` on tensors of `inputs` made on `backend`; every output's shape, dtype and values. */
+export async function runOn(backend: 'cpu' | 'wasm', f: Fn, inputs: Input[]): Promise<Result[]> {
+  await useBackend(backend);
+  return tf.tidy(() => {
+    const out = f(...inputs.map((i) => tf.tensor(Array.from(i.values), i.shape, i.dtype)));
+    return (Array.isArray(out) ? out : [out]).map((t) => ({ shape: t.shape, dtype: t.dtype, values: Float32Array.from(t.dataSync()) }));
+  });
+}
+
+/**
+ * Asserts `f` on wasm equals `f` on cpu (or `oracle` on cpu: another route to the same values): the
+ * same shapes, and each value within `rtol` of itself or, near zero (sums that cancel; cpu sums in
+ * float64, wasm in float32), within a tenth of `rtol` times the output's largest |value|.
+ * Leaves wasm the current backend.
+ */
+export async function assertMatchesCpu(label: string, f: Fn, inputs: Input[], opts: { rtol?: number; oracle?: Fn } = {}): Promise<void> {
+  const rtol = opts.rtol ?? 1e-5;
+  const want = await runOn('cpu', opts.oracle ?? f, inputs);
+  const got = await runOn('wasm', f, inputs);
+  assert.equal(got.length, want.length, `${label}: number of outputs`);
+  want.forEach((w, i) => {
+    assert.deepEqual(got[i]!.shape, w.shape, `${label}: shape of output ${i}`);
+    assertClose(got[i]!.values, w.values, { rtol, atol: 0, floor: 0.1, shape: w.shape }, `${label} (output ${i})`);
+  });
+}
+
+/** The engine's tensors and the wasm backend's buffers, which a kernel's leaked intermediates would raise. */
+function liveCounts(): { tensors: number; wasmBuffers: number } {
+  return { tensors: tf.memory().numTensors, wasmBuffers: tf.engine().findBackend('wasm')!.numDataIds() };
+}
+
+/** Asserts `run` (on wasm, with its own tidy) leaves nothing behind over repeated calls. */
+export async function assertNoLeak(run: () => void, times = 20): Promise<void> {
+  await useBackend('wasm');
+  run();
+  const before = liveCounts();
+  for (let i = 0; i < times; i++) run();
+  assert.deepEqual(liveCounts(), before);
+}
+
+/** Runs a kernel through the engine (so on the current backend), as a tfjs op would. */
+export function kernel(name: string, inputs: Record<string, tf.Tensor>, attrs: object): tf.Tensor {
+  return tf.engine().runKernel(name, inputs, attrs as tf.NamedAttrMap) as tf.Tensor;
+}
+
+/** The NHWC output shape of a 2-D convolution, as the kernels compute it. */
+export function convOutShape(
+  xShape: number[],
+  filterShape: number[],
+  strides: number | [number, number],
+  dilations: number | [number, number],
+  pad: 'same' | 'valid' | number | tf.backend_util.ExplicitPadding,
+  depthwise: boolean,
+  roundingMode?: 'floor' | 'round' | 'ceil',
+): [number, number, number, number] {
+  const info = tf.backend_util.computeConv2DInfo(xShape as [number, number, number, number], filterShape as [number, number, number, number], strides, dilations, pad, roundingMode, depthwise);
+  return info.outShape;
+}

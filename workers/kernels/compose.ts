@@ -1,0 +1,95 @@
+/**
+ * Building a wasm kernel out of other wasm kernels, the way tfjs-backend-cpu and -wasm kernels call
+ * each other (wasm's Reverse calls its Reshape, cpu's UnsortedSegmentSum calls Equal, Multiply, Sum):
+ * each step calls a kernel function registered for 'wasm' directly, bypassing the engine. Nothing is
+ * taped or tracked then, so the {@link Composer} disposes every intermediate itself, also when a step
+ * throws; the composed kernel is what the engine sees and records.
+ */
+import * as tf from '@tensorflow/tfjs';
+
+export const WASM = 'wasm';
+
+/** The steps of one composed kernel call on `backend` and the intermediates they leave. */
+export class Composer {
+  private readonly temps: tf.TensorInfo[] = [];
+
+  constructor(readonly backend: tf.KernelBackend) {}
+
+  /** Runs wasm's kernel `name`; its output is disposed with the composite unless returned by it. */
+  run(name: string, inputs: tf.NamedTensorInfoMap, attrs: tf.NamedAttrMap = {}): tf.TensorInfo {
+    const config = tf.getKernel(name, WASM);
+    if (!config) throw new Error(`wasm gradient kernels: the wasm backend has no '${name}' kernel to build on`);
+    const out = config.kernelFunc({ inputs, backend: this.backend, attrs });
+    if (Array.isArray(out)) {
+      this.temps.push(...out);
+      throw new Error(`wasm gradient kernels: '${name}' returned ${out.length} outputs where one was expected`);
+    }
+    this.temps.push(out);
+    return out;
+  }
+
+  /** A tensor holding `values`, written through the interface every KernelBackend has. */
+  constant(values: tf.backend_util.BackendValues, shape: number[], dtype: tf.DataType): tf.TensorInfo {
+    const out = { dataId: this.backend.write(values, shape, dtype), shape, dtype };
+    this.temps.push(out);
+    return out;
+  }
+
+  /** `x` reshaped (no copy: wasm's Reshape shares the buffer); `x` itself when the shape is unchanged. */
+  reshape(x: tf.TensorInfo, shape: number[]): tf.TensorInfo {
+    return tf.util.arraysEqual(x.shape, shape) ? x : this.run('Reshape', { x }, { shape });
+  }
+
+  /** `x` with its axes permuted; `x` itself for the identity permutation. */
+  transpose(x: tf.TensorInfo, perm: number[]): tf.TensorInfo {
+    return perm.every((p, i) => p === i) ? x : this.run('Transpose', { x }, { perm });
+  }
+
+  /** The block of `x` at `begin` of extent `size`; `x` itself when that is all of it. */
+  slice(x: tf.TensorInfo, begin: number[], size: number[]): tf.TensorInfo {
+    return begin.every((b) => b === 0) && tf.util.arraysEqual(x.shape, size) ? x : this.run('Slice', { x }, { begin, size });
+  }
+
+  /** Sum over `axis`, dropping it; a reshape when that axis has length 1. */
+  sumAxis(x: tf.TensorInfo, axis: number): tf.TensorInfo {
+    if (x.shape[axis] === 1) return this.reshape(x, x.shape.filter((_, i) => i !== axis));
+    return this.run('Sum', { x }, { axis: [axis], keepDims: false });
+  }
+
+  /**
+   * Disposes every intermediate but `result` and returns `result`, copied if it is not an
+   * intermediate (an input passed through must not be handed to the engine as a new output).
+   * Disposing goes per TensorInfo, so buffers shared through reshapes are released by their refcount.
+   */
+  finish(result: tf.TensorInfo | undefined): tf.TensorInfo | undefined {
+    let out = result;
+    try {
+      if (result && !this.temps.includes(result)) out = this.run('Identity', { x: result });
+    } finally {
+      for (const t of this.temps) if (t !== out) this.backend.disposeData(t.dataId);
+      this.temps.length = 0;
+    }
+    return out;
+  }
+}
+
+export type CompositeBody = (c: Composer, inputs: tf.NamedTensorInfoMap, attrs: tf.NamedAttrMap) => tf.TensorInfo;
+
+/** The config registering `body` as wasm's kernel `kernelName`. */
+export function composite(kernelName: string, body: CompositeBody): tf.KernelConfig {
+  return {
+    kernelName,
+    backendName: WASM,
+    kernelFunc: ({ inputs, backend, attrs }) => {
+      const c = new Composer(backend as tf.KernelBackend);
+      let result: tf.TensorInfo | undefined;
+      try {
+        result = body(c, inputs, attrs ?? {});
+      } finally {
+        // On a throw, result is undefined and every intermediate goes.
+        result = c.finish(result);
+      }
+      return result!;
+    },
+  };
+}

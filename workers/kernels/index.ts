@@ -1,0 +1,77 @@
+/**
+ * Gradient kernels that tfjs-backend-wasm lacks, built from kernels it has and registered for 'wasm'
+ * by {@link registerWasmGradientKernels} (which initBackend calls once wasm is selected), so a plain
+ * tf.grads of conv2d, depthwise/separable convolutions and gather works on wasm. One file per kernel.
+ *
+ * Coverage. Derived from tfjs's own registries, not by hand (test/workers/kernels/registry.test.ts
+ * re-derives it and fails when it changes): for every kernel in the gradient registry of
+ * @tensorflow/tfjs-core 4.22 (101 of them), its gradient was run on small inputs on cpu, recording
+ * every kernel the gradient function calls, and those were compared with tf.getKernelsForBackend('wasm').
+ *
+ *   gradient of             kernels it calls that wasm lacks                      here
+ *   Conv2D                  Conv2DBackpropFilter                                  implemented
+ *   Conv2DBackpropInput     Conv2DBackpropFilter                                  implemented
+ *   DepthwiseConv2dNative   DepthwiseConv2dNativeBackpropInput,                   both implemented
+ *                           DepthwiseConv2dNativeBackpropFilter
+ *   GatherV2                UnsortedSegmentSum                                    implemented
+ *   BroadcastTo             none; no backend has a BroadcastTo kernel             nothing to do:
+ *   LogSoftmax              none; no backend has a LogSoftmax kernel              the ops never run them
+ *                           (tf.broadcastTo runs Tile, tf.logSoftmax is composed of Max, Sub, Exp, Sum,
+ *                           Log, so neither registered gradient is ever reached)
+ *   ComplexAbs              none (the gradient is Abs's: Cast, Step, Multiply),   not implemented: wasm has
+ *                           but the forward kernel is missing                     no complex64 tensors at all
+ *                                                                                 (no Complex, Real, Imag)
+ *   the other 94: Abs Acos Acosh Add AddN ArgMax ArgMin Asin Asinh Atan Atan2 Atanh AvgPool AvgPool3D
+ *   BatchMatMul BatchToSpaceND Cast Ceil ClipByValue Concat Conv3D Cos Cosh Cumsum Dilation2D Elu Erf
+ *   Exp ExpandDims Expm1 Floor FloorDiv FusedBatchNorm GreaterEqual Identity IsFinite IsInf IsNan LRN
+ *   LeakyRelu Log Log1p Max MaxPool MaxPool3D Maximum Mean Min Minimum MirrorPad Mod Multiply Neg OneHot
+ *   OnesLike Pack PadV2 Pow Prelu Prod RealDiv Reciprocal Relu Relu6 Reshape ResizeBilinear
+ *   ResizeNearestNeighbor Reverse Round Rsqrt Select Selu Sigmoid Sign Sin Sinh Slice Softmax Softplus
+ *   SpaceToBatchND SplitV Sqrt Square SquaredDifference Step Sub Sum Tan Tanh Tile Transpose Unpack
+ *   UnsortedSegmentSum ZerosLike: none missing (their backprops, e.g. AvgPoolGrad, Conv3DBackprop*V2,
+ *   Dilation2DBackprop*, EluGrad, LRNGrad, MaxPoolGrad, Resize*Grad, Cumprod, exist on wasm).
+ *
+ * Gradients outside the registry (tf.customGrad inside tfjs-core ops): fused conv2d and fused
+ * depthwiseConv2d call the same Conv2DBackpropFilter / DepthwiseConv2dNativeBackprop* kernels, so
+ * they are covered too; fused matMul and softmaxCrossEntropy call only kernels wasm has.
+ *
+ * Present on wasm but wrong (tfjs-backend-wasm 4.22, found by the same test running every gradient
+ * on wasm against cpu; not replaced here, this module only adds what is missing): Conv3D's input
+ * gradient (Conv3DBackpropInputV2 bounds its depth loop wrongly, for any input depth > 1), and
+ * Conv3DBackpropFilterV2 with strides > 1; MaxPoolGrad and MaxPool3DGrad drop the gradient of a
+ * 'same'-padded window whose max is negative; Dilation2D and both its backprops start their max at
+ * FLT_MIN instead of -Infinity.
+ */
+import * as tf from '@tensorflow/tfjs';
+import { WASM } from './compose.js';
+import { conv2DBackpropFilterConfig } from './conv2d-backprop-filter.js';
+import { depthwiseConv2dNativeBackpropFilterConfig } from './depthwise-conv2d-native-backprop-filter.js';
+import { depthwiseConv2dNativeBackpropInputConfig } from './depthwise-conv2d-native-backprop-input.js';
+import { unsortedSegmentSumConfig } from './unsorted-segment-sum.js';
+
+/** Every kernel this module adds to wasm, one config each. */
+export const WASM_GRADIENT_KERNELS: readonly tf.KernelConfig[] = [
+  conv2DBackpropFilterConfig,
+  depthwiseConv2dNativeBackpropFilterConfig,
+  depthwiseConv2dNativeBackpropInputConfig,
+  unsortedSegmentSumConfig,
+];
+
+/**
+ * Kernels with a registered gradient that stay unusable on wasm after registration, and why; the
+ * registry test checks this list against the registry.
+ */
+export const WASM_GRADIENT_GAPS: Readonly<Record<string, string>> = {
+  BroadcastTo: 'no backend registers a BroadcastTo kernel; tf.broadcastTo runs Tile',
+  LogSoftmax: 'no backend registers a LogSoftmax kernel; tf.logSoftmax is composed of other ops',
+  ComplexAbs: 'the wasm backend has no complex64 tensors',
+};
+
+/**
+ * Registers the kernels of {@link WASM_GRADIENT_KERNELS} for 'wasm'. Idempotent, and a kernel wasm
+ * already has (a later tfjs-backend-wasm may bring its own) is left alone. Needs no initialised
+ * backend: the kernels find the backend in their call.
+ */
+export function registerWasmGradientKernels(): void {
+  for (const config of WASM_GRADIENT_KERNELS) if (!tf.getKernel(config.kernelName, WASM)) tf.registerKernel(config);
+}
