@@ -3,11 +3,11 @@
  * has none, so even a depthwise layer's input gradient fails there):
  *   dx[n, h, w, c] = sum over kh, kw, m, oh, ow with oh*sh + kh*dh - top = h, ow*sw + kw*dw - left = w
  *                    of dy[n, oh, ow, c*M + m] * W[kh, kw, c, m],
- * a transposed depthwise convolution. It is run as a plain one: dy with stride-1 zeros spread between
- * its rows and columns (a reshape, a pad and a reshape), convolved at stride 1 with the spatially
- * flipped filter as M*C channels of multiplier 1, then summed over the M multipliers of each channel.
- * The spread costs sh*sw times the work of the nonzero taps; the gradient's convolution is the size of
- * the forward one, so this stays an XNNPACK depthwise pass, not a dense Conv2D over all C*C pairs.
+ * a transposed depthwise convolution. It is run as a plain one: dy with (stride - 1) zeros spread
+ * between its rows and columns (a reshape, a pad and a reshape), convolved at stride 1 with the
+ * spatially flipped filter as C*M channels of multiplier 1, then summed over the M multipliers of
+ * each channel. The zeros cost sh*sw times the work of the nonzero taps, but it stays one XNNPACK
+ * depthwise pass rather than a dense Conv2D over all C x C channel pairs (a block-diagonal filter).
  */
 import * as tf from '@tensorflow/tfjs';
 import { composite, type Composer } from './compose.js';

@@ -79,15 +79,11 @@ describe('tf.grads on wasm through the added kernels (vs cpu)', () => {
   });
 
   it('repeated gradients leak no tensor or wasm buffer', async () => {
-    const mk = (i: Input) => tf.tensor(Array.from(i.values), i.shape, i.dtype);
-    const [x, w, d, q] = [F(1, [2, 7, 7, 3]), F(2, [3, 3, 3, 4]), F(3, [3, 3, 3, 2]), F(4, [1, 1, 6, 4])];
-    await assertNoLeak(() =>
-      tf.tidy(() => {
-        const [gx, gw] = gradsOf((a, b) => tf.conv2d(t4(a), t4(b!), 2, 'same'))(mk(x), mk(w));
-        const sep = gradsOf((a, b, c) => tf.separableConv2d(t4(a), t4(b!), t4(c!), 1, 'valid'))(mk(x), mk(d), mk(q));
-        const [gp] = tf.grads((p: T) => tf.sum(tf.gather(p, tf.tensor1d([1, 1, 0], 'int32'))))([mk(w)]);
-        [gx!, gw!, gp!, ...sep].forEach((g) => g.dataSync());
-      }),
-    );
+    const all = (x: T, w: T, d: T, q: T) => [
+      ...gradsOf((a, b) => tf.conv2d(t4(a), t4(b!), 2, 'same'))(x, w),
+      ...gradsOf((a, b, c) => tf.separableConv2d(t4(a), t4(b!), t4(c!), 1, 'valid'))(x, d, q),
+      ...tf.grads((p: T) => tf.sum(tf.gather(p, tf.tensor1d([1, 1, 0], 'int32'))))([w]),
+    ];
+    await assertNoLeak(all as (...xs: T[]) => T[], [F(1, [2, 7, 7, 3]), F(2, [3, 3, 3, 4]), F(3, [3, 3, 3, 2]), F(4, [1, 1, 6, 4])]);
   });
 });

@@ -26,13 +26,21 @@ interface Result {
   values: Float32Array;
 }
 
-/** Runs `f` on tensors of `inputs` made on `backend`; every output's shape, dtype and values. */
-export async function runOn(backend: 'cpu' | 'wasm', f: Fn, inputs: Input[]): Promise<Result[]> {
-  await useBackend(backend);
+/** A tensor of `input` on the current backend. */
+export const tensorOf = (input: Input): tf.Tensor => tf.tensor(Array.from(input.values), input.shape, input.dtype);
+
+/** Runs `f` on fresh tensors of `inputs` and reads every output; disposes everything it made. */
+function evaluate(f: Fn, inputs: Input[]): Result[] {
   return tf.tidy(() => {
-    const out = f(...inputs.map((i) => tf.tensor(Array.from(i.values), i.shape, i.dtype)));
+    const out = f(...inputs.map(tensorOf));
     return (Array.isArray(out) ? out : [out]).map((t) => ({ shape: t.shape, dtype: t.dtype, values: Float32Array.from(t.dataSync()) }));
   });
+}
+
+/** {@link evaluate} on `backend`, which it leaves the current one. */
+export async function runOn(backend: 'cpu' | 'wasm', f: Fn, inputs: Input[]): Promise<Result[]> {
+  await useBackend(backend);
+  return evaluate(f, inputs);
 }
 
 /**
@@ -57,12 +65,12 @@ function liveCounts(): { tensors: number; wasmBuffers: number } {
   return { tensors: tf.memory().numTensors, wasmBuffers: tf.engine().findBackend('wasm')!.numDataIds() };
 }
 
-/** Asserts `run` (on wasm, with its own tidy) leaves nothing behind over repeated calls. */
-export async function assertNoLeak(run: () => void, times = 20): Promise<void> {
+/** Asserts `f` on wasm leaves no tensor or buffer behind over repeated calls. */
+export async function assertNoLeak(f: Fn, inputs: Input[], times = 20): Promise<void> {
   await useBackend('wasm');
-  run();
+  evaluate(f, inputs);
   const before = liveCounts();
-  for (let i = 0; i < times; i++) run();
+  for (let i = 0; i < times; i++) evaluate(f, inputs);
   assert.deepEqual(liveCounts(), before);
 }
 
