@@ -12,11 +12,10 @@ import { assertClose } from '../../helpers/assert.js';
 for (const backend of ['cpu', 'wasm'] as const) {
   describe(`vectorized executor: sumGrads on ${backend}`, () => {
     before(() => useBackend(backend));
-    // The reference (the loop executor) cannot run conv2d's filter gradient on wasm: tfjs-wasm lacks it.
     const models = (): [string, ModelDef][] => [
       ['seed', seedModel],
       ['mlp', mlpModel('relu', 'logSoftmax', 16)],
-      ...(backend === 'cpu' ? [['conv', convModel(8, 'avg', 'same', 2)] as [string, ModelDef]] : []),
+      ['conv', convModel(8, 'avg', 'same', 2)],
     ];
 
     for (const clip of [undefined, 0.05]) {

@@ -36,7 +36,7 @@ describe('vectorized executor on the wasm backend', () => {
     w.dispose();
   });
 
-  it('conv model per-sample grads, although tfjs-wasm has no Conv2DBackpropFilter (vs the cpu oracle)', async () => {
+  it('conv model per-sample grads (vs the cpu oracle)', async () => {
     const model = convModel(12, 'max', 'valid');
     await useBackend('cpu');
     const cpuJob = makeJob(model, 5, 3);
