@@ -18,7 +18,7 @@
  *   LogSoftmax              none; no backend has a LogSoftmax kernel              the ops never run them
  *                           (tf.broadcastTo runs Tile, tf.logSoftmax is composed of Max, Sub, Exp, Sum,
  *                           Log, so neither registered gradient is ever reached)
- *   ComplexAbs              none (the gradient is Abs's: Cast, Step, Multiply),   left out: wasm has    
+ *   ComplexAbs              none (the gradient is Abs's: Cast, Step, Multiply),   left out: wasm has
  *                           but the forward kernel is missing                     no complex64 tensors at all
  *                                                                                 (no Complex, Real, Imag)
  *   the other 94: Abs Acos Acosh Add AddN ArgMax ArgMin Asin Asinh Atan Atan2 Atanh AvgPool AvgPool3D
