@@ -27,6 +27,9 @@ describe('vectorized executor on the wasm backend', () => {
     check('softmax/logSoftmax', (x) => tf.add(tf.softmax(x), tf.logSoftmax(x)), [B(2, 5)]);
     check('gather', (x, i) => tf.gather(x, i, 1), [B(3, 4), { shape: [2], batched: false, int: 4 }], { grads: false });
     check('gather batched indices', (x, i) => tf.gather(x, i), [U(5, 3), { shape: [2], batched: true, int: 5 }], { grads: false });
+    // Gradients of gather (UnsortedSegmentSum) on wasm, fixed and batched (embedding lookups) indices.
+    check('gather grads', (x, i) => tf.gather(x, i, 1), [B(3, 4), { shape: [5], batched: false, int: 4 }]);
+    check('embedding grads', (e, i) => tf.gather(e, i), [U(6, 3), { shape: [4], batched: true, int: 6 }]);
     check('maxPool/avgPool', (x) => tf.add(tf.maxPool(x as tf.Tensor3D, 2, 2, 'valid'), tf.avgPool(x as tf.Tensor3D, 2, 2, 'valid')), [B(4, 4, 2)]);
   });
 

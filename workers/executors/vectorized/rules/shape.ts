@@ -124,7 +124,9 @@ export const shapeRules: RuleConfig[] = [
     }
     const k = tf.util.sizeFromShape(sIds);
     const rest = sx.slice(sIds.length);
-    const hot = ctx.call1('OneHot', { indices: ctx.view(segmentIds.info, [ctx.n, k]) }, { depth: numSegments, onValue: 1, offValue: 0, dtype: x.info.dtype });
+    // OneHot in int32, then a Cast: tfjs-wasm's OneHot writes int32 bits whatever dtype it is asked for.
+    const hotInt = ctx.call1('OneHot', { indices: ctx.view(segmentIds.info, [ctx.n, k]) }, { depth: numSegments, onValue: 1, offValue: 0, dtype: 'int32' });
+    const hot = ctx.call1('Cast', { x: hotInt }, { dtype: x.info.dtype });
     const xs = ctx.view(ctx.batch(x), [ctx.n, k, tf.util.sizeFromShape(rest)]);
     const out = ctx.call1('BatchMatMul', { a: hot, b: xs }, { transposeA: true, transposeB: false });
     return ctx.batched(ctx.view(out, [ctx.n, numSegments, ...rest]));
