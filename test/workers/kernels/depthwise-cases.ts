@@ -1,5 +1,7 @@
 /** The geometry both depthwise backprop tests cover (the kernels share it with the forward). */
 import * as tf from '@tensorflow/tfjs';
+import { withBackend } from '../../helpers/env.js';
+import { assertMatchesCpu, assertNoLeak, type Fn, type Input } from './helpers.js';
 
 type Pad = 'same' | 'valid' | number | tf.backend_util.ExplicitPadding;
 type Pair = number | [number, number];
@@ -41,4 +43,34 @@ export function spreadFilter(w: tf.Tensor, [dh, dw]: [number, number]): tf.Tenso
   const [KH, KW, C, M] = w.shape as [number, number, number, number];
   const padded = tf.pad(tf.reshape(w, [KH, 1, KW, 1, C, M]), [[0, 0], [0, dh - 1], [0, 0], [0, dw - 1], [0, 0], [0, 0]]);
   return tf.slice(tf.reshape(padded, [KH * dh, KW * dw, C, M]), 0, [(KH - 1) * dh + 1, (KW - 1) * dw + 1, C, M]);
+}
+
+/** A depthwise backprop kernel's test case: the kernel call, the cpu oracle where it differs, the inputs. */
+export type DepthwiseTest = (c: DepthwiseCase, extraRow?: number) => { f: Fn; oracle?: Fn; inputs: Input[] };
+
+/** The tests both depthwise backprop kernels get, on wasm against cpu: every case, rounding modes, leaks. */
+export function describeDepthwiseBackprop(kernelName: string, label: string, build: DepthwiseTest, leakCase: DepthwiseCase): void {
+  describe(`wasm kernel ${kernelName} (vs cpu)`, () => {
+    withBackend('wasm');
+
+    it('every shape and channel multiplier, stride, dilation and padding (same, valid, explicit, numeric)', async () => {
+      for (const c of DEPTHWISE_CASES) {
+        const { f, oracle, inputs } = build(c);
+        await assertMatchesCpu(`${label} ${JSON.stringify(c)}`, f, inputs, oracle ? { oracle } : {});
+      }
+    });
+
+    it('rounding modes, and a dy larger than the forward output (only its first rows count, as on cpu)', async () => {
+      for (const rounding of ['floor', 'round', 'ceil'] as const)
+        for (const extra of [0, 1]) {
+          const { f, inputs } = build([[2, 6, 7, 2], [3, 3, 2, 2], 2, 1, 1, rounding], extra);
+          await assertMatchesCpu(`rounding ${rounding}, dy +${extra}`, f, inputs);
+        }
+    });
+
+    it('leaks no tensor or wasm buffer', async () => {
+      const { f, inputs } = build(leakCase);
+      await assertNoLeak(f, inputs);
+    });
+  });
 }

@@ -1,8 +1,7 @@
 // DepthwiseConv2dNativeBackpropFilter on wasm (built in workers/kernels) against tfjs-backend-cpu's own kernel.
 import * as tf from '@tensorflow/tfjs';
-import { withBackend } from '../../helpers/env.js';
-import { DEPTHWISE_CASES, DEPTHWISE_SHAPES, pair, type DepthwiseCase } from './depthwise-cases.js';
-import { assertMatchesCpu, assertNoLeak, convOutShape, F, kernel } from './helpers.js';
+import { describeDepthwiseBackprop, DEPTHWISE_SHAPES, pair, type DepthwiseCase } from './depthwise-cases.js';
+import { convOutShape, F, kernel } from './helpers.js';
 
 function filterGrad([xShape, filterShape, strides, dilations, pad, rounding]: DepthwiseCase, extraRow = 0) {
   const [N, OH, OW, CM] = convOutShape(xShape, filterShape, strides, dilations, pad, true, rounding);
@@ -21,26 +20,4 @@ function filterGrad([xShape, filterShape, strides, dilations, pad, rounding]: De
   };
 }
 
-describe('wasm kernel DepthwiseConv2dNativeBackpropFilter (vs cpu)', () => {
-  withBackend('wasm');
-
-  it('every shape and channel multiplier, stride, dilation and padding (same, valid, explicit, numeric)', async () => {
-    for (const c of DEPTHWISE_CASES) {
-      const { f, oracle, inputs } = filterGrad(c);
-      await assertMatchesCpu(`depthwise filter grad ${JSON.stringify(c)}`, f, inputs, { oracle });
-    }
-  });
-
-  it('rounding modes, and a dy larger than the forward output (only its first rows count, as on cpu)', async () => {
-    for (const rounding of ['floor', 'round', 'ceil'] as const)
-      for (const extra of [0, 1]) {
-        const { f, inputs } = filterGrad([[2, 6, 7, 2], [3, 3, 2, 2], 2, 1, 1, rounding], extra);
-        await assertMatchesCpu(`rounding ${rounding}, dy +${extra}`, f, inputs);
-      }
-  });
-
-  it('leaks no tensor or wasm buffer', async () => {
-    const { f, inputs } = filterGrad([DEPTHWISE_SHAPES[1]![0], DEPTHWISE_SHAPES[1]![1], 2, 1, 'same']);
-    await assertNoLeak(f, inputs);
-  });
-});
+describeDepthwiseBackprop('DepthwiseConv2dNativeBackpropFilter', 'depthwise filter grad', filterGrad, [DEPTHWISE_SHAPES[1]![0], DEPTHWISE_SHAPES[1]![1], 2, 1, 'same']);

@@ -2,8 +2,8 @@
 // runs on wasm and equals cpu's, and so do gradpool's loop executor's gradients of a conv2d model.
 import * as tf from '@tensorflow/tfjs';
 import { LoopExecutor } from '../../../workers/executors/loop.js';
-import { useBackend, withBackend } from '../../helpers/env.js';
-import { assertResults, convModel, makeJob, oracle, run } from '../vectorized/models.js';
+import { withBackend } from '../../helpers/env.js';
+import { assertWasmMatchesCpu, convModel } from '../vectorized/models.js';
 import { assertMatchesCpu, assertNoLeak, F, I, type Input } from './helpers.js';
 
 type T = tf.Tensor;
@@ -65,17 +65,7 @@ describe('tf.grads on wasm through the added kernels (vs cpu)', () => {
   });
 
   it("gradpool's loop executor: per-sample gradients of a conv2d model on wasm equal cpu's", async () => {
-    for (const pad of ['valid', 'same'] as const) {
-      const model = convModel(8, 'max', pad);
-      await useBackend('cpu');
-      const cpuJob = makeJob(model, 4, 2);
-      const want = oracle(cpuJob);
-      cpuJob.params.forEach((t) => t.dispose());
-      await useBackend('wasm');
-      const job = makeJob(model, 4, 2);
-      assertResults(run(new LoopExecutor(), job), want, 1e-5, `loop executor on wasm, conv ${pad}`);
-      job.params.forEach((t) => t.dispose());
-    }
+    for (const pad of ['valid', 'same'] as const) await assertWasmMatchesCpu(new LoopExecutor(), convModel(8, 'max', pad), 4, 2, `loop executor on wasm, conv ${pad}`);
   });
 
   it('repeated gradients leak no tensor or wasm buffer', async () => {

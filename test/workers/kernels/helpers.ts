@@ -19,7 +19,7 @@ export const F = (seed: number, shape: number[]): Input => ({ shape, values: uni
 /** Given int32 values, 1-D unless a shape is given. */
 export const I = (values: number[], shape = [values.length]): Input => ({ shape, values, dtype: 'int32' });
 
-type Fn = (...xs: tf.Tensor[]) => tf.Tensor | tf.Tensor[];
+export type Fn = (...xs: tf.Tensor[]) => tf.Tensor | tf.Tensor[];
 interface Result {
   shape: number[];
   dtype: tf.DataType;

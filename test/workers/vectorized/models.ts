@@ -7,6 +7,7 @@ import { defineModel, type ModelDef } from '../../../src/model/define.js';
 import type { ChunkJob, Executor } from '../../../workers/executors/types.js';
 import { rng, uniform } from '../../helpers/data.js';
 import { assertClose } from '../../helpers/assert.js';
+import { useBackend } from '../../helpers/env.js';
 
 // defineModel's result is typed by its parameter names; executors take the generic ModelDef.
 const generic = (m: unknown) => m as ModelDef;
@@ -126,4 +127,22 @@ export function assertResults(got: Results, want: Results, rtol: number, label: 
   assertClose(got.losses, want.losses, { rtol: rtol, floor: 0.01 }, `${label}: losses`);
   assert.equal(got.grads.length, want.grads.length);
   got.grads.forEach((g, p) => assertClose(g, want.grads[p]!, { rtol: rtol, floor: 0.01 }, `${label}: grads of param ${p}`));
+}
+
+/**
+ * Asserts `executor`'s per-sample losses and gradients of `model` on wasm equal the loop oracle's on
+ * tfjs-cpu (an independent backend), for `n` samples of seeded data. Leaves wasm selected.
+ */
+export async function assertWasmMatchesCpu(executor: Executor, model: ModelDef, n: number, seed: number, label: string): Promise<void> {
+  await useBackend('cpu');
+  const cpuJob = makeJob(model, n, seed);
+  const want = oracle(cpuJob);
+  cpuJob.params.forEach((t) => t.dispose());
+  await useBackend('wasm');
+  const job = makeJob(model, n, seed);
+  try {
+    assertResults(run(executor, job), want, 1e-5, label);
+  } finally {
+    job.params.forEach((t) => t.dispose());
+  }
 }

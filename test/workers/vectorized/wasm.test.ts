@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs';
 import assert from 'node:assert/strict';
 import { createVectorizedExecutor, resetWarnings } from '../../../workers/executors/vectorized/index.js';
 import { B, captureWarnings, check, liveCounts, U, useBackend } from './helpers.js';
-import { assertResults, convModel, makeJob, mlpModel, oracle, oracleForward, run, seedModel } from './models.js';
+import { assertResults, assertWasmMatchesCpu, convModel, makeJob, mlpModel, oracle, oracleForward, run, seedModel } from './models.js';
 import { assertClose } from '../../helpers/assert.js';
 
 describe('vectorized executor on the wasm backend', () => {
@@ -40,15 +40,7 @@ describe('vectorized executor on the wasm backend', () => {
   });
 
   it('conv model per-sample grads (vs the cpu oracle)', async () => {
-    const model = convModel(12, 'max', 'valid');
-    await useBackend('cpu');
-    const cpuJob = makeJob(model, 5, 3);
-    const want = oracle(cpuJob);
-    cpuJob.params.forEach((t) => t.dispose());
-    await useBackend('wasm');
-    const job = makeJob(model, 5, 3);
-    assertResults(run(createVectorizedExecutor('wasm'), job), want, 1e-5, 'wasm conv');
-    job.params.forEach((t) => t.dispose());
+    await assertWasmMatchesCpu(createVectorizedExecutor('wasm'), convModel(12, 'max', 'valid'), 5, 3, 'wasm conv');
   });
 
   it('seed and MLP models match the loop oracle', () => {
