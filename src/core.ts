@@ -117,7 +117,7 @@ export class PoolCore {
   }
 
   /** Adds `ms` to a field of the current call's timings. */
-  time(field: TimingField, ms: number): void {
+  private time(field: TimingField, ms: number): void {
     if (this.pending) this.pending[field] += ms;
   }
 
