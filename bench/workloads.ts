@@ -92,18 +92,17 @@ const conv: Workload = {
   data: (B, s) => images(B, CONV.side * CONV.side, CONV.classes, s),
   batchedForward: ({ K, bK, W, b }, x) => {
     const B = x.shape[0]!;
-    const vol = tf.reshape(x, [B, 1, CONV.side, CONV.side, 1]) as tf.Tensor5D;
-    const h = tf.relu(tf.add(tf.conv3d(vol, K as tf.Tensor5D, 1, 'valid'), bK!)) as tf.Tensor5D;
-    const pooled = tf.maxPool3d(h, [1, 2, 2], [1, 2, 2], 'valid');
+    const nhwc = tf.reshape(x, [B, CONV.side, CONV.side, 1]) as tf.Tensor4D;
+    const h = tf.relu(tf.add(tf.conv2d(nhwc, K as tf.Tensor4D, 1, 'valid'), bK!)) as tf.Tensor4D;
+    const pooled = tf.maxPool(h, 2, 2, 'valid');
     return tf.add(tf.matMul(tf.reshape(pooled, [B, CONV.pooled]), W!), b!);
   },
   batchedLoss: softmaxCE,
   layers: () => ({
     model: tf.sequential({
       layers: [
-        tf.layers.reshape({ inputShape: [CONV.side, CONV.side, 1], targetShape: [1, CONV.side, CONV.side, 1] }),
-        tf.layers.conv3d({ filters: CONV.filters, kernelSize: [1, 3, 3], activation: 'relu' }),
-        tf.layers.maxPooling3d({ poolSize: [1, 2, 2] }),
+        tf.layers.conv2d({ inputShape: [CONV.side, CONV.side, 1], filters: CONV.filters, kernelSize: 3, activation: 'relu' }),
+        tf.layers.maxPooling2d({ poolSize: 2 }),
         tf.layers.flatten(),
         tf.layers.dense({ units: CONV.classes }),
       ],
