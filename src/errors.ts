@@ -71,9 +71,23 @@ export const errors = {
   modelLoad: (moduleId: string, cause: unknown) =>
     new GradPoolError('ERR_MODEL_LOAD', `model: failed to load ${moduleId}: ${causeText(cause)}`, { cause }),
 
+  /** A tfjs-layers-only operation on a pool whose model is a defineModel module. */
+  notLayersModel: (op: string) =>
+    new GradPoolError('ERR_NOT_LAYERS_MODEL', `${op}: expected a pool made from a tfjs-layers model (a tf.LayersModel or a model.json), got one made from a defineModel module, which has no Layers topology (its weights: getParams())`),
+
   /** The model module loaded but its definition is wrong; `field` is a path such as `params.W.shape`. */
   modelInvalid: (field: string, expected: string, got: unknown) =>
     new GradPoolError('ERR_MODEL_INVALID', `model.${field}: expected ${expected}, got ${fmtValue(got)}`),
+
+  /** A gradient call on a model tfjs cannot differentiate; `why` (from pool creation) names the op. */
+  notDifferentiable: (op: string, why: string) => new GradPoolError('ERR_MODEL_INVALID', `${op}: ${why}`),
+
+  /** A random op inside the model under `randomness: 'error'`; `op` is the public op the model called (`tf.dropout`). */
+  randomness: (op: string) =>
+    new GradPoolError(
+      'ERR_RANDOMNESS',
+      `randomness: the model calls ${op}; random ops are refused with randomness 'error'. Create the pool with randomness 'different' (a draw per sample, the default) or 'same' (one draw per call, shared by the batch) to allow them`,
+    ),
 
   /** The model's forward or loss threw (or misbehaved) for one sample; the index is in the whole batch. */
   sampleFailed: (op: string, sample: number, cause: string) =>

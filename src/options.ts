@@ -1,13 +1,39 @@
 import { availableParallelism } from 'node:os';
 import type { ResourceLimits } from 'node:worker_threads';
+import type * as tf from '@tensorflow/tfjs';
 import { errors } from './errors.js';
-import { EXECUTORS, type ExecutorName } from './shared/protocol.js';
+import type { LayersLoss } from './model/layers/losses.js';
+import { isLayersRef } from './model/layers/source.js';
+import { EXECUTORS, RANDOMNESS, type ExecutorName, type Randomness } from './shared/protocol.js';
 import { checkOptionsObject, isPosInt } from './validate.js';
 
 /** Options of {@link GradPool.create}. */
 export interface GradPoolOptions {
-  /** The model module (path, file URL string or URL) whose default export is a `defineModel(...)`. */
-  model: string | URL;
+  /**
+   * The model: a module (path, file URL string or URL) whose default export is a `defineModel(...)`;
+   * or an existing tfjs-layers model, unchanged — a `tf.LayersModel` object (Sequential or functional,
+   * one input, one output) or the path or http(s) URL of its saved `model.json` (with its weights.bin).
+   * A Layers model's parameters are its trainable weights, named as in its saved weight manifest
+   * (`dense_Dense1/kernel`), starting from its current values; see `loss`.
+   */
+  model: string | URL | tf.LayersModel;
+  /**
+   * The loss of a tfjs-layers `model` (not allowed with a defineModel module, which has its own):
+   * a tfjs loss name as `model.compile` takes it (`'categoricalCrossentropy'`, `'meanSquaredError'`,
+   * `'binaryCrossentropy'`, `'sparseCategoricalCrossentropy'`, …), or a function
+   * `(yTrue, yPred) => tensor` with compile's argument order — targets FIRST — which gets each sample
+   * as a batch of one (`[1, ...shape]`) and whose result is averaged to the sample's scalar loss. A
+   * function is sent to the workers as source text, so it may use only its arguments and `tf`.
+   * Default: the loss the model was compiled with (`model.loss`, or a saved model's training config).
+   *
+   * @example
+   * ```ts
+   * const model = tf.sequential({ layers: [tf.layers.dense({ inputShape: [784], units: 10, activation: 'softmax' })] });
+   * const pool = await GradPool.create({ model, loss: 'categoricalCrossentropy' });
+   * const pool2 = await GradPool.create({ model: 'out/model.json', loss: (yTrue, yPred) => tf.losses.huberLoss(yTrue, yPred) });
+   * ```
+   */
+  loss?: LayersLoss;
   /** Worker threads. Default: `os.availableParallelism()`. Results are bit-identical for any value. */
   threads?: number;
   /** tfjs backend in the workers: `'wasm'` (default, ships with gradpool), `'cpu'`, or another name with `backendModule`. */
@@ -32,22 +58,44 @@ export interface GradPoolOptions {
   executor?: 'auto' | 'vectorized' | 'loop';
   /** Passed to each worker thread (e.g. `{ maxOldGenerationSizeMb: 512 }`). */
   resourceLimits?: ResourceLimits;
+  /**
+   * Random ops inside the model (`tf.dropout`, `tf.layers.dropout` in training, `tf.randomUniform`,
+   * `tf.randomNormal`, `tf.truncatedNormal`), like torch.func.vmap's `randomness`:
+   * - `'different'` (default): each sample gets its own draw, a pure function of (`seed`, the call's
+   *   number, the sample's index in the batch, the op's ordinal in the forward) — so results are
+   *   bit-identical for any `threads`, `chunkSize` and `executor`, and a restored {@link GradPool.randomCalls}
+   *   replays them;
+   * - `'same'`: one draw per call, shared by every sample of the batch;
+   * - `'error'`: a model that calls a random op is refused (at creation, or at the call that reaches it).
+   *
+   * An explicit `seed` argument to a random op keeps tfjs's meaning: a fixed draw, the same for every sample and call.
+   *
+   * @example
+   * ```ts
+   * // model.js: forward: ({ W }, x) => tf.dropout(tf.relu(tf.matMul(tf.reshape(x, [1, 4]), W)), 0.5), …
+   * const pool = await GradPool.create({ model: new URL('./model.js', import.meta.url), seed: 1, randomness: 'different' });
+   * const { grads } = await pool.perSampleGrads(x, y); // every sample its own dropout mask
+   * ```
+   */
+  randomness?: Randomness;
 }
 
 /** The options with defaults filled in; `executor` is still `'auto'` until the probe at creation resolves it. */
-export type ResolvedOptions = Required<Omit<GradPoolOptions, 'backendModule' | 'resourceLimits' | 'chunkSize' | 'executor'>> &
-  Pick<GradPoolOptions, 'backendModule' | 'resourceLimits' | 'chunkSize'> & { executor: 'auto' | ExecutorName };
+export type ResolvedOptions = Required<Omit<GradPoolOptions, 'backendModule' | 'resourceLimits' | 'chunkSize' | 'executor' | 'loss'>> &
+  Pick<GradPoolOptions, 'backendModule' | 'resourceLimits' | 'chunkSize' | 'loss'> & { executor: 'auto' | ExecutorName };
 
 /** The options of a running pool: the executor is resolved. */
 export type PoolOptions = ResolvedOptions & { executor: ExecutorName };
 
-const KNOWN = ['model', 'threads', 'backend', 'backendModule', 'seed', 'chunkSize', 'executor', 'resourceLimits'];
+const KNOWN = ['model', 'threads', 'backend', 'backendModule', 'seed', 'chunkSize', 'executor', 'resourceLimits', 'randomness', 'loss'];
 const EXECUTOR_CHOICES = ['auto', ...EXECUTORS];
 
 /** Validates every option with an error that names it, and fills in defaults. */
 export function resolveOptions(o: GradPoolOptions): ResolvedOptions {
   checkOptionsObject(o, KNOWN);
   if (o.model === undefined) throw errors.invalidOption('model', 'a module path or URL', undefined);
+  if (o.loss !== undefined && !isLayersRef(o.model))
+    throw errors.invalidOption('loss', 'no loss option with a defineModel module, which has its own loss (loss is for tfjs-layers models)', o.loss);
   const threads = o.threads ?? availableParallelism();
   if (!isPosInt(threads)) throw errors.invalidOption('threads', 'a positive integer', threads);
   const backend = o.backend ?? 'wasm';
@@ -61,5 +109,7 @@ export function resolveOptions(o: GradPoolOptions): ResolvedOptions {
   if (!EXECUTOR_CHOICES.includes(executor)) throw errors.invalidOption('executor', `one of ${EXECUTOR_CHOICES.join(', ')}`, executor);
   if (o.resourceLimits !== undefined && (typeof o.resourceLimits !== 'object' || o.resourceLimits === null))
     throw errors.invalidOption('resourceLimits', 'an object of worker resource limits', o.resourceLimits);
-  return { model: o.model, threads, backend, backendModule: o.backendModule, seed, chunkSize: o.chunkSize, executor, resourceLimits: o.resourceLimits };
+  const randomness = o.randomness ?? 'different';
+  if (!RANDOMNESS.includes(randomness)) throw errors.invalidOption('randomness', `one of ${RANDOMNESS.join(', ')}`, randomness);
+  return { model: o.model, threads, backend, backendModule: o.backendModule, seed, chunkSize: o.chunkSize, executor, resourceLimits: o.resourceLimits, randomness, loss: o.loss };
 }

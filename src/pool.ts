@@ -3,11 +3,13 @@ import { Dispatcher, type WorkerStats } from './dispatch.js';
 import { errors, raw } from './errors.js';
 import { readBatch, readExact, type BatchInput, type NDArray } from './input.js';
 import { initParams, type ModelDef } from './model/define.js';
+import type * as tf from '@tensorflow/tfjs';
+import { isLayersRef, openLayersModel, withWeights } from './model/layers/source.js';
 import { loadModel, modelHref } from './model/load.js';
 import type { OptimizerSpec } from './optim/types.js';
 import { resolveOptions, type GradPoolOptions } from './options.js';
 import type { ParamValue } from './params.js';
-import type { ExecutorName, LoadSpec } from './shared/protocol.js';
+import type { ExecutorName, LoadSpec, Randomness } from './shared/protocol.js';
 import { REGION } from './shared/protocol.js';
 import { orderedSum } from './shared/reduce.js';
 import { fit, type FitData, type FitOptions, type History, type Trainer } from './train/fit.js';
@@ -26,17 +28,16 @@ function take(view: Float32Array, o: OutputOptions): Float32Array {
   return o.copy === false ? view : view.slice();
 }
 
-const warned = new Set<string>();
-
-/** Resolves `'auto'`: vectorized when the creation probe succeeded, else the loop (saying why, once). */
+/**
+ * Resolves `'auto'`: vectorized when the creation probe succeeded, else the loop, saying why once per
+ * pool. The probe ran the model unvectorized first, so `notVectorizable` is only ever the batching
+ * rules' fault (a model tfjs cannot differentiate at all is reported by its gradient calls instead).
+ */
 function chooseExecutor(requested: 'auto' | ExecutorName, notVectorizable: string | undefined): ExecutorName {
   if (requested === 'loop') return 'loop';
   if (notVectorizable === undefined) return 'vectorized';
   if (requested === 'vectorized') throw errors.invalidOption('executor', `a model that runs under the batching rules ('auto' falls back to the loop)`, raw(`'vectorized', but it fails: ${notVectorizable}`));
-  if (!warned.has(notVectorizable)) {
-    warned.add(notVectorizable);
-    process.emitWarning(`executor 'auto': the model cannot run vectorized (${notVectorizable}); using the per-sample loop`, 'GradPoolWarning');
-  }
+  process.emitWarning(`executor 'auto': the model cannot run vectorized (${notVectorizable}); using the per-sample loop`, 'GradPoolWarning');
   return 'loop';
 }
 
@@ -91,7 +92,11 @@ export interface PoolStats {
  * ```
  */
 export class GradPool implements Trainer {
-  private constructor(private readonly core: PoolCore) {}
+  private constructor(
+    private readonly core: PoolCore,
+    /** Gradpool's copy of a tfjs-layers model (the template of {@link toLayersModel}); null for a defineModel module. */
+    private layers: tf.LayersModel | null,
+  ) {}
 
   /**
    * Starts the workers, loads the model in each, and initialises the parameters from `seed`.
@@ -99,19 +104,22 @@ export class GradPool implements Trainer {
    */
   static async create(options: GradPoolOptions): Promise<GradPool> {
     const o = resolveOptions(options);
-    const href = modelHref(o.model);
-    const model = await loadModel(href);
-    const load: LoadSpec = { model: href, backend: o.backend, ...(o.backendModule !== undefined ? { backendModule: o.backendModule } : {}) };
+    // A tfjs-layers model travels as one shared buffer with a short cache key (src/model/layers/).
+    const layers = isLayersRef(o.model) ? await openLayersModel(o.model as tf.LayersModel | string | URL, o.loss) : null;
+    const href = layers?.key ?? modelHref(o.model as string | URL);
+    const model = layers?.def ?? (await loadModel(href));
+    const load: LoadSpec = { model: href, ...(layers ? { layers: layers.artifact } : {}), backend: o.backend, ...(o.backendModule !== undefined ? { backendModule: o.backendModule } : {}) };
     const dispatcher = new Dispatcher(o.threads, o.resourceLimits);
     try {
       // Load everywhere, learn the output shape, and resolve 'auto' by the probe's answer; only then
       // is the runtime the calls run on fixed.
       await dispatcher.warmup(load);
-      const described = await dispatcher.runOne({ type: 'describe', load, probeVectorized: o.executor !== 'loop' }, 'create');
+      const described = await dispatcher.runOne({ type: 'describe', load, probeVectorized: o.executor !== 'loop', randomness: o.randomness }, 'create');
       const executor = chooseExecutor(o.executor, described.notVectorizable);
-      return new GradPool(new PoolCore(model, { ...o, executor }, dispatcher, { ...load, executor }, described.outputShape!, initParams(model, o.seed)));
+      return new GradPool(new PoolCore(model, { ...o, executor }, dispatcher, { ...load, executor, randomness: o.randomness, seed: o.seed }, described.outputShape!, layers?.initial ?? initParams(model, o.seed), described.notDifferentiable), layers?.model ?? null);
     } catch (e) {
       await dispatcher.close();
+      layers?.model.dispose();
       throw e;
     }
   }
@@ -139,10 +147,48 @@ export class GradPool implements Trainer {
   get seed(): number {
     return this.core.options.seed;
   }
+  /** How random ops inside the model draw (see {@link GradPoolOptions.randomness}). */
+  get randomness(): Randomness {
+    return this.core.options.randomness;
+  }
+
+  /**
+   * Calls so far that ran the model (predict, evaluate, perSampleGrads, gradient, step): the next
+   * call's random draws are keyed by this number. `fit` saves it in its state and restores it on
+   * resume, so training with dropout continues bit-exactly; set it yourself (between calls) to replay.
+   */
+  get randomCalls(): number {
+    return this.core.randomCalls;
+  }
+  set randomCalls(n: number) {
+    this.core.assertOpen('randomCalls');
+    if (!Number.isSafeInteger(n) || n < 0) throw errors.invalidOption('randomCalls', 'a non-negative integer', n);
+    this.core.randomCalls = n;
+  }
 
   /** A copy of the current parameters, by name. */
   getParams(): Record<string, NDArray> {
     return this.core.params.get();
+  }
+
+  /**
+   * The pool's model as a `tf.LayersModel` on this thread, with the pool's current weights (those of
+   * {@link getParams}): `predict` on it gives what `pool.predict` gives. For pools made from a
+   * tfjs-layers model; a defineModel pool has no Layers topology and rejects.
+   *
+   * @example
+   * ```ts
+   * const pool = await GradPool.create({ model: 'mnist/model.json', loss: 'categoricalCrossentropy' });
+   * await pool.fit({ x, y }, { optimizer: adam(), epochs: 1, batchSize: 64 });
+   * const trained = await pool.toLayersModel();
+   * (trained.predict(tf.tensor(xs, [n, 784])) as tf.Tensor).print();
+   * ```
+   */
+  async toLayersModel(): Promise<tf.LayersModel> {
+    const op = 'toLayersModel';
+    this.core.assertOpen(op);
+    if (!this.layers) throw errors.notLayersModel(op);
+    return withWeights(this.layers, this.core.params.get());
   }
 
   /** Replaces some or all parameters. Validated in full before anything changes; takes effect for the next call. */
@@ -272,5 +318,7 @@ export class GradPool implements Trainer {
   /** Stops the workers. Later calls reject with a "pool is closed" error. */
   async close(): Promise<void> {
     await this.core.close();
+    this.layers?.dispose();
+    this.layers = null;
   }
 }

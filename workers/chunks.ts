@@ -5,6 +5,8 @@ import { opViews, REGION, regionView, type ChunkTask } from '../src/shared/proto
 import { claim } from './claim.js';
 import { sumGradsByLoop } from './executors/sum.js';
 import type { ChunkJob, Executor } from './executors/types.js';
+import { withTraining } from '../src/model/mode.js';
+import { withRandomness } from './random/scope.js';
 
 /** Runs one chunk `c` covering samples [s, e). */
 type ChunkWork = (job: ChunkJob, c: number, s: number, e: number) => void;
@@ -54,11 +56,17 @@ export function runChunks(task: ChunkTask, model: ModelDef, executor: Executor, 
       break;
     }
   }
-  const done = claim(regionView(regions, REGION.ctl), plan.count, (c) => {
-    const [s, e] = plan.range(c);
-    const job: ChunkJob = { model, params, x: x.subarray(s * inputSize, e * inputSize), n: e - s, first: s };
-    if (y) job.y = y.subarray(s * targetSize, e * targetSize);
-    work(job, c, s, e);
-  });
+  // Gradient ops run the model in training mode (a Layers model's Dropout); forward and evaluate do not.
+  const training = task.op === 'perSampleGrads' || task.op === 'sumGrads';
+  // Random ops in the model draw by (seed, call, sample, ordinal), never by chunk or thread.
+  const random = { mode: task.runtime.randomness, seed: task.runtime.seed, call: task.randomCall };
+  const done = withRandomness(random, () =>
+    claim(regionView(regions, REGION.ctl), plan.count, (c) => {
+      const [s, e] = plan.range(c);
+      const job: ChunkJob = { model, params, x: x.subarray(s * inputSize, e * inputSize), n: e - s, first: s };
+      if (y) job.y = y.subarray(s * targetSize, e * targetSize);
+      withTraining(training, () => work(job, c, s, e));
+    }),
+  );
   return { done, badSample };
 }

@@ -8,16 +8,19 @@ import { threadId } from 'node:worker_threads';
 import * as tf from '@tensorflow/tfjs';
 import { errors, GradPoolError } from '../src/errors.js';
 import type { ModelDef } from '../src/model/define.js';
-import { loadModel } from '../src/model/load.js';
-import { REGION, regionView, type ChunkTask, type ExecutorName, type LoadSpec, type RemoteError, type Task, type TaskResult } from '../src/shared/protocol.js';
+import { loadModelFor } from '../src/model/load.js';
+import { withTraining } from '../src/model/mode.js';
+import { REGION, regionView, type ChunkTask, type ExecutorName, type LoadSpec, type RemoteError, type Task, type TaskResult, type WorkerInfo } from '../src/shared/protocol.js';
 import { initBackend } from './backend.js';
 import { runChunks } from './chunks.js';
 import { abortClaims } from './claim.js';
 import { runUpdate } from './update.js';
 import { describeModel } from './describe.js';
+import { withRandomness } from './random/scope.js';
 import { createExecutor } from './executors/index.js';
 import { SampleError, type Executor } from './executors/types.js';
 import { createVectorizedExecutor } from './executors/vectorized/executor.js';
+import { resetWarnings } from './executors/vectorized/errors.js';
 
 /** This worker's model and the executors made for it, by name (a pool uses one; the probe another). */
 let runtime: { model: string; value: ModelDef; executors: Map<ExecutorName, Executor> } | null = null;
@@ -26,7 +29,7 @@ let paramCache: { key: string; tensors: tf.Tensor[] } | null = null;
 /** Selects the backend and loads the model (once per model). */
 async function load(spec: LoadSpec): Promise<NonNullable<typeof runtime>> {
   await initBackend(spec.backend, spec.backendModule);
-  if (runtime?.model !== spec.model) runtime = { model: spec.model, value: await loadModel(spec.model), executors: new Map() };
+  if (runtime?.model !== spec.model) runtime = { model: spec.model, value: await loadModelFor(spec), executors: new Map() };
   return runtime;
 }
 
@@ -48,8 +51,12 @@ function paramTensors(task: ChunkTask, model: ModelDef): tf.Tensor[] {
   return tensors;
 }
 
-function info(): { threadId: number; numTensors: number; backend: string } {
-  return { threadId, numTensors: tf.memory().numTensors, backend: tf.getBackend() };
+/** Warnings of this thread's executors since the last result; the coordinator prints each once per pool. */
+const warnings: string[] = [];
+resetWarnings((m) => warnings.push(m));
+
+function info(): WorkerInfo {
+  return { threadId, numTensors: tf.memory().numTensors, backend: tf.getBackend(), ...(warnings.length > 0 ? { warnings: warnings.splice(0) } : {}) };
 }
 
 const fromError = (e: GradPoolError): RemoteError => ({ code: e.code, message: e.message });
@@ -69,7 +76,10 @@ export default async function run(task: Task): Promise<TaskResult> {
       case 'describe': {
         // Not sticky: the probe must report this model's own failure, not fall back quietly.
         const probe = task.probeVectorized ? createVectorizedExecutor(task.load.backend, false) : null;
-        return { ok: true, chunks: 0, ...describeModel(rt.value, probe), ...info() };
+        // The probe checks gradients, so it runs the model as training does (a Layers model's Dropout on).
+        // The probe's draws are keyed like a call's, without taking a call number (call 0 is arbitrary).
+        const random = { mode: task.randomness ?? 'different', seed: 0, call: 0 } as const;
+        return { ok: true, chunks: 0, ...withRandomness(random, () => withTraining(true, () => describeModel(rt.value, probe))), ...info() };
       }
       case 'warmup': {
         const b = new Int32Array(task.barrier);

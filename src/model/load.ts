@@ -3,6 +3,7 @@ import { isAbsolute, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { errors, GradPoolError } from '../errors.js';
 import { isModelDef, type ModelDef } from './define.js';
+import { loadLayersModelDef } from './layers/source.js';
 
 /**
  * The canonical file URL of a model module. Paths are resolved against the current directory, so the
@@ -48,4 +49,9 @@ export function loadModel(href: string): Promise<ModelDef> {
     p.catch(() => cache.delete(href));
   }
   return p;
+}
+
+/** The model a worker's LoadSpec names: a module by URL, or the tfjs-layers model the coordinator packed into `layers`. */
+export function loadModelFor(spec: { model: string; layers?: SharedArrayBuffer }): Promise<ModelDef> {
+  return spec.layers ? loadLayersModelDef(spec.model, spec.layers) : loadModel(spec.model);
 }

@@ -131,17 +131,33 @@ export type ExecutorName = (typeof EXECUTORS)[number];
 
 /** How a worker loads its runtime: the backend and the model module. */
 export interface LoadSpec {
-  /** File URL of the model module. */
+  /** File URL of the model module, or the cache key of a tfjs-layers model in `layers`. */
   model: string;
+  /** A tfjs-layers model packed into one shared buffer (src/model/layers/artifact.ts): shared, never copied, per task. */
+  layers?: SharedArrayBuffer;
   /** tfjs backend name: 'wasm' (default), 'cpu', or another registered by `backendModule`. */
   backend: string;
   /** Module to import before selecting `backend` (e.g. '@tensorflow/tfjs-node'). */
   backendModule?: string;
 }
 
+/** How random ops inside the model draw (`GradPool.create({ randomness })`, workers/random/). */
+export const RANDOMNESS = ['different', 'same', 'error'] as const;
+export type Randomness = (typeof RANDOMNESS)[number];
+
+/** What keys a call's random draws: the pool's mode and seed, and the call's number (workers/random/key.ts). */
+export interface RandomSpec {
+  mode: Randomness;
+  seed: number;
+  call: number;
+}
+
 /** What runs a pool's calls: the loaded runtime and the executor chosen at creation. */
 export interface RuntimeSpec extends LoadSpec {
   executor: ExecutorName;
+  /** How random ops in the model draw, and the pool seed their draws are keyed by. */
+  randomness: Randomness;
+  seed: number;
 }
 
 export interface ChunkTask {
@@ -160,6 +176,8 @@ export interface ChunkTask {
   outputShape: number[];
   /** DP: clip each sample's whole gradient to this L2 norm before summing (sumGrads only). */
   clip?: number;
+  /** The pool's count of earlier calls that ran the model: keys this call's random draws. */
+  randomCall: number;
 }
 
 /** One optimizer update, sharded by parameter slices claimed from the shared counter. */
@@ -178,6 +196,8 @@ export interface DescribeTask {
   load: LoadSpec;
   /** Also try the vectorized executor on a small chunk (for executor 'auto' / 'vectorized'). */
   probeVectorized?: boolean;
+  /** The pool's `randomness`: with 'error', a model that draws is refused at creation. */
+  randomness?: Randomness;
 }
 
 /**
@@ -206,6 +226,8 @@ export interface WorkerInfo {
   /** tf.memory().numTensors after the task, for leak checks. */
   numTensors: number;
   backend: string;
+  /** Warnings the worker's executors raised during the task (each printed once per pool). */
+  warnings?: string[];
 }
 
 export interface OkResult extends WorkerInfo {
@@ -216,6 +238,8 @@ export interface OkResult extends WorkerInfo {
   outputShape?: number[];
   /** From `describe` with `probeVectorized`: why the model cannot run vectorized (absent: it can). */
   notVectorizable?: string;
+  /** From `describe`: why tfjs cannot differentiate the model at all (absent: it can). */
+  notDifferentiable?: string;
   /** Time spent computing, ms. */
   computeMs?: number;
   /** From `sumGrads`: the lowest sample index whose loss or gradient was non-finite. */
