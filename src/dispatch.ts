@@ -53,8 +53,16 @@ export class Dispatcher {
   /** Workers that died between calls (they were replaced; no call was affected). */
   idleCrashes = 0;
 
+  /** Worker warnings already printed: each once per pool, however many workers raise it. */
+  private readonly warned = new Set<string>();
+
   private record(r: TaskResult): void {
     this.stats.set(r.threadId, { threadId: r.threadId, numTensors: r.numTensors, backend: r.backend });
+    for (const m of r.warnings ?? []) {
+      if (this.warned.has(m)) continue;
+      this.warned.add(m);
+      process.emitWarning(m, 'GradPoolWarning');
+    }
   }
 
   /** Runs one task on some worker and returns its result, or throws its error. */

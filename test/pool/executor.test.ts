@@ -2,7 +2,7 @@
 // why) for a model that fails under the batching rules; both executors give the same per-sample
 // gradients (1e-5 relative) on the seed model, the MLP and a conv net.
 import assert from 'node:assert/strict';
-import { GradPool } from '../../src/index.js';
+import { GradPool, sgd } from '../../src/index.js';
 import { oneHot, randn } from '../helpers/data.js';
 import { fixture } from '../helpers/env.js';
 import { assertClose } from '../helpers/assert.js';
@@ -49,22 +49,66 @@ describe('pool executors', function () {
     }
   });
 
-  it("'auto' falls back to the loop for a model that reads tensor values, warning once with the reason", async () => {
+  /** Runs `fn` collecting process warnings (emitted on the next tick, so it waits one). */
+  async function collectWarnings(fn: () => Promise<void>): Promise<string[]> {
     const warnings: string[] = [];
     const onWarning = (w: Error) => warnings.push(w.message);
     process.on('warning', onWarning);
     try {
-      for (let i = 0; i < 2; i++) {
-        const pool = await GradPool.create({ model: fixture('faulty'), threads: 1, backend: 'cpu' });
-        assert.equal(pool.executor, 'loop');
-        await pool.close();
-      }
-      await new Promise((r) => setImmediate(r)); // warnings are emitted on the next tick
-      const mine = warnings.filter((m) => m.startsWith("executor 'auto': the model cannot run vectorized ("));
-      assert.equal(mine.length, 1, warnings.join('\n'));
-      assert.match(mine[0]!, /using the per-sample loop$/);
+      await fn();
+      await new Promise((r) => setImmediate(r));
     } finally {
       process.off('warning', onWarning);
+    }
+    return warnings;
+  }
+
+  it("'auto' falls back to the loop for a model that reads tensor values, warning once per pool with the reason", async () => {
+    const x = randn(8 * 6, 3);
+    const warnings = await collectWarnings(async () => {
+      for (let i = 0; i < 2; i++) {
+        const pool = await GradPool.create({ model: fixture('faulty'), threads: 2, backend: 'cpu' });
+        assert.equal(pool.executor, 'loop');
+        await pool.predict(x);
+        await pool.perSampleGrads(x, randn(8, 4));
+        await pool.close();
+      }
+    });
+    const mine = warnings.filter((m) => m.startsWith("executor 'auto': the model cannot run vectorized ("));
+    assert.equal(mine.length, 2, warnings.join('\n'));
+    for (const m of mine) assert.match(m, /^executor 'auto': the model cannot run vectorized \(vectorized: the model read the values of a per-sample tensor.*\); using the per-sample loop$/);
+  });
+
+  it('a model tfjs cannot differentiate is not blamed on vectorization: gradient calls name the op, predict works', async () => {
+    const x = randn(4 * 3, 5);
+    const y = randn(4, 6);
+    const expected =
+      "model: tfjs has no gradient for 'Greater' (tf.greater, used by tf.where's condition), so the loss cannot be differentiated " +
+      'with respect to the parameters; plain tf.grads fails the same way. Compute it from values that do not depend on the ' +
+      'parameters, or use ops that have gradients (e.g. tf.relu, tf.maximum, tf.step); predict and evaluate still work';
+    for (const executor of ['auto', 'loop'] as const) {
+      const warnings = await collectWarnings(async () => {
+        const pool = await GradPool.create({ model: fixture('thresholded'), threads: 2, executor });
+        try {
+          assert.equal(pool.executor, executor === 'auto' ? 'vectorized' : 'loop');
+          const before = pool.getParams();
+          await assert.rejects(pool.perSampleGrads(x, y), { code: 'ERR_MODEL_INVALID', message: `perSampleGrads: ${expected}` });
+          await assert.rejects(pool.gradient(x, y), { code: 'ERR_MODEL_INVALID', message: `gradient: ${expected}` });
+          await assert.rejects(pool.step(x, y, { optimizer: sgd({ learningRate: 0.1 }) }), { code: 'ERR_MODEL_INVALID', message: `step: ${expected}` });
+          assert.deepEqual(pool.getParams(), before);
+          const pred = await pool.predict(x);
+          const W = before.W!.data;
+          const b = before.b!.data[0]!;
+          const want = [0, 1, 2, 3].map((i) => {
+            const a = x[i * 3]! * W[0]! + x[i * 3 + 1]! * W[1]! + x[i * 3 + 2]! * W[2]! + b;
+            return a > 0 ? a : a * 0.1;
+          });
+          assertClose(pred.data, want, { rtol: 1e-5, atol: 1e-6 }, 'predict');
+        } finally {
+          await pool.close();
+        }
+      });
+      assert.deepEqual(warnings.filter((m) => /vectoriz/.test(m)), [], `${executor}: ${warnings.join('\n')}`);
     }
   });
 

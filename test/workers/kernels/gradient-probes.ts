@@ -5,6 +5,7 @@
  * gradient function directly. Inputs are seeded and built on the current backend.
  */
 import * as tf from '@tensorflow/tfjs';
+import assert from 'node:assert/strict';
 import { uniform } from '../../helpers/data.js';
 
 type T = tf.Tensor;
@@ -94,6 +95,27 @@ export const PROBES: Record<string, Probe> = {
   }),
   UnsortedSegmentSum: { f: (x) => tf.unsortedSegmentSum(x, ints([1, 0, 1]), 2), args: () => [u([3, 2])] },
   ZerosLike: unary(tf.zerosLike),
+};
+
+/** tfjs-core's gradient registry (a global map it keeps under this key; tf.getGradient reads one entry). */
+export function gradientRegistry(): Map<string, tf.GradConfig> {
+  const globals = (globalThis as { _tfGlobals?: Map<string, unknown> })._tfGlobals;
+  const registry = globals?.get('gradRegistry') as Map<string, tf.GradConfig> | undefined;
+  assert.ok(registry, "tfjs-core's gradient registry was not found under _tfGlobals");
+  return registry;
+}
+
+/**
+ * Gradients (kernel/input) that tfjs-backend-wasm 4.22 itself gets wrong, with kernels it has; not
+ * this module's to fix (it adds missing kernels), listed so that a change either way shows here.
+ */
+export const WASM_OWN_WRONG: Record<string, string> = {
+  'Conv3D/0': 'Conv3DBackpropInputV2 bounds the depth loop by filter_depth / stride instead of (filter_depth + corner) / stride',
+  // Its Dilation2D kernels start the max at FLT_MIN (1.2e-38), not -Infinity: wrong where every x + w is negative.
+  'Dilation2D/0': 'Dilation2DBackpropInput, from a max started at FLT_MIN',
+  'Dilation2D/1': 'Dilation2DBackpropFilter, from a max started at FLT_MIN',
+  'MaxPool/0': "MaxPoolGrad drops the gradient of a 'same'-padded window whose max is negative",
+  'MaxPool3D/0': "MaxPool3DGrad drops the gradient of a 'same'-padded window whose max is negative",
 };
 
 /**

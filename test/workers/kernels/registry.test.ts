@@ -6,15 +6,7 @@ import assert from 'node:assert/strict';
 import { WASM_GRADIENT_GAPS, WASM_GRADIENT_KERNELS } from '../../../workers/kernels/index.js';
 import { assertClose } from '../../helpers/assert.js';
 import { useBackend, withBackend } from '../../helpers/env.js';
-import { PROBES, runProbe } from './gradient-probes.js';
-
-/** tfjs-core's gradient registry (a global map it keeps under this key; tf.getGradient reads one entry). */
-function gradientRegistry(): Map<string, tf.GradConfig> {
-  const globals = (globalThis as { _tfGlobals?: Map<string, unknown> })._tfGlobals;
-  const registry = globals?.get('gradRegistry') as Map<string, tf.GradConfig> | undefined;
-  assert.ok(registry, "tfjs-core's gradient registry was not found under _tfGlobals");
-  return registry;
-}
+import { gradientRegistry, PROBES, runProbe, WASM_OWN_WRONG } from './gradient-probes.js';
 
 type RunKernel = (name: string, inputs: tf.NamedTensorMap, attrs?: tf.NamedAttrMap) => tf.Tensor | tf.Tensor[];
 
@@ -60,19 +52,6 @@ function traceGradients(): Map<string, Set<string>> {
   }
   return calls;
 }
-
-/**
- * Gradients (kernel/input) that tfjs-backend-wasm 4.22 itself gets wrong, with kernels it has; not
- * this module's to fix (it adds missing kernels), listed so that a change either way shows here.
- */
-const WASM_OWN_WRONG: Record<string, string> = {
-  'Conv3D/0': 'Conv3DBackpropInputV2 bounds the depth loop by filter_depth / stride instead of (filter_depth + corner) / stride',
-  // Its Dilation2D kernels start the max at FLT_MIN (1.2e-38), not -Infinity: wrong where every x + w is negative.
-  'Dilation2D/0': 'Dilation2DBackpropInput, from a max started at FLT_MIN',
-  'Dilation2D/1': 'Dilation2DBackpropFilter, from a max started at FLT_MIN',
-  'MaxPool/0': "MaxPoolGrad drops the gradient of a 'same'-padded window whose max is negative",
-  'MaxPool3D/0': "MaxPool3DGrad drops the gradient of a 'same'-padded window whose max is negative",
-};
 
 const sorted = (xs: Iterable<string>) => [...xs].sort();
 const ADDED = new Set(WASM_GRADIENT_KERNELS.map((k) => k.kernelName));

@@ -2,7 +2,8 @@ import * as tf from '@tensorflow/tfjs';
 import assert from 'node:assert/strict';
 import { defineModel, type ModelDef } from '../../../src/model/define.js';
 import { SampleError } from '../../../workers/executors/types.js';
-import { BatchingRuleError, coverage, createVectorizedExecutor, resetWarnings, vmap, withoutRules } from '../../../workers/executors/vectorized/index.js';
+import type { Rule } from '../../../workers/executors/vectorized/context.js';
+import { BatchingRuleError, coverage, createVectorizedExecutor, resetWarnings, vmap, withoutRules, withRules } from '../../../workers/executors/vectorized/index.js';
 import { B, captureWarnings, check, U, useBackend } from './helpers.js';
 import { assertResults, makeJob, oracle, run, seedModel } from './models.js';
 
@@ -27,6 +28,21 @@ describe('vectorized: per-sample fallback and errors', () => {
       check('matMul+add, batched b', (a, b) => tf.add(tf.matMul(a, b), a), [U(2, 2), B(2, 2)]);
     });
     assert.deepEqual([...warnings].sort(), ['Add', 'BatchMatMul', 'Reshape', 'Sum'].map(warning));
+  });
+
+  it('a rule whose inner kernel fails is named in the error, with the inner message', () => {
+    const broken: Rule = (ctx) => ctx.batched(ctx.call1('NoSuchKernel', {}));
+    const x = tf.ones([2, 3]);
+    withRules({ Abs: broken }, () =>
+      assert.throws(
+        () => vmap((v) => tf.abs(v), [0])(x),
+        (e: unknown) =>
+          e instanceof BatchingRuleError && e.kernel === 'Abs' && e.rule === 'Abs' &&
+          e.message === "vectorized: the batching rule for kernel 'Abs' failed: vectorized: backend 'cpu' has no kernel 'NoSuchKernel'",
+      ),
+    );
+    check('abs with the rule restored', (v) => tf.abs(v), [B(3)]);
+    x.dispose();
   });
 
   it('handles multi-output kernels in the fallback', () => {

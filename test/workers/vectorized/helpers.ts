@@ -80,8 +80,20 @@ function makeArgs(specs: ArgSpec[], n: number, seed: number): tf.Tensor[] {
  * respect to every float argument, batched or not.
  */
 export function check(label: string, f: (...a: tf.Tensor[]) => tf.Tensor, specs: ArgSpec[], opts: CheckOptions = {}): void {
-  const { n = 3, grads = true, rtol = 1e-5, seed = 7 } = opts;
-  const args = makeArgs(specs, n, seed);
+  const args = makeArgs(specs, opts.n ?? 3, opts.seed ?? 7);
+  try {
+    compare(label, f, args, specs, opts);
+  } finally {
+    args.forEach((a) => a.dispose());
+  }
+}
+
+/**
+ * {@link check} on given arguments: batched ones carry the batch axis (size `opts.n`) in front; `specs`
+ * say which are batched and which are integer (never differentiated). The caller owns `args`.
+ */
+export function compare(label: string, f: (...a: tf.Tensor[]) => tf.Tensor, args: tf.Tensor[], specs: ArgSpec[], opts: CheckOptions = {}): void {
+  const { n = 3, grads = true, rtol = 1e-5 } = opts;
   const diff = specs.map((s, k) => (s.int === undefined ? k : -1)).filter((k) => k >= 0);
   const gradsOf = (a: tf.Tensor[]) => {
     if (!grads) return [];
@@ -89,28 +101,24 @@ export function check(label: string, f: (...a: tf.Tensor[]) => tf.Tensor, specs:
     const { grads: g } = tf.engine().gradients(() => weighted(f(...a)), xs, undefined, true);
     return xs.map((x, i) => g[i] ?? tf.zerosLike(x));
   };
-  try {
-    // Oracle: one sample at a time on the inner backend.
-    let outShape: number[] = [];
-    const want = tf.tidy(() => {
-      const outs: number[][] = [[]];
-      for (let i = 0; i < n; i++) {
-        const ai = args.map((a, k) => (specs[k]!.batched ? tf.reshape(tf.slice(a, i, 1), specs[k]!.shape) : a));
-        const res = [f(...ai), ...gradsOf(ai)];
-        outShape = res[0]!.shape;
-        res.forEach((t, j) => (outs[j] ??= []).push(...t.dataSync()));
-      }
-      return outs;
-    });
-    const got = vmap((...a) => [f(...a), ...gradsOf(a)], specs.map((s) => (s.batched ? 0 : null)))(...args);
-    try {
-      assert.equal(got.length, want.length, `${label}: number of results`);
-      assert.deepEqual(got[0]!.shape, [n, ...outShape], `${label}: output shape`);
-      got.forEach((t, j) => assertClose(t.dataSync(), want[j]!, { rtol, floor: 0.01 }, j === 0 ? `${label}: output` : `${label}: grad of arg ${diff[j - 1]}`));
-    } finally {
-      got.forEach((t) => t.dispose());
+  // Oracle: one sample at a time on the inner backend.
+  let outShape: number[] = [];
+  const want = tf.tidy(() => {
+    const outs: number[][] = [[]];
+    for (let i = 0; i < n; i++) {
+      const ai = args.map((a, k) => (specs[k]!.batched ? tf.reshape(tf.slice(a, i, 1), specs[k]!.shape) : a));
+      const res = [f(...ai), ...gradsOf(ai)];
+      outShape = res[0]!.shape;
+      res.forEach((t, j) => (outs[j] ??= []).push(...t.dataSync()));
     }
+    return outs;
+  });
+  const got = vmap((...a) => [f(...a), ...gradsOf(a)], specs.map((s) => (s.batched ? 0 : null)))(...args);
+  try {
+    assert.equal(got.length, want.length, `${label}: number of results`);
+    assert.deepEqual(got[0]!.shape, [n, ...outShape], `${label}: output shape`);
+    got.forEach((t, j) => assertClose(t.dataSync(), want[j]!, { rtol, floor: 0.01 }, j === 0 ? `${label}: output` : `${label}: grad of arg ${diff[j - 1]}`));
   } finally {
-    args.forEach((a) => a.dispose());
+    got.forEach((t) => t.dispose());
   }
 }

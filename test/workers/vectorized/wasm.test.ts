@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import assert from 'node:assert/strict';
-import { createVectorizedExecutor, resetWarnings } from '../../../workers/executors/vectorized/index.js';
+import { BatchingRuleError, createVectorizedExecutor, resetWarnings, vmap } from '../../../workers/executors/vectorized/index.js';
 import { B, captureWarnings, check, liveCounts, U, useBackend } from './helpers.js';
 import { assertResults, assertWasmMatchesCpu, convModel, makeJob, mlpModel, oracle, oracleForward, run, seedModel } from './models.js';
 import { assertClose } from '../../helpers/assert.js';
@@ -31,6 +31,25 @@ describe('vectorized executor on the wasm backend', () => {
     check('gather grads', (x, i) => tf.gather(x, i, 1), [B(3, 4), { shape: [5], batched: false, int: 4 }]);
     check('embedding grads', (e, i) => tf.gather(e, i), [U(6, 3), { shape: [4], batched: true, int: 6 }]);
     check('maxPool/avgPool', (x) => tf.add(tf.maxPool(x as tf.Tensor3D, 2, 2, 'valid'), tf.avgPool(x as tf.Tensor3D, 2, 2, 'valid')), [B(4, 4, 2)]);
+  });
+
+  // tfjs-wasm returns garbage for binary elementwise kernels and Pad on rank-7 tensors, and the batch
+  // axis makes a rank-6 per-sample tensor rank 7: the rules must reshape below that.
+  it('rank-6 per-sample tensors: elementwise ops, pad and prelu are computed right (rank 7 with the batch axis)', () => {
+    const s6 = [2, 1, 2, 1, 2, 3];
+    for (const [a, b] of [[B(...s6), B(...s6)], [B(...s6), U(...s6)], [U(...s6), B(...s6)]])
+      check('add/sub/mul/div/squaredDifference', (x, y) => tf.div(tf.add(tf.mul(tf.sub(x, y), x), tf.squaredDifference(x, y)), tf.add(tf.abs(y), 1)), [a!, b!]);
+    // (tfjs's SquaredDifference gradient does not reduce broadcast axes, so it is left out here.)
+    for (const [a, b] of [[B(...s6), U(3)], [B(1, 1, 2, 1, 1, 3), B(...s6)]])
+      check('add/sub/mul/div, broadcast', (x, y) => tf.div(tf.mul(tf.sub(x, y), tf.add(x, y)), tf.add(tf.abs(y), 1)), [a!, b!]);
+    check('pad (mergeable axes)', (x) => tf.pad(x, [[0, 1], [0, 0], [0, 0], [0, 0], [1, 0], [0, 0]]), [B(...s6)]);
+    check('prelu, unbatched alpha', (x, al) => tf.prelu(x, al), [B(...s6), U(3)]);
+    const x = tf.ones([2, ...s6]);
+    assert.throws(
+      () => vmap((v) => tf.pad(v, s6.map(() => [1, 0] as [number, number])), [0])(x),
+      (e: unknown) => e instanceof BatchingRuleError && /^vectorized: 'PadV2' pads 6 of 6 per-sample axes; with the batch axis that is rank 7, which tfjs-wasm computes wrongly \(rank ≤ 6 only\)$/.test(e.message),
+    );
+    x.dispose();
   });
 
   it('rules: conv2d forward and input gradient', () => {

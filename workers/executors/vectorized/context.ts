@@ -115,6 +115,12 @@ export class Ctx {
     this.depth++;
     try {
       return rule ? rule(this, inputs, attrs, kernel) : this.perSample(kernel, inputs, attrs);
+    } catch (e) {
+      // Name the rule that failed: an inner kernel's error ("backend 'wasm' has no kernel 'X'") alone
+      // does not say which batching rule called it. A rule's own refusal already names its kernel, and
+      // when rules compose, the innermost rule's name is kept.
+      if (!rule || (e instanceof BatchingRuleError && (e.kernel === kernel || e.rule !== undefined))) throw e;
+      throw new BatchingRuleError(kernel, `vectorized: the batching rule for kernel '${kernel}' failed: ${(e as Error)?.message ?? String(e)}`, kernel);
     } finally {
       this.depth--;
     }

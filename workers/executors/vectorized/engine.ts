@@ -4,6 +4,14 @@
  */
 import * as tf from '@tensorflow/tfjs';
 
+/** One recorded kernel call of a gradient's tape. */
+export interface TapeNode {
+  kernelName: string;
+  inputs: Record<string, tf.Tensor | undefined>;
+  outputs: tf.Tensor[];
+  saved?: tf.Tensor[];
+}
+
 /** The engine fields we swap around a vectorized run; tfjs declares them private, so typed here. */
 interface EngineInternals {
   backendName: string | null;
@@ -11,7 +19,7 @@ interface EngineInternals {
   pendingBackendInit: unknown;
   makeTensorFromTensorInfo(info: tf.TensorInfo, backend?: tf.KernelBackend): tf.Tensor;
   removeDataId(dataId: tf.DataId, backend: tf.KernelBackend): void;
-  state: { gradientDepth: number; activeTape: { saved?: tf.Tensor[] }[] | null };
+  state: { gradientDepth: number; activeTape: TapeNode[] | null };
 }
 
 export const engine = () => tf.engine() as unknown as EngineInternals;

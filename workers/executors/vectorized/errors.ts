@@ -15,6 +15,8 @@ export class BatchingRuleError extends Error {
     /** The kernel that failed, or `'readSync'` for a value read. */
     readonly kernel: string,
     message: string,
+    /** The batching rule that failed, when the failure was inside one (its kernel's name). */
+    readonly rule?: string,
   ) {
     super(message);
     this.name = 'BatchingRuleError';

@@ -5,7 +5,7 @@
 export { VectorizedExecutor, createVectorizedExecutor } from './executor.js';
 export { vmap, coverage } from './vmap.js';
 export { BatchingRuleError, resetWarnings } from './errors.js';
-export { withoutRules } from './rules/index.js';
+export { withoutRules, withRules } from './rules/index.js';
 export { setFilterGradRoute } from './rules/conv.js';
 export type { VmapBackend } from './backend.js';
 export { ensureVmapBackend, vmapName } from './register.js';

@@ -37,6 +37,19 @@ function deffolded(kernel: string, folded: string[], fixed: string[] = [], shape
   });
 }
 
+/**
+ * tfjs-backend-cpu 4.22's ResizeNearestNeighborGrad reads dy at the images' batch offset
+ * (`batchOffset + dyR * dyStrides[1]`), so its result is wrong for every batch entry after the first:
+ * folding the samples into that axis would give them wrong gradients. On cpu it runs per sample, as
+ * the loop executor does; other backends fold.
+ */
+function resizeNearestNeighborGrad(): RuleConfig {
+  const folded = deffolded('ResizeNearestNeighborGrad', ['images', 'dy']).rule;
+  return defrule('ResizeNearestNeighborGrad', (ctx, inputs, attrs, kernel) =>
+    ctx.vm.innerName === 'cpu' ? ctx.perSample(kernel, inputs, attrs, "tfjs-backend-cpu's kernel (wrong for a batch > 1)") : folded(ctx, inputs, attrs, kernel),
+  );
+}
+
 export const convRules: RuleConfig[] = [
   deffolded('Conv2D', ['x'], ['filter']),
   deffolded('Conv2DBackpropInput', ['dy'], ['filter'], 'inputShape'),
@@ -60,7 +73,7 @@ export const convRules: RuleConfig[] = [
   deffolded('ResizeBilinear', ['images']),
   deffolded('ResizeBilinearGrad', ['images', 'dy']),
   deffolded('ResizeNearestNeighbor', ['images']),
-  deffolded('ResizeNearestNeighborGrad', ['images', 'dy']),
+  resizeNearestNeighborGrad(),
   deffolded('DepthToSpace', ['x']),
   deffolded('FlipLeftRight', ['image']),
 

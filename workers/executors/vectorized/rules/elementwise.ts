@@ -3,7 +3,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { mapInputs, type BVal } from '../values.js';
-import { defbroadcasting, defreducer, defrule, defvectorized, type RuleConfig } from './families.js';
+import { defbroadcasting, defreducer, defrule, defvectorized, MAX_INNER_RANK, type RuleConfig } from './families.js';
 
 export const elementwiseRules: RuleConfig[] = [
   // Unary elementwise, plus ops that only look at the last axis (OneHot appends one, TopK reduces it).
@@ -33,10 +33,10 @@ export const elementwiseRules: RuleConfig[] = [
   defreducer('Reverse', 'dims'),
 
   // Prelu: a per-sample (unbatched) alpha broadcasts over trailing axes in every inner backend, so the
-  // kernel runs as is; a batched alpha is spelled out as where(x < 0, alpha * x, x).
+  // kernel runs as is; a batched alpha (or a rank wasm gets wrong) is spelled out as where(x < 0, alpha * x, x).
   defrule('Prelu', (ctx, inputs) => {
     const { x, alpha } = inputs as { x: BVal; alpha: BVal };
-    if (!alpha.batched) return ctx.batched(ctx.call1('Prelu', { x: x.info, alpha: alpha.info }));
+    if (!alpha.batched && ctx.shape(x).length < MAX_INNER_RANK) return ctx.batched(ctx.call1('Prelu', { x: x.info, alpha: alpha.info }));
     const zero: BVal = { info: ctx.constant(new Float32Array([0]), [], 'float32'), batched: false };
     const neg = ctx.apply1('Less', { a: x, b: zero });
     const scaled = ctx.apply1('Multiply', { a: alpha, b: x });

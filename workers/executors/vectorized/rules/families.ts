@@ -22,6 +22,14 @@ export interface RuleConfig {
 /** A hand-written rule. */
 export const defrule = (kernel: string, rule: Rule, opts: { standalone?: boolean } = {}): RuleConfig => ({ kernel, rule, ...opts });
 
+/**
+ * The highest rank a rule hands the inner backend for kernels tfjs-wasm gets wrong above it: on rank ≥ 7
+ * tensors its XNNPACK binary elementwise kernels and Pad return garbage, printing only an XNN status
+ * line, and the batch axis takes a rank-6 per-sample tensor there. Such rules reshape to rank ≤ 6
+ * (elementwise kernels don't care about shape) or refuse with a BatchingRuleError.
+ */
+export const MAX_INNER_RANK = 6;
+
 /** Runs the inner kernel on `inputs` (already batched or broadcast as needed), same attrs, results batched. */
 function passThrough(ctx: Ctx, kernel: string, inputs: BInputs, f: (v: BVal) => tf.TensorInfo, attrs: tf.NamedAttrMap) {
   return mapOuts(ctx.call(kernel, mapInputs(inputs, f), attrs), (info) => ctx.batched(info));
@@ -50,8 +58,14 @@ const vectorized =
 const broadcasting =
   (k: string): Rule =>
   (ctx, inputs, attrs) => {
-    const rank = Math.max(...inputList(inputs).map((v) => shapeOf(v).length));
-    return passThrough(ctx, k, inputs, (v) => ctx.expandTo(v, rank).info, attrs);
+    const list = inputList(inputs);
+    const rank = Math.max(...list.map((v) => shapeOf(v).length));
+    if (rank < MAX_INNER_RANK) return passThrough(ctx, k, inputs, (v) => ctx.expandTo(v, rank).info, attrs);
+    // The batched rank would be 7 or more: broadcast every operand to the full shape and run flat.
+    const shape = broadcastShapes(list.map(shapeOf));
+    const flat = [ctx.n * shape.reduce((a, b) => a * b, 1)];
+    const outs = ctx.call(k, mapInputs(inputs, (v) => ctx.view(ctx.broadcastTo(v, shape), flat)), attrs);
+    return mapOuts(outs, (info) => ctx.batched(ctx.view(info, [ctx.n, ...shape])));
   };
 
 /**

@@ -29,15 +29,18 @@ export const STANDALONE: ReadonlySet<string> = standalone;
 export const TABLE: RuleTable = { rules: RULES, standalone: STANDALONE };
 
 /**
- * Test hook: runs `fn` with the rules for `kernels` removed, so the same computation goes through the
- * per-sample fallback (to test the fallback, or to cross-check a rule against it).
+ * Test hook: runs `fn` with the rules of `overrides` replaced (`null` removes a rule, so the same
+ * computation goes through the per-sample fallback), restoring the table afterwards.
  */
-export function withoutRules<T>(kernels: string[], fn: () => T): T {
-  const saved = kernels.map((k) => [k, rules.get(k)] as const);
-  for (const k of kernels) rules.delete(k);
+export function withRules<T>(overrides: Record<string, Rule | null>, fn: () => T): T {
+  const saved = Object.keys(overrides).map((k) => [k, rules.get(k)] as const);
+  for (const [k, r] of Object.entries(overrides)) r ? rules.set(k, r) : rules.delete(k);
   try {
     return fn();
   } finally {
-    for (const [k, r] of saved) if (r) rules.set(k, r);
+    for (const [k, r] of saved) r ? rules.set(k, r) : rules.delete(k);
   }
 }
+
+/** {@link withRules} removing the rules of `kernels`: to test the fallback, or cross-check a rule against it. */
+export const withoutRules = <T>(kernels: string[], fn: () => T): T => withRules(Object.fromEntries(kernels.map((k) => [k, null])), fn);

@@ -5,13 +5,33 @@
 import * as tf from '@tensorflow/tfjs';
 import type { Ctx } from '../context.js';
 import { inputList, normAxis, type BVal } from '../values.js';
-import { defrule, type RuleConfig } from './families.js';
+import { BatchingRuleError } from '../errors.js';
+import { defrule, MAX_INNER_RANK, type RuleConfig } from './families.js';
 
 const one = (inputs: unknown): BVal => inputList(inputs as BVal[])[0]!;
 const ones = (k: number) => new Array<number>(k).fill(1);
 
-const padded = (kernel: string) => (ctx: Ctx, inputs: unknown, attrs: tf.NamedAttrMap) =>
-  ctx.batched(ctx.call1(kernel, { x: one(inputs).info }, { ...attrs, paddings: [[0, 0], ...(attrs.paddings as number[][])] }));
+/**
+ * PadV2 / MirrorPad with an unpadded batch axis in front. Above MAX_INNER_RANK, runs of adjacent
+ * unpadded axes (the batch axis among them) are merged first, since tfjs-wasm's Pad is wrong on rank ≥ 7.
+ */
+const padded = (kernel: string) => (ctx: Ctx, inputs: unknown, attrs: tf.NamedAttrMap) => {
+  const x = one(inputs);
+  const shape = [ctx.n, ...ctx.shape(x)];
+  const paddings = [[0, 0], ...(attrs.paddings as number[][])];
+  if (shape.length <= MAX_INNER_RANK) return ctx.batched(ctx.call1(kernel, { x: x.info }, { ...attrs, paddings }));
+  const merged: { size: number; pad: number[] }[] = [];
+  shape.forEach((size, i) => {
+    const pad = paddings[i]!;
+    const last = merged[merged.length - 1];
+    if (last && pad[0] === 0 && pad[1] === 0 && last.pad[0] === 0 && last.pad[1] === 0) last.size *= size;
+    else merged.push({ size, pad: [pad[0]!, pad[1]!] });
+  });
+  if (merged.length > MAX_INNER_RANK)
+    throw new BatchingRuleError(kernel, `vectorized: '${kernel}' pads ${merged.length - 1} of ${shape.length - 1} per-sample axes; with the batch axis that is rank ${merged.length}, which tfjs-wasm computes wrongly (rank ≤ ${MAX_INNER_RANK} only)`);
+  const out = ctx.call1(kernel, { x: ctx.view(x.info, merged.map((m) => m.size)) }, { ...attrs, paddings: merged.map((m) => m.pad) });
+  return ctx.batched(ctx.view(out, shape.map((d, i) => d + paddings[i]![0]! + paddings[i]![1]!)));
+};
 
 export const shapeRules: RuleConfig[] = [
   defrule('Reshape', (ctx, inputs, attrs) => {
