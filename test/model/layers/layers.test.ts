@@ -7,7 +7,7 @@
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
 import { GradPool } from '../../../src/index.js';
-import { assertClose } from '../../helpers/assert.js';
+import { assertClose, rejectsExactly } from '../../helpers/assert.js';
 import { randn, uniform } from '../../helpers/data.js';
 import { withBackend } from '../../helpers/env.js';
 import { layersOracle, oneLayer, warningsDuring } from './helpers.js';
@@ -78,4 +78,28 @@ describe('tfjs-layers: each layer alone, per-sample gradients against the per-sa
       }
     });
   }
+});
+
+describe('tfjs-layers: a layer that cannot run vectorized is named', function () {
+  this.timeout(60_000);
+  withBackend('wasm');
+  // CategoryEncoding reads its input's values (a range check) — impossible while a whole chunk runs at once.
+  const model = () =>
+    tf.sequential({ layers: [tf.layers.categoryEncoding({ numTokens: 4, outputMode: 'multiHot', inputShape: [3], name: 'tokens' }), tf.layers.dense({ units: 2, name: 'head' })] });
+  const why = 'layer CategoryEncoding (tokens): vectorized: the model read the values of a per-sample tensor (dataSync/arraySync/print); that is not possible while a whole chunk runs at once';
+
+  it("'auto': the fallback warning names the layer's class and name", async () => {
+    const { value: pool, warnings } = await warningsDuring(() => GradPool.create({ model: model(), loss: 'meanSquaredError', threads: 1 }));
+    await pool.close();
+    assert.equal(pool.executor, 'loop');
+    assert.deepEqual(warnings.filter((w) => w.startsWith("executor 'auto'")), [`executor 'auto': the model cannot run vectorized (${why}); using the per-sample loop`]);
+  });
+
+  it("'vectorized': the error names them", async () => {
+    await rejectsExactly(
+      GradPool.create({ model: model(), loss: 'meanSquaredError', threads: 1, executor: 'vectorized' }),
+      `executor: expected a model that runs under the batching rules ('auto' falls back to the loop), got 'vectorized', but it fails: ${why}`,
+      'ERR_INVALID_OPTION',
+    );
+  });
 });
