@@ -47,6 +47,7 @@ import { WASM } from './compose.js';
 import { conv2DBackpropFilterConfig } from './conv2d-backprop-filter.js';
 import { depthwiseConv2dNativeBackpropFilterConfig } from './depthwise-conv2d-native-backprop-filter.js';
 import { depthwiseConv2dNativeBackpropInputConfig } from './depthwise-conv2d-native-backprop-input.js';
+import { oneHotConfig } from './one-hot.js';
 import { unsortedSegmentSumConfig } from './unsorted-segment-sum.js';
 
 /** Every kernel this module adds to wasm, one config each. */
@@ -68,10 +69,22 @@ export const WASM_GRADIENT_GAPS: Readonly<Record<string, string>> = {
 };
 
 /**
- * Registers the kernels of {@link WASM_GRADIENT_KERNELS} for 'wasm'. Idempotent, and a kernel wasm
- * already has (a later tfjs-backend-wasm may bring its own) is left alone. Needs no initialised
- * backend: the kernels find the backend in their call.
+ * Kernels tfjs-backend-wasm 4.22 has but computes wrongly where no error is raised, replaced here
+ * (one file each, tested against tfjs-backend-cpu): OneHot in any dtype but int32.
+ */
+export const WASM_KERNEL_REPLACEMENTS: readonly tf.KernelConfig[] = [oneHotConfig];
+
+/**
+ * Registers the kernels of {@link WASM_GRADIENT_KERNELS} for 'wasm', and swaps in those of
+ * {@link WASM_KERNEL_REPLACEMENTS}. Idempotent, and a missing kernel wasm already has (a later
+ * tfjs-backend-wasm may bring its own) is left alone. Needs no initialised backend: the kernels find
+ * the backend in their call.
  */
 export function registerWasmGradientKernels(): void {
   for (const config of WASM_GRADIENT_KERNELS) if (!tf.getKernel(config.kernelName, WASM)) tf.registerKernel(config);
+  for (const config of WASM_KERNEL_REPLACEMENTS) {
+    if (tf.getKernel(config.kernelName, WASM)?.kernelFunc === config.kernelFunc) continue;
+    tf.unregisterKernel(config.kernelName, WASM);
+    tf.registerKernel(config);
+  }
 }
