@@ -36,11 +36,12 @@
  * they are covered too; fused matMul and softmaxCrossEntropy call only kernels wasm has.
  *
  * Present on wasm but wrong (tfjs-backend-wasm 4.22, found by the same test running every gradient
- * on wasm against cpu; not replaced here, this module only adds what is missing): Conv3D's input
+ * on wasm against cpu; not replaced yet, they are listed in docs/coverage.md): Conv3D's input
  * gradient (Conv3DBackpropInputV2 bounds its depth loop wrongly, for any input depth > 1), and
  * Conv3DBackpropFilterV2 with strides > 1; MaxPoolGrad and MaxPool3DGrad drop the gradient of a
  * 'same'-padded window whose max is negative; Dilation2D and both its backprops start their max at
- * FLT_MIN instead of -Infinity.
+ * FLT_MIN instead of -Infinity. OneHot, whose float32 output is garbage, is replaced
+ * ({@link WASM_KERNEL_REPLACEMENTS}).
  */
 import * as tf from '@tensorflow/tfjs';
 import { WASM } from './compose.js';
