@@ -71,6 +71,12 @@ export class PoolCore {
   private pending: CallTimings | null = null;
   /** The optimizer whose update waits for {@link commit}. */
   private staged: OptimizerSpec | null = null;
+  /**
+   * Calls so far that ran the model: each {@link run} takes the next number, which keys that call's
+   * random draws (workers/random/key.ts), so two calls never share a dropout mask and a restored count
+   * replays the same ones. The creation probe takes none.
+   */
+  randomCalls = 0;
   readonly outputSize: number;
 
   constructor(
@@ -81,6 +87,8 @@ export class PoolCore {
     /** Shape of one sample's forward output. */
     readonly outputShape: number[],
     initial: Float32Array,
+    /** Why tfjs cannot differentiate the model (found at creation): gradient ops are refused with it. */
+    private readonly notDifferentiable?: string,
   ) {
     this.outputSize = outputShape.reduce((a, b) => a * b, 1);
     this.params = new ParamStore(this.arena, model.layout, initial);
@@ -188,6 +196,7 @@ export class PoolCore {
    * (valid until the next call), with the lowest non-finite sample of a sumGrads (or -1).
    */
   async run<Op extends ChunkOp>(op: Op, plan: ChunkPlan, inputs: RunInputs, label: string): Promise<OpOutputs<Op> & { badSample: number }> {
+    if (this.notDifferentiable !== undefined && (op === 'perSampleGrads' || op === 'sumGrads')) throw errors.notDifferentiable(label, this.notDifferentiable);
     this.stage(REGION.x, inputs.x, plan);
     if (inputs.y) this.stage(REGION.y, inputs.y, plan);
     const out: Record<string, ArrayBufferView> = {};
@@ -203,6 +212,7 @@ export class PoolCore {
       plan: { batch: plan.batch, chunkSize: plan.chunkSize, count: plan.count },
       outputShape: this.outputShape,
       ...(inputs.clip !== undefined ? { clip: inputs.clip } : {}),
+      randomCall: this.randomCalls++,
     };
     const r = await this.dispatcher.runClaimed(task, this.arena.view(REGION.ctl), plan.count, label);
     this.timeParallel(r);

@@ -17,6 +17,8 @@ export interface Trainer {
   evaluate(x: BatchInput, y: BatchInput, options: { metrics?: Metric[] }): Promise<{ loss: number; accuracy?: number }>;
   inputBuffer(batch: number): Float32Array;
   targetBuffer(batch: number): Float32Array;
+  /** The pool's call counter that keys random draws in the model (dropout); saved in {@link FitState}. */
+  randomCalls?: number;
 }
 
 /** In-memory arrays, or an async iterable of ready-made batches (iterated once per epoch). */
@@ -77,6 +79,13 @@ export interface FitState {
   history: History;
   epochLoss: number;
   epochSamples: number;
+  /**
+   * The pool's {@link Trainer.randomCalls} after the last step, restored on resume so the model's
+   * random draws (dropout masks) continue as if never interrupted. Saved rather than derived from
+   * `globalStep` because evaluation calls take call numbers too. Absent in states saved before it
+   * existed: read as 0.
+   */
+  randomCalls?: number;
 }
 
 export interface FitOptions {
@@ -137,6 +146,7 @@ export async function fit(pool: Trainer, data: FitData, o: FitOptions): Promise<
   const st: FitState = s0
     ? structuredClone({ ...s0, sampler: sampler.state() })
     : { epoch: 0, batch: 0, globalStep: 0, dpSteps: 0, sampler: sampler.state(), history: { epoch: [], history: {}, steps: 0, stopped: false }, epochLoss: 0, epochSamples: 0 };
+  if (s0) pool.randomCalls = s0.randomCalls ?? 0;
   const stepDp = dp && { maxGradNorm: dp.maxGradNorm, noiseMultiplier: dp.noiseMultiplier, expectedBatchSize: sampler.q * N };
   // RDP composes linearly over identical steps: one step's RDP (~2 ms) once, then ε per step is cheap.
   const rdpPerStep = dp ? computeRdp({ sampleRate: sampler.q, noiseMultiplier: dp.noiseMultiplier, steps: 1 }) : null;
@@ -168,6 +178,7 @@ export async function fit(pool: Trainer, data: FitData, o: FitOptions): Promise<
       const r = await pool.step(x, y, { optimizer: o.optimizer, ...(stepDp ? { dp: stepDp } : {}), ...(o.nonFinite ? { nonFinite: o.nonFinite } : {}) });
       st.batch = b + 1;
       st.globalStep++;
+      if (pool.randomCalls !== undefined) st.randomCalls = pool.randomCalls;
       if (!r.skipped && dp) st.dpSteps++;
       if (r.batch > 0 && !r.skipped) {
         st.epochLoss += r.loss * r.batch;

@@ -27,6 +27,16 @@ export function sameBytes(a: ArrayBufferView, b: ArrayBufferView): boolean {
   return ua.length === ub.length && ua.every((v, i) => v === ub[i]);
 }
 
+/**
+ * Elementwise equality as numbers: bitwise except that +0 equals -0 (NaN equals nothing). The loop and
+ * vectorized executors may give a zero gradient different signs (a matmul's 0 + -0 vs a product's -0).
+ */
+export function sameValues(a: ArrayLike<number>, b: ArrayLike<number>): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
 /** Tolerances for {@link assertClose}; an element passes when `|actual - expected| <= atol + rtol * |expected|`. */
 export interface CloseOptions {
   /** Relative tolerance (default 1e-5, as numpy.allclose). */

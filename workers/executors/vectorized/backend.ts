@@ -22,6 +22,14 @@ interface Rec {
   refs: number;
 }
 
+/**
+ * Kernels that read `.rank` off their inputs (tfjs-backend-cpu's Dilation2D backprops assert on
+ * `dy.rank`): the engine hands kernels Tensors, which have it, but rules hand them bare TensorInfos.
+ */
+const READS_RANK = new Set(['Dilation2DBackpropInput', 'Dilation2DBackpropFilter']);
+const withRank = (inputs: tf.NamedTensorInfoMap): tf.NamedTensorInfoMap =>
+  Object.fromEntries(Object.entries(inputs).map(([k, t]) => [k, t && ({ ...t, rank: t.shape.length } as tf.TensorInfo)]));
+
 /** A tfjs backend whose data ids stand for batched or unbatched inner-backend tensors. */
 export class VmapBackend extends tf.KernelBackend {
   private readonly recs = new Map<tf.DataId, Rec>();
@@ -137,9 +145,9 @@ export class VmapBackend extends tf.KernelBackend {
 
   /** Uploads `values` to the inner backend as one tensor of `fullShape` and returns it as an engine
    * tensor of this backend (per-sample shape `fullShape.slice(1)` when `batched`). */
-  upload(values: Float32Array, fullShape: number[], batched: boolean): tf.Tensor {
-    const dataId = this.inner.write(values, fullShape, 'float32');
-    const info = this.adopt({ info: { dataId, shape: fullShape, dtype: 'float32' }, batched });
+  upload(values: tf.TypedArray, fullShape: number[], batched: boolean, dtype: tf.DataType = 'float32'): tf.Tensor {
+    const dataId = this.inner.write(values, fullShape, dtype);
+    const info = this.adopt({ info: { dataId, shape: fullShape, dtype }, batched });
     return engine().makeTensorFromTensorInfo(info, this);
   }
 
@@ -196,7 +204,7 @@ export class VmapBackend extends tf.KernelBackend {
   callInner(kernel: string, inputs: tf.NamedTensorInfoMap, attrs: tf.NamedAttrMap): tf.TensorInfo | tf.TensorInfo[] {
     const k = tf.getKernel(kernel, this.innerName);
     if (!k) throw new BatchingRuleError(kernel, `vectorized: backend '${this.innerName}' has no kernel '${kernel}'`);
-    const out = k.kernelFunc({ inputs, backend: this.inner, attrs });
+    const out = k.kernelFunc({ inputs: READS_RANK.has(kernel) ? withRank(inputs) : inputs, backend: this.inner, attrs });
     const detach = (o: tf.TensorInfo): tf.TensorInfo => {
       if (!(o instanceof tf.Tensor)) return o;
       this.inner.incRef(o.dataId);

@@ -13,6 +13,7 @@ import { BatchingRuleError, warnOnce } from './errors.js';
 import { BATCH_SUM, ensureVmapBackend } from './register.js';
 import { sumBatchedGrads } from './sum-grads.js';
 import { sumGradsByLoop } from '../sum.js';
+import { forBatch } from '../../random/scope.js';
 
 /** An identity whose gradient is the batch sum of the incoming (per-sample) gradient. */
 const batchSummed = () =>
@@ -50,6 +51,11 @@ export class VectorizedExecutor implements Executor {
       disposeAbandonedTape();
       throw e;
     }
+  }
+
+  /** The forward pass of {@link probe}: can this model's predictions be computed on the batched path? */
+  probeForward(job: ChunkJob, out: Float32Array): void {
+    this.forwardBatched(job, out);
   }
 
   /** The vmap backend, (re)registered if tfjs's inner backend instance changed since last time. */
@@ -92,7 +98,7 @@ export class VectorizedExecutor implements Executor {
     const vm = this.backend();
     let infos: tf.TensorInfo[] = [];
     try {
-      vm.run(n, () =>
+      this.runBatched(vm, job, () =>
         tf.tidy(() => {
           const { value, grads } = this.valueAndGrads(vm, job, (ps) => ps);
           vm.readInto(value, n, losses);
@@ -117,7 +123,7 @@ export class VectorizedExecutor implements Executor {
     const sumGrad = batchSummed();
     vm.sumMode = true;
     try {
-      return vm.run(n, () =>
+      return this.runBatched(vm, job, () =>
         tf.tidy(() => {
           const { value, grads } = this.valueAndGrads(vm, job, (ps) => ps.map((p) => sumGrad(p)));
           vm.readInto(value, n, losses);
@@ -138,6 +144,15 @@ export class VectorizedExecutor implements Executor {
     } finally {
       vm.sumMode = false;
     }
+  }
+
+  /**
+   * Runs `fn` as the chunk's one batched pass: on the vmap backend, with each random op of the model
+   * drawing once per sample, stacked into one batched tensor (workers/random/scope.ts).
+   */
+  private runBatched<T>(vm: VmapBackend, job: ChunkJob, fn: () => T): T {
+    const { first, n } = job;
+    return vm.run(n, () => forBatch(first, n, (values, shape, dtype) => vm.upload(values, [n, ...shape], true, dtype), fn));
   }
 
   /** One `tf.valueAndGrads` of the per-sample loss over the whole chunk, params passed through `wrap`. */
@@ -164,7 +179,7 @@ export class VectorizedExecutor implements Executor {
   private runForward(job: ChunkJob, out: Float32Array, then: (vm: VmapBackend, pred: tf.Tensor) => void): void {
     const { model, n } = job;
     const vm = this.backend();
-    vm.run(n, () =>
+    this.runBatched(vm, job, () =>
       tf.tidy(() => {
         const x = vm.upload(job.x, [n, ...model.inputShape], true);
         const pred = model.forward(namedParams(model, job.params), x);
@@ -178,7 +193,7 @@ export class VectorizedExecutor implements Executor {
 
   private lossAndGradsBatched(job: ChunkJob, losses: Float32Array, grads: Float32Array[]): void {
     const vm = this.backend();
-    vm.run(job.n, () =>
+    this.runBatched(vm, job, () =>
       tf.tidy(() => {
         const { value, grads: g } = this.valueAndGrads(vm, job, (ps) => ps);
         vm.readInto(value, job.n, losses);
