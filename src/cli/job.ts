@@ -12,6 +12,8 @@ import { availableParallelism } from 'node:os';
 import { dirname, relative, resolve, sep } from 'node:path';
 import { errors, GradPoolError } from '../errors.js';
 import { checkOneHot, type DataSource } from '../io/dataset.js';
+import { isModelJsonRef } from '../model/layers/io-handler.js';
+import { LOSS_NAMES } from '../model/layers/losses.js';
 import { adam, adamw, momentum, rmsprop, sgd, type OptimizerKind, type OptimizerSpec } from '../optim/index.js';
 import { UsageError } from './exit.js';
 import { at, existingFile, nonEmptyString, numberIn, type Obj, objectAt, oneOf, onlyKnown, posInt, resolvePath } from './job-fields.js';
@@ -40,8 +42,10 @@ export interface OutputConfig {
 export interface Job {
   /** Directory the job's relative paths were resolved against (usually the job file's directory). */
   readonly baseDir: string;
-  /** Absolute path of the model module (default export: `defineModel(...)`). */
+  /** Absolute path of the model module (default export: `defineModel(...)`), or of a tfjs Layers `model.json`. */
   readonly model: string;
+  /** The loss of a Layers model.json (a tfjs loss name); without it, the model's saved training config's. */
+  readonly loss?: (typeof LOSS_NAMES)[number];
   readonly data: DataSource;
   readonly validation?: DataSource;
   readonly batchSize: number;
@@ -57,7 +61,7 @@ export interface Job {
   readonly output: OutputConfig;
 }
 
-const TOP = ['model', 'data', 'validation', 'batchSize', 'epochs', 'optimizer', 'threads', 'backend', 'seed', 'dp', 'output'];
+const TOP = ['model', 'loss', 'data', 'validation', 'batchSize', 'epochs', 'optimizer', 'threads', 'backend', 'seed', 'dp', 'output'];
 const SOURCE_FIELDS: Record<DataSource['format'], readonly string[]> = {
   csv: ['format', 'path', 'x', 'y', 'oneHot', 'delimiter'],
   jsonl: ['format', 'path', 'oneHot'],
@@ -150,9 +154,12 @@ export function parseJob(jsonText: string, options: { baseDir: string }): Job {
   }
   const o: Obj = objectAt('job', raw, 'a JSON object');
   onlyKnown('', o, TOP);
+  const model = existingFile('model', o.model, baseDir, 'a path to the model module or a tfjs Layers model.json');
+  if (o.loss !== undefined && !isModelJsonRef(model)) throw errors.jobInvalid('loss', 'only for a tfjs Layers model.json model (a defineModel module has its own loss)');
   const job: Job = {
     baseDir,
-    model: existingFile('model', o.model, baseDir, 'a path to the model module'),
+    model,
+    ...(o.loss === undefined ? {} : { loss: oneOf('loss', o.loss, LOSS_NAMES) }),
     data: dataSource('data', o.data, baseDir),
     ...(o.validation === undefined ? {} : { validation: dataSource('validation', o.validation, baseDir) }),
     batchSize: posInt('batchSize', o.batchSize),
@@ -196,7 +203,7 @@ export function canonicalJson(v: unknown): string {
 }
 
 /**
- * SHA-256 (hex) of the fields that determine the trained weights: model, data, batchSize,
+ * SHA-256 (hex) of the fields that determine the trained weights: model, loss, data, batchSize,
  * optimizer, seed, backend and dp. Left out, so they may change between a crash and a resume:
  * `threads` (results are bit-identical for any thread count), `output`, `validation` (evaluation
  * only) and `epochs` (so a run can be extended). Paths are hashed relative to `baseDir`, so the job
@@ -206,6 +213,6 @@ export function jobHash(job: Job): string {
   const rel = (p: string) => relative(job.baseDir, p).split(sep).join('/');
   const d = job.data;
   const data = d.format === 'npy' ? { ...d, x: rel(d.x), y: rel(d.y) } : d.format === 'mnist' ? d : { ...d, path: rel(d.path) };
-  const fields = { v: 1, model: rel(job.model), data, batchSize: job.batchSize, optimizer: job.optimizer, seed: job.seed, backend: job.backend, dp: job.dp };
+  const fields = { v: 1, model: rel(job.model), loss: job.loss, data, batchSize: job.batchSize, optimizer: job.optimizer, seed: job.seed, backend: job.backend, dp: job.dp };
   return createHash('sha256').update(canonicalJson(fields)).digest('hex');
 }

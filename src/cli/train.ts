@@ -1,6 +1,8 @@
 import { appendFile, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { writeTfjsWeights } from '../io/tfjs-weights.js';
+import { layersSaveHandler } from '../io/tfjs-layers.js';
+import { MANIFEST_FILE, writeTfjsWeights } from '../io/tfjs-weights.js';
+import { isModelJsonRef } from '../model/layers/io-handler.js';
 import { loadLatestValid, pruneCheckpoints, writeCheckpoint } from '../io/checkpoint.js';
 import type { Dataset } from '../io/dataset.js';
 import { loadData } from '../io/load.js';
@@ -57,6 +59,24 @@ function hold(progress: Progress, step: number): never {
   for (;;) Atomics.wait(cell, 0, 0);
 }
 
+/**
+ * The trained model in `dir`: a Layers model.json job gets a loadable tfjs Layers model (modelTopology,
+ * weightsManifest, weights.bin), a defineModel job its weights in tfjs's manifest format.
+ */
+async function writeFinal(pool: GradPool, layers: boolean, dir: string): Promise<{ manifest: string }> {
+  if (layers) {
+    const model = await pool.toLayersModel();
+    try {
+      await model.save(layersSaveHandler(dir));
+    } finally {
+      model.dispose();
+    }
+    return { manifest: join(dir, MANIFEST_FILE) };
+  }
+  const p = pool.getParams();
+  return writeTfjsWeights(dir, pool.model.layout.names.map((name) => ({ name, shape: p[name]!.shape, data: p[name]!.data })));
+}
+
 /** `gradpool train <job.json>`: returns the process exit code. */
 export async function train(jobPath: string, flags: TrainFlags): Promise<number> {
   const job: Job = await readJobFile(jobPath);
@@ -84,7 +104,7 @@ export async function train(jobPath: string, flags: TrainFlags): Promise<number>
 
   const data = await loadData(job.data, 'data');
   const validation = job.validation ? await loadData(job.validation, 'validation') : undefined;
-  const pool = await GradPool.create({ model: job.model, threads: job.threads, backend: job.backend, seed: job.seed });
+  const pool = await GradPool.create({ model: job.model, threads: job.threads, backend: job.backend, seed: job.seed, ...(job.loss ? { loss: job.loss } : {}) });
   try {
     const trainSet = samples('data', data, pool);
     const validationSet = validation && samples('validation', validation, pool);
@@ -132,8 +152,7 @@ export async function train(jobPath: string, flags: TrainFlags): Promise<number>
     );
     progress.stop();
     if (signal) return signalExit(signal);
-    const p = pool.getParams();
-    const files = await writeTfjsWeights(join(outDir, 'final'), pool.model.layout.names.map((name) => ({ name, shape: p[name]!.shape, data: p[name]!.data })));
+    const files = await writeFinal(pool, isModelJsonRef(job.model), join(outDir, 'final'));
     progress.event('done', { steps: history.steps, epochs: history.epoch.length, loss: history.history.loss?.at(-1), ...(history.epsilon !== undefined ? { epsilon: history.epsilon } : {}), weights: files.manifest });
     return EXIT.OK;
   } finally {
