@@ -72,9 +72,24 @@ export interface GradPoolOptions {
    *
    * @example
    * ```ts
-   * // model.js: forward: ({ W }, x) => tf.dropout(tf.relu(tf.matMul(tf.reshape(x, [1, 4]), W)), 0.5), …
+   * // model.js
+   * import * as tf from '@tensorflow/tfjs';
+   * import { defineModel } from 'gradpool';
+   * export default defineModel({
+   *   params: { W: { shape: [4, 2] } },
+   *   inputShape: [4],
+   *   targetShape: [2],
+   *   forward: ({ W }, x) => tf.reshape(tf.matMul(tf.dropout(tf.reshape(x, [1, 4]), 0.5), W), [2]),
+   *   loss: (pred, y) => tf.mean(tf.squaredDifference(pred, y)),
+   * });
+   *
+   * // main.js
+   * import { GradPool } from 'gradpool';
    * const pool = await GradPool.create({ model: new URL('./model.js', import.meta.url), seed: 1, randomness: 'different' });
-   * const { grads } = await pool.perSampleGrads(x, y); // every sample its own dropout mask
+   * const x = new Float32Array(8 * 4).fill(1), y = new Float32Array(8 * 2);
+   * const { grads } = await pool.perSampleGrads(x, y); // grads.W: [8,4,2], each sample its own dropout mask
+   * console.log(pool.randomCalls);                     // 1: the next call draws new masks
+   * await pool.close();
    * ```
    */
   randomness?: Randomness;
