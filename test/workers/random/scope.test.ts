@@ -4,7 +4,6 @@ import * as tf from '@tensorflow/tfjs';
 import assert from 'node:assert/strict';
 import { loadModel, modelHref } from '../../../src/model/load.js';
 import type { ModelDef } from '../../../src/model/define.js';
-import { philox4x32 } from '../../../src/privacy/gaussian.js';
 import type { RandomSpec } from '../../../src/shared/protocol.js';
 import { LoopExecutor } from '../../../workers/executors/loop.js';
 import type { ChunkJob, Executor } from '../../../workers/executors/types.js';
@@ -12,16 +11,11 @@ import { createVectorizedExecutor } from '../../../workers/executors/vectorized/
 import { withRandomness } from '../../../workers/random/scope.js';
 import { sameValues, throwsExactly } from '../../helpers/assert.js';
 import { fixture, withBackend } from '../../helpers/env.js';
+import { dropoutOracle } from '../../helpers/random-oracle.js';
 import { makeJob, run, type Results } from '../vectorized/models.js';
 import { liveCounts } from '../vectorized/helpers.js';
 
 const random = (op: string): Promise<ModelDef> => loadModel(`${modelHref(fixture('random'))}?op=${op}`);
-
-/** The documented seed of a draw (README "Randomness"), written out again: Philox4x32-10 → (u + 1) / 2^53. */
-function documentedSeed(seed: number, call: number, ordinal: number, sample: number): number {
-  const w = philox4x32([sample, ordinal, call, 0x72616e64], [seed >>> 0, Math.floor(seed / 2 ** 32) >>> 0]);
-  return ((w[0]! >>> 5) * 2 ** 26 + (w[1]! >>> 6) + 1) / 2 ** 53;
-}
 
 /** A chunk of `n` copies of one input sample (so any difference between samples comes from the draws). */
 function identicalJob(model: ModelDef, n: number, first = 0): ChunkJob {
@@ -82,19 +76,7 @@ describe('randomness (workers/random)', () => {
     const model = await random('dropout');
     const j = job(model, 5, 17);
     const got = runIn(spec('different'), vectorized, j);
-    const [W1, b1, W2, b2] = j.params as [tf.Tensor, tf.Tensor, tf.Tensor, tf.Tensor];
-    for (let i = 0; i < j.n; i++) {
-      const expected = tf.tidy(() => {
-        const x = tf.tensor(j.x.subarray(i * 4, (i + 1) * 4), [1, 4]);
-        const y = tf.tensor(j.y!.subarray(i * 2, (i + 1) * 2), [2]);
-        const f = (w1: tf.Tensor, c1: tf.Tensor, w2: tf.Tensor, c2: tf.Tensor) => {
-          const h = tf.dropout(tf.tanh(tf.add(tf.matMul(x, w1), c1)), 0.5, undefined, documentedSeed(11, 5, 0, j.first + i));
-          return tf.mean(tf.squaredDifference(tf.reshape(tf.add(tf.matMul(h, w2), c2), [2]), y));
-        };
-        return tf.grads(f)([W1, b1, W2, b2]).map((g) => Array.from(g.dataSync()));
-      });
-      assert.ok(sameValues(row(got, i), expected.flat()), `sample ${j.first + i}`);
-    }
+    dropoutOracle(j.params, j.x, j.y!, 11, 5, j.first).forEach((expected, i) => assert.ok(sameValues(row(got, i), expected), `sample ${j.first + i}`));
   });
 
   it("'same': one draw per call, shared by every sample, in both executors", async () => {
