@@ -60,7 +60,8 @@ export interface GradPoolOptions {
   resourceLimits?: ResourceLimits;
   /**
    * Random ops inside the model (`tf.dropout`, `tf.layers.dropout` in training, `tf.randomUniform`,
-   * `tf.randomNormal`, `tf.truncatedNormal`), like torch.func.vmap's `randomness`:
+   * `tf.randomUniformInt`, `tf.randomNormal`, `tf.truncatedNormal`, `tf.randomGamma`), like
+   * torch.func.vmap's `randomness` (README "Randomness" says how a draw is derived):
    * - `'different'` (default): each sample gets its own draw, a pure function of (`seed`, the call's
    *   number, the sample's index in the batch, the op's ordinal in the forward) — so results are
    *   bit-identical for any `threads`, `chunkSize` and `executor`, and a restored {@link GradPool.randomCalls}

@@ -1,7 +1,7 @@
 /**
  * Random ops inside the user's model, drawn per sample (`GradPool.create({ randomness })`).
  *
- * Why a hook: in tfjs 4.22, `randomUniform`, `randomNormal` and `truncatedNormal` are not kernels. Each
+ * Why a hook: in tfjs 4.22, `randomUniform`, `randomNormal`, `truncatedNormal` and `randomGamma` are not kernels. Each
  * fills a buffer in JavaScript from `seedrandom.alea(String(seed))`, with `seed = Math.random()` when
  * the caller gives none, and `tf.dropout` calls `randomUniform`. The vmap backend therefore only ever
  * sees a finished draw — an unbatched constant shared by the whole chunk — and a sample loop would
@@ -35,13 +35,15 @@ const DRAWS = new Map<string, DrawOp>([
   ['randomUniform__op', { impl: 'randomUniform_', name: 'tf.randomUniform', seeded: (s) => s != null }],
   ['randomNormal__op', { impl: 'randomNormal_', name: 'tf.randomNormal', seeded: (s) => Boolean(s) }],
   ['truncatedNormal__op', { impl: 'truncatedNormal_', name: 'tf.truncatedNormal', seeded: (s) => Boolean(s) }],
+  ['randomGamma__op', { impl: 'randomGamma_', name: 'tf.randomGamma', seeded: (s) => Boolean(s) }],
 ]);
 /** Public ops that draw through one of {@link DRAWS}: a refusal names what the user called. */
 const CALLERS = new Map([
   ['dropout__op', 'tf.dropout'],
   ['randomStandardNormal__op', 'tf.randomStandardNormal'],
+  ['randomUniformInt__op', 'tf.randomUniformInt'],
 ]);
-/** Position of `seed` in the arguments of all three implementations: (shape, a, b, dtype, seed). */
+/** Position of `seed` in the arguments of every implementation in DRAWS: (shape, a, b, dtype, seed). */
 const SEED_ARG = 4;
 
 /** Makes one batched tensor of per-sample shape `shape` from n draws' values, sample-major. */

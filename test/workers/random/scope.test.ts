@@ -55,7 +55,7 @@ describe('randomness (workers/random)', () => {
   };
   after(() => jobs.forEach((j) => j.params.forEach((t) => t.dispose())));
 
-  for (const op of ['dropout', 'layers-dropout', 'uniform', 'normal', 'truncated', 'twice']) {
+  for (const op of ['dropout', 'layers-dropout', 'uniform', 'normal', 'truncated', 'gamma', 'uniform-int', 'twice']) {
     it(`${op}: 'different' draws per sample, the same in the loop and vectorized executors`, async () => {
       const j = job(await random(op), 6, 40);
       const v = runIn(spec('different'), vectorized, j);
@@ -95,7 +95,7 @@ describe('randomness (workers/random)', () => {
     assertSame(run(loop, j), v, 'seeded, outside gradpool');
   });
 
-  const refusals = { dropout: 'tf.dropout', 'layers-dropout': 'tf.dropout', uniform: 'tf.randomUniform', normal: 'tf.randomNormal', truncated: 'tf.truncatedNormal', seeded: 'tf.dropout' };
+  const refusals = { dropout: 'tf.dropout', 'layers-dropout': 'tf.dropout', uniform: 'tf.randomUniform', normal: 'tf.randomNormal', truncated: 'tf.truncatedNormal', gamma: 'tf.randomGamma', 'uniform-int': 'tf.randomUniformInt', seeded: 'tf.dropout' };
   for (const [op, name] of Object.entries(refusals)) {
     it(`'error' refuses ${op}, naming ${name}, through either executor`, async () => {
       const j = job(await random(op), 3);
