@@ -66,7 +66,7 @@ describe('cli: job file', () => {
     const cases: [unknown, string, string?][] = [
       [[1], 'job: expected a JSON object, got [1]', 'ERR_INVALID_ARG_TYPE'],
       [withFields({ batchsize: 3 }), 'batchsize: unknown field (expected one of: model, loss, data, validation, batchSize, epochs, optimizer, threads, backend, seed, dp, output)', 'ERR_JOB_INVALID'],
-      [withFields({ model: undefined }), 'model: expected a path to the model module, got undefined'],
+      [withFields({ model: undefined }), 'model: expected a path to the model module or a tfjs Layers model.json, got undefined'],
       [withFields({ model: 'missing.js' }), `model: file not found: ${join(base, 'missing.js')}`, 'ERR_JOB_INVALID'],
       [withFields({ model: '.' }), `model: not a file: ${base}`],
       [withFields({ data: 'train.csv' }), 'data: expected a data source object such as { "format": "csv", ... }, got "train.csv"'],

@@ -11,6 +11,7 @@ import * as tf from '@tensorflow/tfjs';
 import { errors, fmtShape, raw } from '../../errors.js';
 import { defineModel, joinFlat, type ModelDef, type ParamSpec } from '../define.js';
 import { isTraining } from '../mode.js';
+import { inLayer } from './current.js';
 import { sampleLoss, targetShapeFor, type LossSpec } from './losses.js';
 
 /** A LayerVariable's private value slot (see the header). */
@@ -38,10 +39,10 @@ const annotated = new WeakSet<object>();
  * Prefixes an error thrown inside a layer's call with the layer (`layer SimpleRNN (simple_rnn_SimpleRNN1): …`),
  * keeping its class (the vectorized executor tells batching-rule errors by class). The innermost layer wins.
  */
-function annotate(e: unknown, layer: tf.layers.Layer): unknown {
+function annotate(e: unknown, label: string): unknown {
   const err = e instanceof Error ? e : new Error(String(e));
   if (!annotated.has(err)) {
-    err.message = `layer ${layer.getClassName()} (${layer.name}): ${err.message}`;
+    err.message = `${label}: ${err.message}`;
     annotated.add(err);
   }
   return err;
@@ -86,11 +87,12 @@ export function layersModelDef(model: tf.LayersModel, loss: LossSpec): { def: Mo
       layers.forEach((l, i) => {
         const call = calls[i]!;
         const inference = INFERENCE_ONLY.has(l.getClassName());
+        const label = `layer ${l.getClassName()} (${l.name})`;
         l.call = (inputs, kwargs) => {
           try {
-            return call.call(l, inputs, inference ? { ...kwargs, training: false } : kwargs);
+            return inLayer(label, () => call.call(l, inputs, inference ? { ...kwargs, training: false } : kwargs));
           } catch (e) {
-            throw annotate(e, l);
+            throw annotate(e, label);
           }
         };
       });

@@ -22,7 +22,7 @@ interface Case {
   /** What 'auto' picks; 'loop' entries carry the reason from the warning. */
   executor?: 'vectorized' | 'loop';
   why?: RegExp;
-  /** Kernels of the layer that have no batching rule for its case and run per sample inside the vectorized executor (warned). */
+  /** `Kernel in LayerClass`: kernels with no batching rule for the layer's case, run per sample inside the vectorized executor (warned). */
   perSampleKernels?: string[];
 }
 
@@ -40,7 +40,7 @@ const CASES: Case[] = [
   { name: 'GRU', layer: () => tf.layers.gru({ inputShape: [4, 3], units: 5 }) },
   // LayerNormalization normalises with per-sample statistics: FusedBatchNorm with batched mean and
   // variance has no batching rule, so that one kernel runs per sample (correct, slower).
-  { name: 'layerNormalization', layer: () => tf.layers.layerNormalization({ inputShape: [6] }), perSampleKernels: ['FusedBatchNorm'] },
+  { name: 'layerNormalization', layer: () => tf.layers.layerNormalization({ inputShape: [6] }), perSampleKernels: ['FusedBatchNorm in LayerNormalization'] },
   { name: 'batchNormalization (inference mode)', layer: () => tf.layers.batchNormalization({ inputShape: [6] }), training: false },
   { name: 'prelu', layer: () => tf.layers.prelu({ inputShape: [6] }) },
 ];
@@ -62,7 +62,8 @@ describe('tfjs-layers: each layer alone, per-sample gradients against the per-sa
       const y = randn(B * outSize, 4);
       const { value: pool, warnings } = await warningsDuring(() => GradPool.create({ model, threads: 1 }));
       try {
-        const perSample = warnings.flatMap((w) => /no batching rule for kernel '(\w+)'/.exec(w)?.[1] ?? []);
+        // A kernel's per-sample fallback names the layer it ran in: `… kernel 'K' with … in layer LayerNormalization (…); …`.
+        const perSample = warnings.flatMap((w) => /no batching rule for kernel '(\w+)'.* in layer (\w+) \(/.exec(w)?.slice(1).join(' in ') ?? []);
         assert.deepEqual(perSample, c.perSampleKernels ?? [], warnings.join('\n'));
         const fallback = warnings.filter((w) => w.startsWith("executor 'auto'"));
         assert.equal(pool.executor, c.executor ?? 'vectorized', fallback.join('\n'));

@@ -5,6 +5,7 @@
  * did not return once the kernel is done: rules never free memory by hand, so they cannot leak it.
  */
 import * as tf from '@tensorflow/tfjs';
+import { currentLayer } from '../../../src/model/layers/current.js';
 import type { VmapBackend } from './backend.js';
 import { BatchingRuleError, warnOnce } from './errors.js';
 import { asList, inputList, mapInputs, mapOuts, shapeOf, type BInputs, type BVal, type Outs } from './values.js';
@@ -148,7 +149,9 @@ export class Ctx {
    * slow, so it warns once per kernel (and reason), like torch.func does.
    */
   perSample(kernel: string, inputs: BInputs, attrs: tf.NamedAttrMap, why?: string): Outs<BVal> {
-    warnOnce(`${kernel}|${why ?? ''}`, `gradpool: no batching rule for kernel '${kernel}'${why ? ` with ${why}` : ''}; running it per sample (performance drop)`);
+    const layer = currentLayer(); // a tfjs-layers model's layer, when the kernel runs inside one's call
+    const where = layer ? ` in ${layer}` : '';
+    warnOnce(`${kernel}|${why ?? ''}${where}`, `gradpool: no batching rule for kernel '${kernel}'${why ? ` with ${why}` : ''}${where}; running it per sample (performance drop)`);
     const split = new Map<BVal, tf.TensorInfo[]>();
     for (const v of inputList(inputs)) if (v.batched) split.set(v, asList(this.call('Unpack', { value: v.info }, { axis: 0 })));
     let listForm = false;
