@@ -33,3 +33,17 @@ export function withBackend(name: 'cpu' | 'wasm'): void {
     if (previous) await tf.setBackend(previous);
   });
 }
+
+/** Process warnings emitted while `fn` runs (they arrive on a later tick: one setImmediate flushes them). */
+export async function warningsDuring<T>(fn: () => Promise<T>): Promise<{ value: T; warnings: string[] }> {
+  const warnings: string[] = [];
+  const on = (w: Error) => warnings.push(w.message);
+  process.on('warning', on);
+  try {
+    const value = await fn();
+    await new Promise((r) => setImmediate(r));
+    return { value, warnings };
+  } finally {
+    process.off('warning', on);
+  }
+}

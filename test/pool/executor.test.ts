@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import { GradPool, sgd } from '../../src/index.js';
 import { oneHot, randn } from '../helpers/data.js';
-import { fixture } from '../helpers/env.js';
+import { fixture, warningsDuring } from '../helpers/env.js';
 import { assertClose } from '../helpers/assert.js';
 
 describe('pool executors', function () {
@@ -49,23 +49,9 @@ describe('pool executors', function () {
     }
   });
 
-  /** Runs `fn` collecting process warnings (emitted on the next tick, so it waits one). */
-  async function collectWarnings(fn: () => Promise<void>): Promise<string[]> {
-    const warnings: string[] = [];
-    const onWarning = (w: Error) => warnings.push(w.message);
-    process.on('warning', onWarning);
-    try {
-      await fn();
-      await new Promise((r) => setImmediate(r));
-    } finally {
-      process.off('warning', onWarning);
-    }
-    return warnings;
-  }
-
   it("'auto' falls back to the loop for a model that reads tensor values, warning once per pool with the reason", async () => {
     const x = randn(8 * 6, 3);
-    const warnings = await collectWarnings(async () => {
+    const { warnings } = await warningsDuring(async () => {
       for (let i = 0; i < 2; i++) {
         const pool = await GradPool.create({ model: fixture('faulty'), threads: 2, backend: 'cpu' });
         assert.equal(pool.executor, 'loop');
@@ -87,7 +73,7 @@ describe('pool executors', function () {
       'with respect to the parameters; plain tf.grads fails the same way. Compute it from values that do not depend on the ' +
       'parameters, or use ops that have gradients (e.g. tf.relu, tf.maximum, tf.step); predict and evaluate still work';
     for (const executor of ['auto', 'loop'] as const) {
-      const warnings = await collectWarnings(async () => {
+      const { warnings } = await warningsDuring(async () => {
         const pool = await GradPool.create({ model: fixture('thresholded'), threads: 2, executor });
         try {
           assert.equal(pool.executor, executor === 'auto' ? 'vectorized' : 'loop');

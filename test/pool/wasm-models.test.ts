@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { adam, GradPool, sgd } from '../../src/index.js';
 import { assertClose, sameBytes } from '../helpers/assert.js';
 import { oneHot, randn, rng } from '../helpers/data.js';
-import { fixture, fixtureModel, withBackend } from '../helpers/env.js';
+import { fixture, fixtureModel, warningsDuring, withBackend } from '../helpers/env.js';
 import { loopOracle } from '../helpers/oracle.js';
 
 const B = 12;
@@ -22,20 +22,6 @@ const CASES = [
 ];
 const TOL = { rtol: 1e-5, atol: 1e-7 };
 
-/** Runs `fn`, returning the process warnings it caused (they are emitted on the next tick). */
-async function warningsDuring(fn: () => Promise<void>): Promise<string[]> {
-  const seen: string[] = [];
-  const on = (w: Error) => seen.push(w.message);
-  process.on('warning', on);
-  try {
-    await fn();
-    await new Promise((r) => setImmediate(r));
-  } finally {
-    process.off('warning', on);
-  }
-  return seen;
-}
-
 describe('models on the default backend (wasm), executor auto', function () {
   withBackend('cpu'); // the oracle's backend: independent of the workers' wasm kernels
 
@@ -45,7 +31,7 @@ describe('models on the default backend (wasm), executor auto', function () {
       let warnings: string[] = [];
 
       before(async () => {
-        warnings = await warningsDuring(async () => {
+        ({ warnings } = await warningsDuring(async () => {
           for (const threads of [1, 2, 3]) {
             const pool = await GradPool.create({ model: fixture(c.name), threads, seed: 11, chunkSize: 4 });
             try {
@@ -58,7 +44,7 @@ describe('models on the default backend (wasm), executor auto', function () {
               await pool.close();
             }
           }
-        });
+        }));
       });
 
       it('runs vectorized with no fallback warning', () => {

@@ -54,16 +54,4 @@ export async function saveToTemp(model: tf.LayersModel, prefix = 'gradpool-layer
   return join(dir, 'model.json');
 }
 
-/** Process warnings emitted while `fn` runs (they arrive on a later tick: one setImmediate flushes them). */
-export async function warningsDuring<T>(fn: () => Promise<T>): Promise<{ value: T; warnings: string[] }> {
-  const warnings: string[] = [];
-  const on = (w: Error) => warnings.push(w.message);
-  process.on('warning', on);
-  try {
-    const value = await fn();
-    await new Promise((r) => setImmediate(r));
-    return { value, warnings };
-  } finally {
-    process.off('warning', on);
-  }
-}
+export { warningsDuring } from '../../helpers/env.js';
