@@ -38,9 +38,8 @@ const CASES: Case[] = [
   { name: 'simpleRNN', layer: () => tf.layers.simpleRNN({ inputShape: [4, 3], units: 5 }) },
   { name: 'LSTM', layer: () => tf.layers.lstm({ inputShape: [4, 3], units: 5 }) },
   { name: 'GRU', layer: () => tf.layers.gru({ inputShape: [4, 3], units: 5 }) },
-  // LayerNormalization normalises with per-sample statistics: FusedBatchNorm with batched mean and
-  // variance has no batching rule, so that one kernel runs per sample (correct, slower).
-  { name: 'layerNormalization', layer: () => tf.layers.layerNormalization({ inputShape: [6] }), perSampleKernels: ['FusedBatchNorm in LayerNormalization'] },
+  // LayerNormalization normalises with per-sample statistics (FusedBatchNorm with batched mean and variance).
+  { name: 'layerNormalization', layer: () => tf.layers.layerNormalization({ inputShape: [6] }) },
   { name: 'batchNormalization (inference mode)', layer: () => tf.layers.batchNormalization({ inputShape: [6] }), training: false },
   { name: 'prelu', layer: () => tf.layers.prelu({ inputShape: [6] }) },
 ];

@@ -73,9 +73,22 @@ describe('vectorized rules: matmul, conv, pooling', () => {
     check('depthwise', (x, w) => tf.depthwiseConv2d(x as tf.Tensor3D, w as tf.Tensor4D, 1, 'same'), [B(5, 5, 2), U(3, 3, 2, 2)]);
     check('depthwise valid stride 2', (x, w) => tf.depthwiseConv2d(x as tf.Tensor3D, w as tf.Tensor4D, 2, 'valid'), [B(7, 7, 3), U(3, 3, 3, 1)]);
     check('batchNorm', (x, m, v, o, s) => tf.batchNorm(x, m, tf.add(tf.abs(v), 0.5), o, s), [B(2, 3), U(3), U(3), U(3), U(3)]);
+    // Per-sample statistics, as tf.layers.layerNormalization computes them: by the rule, not per sample.
     const warnings = captureWarnings();
+    // (tfjs's batchNorm gradient fails without scale and offset, and wants them of the statistics' rank, in plain tfjs too.)
     check('batchNorm batched mean', (x, m) => tf.batchNorm(x, m, tf.onesLike(m)), [U(2, 3), B(3)], { grads: false });
-    assert.equal(warnings.length, 1);
+    // As tf.layers.layerNormalization does it: statistics and scale/offset tiled to x's shape (the
+    // kernel indexes them modulo their length, so only a full-shape tiling broadcasts as meant).
+    const layerNorm = (x: tf.Tensor, o: tf.Tensor, s: tf.Tensor) => {
+      const { mean, variance } = tf.moments(x, -1, true);
+      const [rows, cols] = x.shape as [number, number];
+      const t = (v: tf.Tensor, reps: number[]) => tf.tile(v, reps);
+      return tf.batchNorm(x, t(mean, [1, cols]), t(variance, [1, cols]), t(o, [rows, 1]), t(s, [rows, 1]), 1e-3);
+    };
+    check('batchNorm, per-sample statistics (layer norm)', layerNorm, [B(3, 4), U(1, 4), U(1, 4)]);
+    check('batchNorm, per-sample statistics, batched scale', layerNorm, [B(2, 4), U(1, 4), B(1, 4)]);
+    check('batchNorm, batched mean and variance of length 1', (x, m, v, o, s) => tf.batchNorm(x, m, tf.add(tf.abs(v), 0.5), o, s), [B(2, 3), B(1), B(1), B(1), U(1)]);
+    assert.deepEqual(warnings, []);
     resetWarnings();
     check('resizeBilinear', (x) => tf.image.resizeBilinear(x as tf.Tensor3D, [6, 6]), [B(3, 3, 2)]);
   });

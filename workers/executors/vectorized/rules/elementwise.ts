@@ -2,8 +2,31 @@
  * Elementwise and reduction families: one line per kernel, via the family helpers.
  */
 import * as tf from '@tensorflow/tfjs';
+import type { Ctx } from '../context.js';
 import { mapInputs, type BVal } from '../values.js';
 import { defbroadcasting, defreducer, defrule, defvectorized, MAX_INNER_RANK, type RuleConfig } from './families.js';
+
+/**
+ * FusedBatchNorm with per-sample statistics (tf.layers.layerNormalization's mean and variance are the
+ * sample's own): (x - mean) * rsqrt(variance + eps) * scale + offset, spelled out with the broadcasting
+ * rules. The kernel indexes each statistic modulo its length L over the flattened sample, which is
+ * broadcasting it against the sample viewed as [size / L, L].
+ */
+function batchNormSpelledOut(ctx: Ctx, x: BVal, stats: Record<string, BVal | undefined>, eps: number): BVal {
+  const shape = ctx.shape(x);
+  const size = tf.util.sizeFromShape(shape);
+  const reshape = (v: BVal, to: number[]) => ctx.apply1('Reshape', { x: v }, { shape: to });
+  const step = (kernel: string, t: BVal, s: BVal) => {
+    const L = tf.util.sizeFromShape(ctx.shape(s));
+    return reshape(ctx.apply1(kernel, { a: reshape(t, [size / L, L]), b: reshape(s, [L]) }), shape);
+  };
+  const epsilon: BVal = { info: ctx.constant(new Float32Array([eps]), [], 'float32'), batched: false };
+  const inv = ctx.apply1('Rsqrt', { x: ctx.apply1('Add', { a: stats.variance!, b: epsilon }) });
+  let t = step('Multiply', step('Sub', x, stats.mean!), inv);
+  if (stats.scale) t = step('Multiply', t, stats.scale);
+  if (stats.offset) t = step('Add', t, stats.offset);
+  return t;
+}
 
 export const elementwiseRules: RuleConfig[] = [
   // Unary elementwise, plus ops that only look at the last axis (OneHot appends one, TopK reduces it).
@@ -49,8 +72,9 @@ export const elementwiseRules: RuleConfig[] = [
   defrule('FusedBatchNorm', (ctx, inputs, attrs) => {
     const { x, ...stats } = inputs as Record<string, BVal | undefined>;
     const size = tf.util.sizeFromShape(ctx.shape(x!));
-    const odd = Object.values(stats).some((v) => v && (v.batched || size % tf.util.sizeFromShape(v.info.shape) !== 0));
-    if (odd) return ctx.perSample('FusedBatchNorm', inputs, attrs, 'batched or non-broadcast statistics');
+    if (Object.values(stats).some((v) => v && size % tf.util.sizeFromShape(ctx.shape(v)) !== 0))
+      return ctx.perSample('FusedBatchNorm', inputs, attrs, 'statistics whose length does not divide the sample size');
+    if (Object.values(stats).some((v) => v?.batched)) return batchNormSpelledOut(ctx, x!, stats, attrs.varianceEpsilon as number);
     return ctx.batched(ctx.call1('FusedBatchNorm', mapInputs(inputs, (v) => v.info), attrs));
   }),
 ];
