@@ -1,7 +1,7 @@
 import type { ResourceLimits } from 'node:worker_threads';
 import { Piscina } from 'piscina';
 import { errors, GradPoolError } from './errors.js';
-import { CTL, type ChunkTask, type LoadSpec, type OkResult, type Task, type TaskResult, type UpdateTask } from './shared/protocol.js';
+import { CTL, type ChunkTask, type LoadSpec, type OkResult, type Task, type TaskResult, type UpdateTask, type WarmupTask } from './shared/protocol.js';
 
 /** What a parallel phase reports back. */
 export interface ParallelResult {
@@ -78,10 +78,14 @@ export class Dispatcher {
     return r;
   }
 
-  /** Loads backend and model on every worker before the first call (one task each, via a barrier). */
-  async warmup(load: LoadSpec): Promise<void> {
+  /**
+   * Loads backend and model on every worker before the first call (one task each, via a barrier);
+   * with `prime`, each worker also runs the pool's executor a few times (workers/prime.ts).
+   */
+  async warmup(load: LoadSpec, prime?: WarmupTask['prime']): Promise<void> {
     const barrier = new SharedArrayBuffer(4);
-    await Promise.all(Array.from({ length: this.threads }, () => this.runOne({ type: 'warmup', load, barrier, parties: this.threads }, 'create')));
+    const task: WarmupTask = { type: 'warmup', load, barrier, parties: this.threads, ...(prime ? { prime } : {}) };
+    await Promise.all(Array.from({ length: this.threads }, () => this.runOne(task, 'create')));
   }
 
   /**

@@ -9,7 +9,7 @@ import { loadModel, modelHref } from './model/load.js';
 import type { OptimizerSpec } from './optim/types.js';
 import { resolveOptions, type GradPoolOptions } from './options.js';
 import type { ParamValue } from './params.js';
-import type { ExecutorName, LoadSpec, Randomness } from './shared/protocol.js';
+import type { ExecutorName, LoadSpec, Randomness, RuntimeSpec } from './shared/protocol.js';
 import { REGION } from './shared/protocol.js';
 import { orderedSum } from './shared/reduce.js';
 import { fit, type FitData, type FitOptions, type History, type Trainer } from './train/fit.js';
@@ -116,7 +116,11 @@ export class GradPool implements Trainer {
       await dispatcher.warmup(load);
       const described = await dispatcher.runOne({ type: 'describe', load, probeVectorized: o.executor !== 'loop', randomness: o.randomness }, 'create');
       const executor = chooseExecutor(o.executor, described.notVectorizable);
-      return new GradPool(new PoolCore(model, { ...o, executor }, dispatcher, { ...load, executor, randomness: o.randomness, seed: o.seed }, described.outputShape!, layers?.initial ?? initParams(model, o.seed), described.notDifferentiable), layers?.model ?? null);
+      const runtime: RuntimeSpec = { ...load, executor, randomness: o.randomness, seed: o.seed };
+      const outputShape = described.outputShape!;
+      // Prime every worker's executor so the first calls don't pay V8/wasm tier-up (workers/prime.ts).
+      await dispatcher.warmup(load, { runtime, outputSize: outputShape.reduce((a, b) => a * b, 1), gradients: described.notDifferentiable === undefined });
+      return new GradPool(new PoolCore(model, { ...o, executor }, dispatcher, runtime, outputShape, layers?.initial ?? initParams(model, o.seed), described.notDifferentiable), layers?.model ?? null);
     } catch (e) {
       await dispatcher.close();
       layers?.model.dispose();

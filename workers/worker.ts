@@ -16,6 +16,7 @@ import { runChunks } from './chunks.js';
 import { abortClaims } from './claim.js';
 import { runUpdate } from './update.js';
 import { describeModel } from './describe.js';
+import { primeExecutor } from './prime.js';
 import { withRandomness } from './random/scope.js';
 import { createExecutor } from './executors/index.js';
 import { SampleError, type Executor } from './executors/types.js';
@@ -82,6 +83,8 @@ export default async function run(task: Task): Promise<TaskResult> {
         return { ok: true, chunks: 0, ...withRandomness(random, () => withTraining(true, () => describeModel(rt.value, probe))), ...info() };
       }
       case 'warmup': {
+        const { prime } = task;
+        if (prime) primeExecutor(rt.value, executorFor(rt, prime.runtime.executor, prime.runtime.backend), prime.runtime, prime.gradients, prime.outputSize);
         const b = new Int32Array(task.barrier);
         Atomics.add(b, 0, 1);
         Atomics.notify(b, 0);

@@ -209,6 +209,8 @@ export interface WarmupTask {
   load: LoadSpec;
   barrier: SharedArrayBuffer;
   parties: number;
+  /** Also prime the pool's executor (workers/prime.ts); `gradients: false` for a model tfjs cannot differentiate. */
+  prime?: { runtime: RuntimeSpec; outputSize: number; gradients: boolean };
 }
 
 export type Task = ChunkTask | DescribeTask | WarmupTask | UpdateTask;
