@@ -10,7 +10,7 @@ import os from 'node:os';
 import { join } from 'node:path';
 import { deriveRows, evaluateTargets } from './analyze.js';
 import { runScaling } from './scaling.js';
-import { runVectorized } from './vectorized.js';
+import { evaluateRunTargets, runTargets } from './targets.js';
 import { resolveBenchOptions, type BenchOptions } from './options.js';
 import { renderSpeedupSvg } from './plot.js';
 import { consoleReport } from './report.js';
@@ -64,7 +64,7 @@ async function writeAtomic(path: string, text: string): Promise<void> {
  * Runs the benchmark suite: for each workload, batched inference, per-sample gradients and (when
  * `GradPool.step` exists) a training step, by the sequential main-thread loop, natively batched
  * tfjs, `model.fit`, and the pool at each thread count. Reports medians with min/max; the
- * thread-scaling and vectorized-executor targets are evaluated and reported, never asserted.
+ * thread-scaling comparison's and the project's targets (bench/targets.ts) are evaluated and reported, never asserted.
  *
  * @example
  * ```ts
@@ -80,7 +80,7 @@ export async function runBench(options: BenchOptions = {}): Promise<BenchRun> {
   const loadStart = os.loadavg();
   const suite = await runSuite(o);
   const scaling = o.scaling && o.workloads.includes('seed') ? await runScaling(o, o.scaling.batch, o.scaling.rounds) : null;
-  const vectorized = o.vectorized ? await runVectorized(o, o.vectorized) : null;
+  const targetRun = o.targets ? await runTargets(o, o.targets) : null;
   const speedupBase = o.threads[0]!;
   const rows = deriveRows(suite.rows, speedupBase);
   const notes = [...suite.notes];
@@ -106,12 +106,13 @@ export async function runBench(options: BenchOptions = {}): Promise<BenchRun> {
       warmupIterations: o.warmupIterations,
       warmupMs: o.warmupMs,
       settleMs: o.settleMs,
+      targets: o.targets || null,
     },
     rows,
     skipped: suite.skipped,
     scaling,
-    vectorized,
-    targets: [...evaluateTargets(scaling), ...(vectorized?.targets ?? [])],
+    targetRun,
+    targets: [...evaluateTargets(scaling), ...(o.targets ? evaluateRunTargets(targetRun, o.targets) : [])],
     notes,
     loadAverage: { start: loadStart, end: os.loadavg() },
     durationMs: performance.now() - t0,

@@ -60,3 +60,55 @@ export async function settle(fns: readonly (() => unknown)[], ms: number): Promi
   const t0 = performance.now();
   while (performance.now() - t0 < ms) for (const f of fns) await f();
 }
+
+/** The `q`-quantile (0..1) of sorted numbers, linearly interpolated. */
+export function quantile(sorted: readonly number[], q: number): number {
+  if (sorted.length === 0) return NaN;
+  const i = (sorted.length - 1) * q;
+  const lo = Math.floor(i);
+  const hi = Math.ceil(i);
+  return sorted[lo]! + (sorted[hi]! - sorted[lo]!) * (i - lo);
+}
+
+/** Median, quartiles, min, max and mean of timed calls (ms). */
+export function latencyStats(samples: readonly number[]): LatencyStats {
+  const s = [...samples].sort((a, b) => a - b);
+  return {
+    medianMs: median(s),
+    minMs: s[0]!,
+    maxMs: s[s.length - 1]!,
+    meanMs: s.reduce((a, b) => a + b, 0) / s.length,
+    q1Ms: quantile(s, 0.25),
+    q3Ms: quantile(s, 0.75),
+    samples: s.length,
+  };
+}
+
+/** One contender of {@link interleave}: an op, awaited inside its timed window. */
+export interface Contender {
+  fn: () => unknown;
+  /** Called after each timed call (e.g. to read `pool.stats().lastCall`). */
+  after?: () => void;
+}
+
+/**
+ * Times contenders INTERLEAVED: `warmupCalls` untimed calls of each first, then `rounds` rounds that
+ * time every contender once, in an order rotated each round. Load from other processes then drifts
+ * onto every contender alike, and per-round ratios pair calls made seconds apart. Returns each
+ * contender's timings (ms), round by round, so `samples[a][r] / samples[b][r]` is one pair.
+ */
+export async function interleave(contenders: readonly Contender[], rounds: number, warmupCalls: number): Promise<number[][]> {
+  for (const c of contenders) for (let i = 0; i < warmupCalls; i++) await c.fn();
+  const samples = contenders.map(() => [] as number[]);
+  for (let r = 0; r < rounds; r++) {
+    for (let k = 0; k < contenders.length; k++) {
+      const i = (k + r) % contenders.length;
+      const c = contenders[i]!;
+      const t0 = performance.now();
+      await c.fn();
+      samples[i]!.push(performance.now() - t0);
+      c.after?.();
+    }
+  }
+  return samples;
+}

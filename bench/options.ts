@@ -47,10 +47,10 @@ export interface BenchOptions {
    */
   scaling?: { batch?: number; rounds?: number } | false;
   /**
-   * The vectorized executor's targets (bench/vectorized.ts): their batch sizes (defaults: seed 65536,
-   * MLP 1024, training 128), or false to skip them. Default: run unless `loopOnly`.
+   * The project's targets (bench/targets.ts): their sizes, rounds and call counts (see
+   * {@link targetSizes} for the defaults; tests lower them), or false to skip them. Default: run unless `loopOnly`.
    */
-  vectorized?: { seedBatch?: number; mlpBatch?: number; trainBatch?: number } | false;
+  targets?: Partial<TargetSizes> | false;
   /** Seed for parameters and data. Default 0. */
   seed?: number;
   /** Pool chunk size. Default: gradpool's (which depends on the executor and the model). */
@@ -62,8 +62,8 @@ export interface BenchOptions {
 }
 
 /** {@link BenchOptions} with every default filled in. */
-export type ResolvedBenchOptions = Required<Omit<BenchOptions, 'batches' | 'chunkSize' | 'executor' | 'out' | 'scaling' | 'vectorized'>> & {
-  vectorized: { seedBatch: number; mlpBatch: number; trainBatch: number } | false;
+export type ResolvedBenchOptions = Required<Omit<BenchOptions, 'batches' | 'chunkSize' | 'executor' | 'out' | 'scaling' | 'targets'>> & {
+  targets: TargetSizes | false;
   batches: Partial<Record<WorkloadName, number[]>>;
   executor: PoolExecutor | undefined;
   scaling: { batch: number; rounds: number } | false;
@@ -74,8 +74,44 @@ export type ResolvedBenchOptions = Required<Omit<BenchOptions, 'batches' | 'chun
 /** The thread-scaling comparison's batch (bench/scaling.ts); tests lower it. */
 export const SCALING_BATCH = 4096;
 
-/** The vectorized targets' batch sizes (bench/vectorized.ts); tests lower them. */
-export const VECTORIZED_BATCHES = { seedBatch: 65536, mlpBatch: 1024, trainBatch: 128 } as const;
+/** What the targets (bench/targets.ts) measure, and how much. */
+export interface TargetSizes {
+  /** Seed per-sample gradients and step. */
+  seedBatch: number;
+  /** MLP training steps (the second also the mean-gradient overhead check). */
+  mlpBatches: [number, number];
+  /** MLP per-sample gradients (compared with the reference figures, not a target). */
+  mlpPsgBatch: number;
+  /** Conv per-sample gradients and step. */
+  convBatch: number;
+  /** Conv per-sample gradients' memory. */
+  memoryBatch: number;
+  /** The growth check: batch and calls. */
+  growthBatch: number;
+  growthCalls: number;
+  /** Calls timed one by one on a new pool (first calls, warm-up length); the seed workload's (milliseconds each) 3×. */
+  firstCalls: number;
+  /** Interleaved rounds per workload (the seed workload runs 3×). */
+  rounds: number;
+  /** Quick runs only: the most warm-up calls per contender, whatever was measured. */
+  quickWarmupCap: number;
+}
+
+/** The targets' defaults: the sizes the targets name; quick runs measure less, at smaller MLP psg and memory batches. */
+export function targetSizes(quick: boolean): TargetSizes {
+  return {
+    seedBatch: 65536,
+    mlpBatches: [128, 512],
+    mlpPsgBatch: quick ? 256 : 1024,
+    convBatch: 128,
+    memoryBatch: quick ? 256 : 1024,
+    growthBatch: 2,
+    growthCalls: quick ? 2000 : 10000,
+    firstCalls: quick ? 40 : 100,
+    rounds: quick ? 5 : 15,
+    quickWarmupCap: 8,
+  };
+}
 
 const PACKAGE_ROOT = fileURLToPath(new URL('../../', import.meta.url));
 
@@ -128,14 +164,7 @@ export function resolveBenchOptions(o: BenchOptions = {}): ResolvedBenchOptions 
     settleMs: o.settleMs ?? (quick ? 1000 : 4000),
     loopOnly: o.loopOnly ?? false,
     scaling: o.scaling === false ? false : { batch: o.scaling?.batch ?? SCALING_BATCH, rounds: o.scaling?.rounds ?? (quick ? 5 : 11) },
-    vectorized:
-      o.vectorized === false || o.loopOnly
-        ? false
-        : {
-            seedBatch: o.vectorized?.seedBatch ?? VECTORIZED_BATCHES.seedBatch,
-            mlpBatch: o.vectorized?.mlpBatch ?? VECTORIZED_BATCHES.mlpBatch,
-            trainBatch: o.vectorized?.trainBatch ?? VECTORIZED_BATCHES.trainBatch,
-          },
+    targets: o.targets === false || o.loopOnly ? false : { ...targetSizes(quick), ...o.targets },
     seed: o.seed ?? 0,
     chunkSize: o.chunkSize,
     executor: o.executor,

@@ -11,7 +11,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { contenderLabel, isScalingTarget } from './analyze.js';
 import { DEFAULT_OUT } from './options.js';
-import { executorLine, loadLine, machineLine, pivotTable, renderMarkdown } from './report.js';
+import { executorLine, loadLine, machineLine, pivotTable, renderMarkdown, targetsReport } from './report.js';
 import type { BenchResult, TargetResult } from './types.js';
 
 export const START = '<!-- bench:start -->';
@@ -57,7 +57,7 @@ export function readmeSection(res: BenchResult, jsonRel: string, svgRel: string)
     '',
     ...scalingSection(res),
     '',
-    ...vectorizedSection(res),
+    ...targetsSection(res),
     '',
     'Regenerate: `npm run bench` (or `npm run bench:quick`), then `npm run bench:readme`.',
     '',
@@ -110,20 +110,16 @@ function scalingSection(res: BenchResult): string[] {
 
 const targetLine = (t: TargetResult) => `- ${t.description}: ${t.measured === null ? 'not measured' : `**${t.measured.toPrecision(3)}** → ${t.met ? 'met' : 'not met'}`}`;
 
-/** The vectorized executor's targets: the measured rows, then the verdicts. */
-function vectorizedSection(res: BenchResult): string[] {
-  const r = res.vectorized;
-  const heading = '### Vectorized executor targets';
-  if (!r) return [heading, '', 'Not in this run.'];
-  const body = r.rows.map((row) => [row.label, String(row.batch), String(row.threads), row.latency.medianMs.toFixed(2), `${row.latency.minMs.toFixed(2)}–${row.latency.maxMs.toFixed(2)}`, row.usPerSample.toPrecision(3)]);
+/** The project's targets (bench/targets.ts): the verdicts with their figures, first calls, and every contender. */
+function targetsSection(res: BenchResult): string[] {
+  const heading = '### Targets';
+  if (!res.targetRun) return [heading, '', 'Not in this run.'];
   return [
     heading,
     '',
-    "The vectorized executor against its targets (per-sample results with `{ copy: false }`; the training step against tfjs `model.fit` on the main thread, same backend, architecture, SGD(0.1) and batch):",
-    '',
-    renderMarkdown(['', 'B', 'threads', 'median ms', 'min–max ms', 'µs/sample'], body),
-    '',
-    ...r.targets.map(targetLine),
+    `Measured in the same run, on the same machine: ${machineLine(res)}; ${loadLine(res)}.`,
+    'Default pool options (per-sample results copied out, as returned by default), 1 and 2 worker threads, steady state; µs/sample medians.',
+    ...targetsReport(res, renderMarkdown, (t) => `- \`${t.id}\`: ${t.detail}`).map((l) => (l.startsWith('* ') ? `\\${l}` : l)),
   ];
 }
 

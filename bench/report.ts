@@ -2,8 +2,8 @@
  * Tables of a {@link BenchResult}: a detailed one (every cell, its spread and the pool's time
  * breakdown) and a compact pivot (µs/sample per method and thread count) for the console and README.
  */
-import { isScalingTarget, scalingSummary, targetVerdict } from './analyze.js';
-import type { BenchResult, BenchRow } from './types.js';
+import { isScalingTarget, scalingSummary } from './analyze.js';
+import type { BenchResult, BenchRow, TargetResult, TargetsRun } from './types.js';
 
 type Cell = string;
 
@@ -131,11 +131,84 @@ export function consoleReport(res: BenchResult): string {
     renderText(p.header, p.body),
     '',
     ...scalingSummary(res.scaling, res.targets.filter(isScalingTarget)),
-    ...(res.vectorized
-      ? ['', 'Vectorized executor targets:', ...res.vectorized.rows.map((r) => `  ${r.label.padEnd(60)} ${r.usPerSample.toPrecision(3).padStart(9)} µs/sample`), ...res.vectorized.targets.map(targetVerdict)]
-      : []),
+    ...targetsReport(res, renderText),
   ];
   if (res.skipped.length) out.push('', 'Not measured:', ...res.skipped.map((s) => `  ${s.workload} ${s.op} ${s.method}: ${s.reason}`));
   if (res.notes.length) out.push('', 'Notes:', ...res.notes.map((n) => `  ${n}`));
   return out.join('\n');
+}
+
+type Render = (header: Cell[], body: Cell[][]) => string;
+
+const refKey = (workload: string, op: string, batch: number) => `${workload}-${op === 'perSampleGrads' ? 'psg' : op}-${batch}`;
+
+/** Every contender of the targets' interleaved comparisons, with the reference figures beside it. */
+export function targetCellsTable(run: TargetsRun): { header: Cell[]; body: Cell[][] } {
+  const header = ['contender', 'executor/chunk', 'rounds', 'median ms', 'IQR ms', 'min–max ms', 'µs/sample', 'PyTorch µs/sample*', 'jax-js µs/sample (issue)'];
+  const body = run.groups.flatMap((g) =>
+    g.cells.map((c) => {
+      const l = c.latency;
+      const k = refKey(c.workload, c.op, c.batch);
+      const ref = (t: Record<string, number>) => (c.method === 'pool' && c.threads === 2 && t[k] !== undefined ? String(t[k]) : '–');
+      return [
+        c.label,
+        c.executor ? `${c.executor}/${c.chunkSize ?? '?'}` : '–',
+        String(l.samples),
+        sig(l.medianMs),
+        `${sig(l.q1Ms ?? l.minMs)}–${sig(l.q3Ms ?? l.maxMs)}`,
+        `${sig(l.minMs)}–${sig(l.maxMs)}`,
+        sig(c.usPerSample),
+        ref(run.reference.pytorch),
+        ref(run.reference.jax),
+      ];
+    }),
+  );
+  return { header, body };
+}
+
+/** A new pool's first calls, per workload. */
+export function firstCallsTable(run: TargetsRun): { header: Cell[]; body: Cell[][] } {
+  const header = ['workload', 'op', 'B', 'threads', 'create ms', 'first 10 calls ms', 'steady ms/call', 'first 10 / 10 steady', 'warm-up calls'];
+  const body = run.firstCalls.map((f) => [f.workload, f.op, String(f.batch), String(f.threads), f.createMs.toFixed(0), sig(f.first10Ms), sig(f.steadyMedianMs), `${f.ratio.toFixed(2)}×`, String(f.warmupCalls)]);
+  return { header, body };
+}
+
+const verdict = (t: TargetResult) => (t.met === null ? `not measured (${t.note})` : t.met ? 'met' : 'NOT MET');
+
+/** One line per target: what, the measured figure (median), its spread, what is needed, the verdict. */
+export function targetsTable(targets: readonly TargetResult[]): { header: Cell[]; body: Cell[][] } {
+  const header = ['target', 'measured', 'IQR', 'needed', 'result'];
+  const f = (v: number) => (Number.isInteger(v) ? String(v) : v.toPrecision(3));
+  const body = targets.map((t) => [t.description, t.measured === null ? '–' : f(t.measured), t.range ? `${f(t.range[0])}–${f(t.range[1])}` : '–', `${t.lowerIsBetter ? '≤' : '≥'} ${t.threshold}`, verdict(t)]);
+  return { header, body };
+}
+
+/** The targets' section of a report (console or README): targets, their figures, first calls, cells. */
+export function targetsReport(res: BenchResult, render: Render, detailLine = (t: TargetResult) => `  ${t.id}: ${t.detail}`): string[] {
+  const run = res.targetRun;
+  const all = res.targets.filter((t) => !isScalingTarget(t));
+  if (!run) return ['', 'Targets: not run.'];
+  const t = targetsTable(all);
+  const c = targetCellsTable(run);
+  const fc = firstCallsTable(run);
+  return [
+    '',
+    'Targets (reported, not asserted; same-run ratios are medians of per-round ratios, IQR beside them):',
+    '',
+    render(t.header, t.body),
+    '',
+    'The figures behind them:',
+    ...all.filter((x) => x.detail).map(detailLine),
+    '',
+    `A new pool's first calls (warm-up calls: until every rolling median of ${run.firstCalls[0]?.window ?? 5} calls stays within 10% of the steady median; used as each workload's warm-up below):`,
+    '',
+    render(fc.header, fc.body),
+    '',
+    `Interleaved comparisons (all of a workload's contenders alive at once, one call each per round, rotated order):`,
+    '',
+    render(c.header, c.body),
+    '',
+    `* ${run.reference.label}. jax-js here: ${run.jax ? `${run.jax.version}, ${run.jax.note}` : 'not installed'}.`,
+    ...run.notes.map((n) => `Note: ${n}`),
+  ];
 }

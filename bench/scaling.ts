@@ -11,24 +11,18 @@
  * order, with all pools alive at once. Load from other processes then drifts onto every contender
  * alike instead of onto whichever block happened to run during it.
  */
-import { Bench } from 'tinybench';
 import { initParams } from '../src/model/define.js';
 import { loadModel, modelHref } from '../src/model/load.js';
 import { GradPool } from '../src/index.js';
 import { LoopBaseline } from './baselines.js';
-import { median, medianBreakdown, settle } from './measure.js';
+import { interleave, latencyStats, medianBreakdown, settle } from './measure.js';
 import { poolInfo, poolOptions, small } from './suite.js';
 import { SCALING_BATCH, type ResolvedBenchOptions } from './options.js';
-import type { Breakdown, LatencyStats, ScalingResult } from './types.js';
+import type { Breakdown, ScalingResult } from './types.js';
 import { WORKLOADS } from './workloads.js';
 
 /** The comparison's coordinates (the batch can be lowered for tests). */
 export const SCALING = { workload: 'seed', op: 'perSampleGrads', batch: SCALING_BATCH } as const;
-
-function stats(samples: number[]): LatencyStats {
-  const s = [...samples].sort((a, b) => a - b);
-  return { medianMs: median(s), minMs: s[0]!, maxMs: s[s.length - 1]!, meanMs: s.reduce((a, b) => a + b, 0) / s.length, samples: s.length };
-}
 
 /** Thread counts compared: 1, 2 and the most requested, those not above it. */
 export function scalingThreads(requested: readonly number[]): number[] {
@@ -64,37 +58,24 @@ export async function runScaling(o: ResolvedBenchOptions, batch: number, rounds:
       }
     }
     const contenders = [
-      { method: 'loop' as const, threads: 1, fn: () => loop.perSampleGrads(x, y, batch), isAsync: false },
-      ...pools.map((p, i) => ({ method: 'pool' as const, threads: poolThreads[i]!, fn: () => p.perSampleGrads(x, y), isAsync: true })),
+      { method: 'loop' as const, threads: 1, fn: () => loop.perSampleGrads(x, y, batch) },
+      ...pools.map((p, i) => ({ method: 'pool' as const, threads: poolThreads[i]!, fn: () => p.perSampleGrads(x, y) })),
     ];
     const s = small(def, new Map([[batch, { x, y }]]), Math.max(...threads));
     await settle([() => loop.perSampleGrads(s.x, s.y, s.n), ...pools.map((p) => () => p.perSampleGrads(s.x, s.y))], o.settleMs);
-    const samples = contenders.map(() => [] as number[]);
     const calls = contenders.map(() => [] as Breakdown[]);
-    // Round 0 is the warm-up (tinybench's, by time); later rounds time one call per contender.
-    for (let r = 0; r <= rounds; r++) {
-      const bench = new Bench({
-        iterations: 1,
-        time: 0,
-        warmup: r === 0,
-        warmupIterations: o.warmupIterations,
-        warmupTime: o.warmupMs,
-        retainSamples: true,
-        throws: true,
-      });
-      const order = contenders.map((_, i) => (i + r) % contenders.length);
-      for (const i of order) bench.add(String(i), contenders[i]!.fn, { async: contenders[i]!.isAsync });
-      for (const task of await bench.run()) {
-        const res = task.result;
-        if (res.state !== 'completed') throw new Error(`bench: scaling contender ended in state ${res.state}`);
-        if (r > 0) samples[Number(task.name)]!.push(...(res.latency.samples ?? []));
-      }
-      // Each pool's last call is this round's timed one (its warm-up calls came before it).
-      pools.forEach((p, i) => {
-        const t = p.stats().lastCall;
-        if (r > 0 && t) calls[i + 1]!.push(t);
-      });
-    }
+    // Each pool's breakdown is read right after its timed call (the warm-up calls came before).
+    const samples = await interleave(
+      contenders.map((c, i) => ({
+        fn: c.fn,
+        after: () => {
+          const t = i > 0 ? pools[i - 1]!.stats().lastCall : null;
+          if (t) calls[i]!.push(t);
+        },
+      })),
+      rounds,
+      o.warmupIterations,
+    );
     return {
       ...SCALING,
       batch,
@@ -103,7 +84,7 @@ export async function runScaling(o: ResolvedBenchOptions, batch: number, rounds:
         method: c.method,
         threads: c.threads,
         ...(i > 0 ? poolInfo(pools[i - 1]!, batch) : { executor: null, chunkSize: null }),
-        latency: stats(samples[i]!),
+        latency: latencyStats(samples[i]!),
         breakdown: medianBreakdown(calls[i]!),
       })),
     };

@@ -2,6 +2,7 @@
  * The shape of a benchmark run's results: what `runBench` returns and what is written, unchanged,
  * to `bench/results/<date>-<host>.json`. Times are milliseconds; every figure comes from one run.
  */
+import type { TargetSizes } from './options.js';
 
 /** The benchmarked operations. `step` is a full training step (mean gradient + SGD update). */
 export type BenchOp = 'predict' | 'perSampleGrads' | 'step';
@@ -21,6 +22,9 @@ export interface LatencyStats {
   minMs: number;
   maxMs: number;
   meanMs: number;
+  /** Quartiles, where recorded (the interleaved comparisons). */
+  q1Ms?: number;
+  q3Ms?: number;
   /** Timed calls (after warm-up) the statistics are computed from. */
   samples: number;
 }
@@ -78,6 +82,10 @@ export interface TargetResult {
   measured: number | null;
   /** `measured >= threshold` (or `<=` when `lowerIsBetter`). */
   threshold: number;
+  /** The measured figure's spread: interquartile range of per-round ratios (or of the cell's calls). */
+  range?: [number, number];
+  /** The figures behind the ratio, for the report. */
+  detail?: string;
   lowerIsBetter: boolean;
   met: boolean | null;
   note?: string;
@@ -111,20 +119,117 @@ export interface ScalingResult {
   contenders: ScalingContender[];
 }
 
-/** One measured configuration of the vectorized-executor targets (see bench/vectorized.ts). */
-export interface VectorizedRow {
+/** Median, quartiles and range of per-round ratios (each the ratio of two calls of the same round). */
+export interface RatioStats {
+  median: number;
+  q1: number;
+  q3: number;
+  min: number;
+  max: number;
+  n: number;
+}
+
+/** One contender of an interleaved target comparison (see bench/targets.ts). */
+export interface TargetCell {
+  /** Stable key, e.g. `mlp-step-512-pool-2t`. */
+  id: string;
   label: string;
+  workload: string;
+  op: 'perSampleGrads' | 'step' | 'gradient';
   batch: number;
+  /** `pool`; `inProcess`: the pool's executor on the main thread, no pool; `jax`: jax-js; `fit`: tfjs model.fit. */
+  method: 'pool' | 'inProcess' | 'jax' | 'fit';
   threads: number;
+  executor: string | null;
   chunkSize: number | null;
+  /** Over the timed rounds (one call per round), with quartiles. */
   latency: LatencyStats;
+  /** From the median. */
   usPerSample: number;
 }
 
-/** The vectorized executor's absolute targets: the rows measured, and the targets judged on them. */
-export interface VectorizedResult {
-  rows: VectorizedRow[];
-  targets: TargetResult[];
+/** One workload's contenders, measured interleaved with all its pools alive. */
+export interface TargetGroup {
+  workload: string;
+  rounds: number;
+  /** Untimed calls per contender before the rounds: the workload's measured warm-up length (first calls). */
+  warmupCalls: number;
+  cells: TargetCell[];
+  /** Every call's time, ms, per cell id, in round order (pairs are same-index entries). */
+  samples: Record<string, number[]>;
+}
+
+/** The first calls of a new pool (default options, the most threads requested). */
+export interface FirstCalls {
+  workload: string;
+  op: 'perSampleGrads' | 'step';
+  batch: number;
+  threads: number;
+  /** `GradPool.create` until it resolved. */
+  createMs: number;
+  /** Every call's time, in order. */
+  callsMs: number[];
+  first10Ms: number;
+  /** Median of the second half of the calls. */
+  steadyMedianMs: number;
+  /** first10Ms / (10 × steadyMedianMs). */
+  ratio: number;
+  /**
+   * Calls before steady state: the first call k from which every rolling median (window
+   * {@link FirstCalls.window}) is within 10% of the steady median. Used as the interleaved cells' warm-up.
+   */
+  warmupCalls: number;
+  window: number;
+}
+
+/** Counters of a pool at one point of the growth check. */
+export interface MemorySnapshot {
+  call: number;
+  sharedBytes: number;
+  sharedAllocations: number;
+  /** Each worker's `tf.memory().numTensors` after its last task. */
+  workerTensors: number[];
+  rssBytes: number;
+}
+
+/** Memory of conv per-sample gradients at a large batch, and the growth check over many calls. */
+export interface MemoryResult {
+  batch: number;
+  threads: number;
+  /** What the call returns: B losses and B per-sample gradients, float32. */
+  outputBytes: number;
+  /** Inputs x and y of the batch, float32 (the pool holds them in shared memory). */
+  inputBytes: number;
+  /** Main-process RSS (the workers are threads of it) before creating the pool. */
+  rssBeforePoolBytes: number;
+  /** After a call at the growth check's small batch: the pool's fixed overhead (workers, tfjs, wasm heaps). */
+  rssWarmBytes: number;
+  /** After the first large call, its result held. */
+  rssAfterBytes: number;
+  /** The largest RSS over three large calls (garbage of earlier results may not be collected yet). */
+  rssPeakBytes: number;
+  sharedBytesWarm: number;
+  sharedBytesAfter: number;
+  growth: { batch: number; calls: number; durationMs: number; first: MemorySnapshot; last: MemorySnapshot };
+}
+
+/** The reference figures the targets compare to (not measured in this run). */
+export interface ReferenceFigures {
+  label: string;
+  /** µs/sample, by key (e.g. `seed-psg-65536`). */
+  pytorch: Record<string, number>;
+  jax: Record<string, number>;
+}
+
+/** The project's targets measured (bench/targets.ts). */
+export interface TargetsRun {
+  reference: ReferenceFigures;
+  /** The jax-js baseline: version and device, or null when not installed. */
+  jax: { version: string; device: string; threads: number; note: string } | null;
+  firstCalls: FirstCalls[];
+  groups: TargetGroup[];
+  memory: MemoryResult | null;
+  notes: string[];
 }
 
 /** The machine and software the figures come from. */
@@ -163,14 +268,16 @@ export interface BenchResult {
     warmupIterations: number;
     warmupMs: number;
     settleMs: number;
+    /** The targets' sizes, rounds and call counts (bench/options.ts targetSizes); null when not run. */
+    targets: TargetSizes | null;
   };
   rows: BenchRow[];
   skipped: SkippedCell[];
   /** Null when the seed workload was not run or the comparison was turned off. */
   scaling: ScalingResult | null;
-  /** Null when not run (`loopOnly`, or turned off). */
-  vectorized: VectorizedResult | null;
-  /** Evaluated on {@link BenchResult.scaling}, then those of {@link BenchResult.vectorized}. */
+  /** The targets' measurements; null when not run (`loopOnly`, or turned off). */
+  targetRun: TargetsRun | null;
+  /** Evaluated on {@link BenchResult.scaling}, then those of {@link BenchResult.targetRun}. */
   targets: TargetResult[];
   notes: string[];
   /** `os.loadavg()` (1, 5, 15 min) at the start and end: how busy the machine was with other work. */

@@ -7,8 +7,30 @@ import { runBench, type BenchRun } from '../../bench/index.js';
 import { parseBenchArgs, resolveBenchOptions } from '../../bench/options.js';
 import { IDEAL_LABEL, plotData, renderSpeedupSvg } from '../../bench/plot.js';
 import { END, readmeSection, replaceSection, START } from '../../bench/readme.js';
-import type { BenchResult } from '../../bench/types.js';
+import type { BenchResult, FirstCalls } from '../../bench/types.js';
 import { parseXml } from './xml.js';
+
+/** The project's targets, in report order. */
+const TARGET_IDS = [
+  'seed-psg-vs-pytorch',
+  'seed-psg-vs-jax',
+  'conv-psg-vs-pytorch',
+  'conv-step-vs-pytorch',
+  'conv-step-vs-fit',
+  'mlp-step-128-vs-pytorch',
+  'mlp-step-512-vs-pytorch',
+  'mlp-step-512-scaling',
+  'conv-step-scaling',
+  'seed-psg-scaling',
+  'pool-overhead-seed-psg',
+  'pool-overhead-mlp-gradient',
+  'pool-overhead-conv-psg',
+  'first-calls-seed',
+  'first-calls-mlp',
+  'first-calls-conv',
+  'conv-memory',
+  'conv-memory-growth',
+];
 
 const finitePos = (v: unknown, what: string) => assert.ok(typeof v === 'number' && Number.isFinite(v) && v > 0, `${what} should be finite and > 0, got ${v}`);
 const finiteNonNeg = (v: unknown, what: string) => assert.ok(typeof v === 'number' && Number.isFinite(v) && v >= 0, `${what} should be finite and >= 0, got ${v}`);
@@ -24,15 +46,16 @@ describe('bench: the thread-scaling suite in a tiny configuration', function () 
     dir = await mkdtemp(join(os.tmpdir(), 'gradpool-bench-'));
     run = await runBench({
       threads: THREADS,
-      workloads: ['seed', 'mlp'],
-      batches: { seed: [40], mlp: [8] }, // 40: two chunks, the second partial
+      workloads: ['seed', 'mlp', 'conv'],
+      batches: { seed: [40], mlp: [8], conv: [4] }, // 40: two chunks, the second partial
       minIterations: 2,
       timeBudgetMs: 0,
       warmupIterations: 1,
       warmupMs: 0,
       settleMs: 0,
       scaling: { batch: 64, rounds: 2 }, // the real one is B=4096; the shape of its output is what is tested
-      vectorized: { seedBatch: 64, mlpBatch: 16, trainBatch: 8 },
+      // The real sizes are the targets' (B=65536, 128/512, 128, 1024, 10,000 calls); the shape of the output is tested.
+      targets: { seedBatch: 64, mlpBatches: [8, 16], mlpPsgBatch: 16, convBatch: 4, memoryBatch: 8, growthBatch: 2, growthCalls: 20, firstCalls: 12, rounds: 2 },
       out: dir,
     });
     fromDisk = JSON.parse(await readFile(run.files!.json, 'utf8')) as BenchResult;
@@ -61,8 +84,8 @@ describe('bench: the thread-scaling suite in a tiny configuration', function () 
     assert.deepEqual(r.config.threads, THREADS);
     assert.equal(r.config.speedupBase, 1);
     assert.equal(r.config.backend, 'wasm');
-    assert.deepEqual(r.config.workloads, ['seed', 'mlp']);
-    assert.deepEqual(r.config.batches, { seed: [40], mlp: [8] });
+    assert.deepEqual(r.config.workloads, ['seed', 'mlp', 'conv']);
+    assert.deepEqual(r.config.batches, { seed: [40], mlp: [8], conv: [4] });
     finitePos(r.durationMs, 'durationMs');
     for (const l of [r.loadAverage.start, r.loadAverage.end]) assert.ok(l.length === 3 && l.every((v) => Number.isFinite(v) && v >= 0));
   });
@@ -70,8 +93,8 @@ describe('bench: the thread-scaling suite in a tiny configuration', function () 
   it('has every figure finite and positive, for exactly the requested cells', () => {
     const rows = fromDisk.rows;
     const stepSkipped = fromDisk.skipped.some((s) => s.op === 'step' && s.method === 'pool');
-    for (const w of ['seed', 'mlp']) {
-      const B = w === 'seed' ? 40 : 8;
+    for (const w of ['seed', 'mlp', 'conv']) {
+      const B = w === 'seed' ? 40 : w === 'mlp' ? 8 : 4;
       const ops = stepSkipped ? ['predict', 'perSampleGrads'] : ['predict', 'perSampleGrads', 'step'];
       for (const op of ['predict', 'perSampleGrads', 'step']) assert.equal(rows.filter((r) => r.workload === w && r.op === op && r.method === 'loop').length, 1, `${w} ${op} loop`);
       for (const op of ops) {
@@ -124,24 +147,49 @@ describe('bench: the thread-scaling suite in a tiny configuration', function () 
       if (c.method === 'loop') assert.equal(c.breakdown, null);
       else for (const [k, v] of Object.entries(c.breakdown ?? { missing: NaN })) finiteNonNeg(v, `scaling pool@${c.threads} breakdown.${k}`);
     }
-    assert.deepEqual(fromDisk.targets.map((t) => t.id), ['scaling-speedup', 'scaling-overhead', 'vectorized-seed', 'vectorized-mlp', 'vectorized-train']);
-    for (const t of fromDisk.targets) {
-      finitePos(t.measured, `target ${t.id}`);
-      assert.equal(typeof t.met, 'boolean'); // reported either way; never asserted
-    }
+    assert.deepEqual(fromDisk.targets.slice(0, 2).map((t) => t.id), ['scaling-speedup', 'scaling-overhead']);
   });
 
-  it('measures the vectorized targets: seed at two chunk sizes, MLP per-sample grads, step vs model.fit', () => {
-    const r = fromDisk.vectorized;
-    assert.ok(r);
-    assert.equal(r.rows.length, 5);
-    assert.match(r.rows[0]!.label, /^seed perSampleGrads, vectorized, chunk \d+ \(default\)$/);
-    assert.match(r.rows[1]!.label, /^seed perSampleGrads, vectorized, chunk 32 \(set\)$/);
-    assert.match(r.rows[4]!.label, /model\.fit/);
-    for (const row of r.rows) {
-      finitePos(row.usPerSample, row.label);
-      assert.equal(row.usPerSample, (row.latency.medianMs * 1000) / row.batch);
+  it("judges every target of the project's list, each with a finite figure, its figures, and a verdict", () => {
+    assert.deepEqual(fromDisk.targets.slice(2).map((t) => t.id), TARGET_IDS);
+    for (const t of fromDisk.targets) {
+      assert.ok(typeof t.measured === 'number' && Number.isFinite(t.measured) && t.measured >= 0, `target ${t.id}: ${t.measured}`);
+      assert.equal(typeof t.met, 'boolean'); // reported either way; never asserted
+      assert.ok(!/issue/i.test(t.id), `target id free of issue references: ${t.id}`);
+      if (!t.id.startsWith('scaling-')) assert.ok(t.detail, `${t.id} detail`);
+      if (t.range) assert.ok(t.range[0] <= t.measured! + 1e-12 && t.measured! <= t.range[1] + 1e-12, `${t.id}: median inside its IQR`);
     }
+    assert.match(fromDisk.targets.find((t) => t.id === 'seed-psg-vs-pytorch')!.detail!, /PyTorch 1\.13 figure from the issue's measurement on this machine type, not same-run/);
+  });
+
+  it('measures the targets interleaved: same rounds for every contender, warm-up from the first calls, jax-js same-run', () => {
+    const run = fromDisk.targetRun;
+    assert.ok(run);
+    assert.ok(run.jax, 'jax-js is installed as a devDependency');
+    assert.equal(run.jax.device, 'wasm');
+    assert.deepEqual(run.groups.map((g) => g.workload), ['seed', 'mlp', 'conv']);
+    for (const g of run.groups) {
+      const fc: FirstCalls = run.firstCalls.find((f) => f.workload === g.workload)!;
+      assert.equal(g.warmupCalls, Math.max(2, fc.warmupCalls));
+      for (const c of g.cells) {
+        assert.equal(g.samples[c.id]!.length, g.rounds, c.id);
+        assert.equal(c.latency.samples, g.rounds);
+        finitePos(c.usPerSample, c.id);
+        assert.ok(c.latency.q1Ms! <= c.latency.medianMs && c.latency.medianMs <= c.latency.q3Ms!, `${c.id} quartiles`);
+      }
+    }
+    const ids = run.groups.flatMap((g) => g.cells.map((c) => c.id));
+    for (const id of ['seed-psg-64-pool-1t', 'seed-psg-64-pool-2t', 'seed-psg-64-inprocess', 'seed-psg-64-jax', 'mlp-step-8-jax', 'mlp-step-16-pool-1t', 'mlp-gradient-16-inprocess', 'mlp-psg-16-jax', 'conv-step-4-fit', 'conv-psg-4-inprocess'])
+      assert.ok(ids.includes(id), `${id} in ${ids.join(', ')}`);
+    for (const f of run.firstCalls) {
+      assert.equal(f.callsMs.length, f.workload === 'seed' ? 36 : 12);
+      assert.ok(f.warmupCalls >= 0 && f.warmupCalls <= f.callsMs.length);
+      finitePos(f.ratio, `${f.workload} first-calls ratio`);
+    }
+    const m = run.memory!;
+    assert.equal(m.outputBytes, 4 * 8 * (1 + 3 * 3 * 16 + 16 + 13 * 13 * 16 * 10 + 10));
+    assert.equal(m.growth.calls, 20);
+    assert.ok(m.growth.first.workerTensors.length === 2 && m.growth.last.workerTensors.length === 2);
   });
 
   it('renders a well-formed SVG plot whose lines, markers, ticks and legend are the data', async () => {
@@ -185,6 +233,9 @@ describe('bench: the thread-scaling suite in a tiny configuration', function () 
     const section = readmeSection(run.result, 'bench/results/x.json', 'bench/results/x.svg');
     assert.match(section, /\| workload \| op \| B \| loop \|/);
     assert.match(section, /!\[[^\]]*\]\(bench\/results\/x\.svg\)/);
+    assert.match(section, /### Targets/);
+    assert.match(section, /\| target \| measured \| IQR \| needed \| result \|/);
+    for (const t of fromDisk.targets.slice(2)) assert.ok(section.includes(`\`${t.id}\``), `${t.id} in the README section`);
     const readme = `# t\n\n${START}\nold\n${END}\n\n## after\n`;
     const out = replaceSection(readme, section);
     assert.ok(out.startsWith(`# t\n\n${START}`) && out.endsWith(`${END}\n\n## after\n`));
