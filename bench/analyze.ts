@@ -88,7 +88,7 @@ export function targetVerdict(t: TargetResult): string {
   return `  target: ${t.description}: ${t.measured === null ? '–' : t.measured.toPrecision(3)} → ${verdict}`;
 }
 
-/** Whether a target is one of {@link evaluateTargets}' (the rest are the vectorized executor's). */
+/** Whether a target is one of {@link evaluateTargets}' (the rest are bench/targets.ts's). */
 export const isScalingTarget = (t: TargetResult) => t.id.startsWith('scaling-');
 
 /** The thread-scaling comparison as text lines: each contender, the N-vs-1 speedup, and the targets. */

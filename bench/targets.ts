@@ -98,8 +98,8 @@ async function createPool(o: ResolvedBenchOptions, w: Workload, threads: number)
 }
 
 /** Measures the specs interleaved. */
-async function runGroup(w: Workload, specs: Spec[], rounds: number, warmupCalls: number, log: boolean): Promise<TargetGroup> {
-  if (log) console.log(`targets: ${w.name}: ${specs.length} contenders, ${warmupCalls} warm-up calls each, ${rounds} interleaved rounds`);
+async function runGroup(w: Workload, name: string, specs: Spec[], rounds: number, warmupCalls: number, log: boolean): Promise<TargetGroup> {
+  if (log) console.log(`targets: ${name}: ${specs.length} contenders, ${warmupCalls} warm-up calls each, ${rounds} interleaved rounds`);
   const samples = await interleave(specs.map((s) => ({ fn: s.fn })), rounds, warmupCalls);
   const cells = specs.map(({ fn: _fn, ...s }, i) => {
     const latency = latencyStats(samples[i]!);
@@ -107,7 +107,7 @@ async function runGroup(w: Workload, specs: Spec[], rounds: number, warmupCalls:
     if (log) console.log(`  ${cell.label.padEnd(56)} ${cell.usPerSample.toPrecision(3).padStart(9)} µs/sample (median of ${latency.samples})`);
     return cell;
   });
-  return { workload: w.name, rounds, warmupCalls, cells, samples: Object.fromEntries(specs.map((s, i) => [s.id, samples[i]!])) };
+  return { name, workload: w.name, rounds, warmupCalls, cells, samples: Object.fromEntries(specs.map((s, i) => [s.id, samples[i]!])) };
 }
 
 const poolSpec = (w: Workload, op: Op, B: number, pool: GradPool, threads: number, fn: () => unknown): Spec => ({
@@ -181,14 +181,30 @@ async function workload(ctx: Ctx, name: 'seed' | 'mlp' | 'conv'): Promise<void> 
       return jb;
     };
     const jb = jaxOf();
+    /**
+     * The pool-overhead pair, measured in a group of its own: the 1-thread pool against its executor
+     * in-process (same executor and chunk size), alternating. Kept apart from the other contenders
+     * because they leave garbage on the main thread (copied results), whose collection would land on
+     * whichever main-thread contender runs next — the in-process side, not the pool's worker.
+     */
+    const overhead: Spec[] = [];
+    const addOverhead = (op: Op, B: number, pool: (p: GradPool) => unknown, call: (ex: InProcessExecutor) => unknown) => {
+      const { ex, info } = inProcess(o, def, init, p1, B);
+      cleanup.push(() => ex.dispose());
+      overhead.push(
+        { ...poolSpec(w, op, B, p1, LO, () => pool(p1)), id: cellId(w.name, op, B, `overhead-pool-${LO}t`), label: `${w.name} ${op} B=${B}, pool ${LO}T (overhead pair)` },
+        mainSpec(w, op, B, 'inProcess', `${info.executor} executor in-process, no pool`, () => call(ex), info),
+      );
+    };
+    const psgWithOverhead = (B: number, x: Float32Array, y: Float32Array) => {
+      both('perSampleGrads', B, (p) => p.perSampleGrads(x, y));
+      addOverhead('perSampleGrads', B, (p) => p.perSampleGrads(x, y), (ex) => ex.perSampleGrads(x, y, B));
+    };
     const JAX = 'jax-js (main thread)';
     if (name === 'seed') {
       const B = sizes.seedBatch;
       const { x, y } = d0;
-      both('perSampleGrads', B, (p) => p.perSampleGrads(x, y));
-      const { ex, info } = inProcess(o, def, init, p1, B);
-      cleanup.push(() => ex.dispose());
-      specs.push(mainSpec(w, 'perSampleGrads', B, 'inProcess', `${info.executor} executor in-process, no pool`, () => ex.perSampleGrads(x, y, B), info));
+      psgWithOverhead(B, x, y);
       if (jb) specs.push(mainSpec(w, 'perSampleGrads', B, 'jax', JAX, () => jb.perSampleGrads(x, y, B)));
       specs.push(poolSpec(w, 'step', B, p2, HI, () => p2.step(x, y, { optimizer })));
       if (jb) specs.push(mainSpec(w, 'step', B, 'jax', JAX, () => jb.step(x, y, B)));
@@ -203,10 +219,7 @@ async function workload(ctx: Ctx, name: 'seed' | 'mlp' | 'conv'): Promise<void> 
         if (jb) specs.push(mainSpec(w, 'step', B, 'jax', JAX, () => jb.step(d.x, d.y, B)));
       }
       const g = part(b2);
-      specs.push(poolSpec(w, 'gradient', b2, p1, LO, () => p1.gradient(g.x, g.y)));
-      const { ex, info } = inProcess(o, def, init, p1, b2);
-      cleanup.push(() => ex.dispose());
-      specs.push(mainSpec(w, 'gradient', b2, 'inProcess', `${info.executor} executor in-process, no pool`, () => ex.gradient(g.x, g.y, b2), info));
+      addOverhead('gradient', b2, (p) => p.gradient(g.x, g.y), (ex) => ex.gradient(g.x, g.y, b2));
       const P = sizes.mlpPsgBatch;
       const ps = part(P);
       specs.push(poolSpec(w, 'perSampleGrads', P, p2, HI, () => p2.perSampleGrads(ps.x, ps.y)));
@@ -214,10 +227,7 @@ async function workload(ctx: Ctx, name: 'seed' | 'mlp' | 'conv'): Promise<void> 
     } else {
       const B = sizes.convBatch;
       const { x, y } = d0;
-      both('perSampleGrads', B, (p) => p.perSampleGrads(x, y));
-      const { ex, info } = inProcess(o, def, init, p1, B);
-      cleanup.push(() => ex.dispose());
-      specs.push(mainSpec(w, 'perSampleGrads', B, 'inProcess', `${info.executor} executor in-process, no pool`, () => ex.perSampleGrads(x, y, B), info));
+      psgWithOverhead(B, x, y);
       both('step', B, (p) => p.step(x, y, { optimizer }));
       const fit = new FitBaseline(def, w, init, LEARNING_RATE);
       cleanup.push(() => fit.dispose());
@@ -230,7 +240,9 @@ async function workload(ctx: Ctx, name: 'seed' | 'mlp' | 'conv'): Promise<void> 
       warm = sizes.quickWarmupCap;
     }
     // The seed model's calls take milliseconds: three times the rounds cost little.
-    run.groups.push(await runGroup(w, specs, name === 'seed' ? sizes.rounds * 3 : sizes.rounds, warm, o.log));
+    const rounds = name === 'seed' ? sizes.rounds * 3 : sizes.rounds;
+    run.groups.push(await runGroup(w, name, specs, rounds, warm, o.log));
+    run.groups.push(await runGroup(w, `${name}-overhead`, overhead, rounds * 2, warm, o.log));
   } finally {
     for (const c of cleanup.reverse()) await c();
   }
@@ -363,7 +375,7 @@ export function evaluateRunTargets(run: TargetsRun | null, sizes: TargetSizes): 
   scaling('conv-step-scaling', `conv training step B=${C}`, 'conv', 'step', C);
   scaling('seed-psg-scaling', `seed perSampleGrads B=${S}`, 'seed', 'perSampleGrads', S);
   const overhead = (id: string, what: string, w: string, op: Op, B: number, like: string) =>
-    paired(id, `${what}: pool at ${LO} thread within 10% of its executor in-process, no pool (${like}; time ratio ≤ 1.10)`, cellId(w, op, B, `pool-${LO}t`), cellId(w, op, B, 'inprocess'), 1.1, true, ['pool', 'in-process']);
+    paired(id, `${what}: pool at ${LO} thread within 10% of its executor in-process, no pool (${like}; time ratio ≤ 1.10)`, cellId(w, op, B, `overhead-pool-${LO}t`), cellId(w, op, B, 'inprocess'), 1.1, true, ['pool', 'in-process']);
   overhead('pool-overhead-seed-psg', `seed perSampleGrads B=${S}`, 'seed', 'perSampleGrads', S, 'per-sample results in fresh arrays both ways');
   overhead('pool-overhead-mlp-gradient', `MLP mean gradient B=${M2}`, 'mlp', 'gradient', M2, 'pool.gradient vs sumGrads + chunk-ordered reduction');
   overhead('pool-overhead-conv-psg', `conv perSampleGrads B=${C}`, 'conv', 'perSampleGrads', C, 'per-sample results in fresh arrays both ways');

@@ -148,8 +148,9 @@ export interface TargetCell {
   usPerSample: number;
 }
 
-/** One workload's contenders, measured interleaved with all its pools alive. */
+/** Contenders measured interleaved with all their pools alive: a workload's, or its pool-overhead pair (`<workload>-overhead`). */
 export interface TargetGroup {
+  name: string;
   workload: string;
   rounds: number;
   /** Untimed calls per contender before the rounds: the workload's measured warm-up length (first calls). */
