@@ -9,6 +9,11 @@ import * as tf from '@tensorflow/tfjs';
 
 export const WASM = 'wasm';
 
+/** The part of tfjs-backend-wasm's BackendWasm that JavaScript kernels use (its own JS kernels do too). */
+interface WasmHeap {
+  typedArrayFromHeap(t: tf.TensorInfo): tf.TypedArray;
+}
+
 /** The steps of one composed kernel call on `backend` and the intermediates they leave. */
 export class Composer {
   private readonly temps: tf.TensorInfo[] = [];
@@ -35,14 +40,39 @@ export class Composer {
     return out;
   }
 
+  /**
+   * A new wasm tensor of `shape` and a float32 view of its heap memory, zero-filled, for kernels
+   * written in JavaScript. Views of inputs must be taken after this: allocating may grow the heap.
+   */
+  heapOutput(shape: number[]): { info: tf.TensorInfo; values: Float32Array } {
+    const be = this.backend as unknown as WasmHeap;
+    const info = { dataId: this.backend.write(null as unknown as tf.backend_util.BackendValues, shape, 'float32'), shape, dtype: 'float32' as const };
+    this.temps.push(info);
+    const values = be.typedArrayFromHeap(info) as Float32Array;
+    values.fill(0);
+    return { info, values };
+  }
+
+  /** The float32 values of wasm tensor `x`, read in place on the heap (no copy). */
+  heapView(x: tf.TensorInfo): Float32Array {
+    if (x.dtype !== 'float32') throw new Error(`wasm gradient kernels: expected a float32 tensor, got ${x.dtype}`);
+    return (this.backend as unknown as WasmHeap).typedArrayFromHeap(x) as Float32Array;
+  }
+
   /** `x` reshaped (no copy: wasm's Reshape shares the buffer); `x` itself when the shape is unchanged. */
   reshape(x: tf.TensorInfo, shape: number[]): tf.TensorInfo {
     return tf.util.arraysEqual(x.shape, shape) ? x : this.run('Reshape', { x }, { shape });
   }
 
-  /** `x` with its axes permuted; `x` itself for the identity permutation. */
+  /**
+   * `x` with its axes permuted; a reshape (no copy) when only length-1 axes move, which is what the
+   * samples-into-channels folds do to a single image: wasm's Transpose copies even then (~2 ms for a
+   * [1, 26, 26, 2048] filter gradient operand).
+   */
   transpose(x: tf.TensorInfo, perm: number[]): tf.TensorInfo {
-    return perm.every((p, i) => p === i) ? x : this.run('Transpose', { x }, { perm });
+    const moved = perm.filter((p) => x.shape[p] !== 1);
+    if (moved.every((p, i) => i === 0 || p > moved[i - 1]!)) return this.reshape(x, perm.map((p) => x.shape[p]!));
+    return this.run('Transpose', { x }, { perm });
   }
 
   /** The block of `x` at `begin` of extent `size`; `x` itself when that is all of it. */

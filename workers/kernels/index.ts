@@ -38,8 +38,8 @@
  * Present on wasm but wrong (tfjs-backend-wasm 4.22, found by the same test running every gradient
  * on wasm against cpu; not replaced yet, they are listed in docs/coverage.md): Conv3D's input
  * gradient (Conv3DBackpropInputV2 bounds its depth loop wrongly, for any input depth > 1), and
- * Conv3DBackpropFilterV2 with strides > 1; MaxPoolGrad and MaxPool3DGrad drop the gradient of a
- * 'same'-padded window whose max is negative; Dilation2D and both its backprops start their max at
+ * Conv3DBackpropFilterV2 with strides > 1; MaxPool3DGrad drops the gradient of a 'same'-padded
+ * window whose max is negative (MaxPoolGrad did too: replaced); Dilation2D and both its backprops start their max at
  * FLT_MIN instead of -Infinity. OneHot, whose float32 output is garbage, is replaced
  * ({@link WASM_KERNEL_REPLACEMENTS}).
  */
@@ -48,6 +48,7 @@ import { WASM } from './compose.js';
 import { conv2DBackpropFilterConfig } from './conv2d-backprop-filter.js';
 import { depthwiseConv2dNativeBackpropFilterConfig } from './depthwise-conv2d-native-backprop-filter.js';
 import { depthwiseConv2dNativeBackpropInputConfig } from './depthwise-conv2d-native-backprop-input.js';
+import { maxPoolGradConfig } from './max-pool-grad.js';
 import { oneHotConfig } from './one-hot.js';
 import { unsortedSegmentSumConfig } from './unsorted-segment-sum.js';
 
@@ -71,9 +72,10 @@ export const WASM_GRADIENT_GAPS: Readonly<Record<string, string>> = {
 
 /**
  * Kernels tfjs-backend-wasm 4.22 has but computes wrongly where no error is raised, replaced here
- * (one file each, tested against tfjs-backend-cpu): OneHot in any dtype but int32.
+ * (one file each, tested against tfjs-backend-cpu): OneHot in any dtype but int32; MaxPoolGrad
+ * ('same' padding with negative maxima; also ~10x faster than wasm's).
  */
-export const WASM_KERNEL_REPLACEMENTS: readonly tf.KernelConfig[] = [oneHotConfig];
+export const WASM_KERNEL_REPLACEMENTS: readonly tf.KernelConfig[] = [oneHotConfig, maxPoolGradConfig];
 
 /**
  * Registers the kernels of {@link WASM_GRADIENT_KERNELS} for 'wasm', and swaps in those of

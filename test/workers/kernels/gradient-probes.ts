@@ -114,7 +114,6 @@ export const WASM_OWN_WRONG: Record<string, string> = {
   // Its Dilation2D kernels start the max at FLT_MIN (1.2e-38), not -Infinity: wrong where every x + w is negative.
   'Dilation2D/0': 'Dilation2DBackpropInput, from a max started at FLT_MIN',
   'Dilation2D/1': 'Dilation2DBackpropFilter, from a max started at FLT_MIN',
-  'MaxPool/0': "MaxPoolGrad drops the gradient of a 'same'-padded window whose max is negative",
   'MaxPool3D/0': "MaxPool3DGrad drops the gradient of a 'same'-padded window whose max is negative",
 };
 

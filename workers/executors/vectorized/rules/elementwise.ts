@@ -32,11 +32,16 @@ export const elementwiseRules: RuleConfig[] = [
   // Unary elementwise, plus ops that only look at the last axis (OneHot appends one, TopK reduces it).
   ...defvectorized(
     'Abs', 'Acos', 'Acosh', 'Asin', 'Asinh', 'Atan', 'Atanh', 'Cast', 'Ceil', 'ClipByValue', 'Cos', 'Cosh',
-    'Elu', 'Erf', 'Exp', 'Expm1', 'Floor', 'Identity', 'IsFinite', 'IsInf', 'IsNan', 'LeakyRelu', 'Log',
+    'Elu', 'Erf', 'Exp', 'Expm1', 'Floor', 'IsFinite', 'IsInf', 'IsNan', 'LeakyRelu', 'Log',
     'Log1p', 'LogicalNot', 'Neg', 'OnesLike', 'Reciprocal', 'Relu', 'Relu6', 'Round', 'Rsqrt', 'Selu',
     'Sigmoid', 'Sign', 'Sin', 'Sinh', 'Softplus', 'Sqrt', 'Square', 'Step', 'Tan', 'Tanh', 'ZerosLike',
     'OneHot', 'TopK',
   ),
+
+  // Identity shares its input's inner data (tensors are immutable; tfjs-backend-cpu's Identity shares
+  // too): the engine clones every tensor it saves for the backward pass through this kernel, and a
+  // copy per clone cost a conv net ~3 ms per 128-sample chunk on wasm.
+  defrule('Identity', (_ctx, inputs) => (inputs as { x: BVal }).x),
 
   // Same-shape multi-input elementwise kernels: these kernels don't broadcast, so every input is
   // broadcast to the full batched shape first (the `where` op already made the per-sample shapes equal).
