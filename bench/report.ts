@@ -9,7 +9,7 @@ type Cell = string;
 
 const fix = (v: number | null, d: number) => (v === null || !Number.isFinite(v) ? '–' : v.toFixed(d));
 /** 3 significant digits without exponent noise: 0.0123, 1.23, 123, 12300. */
-const sig = (v: number) => (v >= 100 ? v.toFixed(0) : v >= 10 ? v.toFixed(1) : v >= 1 ? v.toFixed(2) : v.toPrecision(3));
+export const sig = (v: number) => (v >= 100 ? v.toFixed(0) : v >= 10 ? v.toFixed(1) : v >= 1 ? v.toFixed(2) : v.toPrecision(3));
 
 /** Pads columns to their widest cell; numbers right-aligned. */
 export function renderText(header: Cell[], body: Cell[][]): string {
@@ -200,7 +200,7 @@ export function targetsReport(res: BenchResult, render: Render, detailLine = (t:
     'The figures behind them:',
     ...all.filter((x) => x.detail).map(detailLine),
     '',
-    `A new pool's first calls (warm-up calls: until every rolling median of ${run.firstCalls[0]?.window ?? 5} calls stays within 10% of the steady median; used as each workload's warm-up below):`,
+    `A new pool's first calls (warm-up calls: until a rolling median of ${run.firstCalls[0]?.window ?? 5} calls is within 10% of the steady median, the median of the second half; used as each workload's warm-up below):`,
     '',
     render(fc.header, fc.body),
     '',

@@ -4,13 +4,15 @@
  *
  * Per workload (seed, MLP, conv), in this order:
  * 1. First calls: a new 2-thread pool's first calls of the workload's target op, one by one. Reports
- *    the first 10 calls' total over 10 steady calls, and the warm-up length (calls until every rolling
- *    median stays within 10% of the steady median).
+ *    the first 10 calls' total over 10 steady calls, and the warm-up length (calls until a rolling
+ *    median of 5 is within 10% of the steady median, the median of the second half).
  * 2. The interleaved comparison: every contender of the workload (the pool at 1 and 2 threads, the
  *    pool's executor in-process with no pool, jax-js, tfjs model.fit), all alive at once, each given
  *    the measured warm-up length of untimed calls, then timed one call per round in a rotated order.
  *    Every ratio between two same-run contenders is taken round by round (the two calls of a pair ran
  *    seconds apart, under the same load) and reported as the median and IQR of those ratios.
+ *    The pool-overhead pair (the 1-thread pool against its executor in-process) runs as a group of
+ *    its own, right after.
  * 3. (conv) Memory at a large batch, then a growth check over many calls at a small batch.
  *
  * PyTorch cannot be run here: its figures are fixed constants from the issue's measurement
@@ -27,6 +29,7 @@ import { FitBaseline } from './baselines.js';
 import { InProcessExecutor } from './inprocess.js';
 import { JAX_BATCH_LOSSES, JAX_LOSSES, JaxBaseline, jaxDevice, loadJax } from './jax.js';
 import { interleave, latencyStats, median, quantile } from './measure.js';
+import { sig } from './report.js';
 import type { ResolvedBenchOptions, TargetSizes } from './options.js';
 import { LEARNING_RATE, poolOptions } from './suite.js';
 import type { FirstCalls, MemoryResult, MemorySnapshot, RatioStats, TargetCell, TargetGroup, TargetResult, TargetsRun } from './types.js';
@@ -64,18 +67,22 @@ export function ratioStats(a: readonly number[], b: readonly number[]): RatioSta
 }
 
 /**
- * Warm-up length of a sequence of call times: the first index k such that every rolling median of
- * `window` calls starting at or after k is at most 10% above `steady` (a warming pool is slower,
- * never faster, so only the upper side counts).
+ * Warm-up length of a sequence of call times: the first call whose centred rolling median (of
+ * `window` calls) is at most 10% above `steady`, the steady median (a warming pool is slower, never
+ * faster, so only the upper side counts). Before the first full window, the leading calls above it
+ * count. `calls.length` when no window qualifies.
  */
 export function warmupLength(calls: readonly number[], steady: number, window = WINDOW): number {
-  const last = calls.length - window;
-  let k = last + 1;
-  for (let i = last; i >= 0; i--) {
-    if (median(calls.slice(i, i + window)) > 1.1 * steady) break;
-    k = i;
+  const half = Math.floor(window / 2);
+  const fast = (v: number) => v <= 1.1 * steady;
+  for (let k = 0; k + window <= calls.length; k++) {
+    if (!fast(median(calls.slice(k, k + window)))) continue;
+    if (k > 0) return k + half;
+    let lead = 0;
+    while (lead < half && !fast(calls[lead]!)) lead++;
+    return lead;
   }
-  return Math.max(0, Math.min(k, calls.length));
+  return calls.length;
 }
 
 /** Times a new pool's first `n` calls of `fn` and derives the first-calls figures. */
@@ -331,7 +338,7 @@ export async function runTargets(o: ResolvedBenchOptions, sizes: TargetSizes): P
 }
 
 const MiB = (b: number) => `${(b / 2 ** 20).toFixed(1)} MiB`;
-const us = (v: number) => v.toPrecision(3);
+const us = sig;
 
 /** The targets, judged on a {@link TargetsRun}. Ratios of same-run cells are per-round medians. */
 export function evaluateRunTargets(run: TargetsRun | null, sizes: TargetSizes): TargetResult[] {
@@ -387,7 +394,7 @@ export function evaluateRunTargets(run: TargetsRun | null, sizes: TargetSizes): 
       continue;
     }
     const t = target(`first-calls-${name}`, what, fc.ratio, 3, true);
-    t.detail = `first 10 calls ${fc.first10Ms.toFixed(1)} ms, steady ${fc.steadyMedianMs.toFixed(2)} ms/call (median of calls ${Math.floor(fc.callsMs.length / 2) + 1}–${fc.callsMs.length}); steady state after ${fc.warmupCalls} calls (every rolling median of ${fc.window} within 10%); pool creation ${fc.createMs.toFixed(0)} ms, not counted`;
+    t.detail = `first 10 calls ${fc.first10Ms.toFixed(1)} ms, steady ${fc.steadyMedianMs.toFixed(2)} ms/call (median of calls ${Math.floor(fc.callsMs.length / 2) + 1}–${fc.callsMs.length}); steady state after ${fc.warmupCalls} calls (the first rolling median of ${fc.window} calls within 10% of the steady median); pool creation ${fc.createMs.toFixed(0)} ms, not counted`;
     out.push(t);
   }
   const m = run?.memory;

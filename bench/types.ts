@@ -176,8 +176,8 @@ export interface FirstCalls {
   /** first10Ms / (10 × steadyMedianMs). */
   ratio: number;
   /**
-   * Calls before steady state: the first call k from which every rolling median (window
-   * {@link FirstCalls.window}) is within 10% of the steady median. Used as the interleaved cells' warm-up.
+   * Calls before steady state: the first call k whose rolling median (calls k.. k + window - 1) is
+   * within 10% of the steady median. Used as the interleaved cells' warm-up.
    */
   warmupCalls: number;
   window: number;

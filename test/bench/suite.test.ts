@@ -7,6 +7,7 @@ import { runBench, type BenchRun } from '../../bench/index.js';
 import { parseBenchArgs, resolveBenchOptions } from '../../bench/options.js';
 import { IDEAL_LABEL, plotData, renderSpeedupSvg } from '../../bench/plot.js';
 import { END, readmeSection, replaceSection, START } from '../../bench/readme.js';
+import { ratioStats, warmupLength } from '../../bench/targets.js';
 import type { BenchResult, FirstCalls } from '../../bench/types.js';
 import { parseXml } from './xml.js';
 
@@ -241,6 +242,22 @@ describe('bench: the thread-scaling suite in a tiny configuration', function () 
     assert.ok(out.startsWith(`# t\n\n${START}`) && out.endsWith(`${END}\n\n## after\n`));
     assert.ok(!out.includes('old'));
     assert.throws(() => replaceSection('# no markers', section), /section/);
+  });
+});
+
+describe('bench: target arithmetic', () => {
+  it('warm-up length: the first call whose centred rolling median of 5 is within 10% of the steady median', () => {
+    assert.equal(warmupLength([10, 10, 10, 5, 5, 5, 5, 5, 5, 5], 5), 3);
+    assert.equal(warmupLength([10, 5, 5, 5, 5, 5, 5], 5), 1);
+    assert.equal(warmupLength([5, 5, 5, 5, 5, 5], 5), 0);
+    assert.equal(warmupLength([5.4, 5, 5, 5, 5], 5), 0, 'within 10% counts as steady');
+    assert.equal(warmupLength([9, 9, 9, 9, 9, 9], 5), 6, 'never steady: every call');
+  });
+
+  it('ratios are taken round by round, not as a ratio of medians', () => {
+    const r = ratioStats([2, 4, 6, 100], [1, 2, 3, 1]);
+    assert.deepEqual([r.min, r.median, r.max, r.n], [2, 2, 100, 4]);
+    assert.ok(r.q1 === 2 && r.q3 > 2);
   });
 });
 
