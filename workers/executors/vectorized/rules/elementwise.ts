@@ -28,10 +28,12 @@ function batchNormSpelledOut(ctx: Ctx, x: BVal, stats: Record<string, BVal | und
   return t;
 }
 
+const castBatched = defvectorized('Cast')[0]!.rule;
+
 export const elementwiseRules: RuleConfig[] = [
   // Unary elementwise, plus ops that only look at the last axis (OneHot appends one, TopK reduces it).
   ...defvectorized(
-    'Abs', 'Acos', 'Acosh', 'Asin', 'Asinh', 'Atan', 'Atanh', 'Cast', 'Ceil', 'ClipByValue', 'Cos', 'Cosh',
+    'Abs', 'Acos', 'Acosh', 'Asin', 'Asinh', 'Atan', 'Atanh', 'Ceil', 'ClipByValue', 'Cos', 'Cosh',
     'Elu', 'Erf', 'Exp', 'Expm1', 'Floor', 'IsFinite', 'IsInf', 'IsNan', 'LeakyRelu', 'Log',
     'Log1p', 'LogicalNot', 'Neg', 'OnesLike', 'Reciprocal', 'Relu', 'Relu6', 'Round', 'Rsqrt', 'Selu',
     'Sigmoid', 'Sign', 'Sin', 'Sinh', 'Softplus', 'Sqrt', 'Square', 'Step', 'Tan', 'Tanh', 'ZerosLike',
@@ -42,6 +44,11 @@ export const elementwiseRules: RuleConfig[] = [
   // too): the engine clones every tensor it saves for the backward pass through this kernel, and a
   // copy per clone cost a conv net ~3 ms per 128-sample chunk on wasm.
   defrule('Identity', (_ctx, inputs) => (inputs as { x: BVal }).x),
+  // A Cast to the same dtype likewise (relu's gradient casts its float32 step, ~1 ms per chunk on wasm).
+  defrule('Cast', (ctx, inputs, attrs, kernel) => {
+    const { x } = inputs as { x: BVal };
+    return x.info.dtype === attrs.dtype ? x : castBatched(ctx, inputs, attrs, kernel);
+  }),
 
   // Same-shape multi-input elementwise kernels: these kernels don't broadcast, so every input is
   // broadcast to the full batched shape first (the `where` op already made the per-sample shapes equal).
