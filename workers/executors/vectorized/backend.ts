@@ -166,9 +166,20 @@ export class VmapBackend extends tf.KernelBackend {
     const v = this.valueFor(t);
     const size = tf.util.sizeFromShape(v.batched ? v.info.shape.slice(1) : v.info.shape);
     if (dst.length !== n * size) throw new Error(`vectorized: expected ${dst.length / n} values per sample, got shape [${t.shape}]`);
-    const src = this.recs.has(t.dataId) ? this.heapView(v.info) ?? this.inner.readSync(v.info.dataId) : tf.engine().readSync(t.dataId);
-    if (v.batched) dst.set(src as Float32Array);
-    else for (let i = 0; i < n; i++) dst.set(src as Float32Array, i * size);
+    this.copyOut(v, n, dst, this.recs.has(t.dataId) ? undefined : (tf.engine().readSync(t.dataId) as Float32Array));
+  }
+
+  /** {@link readInto} for inner data `v` (also used by replay.ts); `src` is its values when already read. */
+  copyOut(v: BVal, n: number, dst: Float32Array, src = (this.heapView(v.info) ?? this.inner.readSync(v.info.dataId)) as Float32Array): void {
+    if (v.batched) dst.set(src);
+    else for (let i = 0, size = src.length; i < n; i++) dst.set(src, i * size);
+  }
+
+  /** One inner reference to `t`'s data as it is, batched or not; the caller owns it. */
+  exportValue(t: tf.Tensor): BVal {
+    const v = this.valueFor(t);
+    this.inner.incRef(v.info.dataId);
+    return { info: { ...v.info }, batched: v.batched };
   }
 
   /**

@@ -14,6 +14,7 @@ import { BATCH_SUM, ensureVmapBackend } from './register.js';
 import { sumBatchedGrads } from './sum-grads.js';
 import { sumGradsByLoop } from '../sum.js';
 import { forBatch } from '../../random/scope.js';
+import { traced } from './replay.js';
 
 /** An identity whose gradient is the batch sum of the incoming (per-sample) gradient. */
 const batchSummed = () =>
@@ -98,13 +99,17 @@ export class VectorizedExecutor implements Executor {
     const vm = this.backend();
     let infos: tf.TensorInfo[] = [];
     try {
-      this.runBatched(vm, job, () =>
-        tf.tidy(() => {
-          const { value, grads } = this.valueAndGrads(vm, job, (ps) => ps);
-          vm.readInto(value, n, losses);
-          infos = grads.map((gp) => vm.exportBatched(gp, n));
-        }),
-      );
+      infos = traced('sumClipped', vm, job, [losses], () => {
+        let out: tf.TensorInfo[] = [];
+        this.runBatched(vm, job, () =>
+          tf.tidy(() => {
+            const { value, grads } = this.valueAndGrads(vm, job, (ps) => ps);
+            vm.readInto(value, n, losses);
+            out = grads.map((gp) => vm.exportBatched(gp, n));
+          }),
+        );
+        return out;
+      });
       return sumBatchedGrads(vm, infos, model.layout.sizes, model.layout.offsets, n, losses, norms, row, clip);
     } finally {
       for (const i of infos) vm.release(i.dataId);
@@ -121,28 +126,37 @@ export class VectorizedExecutor implements Executor {
     const { model, n } = job;
     const vm = this.backend();
     const sumGrad = batchSummed();
-    vm.sumMode = true;
+    const infos = traced('sum', vm, job, [losses], () => {
+      let out: tf.TensorInfo[] = [];
+      vm.sumMode = true;
+      try {
+        this.runBatched(vm, job, () =>
+          tf.tidy(() => {
+            const { value, grads } = this.valueAndGrads(vm, job, (ps) => ps.map((p) => sumGrad(p)));
+            vm.readInto(value, n, losses);
+            out = grads.map((g) => vm.exportValue(g).info);
+          }),
+        );
+        return out;
+      } finally {
+        vm.sumMode = false;
+      }
+    });
     try {
-      return this.runBatched(vm, job, () =>
-        tf.tidy(() => {
-          const { value, grads } = this.valueAndGrads(vm, job, (ps) => ps.map((p) => sumGrad(p)));
-          vm.readInto(value, n, losses);
-          for (let i = 0; i < n; i++) if (!Number.isFinite(losses[i]!)) return false;
-          norms.fill(NaN);
-          const { offsets } = model.layout;
-          grads.forEach((g, p) => {
-            const v = vm.valueFor(g);
-            if (v.batched) throw new Error('vectorized: internal error, a summed gradient came out batched');
-            const s = vm.heapView(v.info) ?? (vm.inner.readSync(v.info.dataId) as Float32Array); // no copy on wasm
-            const off = offsets[p]!;
-            for (let k = 0; k < s.length; k++) row[off + k] += s[k]!;
-          });
-          for (let k = 0; k < row.length; k++) if (!Number.isFinite(row[k]!)) return false;
-          return true;
-        }),
-      );
+      for (let i = 0; i < n; i++) if (!Number.isFinite(losses[i]!)) return false;
+      norms.fill(NaN);
+      const { offsets } = model.layout;
+      infos.forEach((info, p) => {
+        if (!tf.util.arraysEqual(info.shape, model.layout.shapes[p]!.slice()))
+          throw new Error('vectorized: internal error, a summed gradient came out batched');
+        const s = vm.heapView(info) ?? (vm.inner.readSync(info.dataId) as Float32Array); // no copy on wasm
+        const off = offsets[p]!;
+        for (let k = 0; k < s.length; k++) row[off + k] += s[k]!;
+      });
+      for (let k = 0; k < row.length; k++) if (!Number.isFinite(row[k]!)) return false;
+      return true;
     } finally {
-      vm.sumMode = false;
+      for (const i of infos) vm.release(i.dataId);
     }
   }
 
@@ -166,7 +180,10 @@ export class VectorizedExecutor implements Executor {
   }
 
   private forwardBatched(job: ChunkJob, out: Float32Array): void {
-    this.runForward(job, out, () => undefined);
+    traced('forward', this.backend(), job, [out], () => {
+      this.runForward(job, out, () => undefined);
+      return [];
+    });
   }
 
   /** Forward and loss over the whole chunk at once: evaluation is one batched pass, no per-sample loop. */
@@ -193,13 +210,16 @@ export class VectorizedExecutor implements Executor {
 
   private lossAndGradsBatched(job: ChunkJob, losses: Float32Array, grads: Float32Array[]): void {
     const vm = this.backend();
-    this.runBatched(vm, job, () =>
-      tf.tidy(() => {
-        const { value, grads: g } = this.valueAndGrads(vm, job, (ps) => ps);
-        vm.readInto(value, job.n, losses);
-        g.forEach((gp, p) => vm.readInto(gp, job.n, grads[p]!));
-      }),
-    );
+    traced('lossAndGrads', vm, job, [losses, ...grads], () => {
+      this.runBatched(vm, job, () =>
+        tf.tidy(() => {
+          const { value, grads: g } = this.valueAndGrads(vm, job, (ps) => ps);
+          vm.readInto(value, job.n, losses);
+          g.forEach((gp, p) => vm.readInto(gp, job.n, grads[p]!));
+        }),
+      );
+      return [];
+    });
   }
 
   /**
