@@ -12,6 +12,7 @@ export const WASM = 'wasm';
 /** The part of tfjs-backend-wasm's BackendWasm that JavaScript kernels use (its own JS kernels do too). */
 interface WasmHeap {
   typedArrayFromHeap(t: tf.TensorInfo): tf.TypedArray;
+  dataIdMap: { get(dataId: tf.DataId): { memoryOffset: number } };
 }
 
 /** The steps of one composed kernel call on `backend` and the intermediates they leave. */
@@ -57,6 +58,11 @@ export class Composer {
   heapView(x: tf.TensorInfo): Float32Array {
     if (x.dtype !== 'float32') throw new Error(`wasm gradient kernels: expected a float32 tensor, got ${x.dtype}`);
     return (this.backend as unknown as WasmHeap).typedArrayFromHeap(x) as Float32Array;
+  }
+
+  /** The byte offset of wasm tensor `x` in the wasm memory, for kernels of workers/kernels/simd.ts. */
+  heapOffset(x: tf.TensorInfo): number {
+    return (this.backend as unknown as WasmHeap).dataIdMap.get(x.dataId).memoryOffset;
   }
 
   /** `x` reshaped (no copy: wasm's Reshape shares the buffer); `x` itself when the shape is unchanged. */

@@ -2,7 +2,9 @@
  * MaxPoolGrad, replacing tfjs-backend-wasm 4.22's, which is both wrong and slow: it drops the gradient
  * of a 'same'-padded window whose max is negative (it counts the padding as zeros), and it takes
  * ~28 ms for the [128, 26, 26, 16] input of a small conv net's 2x2 pool — 45% of that model's whole
- * vectorized gradient step. Written in JavaScript on the wasm heap, as tfjs-backend-cpu defines it:
+ * vectorized gradient step. Whole 2x2 stride-2 windows over a multiple of 4 channels run as WebAssembly
+ * SIMD in wasm's memory (simd.ts: ~1 ms there); everything else in JavaScript on the wasm heap (~7 ms),
+ * both as tfjs-backend-cpu defines it:
  * each window's gradient goes to the FIRST position holding its maximum (strictly greater than
  * everything before it, from -Infinity, so an all-NaN window passes nothing), padding never counts,
  * and overlapping windows add up in float64 in window order (row-major over the output), which is
@@ -10,6 +12,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { composite } from './compose.js';
+import { simdKernels } from './simd.js';
 
 export const maxPoolGradConfig = composite(tf.MaxPoolGrad, (c, { dy, input }, attrs) => {
   const { filterSize, strides, pad, dimRoundingMode } = attrs as unknown as tf.MaxPoolGradAttrs;
@@ -19,6 +22,17 @@ export const maxPoolGradConfig = composite(tf.MaxPoolGrad, (c, { dy, input }, at
   const { top, left } = info.padInfo;
   if (!tf.util.arraysEqual(dy!.shape, [N, OH, OW, C])) throw new Error(`MaxPoolGrad: dy of shape [${dy!.shape}] must have the pool's output shape [${[N, OH, OW, C]}]`);
   const out = c.heapOutput(input!.shape);
+  const simd = fh === 2 && fw === 2 && sh === 2 && sw === 2 && top === 0 && left === 0 && 2 * OH <= H && 2 * OW <= W && C % 4 === 0 ? simdKernels(c.backend) : null;
+  if (simd) {
+    // Every window is whole (checked above: a write outside the tensor would corrupt wasm's heap). Rows and columns no window covers keep their zeros.
+    const [xo, go, dxo] = [c.heapOffset(input!), c.heapOffset(dy!), c.heapOffset(out.info)];
+    for (let b = 0; b < N; b++)
+      for (let oh = 0; oh < OH; oh++) {
+        const row = ((b * H + 2 * oh) * W) * C * 4;
+        simd.pool2x2Row(xo + row, go + ((b * OH + oh) * OW) * C * 4, dxo + row, OW, C, W * C * 4);
+      }
+    return out.info;
+  }
   // Overlapping windows add up: in float64, rounded once, as cpu does.
   const overlapping = sh < fh || sw < fw;
   const dx = overlapping ? new Float64Array(out.values.length) : out.values;

@@ -5,6 +5,7 @@
 import * as tf from '@tensorflow/tfjs';
 import assert from 'node:assert/strict';
 import { withBackend } from '../../helpers/env.js';
+import { simdKernels } from '../../../workers/kernels/simd.js';
 import { assertMatchesCpu, assertNoLeak, F, kernel, runOn, type Input } from './helpers.js';
 
 type Pad = 'same' | 'valid' | number;
@@ -51,6 +52,19 @@ describe('wasm kernel MaxPoolGrad (vs cpu)', () => {
       const info = tf.backend_util.computePool2DInfo(x.shape as [number, number, number, number], fs, s, 1, p);
       await assertSameBits(label, poolGrad(fs, s, p), [x, F(5, info.outShape)]);
     }
+  });
+
+  it('the SIMD route (whole 2x2 windows, channels a multiple of 4): ties, NaN, -Infinity, -0 and odd sizes, same bits as cpu', async () => {
+    await runOn('wasm', () => tf.zeros([1]), []);
+    assert.ok(simdKernels(tf.backend()), 'WebAssembly SIMD kernels are available on this engine (else the route is not tested)');
+    const special = [0, 1, 1, NaN, -Infinity, -Infinity, 2, NaN, -0, 0];
+    const x = (shape: number[]): Input => ({ shape, values: Array.from({ length: tf.util.sizeFromShape(shape) }, (_, i) => (i % 3 === 0 ? special[i % 10]! : Math.round(Math.sin(i) * 4) / 2)), dtype: 'float32' });
+    for (const shape of [[2, 4, 6, 8], [1, 5, 7, 4], [3, 6, 4, 12]])
+      for (const pad of ['valid', 'same'] as Pad[]) {
+        const info = tf.backend_util.computePool2DInfo(shape as [number, number, number, number], 2, 2, 1, pad);
+        const dy: Input = { shape: info.outShape, values: Array.from({ length: tf.util.sizeFromShape(info.outShape) }, (_, i) => (i % 5 === 0 ? -0 : i / 7 - 3)), dtype: 'float32' };
+        await assertSameBits(`[${shape}] ${pad}`, poolGrad(2, 2, pad), [x(shape), dy]);
+      }
   });
 
   it("'ceil' rounding, and dy of the wrong shape is refused naming dy", async () => {
