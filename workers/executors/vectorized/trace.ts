@@ -94,6 +94,7 @@ export class Recorder {
   constructor(private readonly io: RecordInputs) {
     io.params.forEach((p, i) => this.paramOf.set(p.dataId, i));
     if (this.paramOf.size !== io.params.length) this.refuse('two parameters share data');
+    if (io.x === io.y) this.refuse('x and y are one array'); // told apart by identity below
   }
 
   refuse(why: string): void {
