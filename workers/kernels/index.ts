@@ -50,6 +50,7 @@ import { depthwiseConv2dNativeBackpropFilterConfig } from './depthwise-conv2d-na
 import { depthwiseConv2dNativeBackpropInputConfig } from './depthwise-conv2d-native-backprop-input.js';
 import { maxPoolGradConfig } from './max-pool-grad.js';
 import { oneHotConfig } from './one-hot.js';
+import { wrapSum } from './sum.js';
 import { unsortedSegmentSumConfig } from './unsorted-segment-sum.js';
 
 /** Every kernel this module adds to wasm, one config each. */
@@ -78,8 +79,16 @@ export const WASM_GRADIENT_GAPS: Readonly<Record<string, string>> = {
 export const WASM_KERNEL_REPLACEMENTS: readonly tf.KernelConfig[] = [oneHotConfig, maxPoolGradConfig];
 
 /**
+ * Kernels tfjs-backend-wasm 4.22 computes right but slowly in a case conv nets hit, wrapped here: the
+ * wrapper takes that case and hands every other call to wasm's own kernel (same bits either way):
+ * Sum over non-trailing axes (a conv bias gradient), which wasm transposes first.
+ */
+export const WASM_KERNEL_WRAPPERS: Readonly<Record<string, (original: tf.KernelConfig) => tf.KernelConfig>> = { Sum: wrapSum };
+const wrapped = new WeakSet<tf.KernelFunc>();
+
+/**
  * Registers the kernels of {@link WASM_GRADIENT_KERNELS} for 'wasm', and swaps in those of
- * {@link WASM_KERNEL_REPLACEMENTS}. Idempotent, and a missing kernel wasm already has (a later
+ * {@link WASM_KERNEL_REPLACEMENTS} and the wrappers of {@link WASM_KERNEL_WRAPPERS}. Idempotent, and a missing kernel wasm already has (a later
  * tfjs-backend-wasm may bring its own) is left alone. Needs no initialised backend: the kernels find
  * the backend in their call.
  */
@@ -88,6 +97,14 @@ export function registerWasmGradientKernels(): void {
   for (const config of WASM_KERNEL_REPLACEMENTS) {
     if (tf.getKernel(config.kernelName, WASM)?.kernelFunc === config.kernelFunc) continue;
     tf.unregisterKernel(config.kernelName, WASM);
+    tf.registerKernel(config);
+  }
+  for (const [name, wrap] of Object.entries(WASM_KERNEL_WRAPPERS)) {
+    const original = tf.getKernel(name, WASM);
+    if (!original || wrapped.has(original.kernelFunc)) continue;
+    const config = wrap(original);
+    wrapped.add(config.kernelFunc);
+    tf.unregisterKernel(name, WASM);
     tf.registerKernel(config);
   }
 }

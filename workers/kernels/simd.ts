@@ -1,9 +1,10 @@
 /**
- * A WebAssembly SIMD kernel running in tfjs-backend-wasm's own memory, for the one hot loop of a conv
- * net's backward pass that neither wasm's kernels nor JavaScript do fast: the 2x2, stride-2 max-pool
- * gradient (JavaScript on the heap takes ~7 ms for a [128, 26, 26, 16] input; this, four channels per
- * instruction and branch-free, well under 1 ms). The module is a few hundred bytes, encoded below
- * (no toolchain), and imports wasm's exported memory, so it reads and writes tensors in place.
+ * WebAssembly SIMD kernels running in tfjs-backend-wasm's own memory, for hot loops of a conv net's
+ * backward pass that neither wasm's kernels nor JavaScript do fast: the 2x2, stride-2 max-pool gradient
+ * (JavaScript on the heap takes ~7 ms for a [128, 26, 26, 16] input; this, four channels per
+ * instruction and branch-free, ~1 ms) and the bias gradient's sum over H and W (sum.ts). The module is
+ * a few hundred bytes, encoded below (no toolchain), and imports wasm's exported memory, so it reads
+ * and writes tensors in place.
  *
  * pool2x2Row(x, g, dx, windows, channels, rowBytes): for `windows` adjacent whole 2x2 windows starting
  * at byte offset `x` (NHWC, `channels` a multiple of 4, `rowBytes` from one image row to the next),
@@ -44,7 +45,7 @@ const set = (l: number) => [SET, l];
 /** Byte offset of window position t (0: top-left, 1: top-right, 2, 3: the row below). */
 const at = (base: number, t: number) => [...get(base), ...get(K), ADD, ...(t & 1 ? [...get(CB), ADD] : []), ...(t & 2 ? [...get(ROW), ADD] : [])];
 
-const body = [
+const poolBody = [
   ...get(CH), I32, 2, SHL, ...set(CB),
   BLOCK, VOID, LOOP, VOID,
   ...get(WIN), EQZ, BR_IF, 1,
@@ -73,21 +74,53 @@ const body = [
   ...get(WIN), I32, 1, SUB, ...set(WIN),
   BR, 0, END, END, END,
 ];
+// sumRows(x, out, outer, rows, channels, -): out[o, :] = sum over r < rows of x[o, r, :], for `outer`
+// blocks of rows x channels floats (channels a multiple of 4), each lane adding its rows in order from
+// +0, as wasm's own Sum does after moving the summed axes last (which costs it a full transpose).
+// Locals: 6 cb, 7 k, 8 r, 9 p, 10 acc.
+const [OUT, OUTER, ROWS, R, P, ACC] = [1, 2, 3, 8, 9, 10];
+const I32_MUL = 0x6c;
+const sumBody = [
+  ...get(CH), I32, 2, SHL, ...set(CB),
+  BLOCK, VOID, LOOP, VOID,
+  ...get(OUTER), EQZ, BR_IF, 1,
+  I32, 0, ...set(K),
+  BLOCK, VOID, LOOP, VOID,
+  ...get(K), ...get(CB), EQ, BR_IF, 1,
+  ...splatF(0), ...set(ACC),
+  ...get(X), ...get(K), ADD, ...set(P), ...get(ROWS), ...set(R),
+  BLOCK, VOID, LOOP, VOID,
+  ...get(R), EQZ, BR_IF, 1,
+  ...get(ACC), ...get(P), ...LOAD, ...F32_ADD, ...set(ACC),
+  ...get(P), ...get(CB), ADD, ...set(P),
+  ...get(R), I32, 1, SUB, ...set(R),
+  BR, 0, END, END,
+  ...get(OUT), ...get(K), ADD, ...get(ACC), ...STORE,
+  ...get(K), I32, 16, ADD, ...set(K), BR, 0,
+  END, END,
+  ...get(X), ...get(ROWS), ...get(CB), I32_MUL, ADD, ...set(X),
+  ...get(OUT), ...get(CB), ADD, ...set(OUT),
+  ...get(OUTER), I32, 1, SUB, ...set(OUTER),
+  BR, 0, END, END, END,
+];
 const I32T = 0x7f;
 const V128T = 0x7b;
-const locals = vec([[2, I32T], [4, V128T]]);
+const poolLocals = vec([[2, I32T], [4, V128T]]);
+const sumLocals = vec([[4, I32T], [1, V128T]]);
+const code = (locals: number[], body: number[]) => [...uleb(locals.length + body.length), ...locals, ...body];
 const name = (str: string) => [...uleb(str.length), ...[...str].map((c) => c.charCodeAt(0))];
 const MODULE = new Uint8Array([
   0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00, // "\0asm", version 1
   ...section(1, vec([[0x60, ...vec(new Array<number[]>(6).fill([I32T])), 0]])), // type: (i32 x 6) -> ()
   ...section(2, vec([[...name('env'), ...name('mem'), 0x02, 0x00, 0x00]])), // import memory env.mem, min 0 pages
-  ...section(3, vec([[0]])), // one function of type 0
-  ...section(7, vec([[...name('pool2x2Row'), 0x00, 0x00]])), // export it
-  ...section(10, vec([[...uleb(locals.length + body.length), ...locals, ...body]])),
+  ...section(3, vec([[0], [0]])), // two functions of type 0
+  ...section(7, vec([[...name('pool2x2Row'), 0x00, 0x00], [...name('sumRows'), 0x00, 0x01]])), // exported
+  ...section(10, vec([code(poolLocals, poolBody), code(sumLocals, sumBody)])),
 ]);
 
 export interface SimdKernels {
   pool2x2Row(x: number, g: number, dx: number, windows: number, channels: number, rowBytes: number): void;
+  sumRows(x: number, out: number, outer: number, rows: number, channels: number): void;
 }
 
 /** The slice of the WebAssembly API used (this project's TypeScript libs do not declare it). */
