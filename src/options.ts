@@ -94,6 +94,21 @@ export interface GradPoolOptions {
    * ```
    */
   randomness?: Randomness;
+  /**
+   * Trace once, replay (like `jax.jit`): the vectorized executor records the first chunk of each shape
+   * at the kernel level and replays those kernels for later chunks, skipping tfjs's engine and the
+   * batching rules — the same kernels in the same order, so the same bits, and the first replay is
+   * checked byte for byte against the normal path. Default true. Like `jit`, this assumes the model
+   * is a function of its inputs, parameters and training flag: set `false` for a model whose forward
+   * or loss reads mutable JavaScript state (a counter or schedule kept in the module), which a replay
+   * would not see. Random ops and value reads are detected and never replayed.
+   *
+   * @example
+   * ```ts
+   * const pool = await GradPool.create({ model: new URL('./scheduled.js', import.meta.url), replay: false });
+   * ```
+   */
+  replay?: boolean;
 }
 
 /** The options with defaults filled in; `executor` is still `'auto'` until the probe at creation resolves it. */
@@ -103,7 +118,7 @@ export type ResolvedOptions = Required<Omit<GradPoolOptions, 'backendModule' | '
 /** The options of a running pool: the executor is resolved. */
 export type PoolOptions = ResolvedOptions & { executor: ExecutorName };
 
-const KNOWN = ['model', 'threads', 'backend', 'backendModule', 'seed', 'chunkSize', 'executor', 'resourceLimits', 'randomness', 'loss'];
+const KNOWN = ['model', 'threads', 'backend', 'backendModule', 'seed', 'chunkSize', 'executor', 'resourceLimits', 'randomness', 'loss', 'replay'];
 const EXECUTOR_CHOICES = ['auto', ...EXECUTORS];
 
 /** Validates every option with an error that names it, and fills in defaults. */
@@ -127,5 +142,7 @@ export function resolveOptions(o: GradPoolOptions): ResolvedOptions {
     throw errors.invalidOption('resourceLimits', 'an object of worker resource limits', o.resourceLimits);
   const randomness = o.randomness ?? 'different';
   if (!RANDOMNESS.includes(randomness)) throw errors.invalidOption('randomness', `one of ${RANDOMNESS.join(', ')}`, randomness);
-  return { model: o.model, threads, backend, backendModule: o.backendModule, seed, chunkSize: o.chunkSize, executor, resourceLimits: o.resourceLimits, randomness, loss: o.loss };
+  const replay = o.replay ?? true;
+  if (typeof replay !== 'boolean') throw errors.invalidOption('replay', 'true or false', replay);
+  return { model: o.model, threads, backend, backendModule: o.backendModule, seed, chunkSize: o.chunkSize, executor, resourceLimits: o.resourceLimits, randomness, loss: o.loss, replay };
 }

@@ -116,7 +116,7 @@ export class GradPool implements Trainer {
       await dispatcher.warmup(load);
       const described = await dispatcher.runOne({ type: 'describe', load, probeVectorized: o.executor !== 'loop', randomness: o.randomness }, 'create');
       const executor = chooseExecutor(o.executor, described.notVectorizable);
-      const runtime: RuntimeSpec = { ...load, executor, randomness: o.randomness, seed: o.seed };
+      const runtime: RuntimeSpec = { ...load, executor, randomness: o.randomness, seed: o.seed, replay: o.replay };
       const outputShape = described.outputShape!;
       // Prime every worker's executor so the first calls don't pay V8/wasm tier-up (workers/prime.ts).
       await dispatcher.warmup(load, { runtime, outputSize: outputShape.reduce((a, b) => a * b, 1), gradients: described.notDifferentiable === undefined });

@@ -22,6 +22,7 @@ import { createExecutor } from './executors/index.js';
 import { SampleError, type Executor } from './executors/types.js';
 import { createVectorizedExecutor } from './executors/vectorized/executor.js';
 import { resetWarnings } from './executors/vectorized/errors.js';
+import { setReplay } from './executors/vectorized/replay.js';
 
 /** This worker's model and the executors made for it, by name (a pool uses one; the probe another). */
 let runtime: { model: string; value: ModelDef; executors: Map<ExecutorName, Executor> } | null = null;
@@ -84,7 +85,10 @@ export default async function run(task: Task): Promise<TaskResult> {
       }
       case 'warmup': {
         const { prime } = task;
-        if (prime) primeExecutor(rt.value, executorFor(rt, prime.runtime.executor, prime.runtime.backend), prime.runtime, prime.gradients, prime.outputSize);
+        if (prime) {
+          setReplay(prime.runtime.replay);
+          primeExecutor(rt.value, executorFor(rt, prime.runtime.executor, prime.runtime.backend), prime.runtime, prime.gradients, prime.outputSize);
+        }
         const b = new Int32Array(task.barrier);
         Atomics.add(b, 0, 1);
         Atomics.notify(b, 0);
@@ -95,6 +99,7 @@ export default async function run(task: Task): Promise<TaskResult> {
       }
       case 'chunks': {
         const t0 = performance.now();
+        setReplay(task.runtime.replay);
         const executor = executorFor(rt, task.runtime.executor, task.runtime.backend);
         const { done: chunks, badSample } = runChunks(task, rt.value, executor, paramTensors(task, rt.value));
         const computeMs = performance.now() - t0;

@@ -158,6 +158,8 @@ export interface RuntimeSpec extends LoadSpec {
   /** How random ops in the model draw, and the pool seed their draws are keyed by. */
   randomness: Randomness;
   seed: number;
+  /** Trace once, replay (workers/executors/vectorized/replay.ts); off for a model that reads mutable JS state. */
+  replay: boolean;
 }
 
 export interface ChunkTask {

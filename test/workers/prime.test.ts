@@ -10,7 +10,7 @@ import { createVectorizedExecutor } from '../../workers/executors/vectorized/ind
 import { primeExecutor } from '../../workers/prime.js';
 import { fixtureModel, withBackend } from '../helpers/env.js';
 
-const runtime: RuntimeSpec = { model: 'm', backend: 'wasm', executor: 'vectorized', randomness: 'different', seed: 0 };
+const runtime: RuntimeSpec = { model: 'm', backend: 'wasm', executor: 'vectorized', randomness: 'different', seed: 0, replay: true };
 
 /** Counts what priming asks of an executor (delegating to a real one). */
 function counting(inner: Executor) {

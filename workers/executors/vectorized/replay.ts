@@ -24,15 +24,22 @@ import { asList } from './values.js';
 /** Which executor op a trace is for: the kernels run differ between them. */
 export type TraceKind = 'forward' | 'lossAndGrads' | 'sum' | 'sumClipped';
 
-type Entry = { vm: VmapBackend } & ({ state: 'refused'; why: string } | { state: 'pending' | 'verified'; trace: Trace });
+type Entry = { vm: VmapBackend } & ({ state: 'refused'; why: string } | { state: 'pending' | 'verified'; trace: Trace; replays: number });
+
+/**
+ * A verified trace is checked again every this many replays. A pure model never differs; one that
+ * reads mutable JavaScript state (a schedule kept in its module) would replay stale constants, and this
+ * bounds how long that goes unnoticed: the trace is dropped with a warning naming the `replay` option.
+ */
+const RECHECK_EVERY = 64;
 
 /** Keys kept per model (least recently used dropped first): chunk sizes differ at a batch's end. */
 const MAX_KEYS = 8;
 const cache = new WeakMap<ModelDef, Map<string, Entry>>();
-/** On unless GRADPOOL_REPLAY=0 (worker threads inherit the environment: how benchmarks compare). */
-let enabled = process.env.GRADPOOL_REPLAY !== '0';
+/** On unless the pool says otherwise (`GradPool.create({ replay: false })`: each worker serves one pool). */
+let enabled = true;
 
-/** Turns replay on or off in this thread (tests, benchmarks); off, every chunk runs the normal path. */
+/** Turns replay on or off in this thread (the pool's `replay` option, tests); off, every chunk runs the normal path. */
 export function setReplay(on: boolean): void {
   enabled = on;
 }
@@ -69,6 +76,7 @@ export function traced(kind: TraceKind, vm: VmapBackend, job: ChunkJob, sinks: F
   if (!entry) return recordRun(keys, key, vm, job, sinks, normal);
   if (entry.state === 'refused') return normal();
   if (entry.state === 'verified') {
+    if (++entry.replays % RECHECK_EVERY === 0) return selfCheck(keys, key, vm, entry.trace, job, sinks, normal, entry.replays);
     try {
       return replay(vm, entry.trace, job, sinks);
     } catch (e) {
@@ -76,7 +84,7 @@ export function traced(kind: TraceKind, vm: VmapBackend, job: ChunkJob, sinks: F
       return normal();
     }
   }
-  return selfCheck(keys, key, vm, entry.trace, job, sinks, normal);
+  return selfCheck(keys, key, vm, entry.trace, job, sinks, normal, 0);
 }
 
 function recordRun(keys: Map<string, Entry>, key: string, vm: VmapBackend, job: ChunkJob, sinks: Float32Array[], normal: () => tf.TensorInfo[]): tf.TensorInfo[] {
@@ -92,12 +100,15 @@ function recordRun(keys: Map<string, Entry>, key: string, vm: VmapBackend, job: 
     restore();
   }
   const trace = rec.finish(exports);
-  store(keys, key, trace ? { vm, state: 'pending', trace } : { vm, state: 'refused', why: rec.refused! });
+  store(keys, key, trace ? { vm, state: 'pending', trace, replays: 0 } : { vm, state: 'refused', why: rec.refused! });
   return exports;
 }
 
-/** The first replay of a key: replayed into scratch sinks, then the normal path, compared byte for byte. */
-function selfCheck(keys: Map<string, Entry>, key: string, vm: VmapBackend, trace: Trace, job: ChunkJob, sinks: Float32Array[], normal: () => tf.TensorInfo[]): tf.TensorInfo[] {
+/**
+ * The first replay of a key (`after` 0), and every RECHECK_EVERY-th after it: replayed into scratch
+ * sinks, then the normal path, compared byte for byte.
+ */
+function selfCheck(keys: Map<string, Entry>, key: string, vm: VmapBackend, trace: Trace, job: ChunkJob, sinks: Float32Array[], normal: () => tf.TensorInfo[], after: number): tf.TensorInfo[] {
   const scratch = sinks.map((s) => new Float32Array(s.length));
   let got: tf.TensorInfo[] | null = null;
   try {
@@ -109,8 +120,9 @@ function selfCheck(keys: Map<string, Entry>, key: string, vm: VmapBackend, trace
     const want = normal();
     if (!got) return want;
     const same = scratch.every((s, i) => sameBytes(s, sinks[i]!)) && got.length === want.length && got.every((g, i) => sameData(vm, g, want[i]!));
-    if (same) store(keys, key, { vm, state: 'verified', trace });
-    else drop(keys, key, vm, 'its first replay differed from the normal path');
+    if (same) store(keys, key, { vm, state: 'verified', trace, replays: after });
+    else
+      drop(keys, key, vm, `${after === 0 ? 'its first replay' : `a replay after ${after}`} differed from the normal path: if the model reads mutable JavaScript state, create the pool with replay: false`);
     return want;
   } finally {
     got?.forEach((g) => vm.release(g.dataId));
