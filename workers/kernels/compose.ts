@@ -109,6 +109,23 @@ export class Composer {
   }
 }
 
+/**
+ * A new zero-filled float32 wasm tensor of `shape`, filled by `write` (given a Composer for heap
+ * offsets and the tensor's own offset): how the wrappers of wasm kernels run a SIMD kernel. Nothing is
+ * left behind if `write` throws.
+ */
+export function heapKernel(backend: tf.KernelBackend, shape: number[], write: (c: Composer, outOffset: number) => void): tf.TensorInfo {
+  const c = new Composer(backend);
+  let out: tf.TensorInfo | undefined;
+  try {
+    out = c.heapOutput(shape).info;
+    write(c, c.heapOffset(out));
+  } finally {
+    out = c.finish(out);
+  }
+  return out!;
+}
+
 export type CompositeBody = (c: Composer, inputs: tf.NamedTensorInfoMap, attrs: tf.NamedAttrMap) => tf.TensorInfo;
 
 /** The config registering `body` as wasm's kernel `kernelName`. */

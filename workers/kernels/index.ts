@@ -51,6 +51,7 @@ import { depthwiseConv2dNativeBackpropInputConfig } from './depthwise-conv2d-nat
 import { maxPoolGradConfig } from './max-pool-grad.js';
 import { oneHotConfig } from './one-hot.js';
 import { wrapSum } from './sum.js';
+import { wrapMultiply } from './multiply.js';
 import { unsortedSegmentSumConfig } from './unsorted-segment-sum.js';
 
 /** Every kernel this module adds to wasm, one config each. */
@@ -81,9 +82,10 @@ export const WASM_KERNEL_REPLACEMENTS: readonly tf.KernelConfig[] = [oneHotConfi
 /**
  * Kernels tfjs-backend-wasm 4.22 computes right but slowly in a case conv nets hit, wrapped here: the
  * wrapper takes that case and hands every other call to wasm's own kernel (same bits either way):
- * Sum over non-trailing axes (a conv bias gradient), which wasm transposes first.
+ * Sum over non-trailing axes (a conv bias gradient), which wasm transposes first; Multiply as a batched
+ * outer product (a dense layer's per-sample weight gradient), which wasm broadcasts slowly.
  */
-export const WASM_KERNEL_WRAPPERS: Readonly<Record<string, (original: tf.KernelConfig) => tf.KernelConfig>> = { Sum: wrapSum };
+export const WASM_KERNEL_WRAPPERS: Readonly<Record<string, (original: tf.KernelConfig) => tf.KernelConfig>> = { Sum: wrapSum, Multiply: wrapMultiply };
 const wrapped = new WeakSet<tf.KernelFunc>();
 
 /**

@@ -2,7 +2,8 @@
  * WebAssembly SIMD kernels running in tfjs-backend-wasm's own memory, for hot loops of a conv net's
  * backward pass that neither wasm's kernels nor JavaScript do fast: the 2x2, stride-2 max-pool gradient
  * (JavaScript on the heap takes ~7 ms for a [128, 26, 26, 16] input; this, four channels per
- * instruction and branch-free, ~1 ms) and the bias gradient's sum over H and W (sum.ts). The module is
+ * instruction and branch-free, ~1 ms), the bias gradient's sum over H and W (sum.ts) and a dense
+ * layer's per-sample weight gradients, batched outer products (multiply.ts). The module is
  * a few hundred bytes, encoded below (no toolchain), and imports wasm's exported memory, so it reads
  * and writes tensors in place.
  *
@@ -103,24 +104,51 @@ const sumBody = [
   ...get(OUTER), I32, 1, SUB, ...set(OUTER),
   BR, 0, END, END, END,
 ];
+// outerRows(a, b, out, rows, cols, -): out[m, :] = a[m] * b[:] for m < rows (cols >= 4 floats: each
+// row in 4-float stores, the last one overlapping when cols is not a multiple of 4).
+// Locals: 6 pb (row bytes), 7 q, 8 lastq, 9 av.
+const [A, BV, OPTR, COLS, PB, Q, LASTQ, AV] = [0, 1, 2, 4, 6, 7, 8, 9];
+const F32_LOAD = [0x2a, 2, 0];
+const [F32_SPLAT, F32_MUL] = [simd(0x13), simd(0xe6)];
+const I32_GT_S = 0x4a;
+const storeProduct = (q: number) => [...get(OPTR), ...get(q), ADD, ...get(AV), ...get(BV), ...get(q), ADD, ...LOAD, ...F32_MUL, ...STORE];
+const outerBody = [
+  ...get(COLS), I32, 2, SHL, ...set(PB), ...get(PB), I32, 16, SUB, ...set(LASTQ),
+  BLOCK, VOID, LOOP, VOID,
+  ...get(WIN), EQZ, BR_IF, 1,
+  ...get(A), ...F32_LOAD, ...F32_SPLAT, ...set(AV),
+  I32, 0, ...set(Q),
+  BLOCK, VOID, LOOP, VOID,
+  ...get(Q), ...get(LASTQ), I32_GT_S, BR_IF, 1,
+  ...storeProduct(Q),
+  ...get(Q), I32, 16, ADD, ...set(Q), BR, 0,
+  END, END,
+  BLOCK, VOID, ...get(Q), ...get(PB), EQ, BR_IF, 0, ...storeProduct(LASTQ), END,
+  ...get(A), I32, 4, ADD, ...set(A),
+  ...get(OPTR), ...get(PB), ADD, ...set(OPTR),
+  ...get(WIN), I32, 1, SUB, ...set(WIN),
+  BR, 0, END, END, END,
+];
 const I32T = 0x7f;
 const V128T = 0x7b;
 const poolLocals = vec([[2, I32T], [4, V128T]]);
 const sumLocals = vec([[4, I32T], [1, V128T]]);
+const outerLocals = vec([[3, I32T], [1, V128T]]);
 const code = (locals: number[], body: number[]) => [...uleb(locals.length + body.length), ...locals, ...body];
 const name = (str: string) => [...uleb(str.length), ...[...str].map((c) => c.charCodeAt(0))];
 const MODULE = new Uint8Array([
   0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00, // "\0asm", version 1
   ...section(1, vec([[0x60, ...vec(new Array<number[]>(6).fill([I32T])), 0]])), // type: (i32 x 6) -> ()
   ...section(2, vec([[...name('env'), ...name('mem'), 0x02, 0x00, 0x00]])), // import memory env.mem, min 0 pages
-  ...section(3, vec([[0], [0]])), // two functions of type 0
-  ...section(7, vec([[...name('pool2x2Row'), 0x00, 0x00], [...name('sumRows'), 0x00, 0x01]])), // exported
-  ...section(10, vec([code(poolLocals, poolBody), code(sumLocals, sumBody)])),
+  ...section(3, vec([[0], [0], [0]])), // three functions of type 0
+  ...section(7, vec([[...name('pool2x2Row'), 0x00, 0x00], [...name('sumRows'), 0x00, 0x01], [...name('outerRows'), 0x00, 0x02]])), // exported
+  ...section(10, vec([code(poolLocals, poolBody), code(sumLocals, sumBody), code(outerLocals, outerBody)])),
 ]);
 
 export interface SimdKernels {
   pool2x2Row(x: number, g: number, dx: number, windows: number, channels: number, rowBytes: number): void;
   sumRows(x: number, out: number, outer: number, rows: number, channels: number): void;
+  outerRows(a: number, b: number, out: number, rows: number, cols: number): void;
 }
 
 /** The slice of the WebAssembly API used (this project's TypeScript libs do not declare it). */

@@ -7,7 +7,7 @@
  * (An empty sum here gives zeros; wasm's kernel leaves its output unwritten then.)
  */
 import * as tf from '@tensorflow/tfjs';
-import { Composer } from './compose.js';
+import { heapKernel } from './compose.js';
 import { simdKernels } from './simd.js';
 
 /** [outer, rows, inner] when `axes` are one contiguous block of x's axes not including the last. */
@@ -32,15 +32,7 @@ export function wrapSum(original: tf.KernelConfig): tf.KernelConfig {
     if (!block || !simd) return original.kernelFunc(args);
     const [outer, rows, inner] = block;
     const shape = x.shape.flatMap((d, i) => (!axes.includes(i) ? [d] : keepDims ? [1] : []));
-    const c = new Composer(backend as tf.KernelBackend);
-    let out: tf.TensorInfo | undefined;
-    try {
-      out = c.heapOutput(shape).info;
-      simd.sumRows(c.heapOffset(x), c.heapOffset(out), outer, rows, inner);
-    } finally {
-      out = c.finish(out);
-    }
-    return out!;
+    return heapKernel(backend as tf.KernelBackend, shape, (c, out) => simd.sumRows(c.heapOffset(x), out, outer, rows, inner));
   };
   return { ...original, kernelFunc };
 }
