@@ -52,6 +52,7 @@ import { maxPoolGradConfig } from './max-pool-grad.js';
 import { oneHotConfig } from './one-hot.js';
 import { wrapSum } from './sum.js';
 import { wrapMultiply } from './multiply.js';
+import { wrapTranspose } from './transpose.js';
 import { unsortedSegmentSumConfig } from './unsorted-segment-sum.js';
 
 /** Every kernel this module adds to wasm, one config each. */
@@ -83,9 +84,10 @@ export const WASM_KERNEL_REPLACEMENTS: readonly tf.KernelConfig[] = [oneHotConfi
  * Kernels tfjs-backend-wasm 4.22 computes right but slowly in a case conv nets hit, wrapped here: the
  * wrapper takes that case and hands every other call to wasm's own kernel (same bits either way):
  * Sum over non-trailing axes (a conv bias gradient), which wasm transposes first; Multiply as a batched
- * outer product (a dense layer's per-sample weight gradient), which wasm broadcasts slowly.
+ * outer product (a dense layer's per-sample weight gradient), which wasm broadcasts slowly; Transpose
+ * of whole rows of channels (the filter gradient's samples-into-channels moves), which wasm does value by value.
  */
-export const WASM_KERNEL_WRAPPERS: Readonly<Record<string, (original: tf.KernelConfig) => tf.KernelConfig>> = { Sum: wrapSum, Multiply: wrapMultiply };
+export const WASM_KERNEL_WRAPPERS: Readonly<Record<string, (original: tf.KernelConfig) => tf.KernelConfig>> = { Sum: wrapSum, Multiply: wrapMultiply, Transpose: wrapTranspose };
 const wrapped = new WeakSet<tf.KernelFunc>();
 
 /**

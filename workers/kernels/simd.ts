@@ -3,7 +3,8 @@
  * backward pass that neither wasm's kernels nor JavaScript do fast: the 2x2, stride-2 max-pool gradient
  * (JavaScript on the heap takes ~7 ms for a [128, 26, 26, 16] input; this, four channels per
  * instruction and branch-free, ~1 ms), the bias gradient's sum over H and W (sum.ts) and a dense
- * layer's per-sample weight gradients, batched outer products (multiply.ts). The module is
+ * layer's per-sample weight gradients, batched outer products (multiply.ts), and transposes that move
+ * whole rows of channels (transpose.ts). The module is
  * a few hundred bytes, encoded below (no toolchain), and imports wasm's exported memory, so it reads
  * and writes tensors in place.
  *
@@ -129,26 +130,52 @@ const outerBody = [
   ...get(WIN), I32, 1, SUB, ...set(WIN),
   BR, 0, END, END, END,
 ];
+// swapRows(x, out, A, B, floats, -): out[b, a, :] = x[a, b, :], rows of `floats` (a multiple of 4)
+// values copied 16 bytes at a time. Locals: 6 cb, 7 k, 8 src, 9 a, 10 bi.
+const [SOUT, SA, SB, SRC, SAC, BI] = [1, 2, 3, 8, 9, 10];
+const swapBody = [
+  ...get(CH), I32, 2, SHL, ...set(CB),
+  I32, 0, ...set(BI),
+  BLOCK, VOID, LOOP, VOID,
+  ...get(BI), ...get(SB), EQ, BR_IF, 1,
+  ...get(X), ...get(BI), ...get(CB), I32_MUL, ADD, ...set(SRC), ...get(SA), ...set(SAC),
+  BLOCK, VOID, LOOP, VOID,
+  ...get(SAC), EQZ, BR_IF, 1,
+  I32, 0, ...set(K),
+  BLOCK, VOID, LOOP, VOID,
+  ...get(K), ...get(CB), EQ, BR_IF, 1,
+  ...get(SOUT), ...get(K), ADD, ...get(SRC), ...get(K), ADD, ...LOAD, ...STORE,
+  ...get(K), I32, 16, ADD, ...set(K), BR, 0,
+  END, END,
+  ...get(SOUT), ...get(CB), ADD, ...set(SOUT),
+  ...get(SRC), ...get(SB), ...get(CB), I32_MUL, ADD, ...set(SRC),
+  ...get(SAC), I32, 1, SUB, ...set(SAC),
+  BR, 0, END, END,
+  ...get(BI), I32, 1, ADD, ...set(BI),
+  BR, 0, END, END, END,
+];
 const I32T = 0x7f;
 const V128T = 0x7b;
 const poolLocals = vec([[2, I32T], [4, V128T]]);
 const sumLocals = vec([[4, I32T], [1, V128T]]);
 const outerLocals = vec([[3, I32T], [1, V128T]]);
+const swapLocals = vec([[5, I32T]]);
 const code = (locals: number[], body: number[]) => [...uleb(locals.length + body.length), ...locals, ...body];
 const name = (str: string) => [...uleb(str.length), ...[...str].map((c) => c.charCodeAt(0))];
 const MODULE = new Uint8Array([
   0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00, // "\0asm", version 1
   ...section(1, vec([[0x60, ...vec(new Array<number[]>(6).fill([I32T])), 0]])), // type: (i32 x 6) -> ()
   ...section(2, vec([[...name('env'), ...name('mem'), 0x02, 0x00, 0x00]])), // import memory env.mem, min 0 pages
-  ...section(3, vec([[0], [0], [0]])), // three functions of type 0
-  ...section(7, vec([[...name('pool2x2Row'), 0x00, 0x00], [...name('sumRows'), 0x00, 0x01], [...name('outerRows'), 0x00, 0x02]])), // exported
-  ...section(10, vec([code(poolLocals, poolBody), code(sumLocals, sumBody), code(outerLocals, outerBody)])),
+  ...section(3, vec([[0], [0], [0], [0]])), // four functions of type 0, exported
+  ...section(7, vec(['pool2x2Row', 'sumRows', 'outerRows', 'swapRows'].map((f, i) => [...name(f), 0x00, i]))),
+  ...section(10, vec([code(poolLocals, poolBody), code(sumLocals, sumBody), code(outerLocals, outerBody), code(swapLocals, swapBody)])),
 ]);
 
 export interface SimdKernels {
   pool2x2Row(x: number, g: number, dx: number, windows: number, channels: number, rowBytes: number): void;
   sumRows(x: number, out: number, outer: number, rows: number, channels: number): void;
   outerRows(a: number, b: number, out: number, rows: number, cols: number): void;
+  swapRows(x: number, out: number, A: number, B: number, floats: number): void;
 }
 
 /** The slice of the WebAssembly API used (this project's TypeScript libs do not declare it). */
