@@ -50,6 +50,7 @@ import { depthwiseConv2dNativeBackpropFilterConfig } from './depthwise-conv2d-na
 import { depthwiseConv2dNativeBackpropInputConfig } from './depthwise-conv2d-native-backprop-input.js';
 import { maxPoolGradConfig } from './max-pool-grad.js';
 import { oneHotConfig } from './one-hot.js';
+import { perSampleFilterGradConfig } from './per-sample-filter-grad.js';
 import { wrapSum } from './sum.js';
 import { wrapMultiply } from './multiply.js';
 import { wrapTranspose } from './transpose.js';
@@ -80,6 +81,9 @@ export const WASM_GRADIENT_GAPS: Readonly<Record<string, string>> = {
  */
 export const WASM_KERNEL_REPLACEMENTS: readonly tf.KernelConfig[] = [oneHotConfig, maxPoolGradConfig];
 
+/** gradpool's own wasm kernels, for batching rules only (no tfjs op runs them). */
+export const WASM_GRADPOOL_KERNELS: readonly tf.KernelConfig[] = [perSampleFilterGradConfig];
+
 /**
  * Kernels tfjs-backend-wasm 4.22 computes right but slowly in a case conv nets hit, wrapped here: the
  * wrapper takes that case and hands every other call to wasm's own kernel (same bits either way):
@@ -97,7 +101,7 @@ const wrapped = new WeakSet<tf.KernelFunc>();
  * the backend in their call.
  */
 export function registerWasmGradientKernels(): void {
-  for (const config of WASM_GRADIENT_KERNELS) if (!tf.getKernel(config.kernelName, WASM)) tf.registerKernel(config);
+  for (const config of [...WASM_GRADIENT_KERNELS, ...WASM_GRADPOOL_KERNELS]) if (!tf.getKernel(config.kernelName, WASM)) tf.registerKernel(config);
   for (const config of WASM_KERNEL_REPLACEMENTS) {
     if (tf.getKernel(config.kernelName, WASM)?.kernelFunc === config.kernelFunc) continue;
     tf.unregisterKernel(config.kernelName, WASM);

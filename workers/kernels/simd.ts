@@ -154,21 +154,67 @@ const swapBody = [
   ...get(BI), I32, 1, ADD, ...set(BI),
   BR, 0, END, END, END,
 ];
+// filterGradSample(x, dy, out, B, OH, OW, C, CO, rowStep, colStep, imgStep): one sample's filter
+// gradient at one tap, out[c, co] = sum over b, oh, ow of x[b, oh, ow, c] * dy[b, oh, ow, co], where
+// x points at the tap's first input and steps by the given byte strides (stride folded in), dy is
+// [B, OH, OW, CO] and CO a multiple of 16 (four accumulators, the x value splat once for them).
+const [FX, FDY, FOUT, FB, FOH, FOW, FC, FCO, FROW, FCOL, FIMG] = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10];
+const [CI, CO_, BB, OHC, OWC, PX, PDY, PROW, COB, CEND, PIMG, XV] = [11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 26];
+const ACCS = [22, 23, 24, 25];
+/** Per-row partial sums, added to ACCS after each row: two-level summation keeps float32 rounding near the depthwise route's. */
+const ROWS4 = [27, 28, 29, 30];
+const loadAt = (off: number) => simd(0x00, 0, ...uleb(off));
+const storeAt = (off: number) => simd(0x0b, 0, ...uleb(off));
+/** `block loop (exit when counter == 0) ... body ... counter -= 1 end end`. */
+const countDown = (counter: number, body: number[]) => [
+  BLOCK, VOID, LOOP, VOID, ...get(counter), EQZ, BR_IF, 1, ...body, ...get(counter), I32, 1, SUB, ...set(counter), BR, 0, END, END,
+];
+const filterBody = [
+  ...get(FCO), I32, 2, SHL, ...set(COB), ...get(FC), I32, 2, SHL, ...set(CEND),
+  I32, 0, ...set(CI),
+  BLOCK, VOID, LOOP, VOID, ...get(CI), ...get(CEND), EQ, BR_IF, 1,
+  I32, 0, ...set(CO_),
+  BLOCK, VOID, LOOP, VOID, ...get(CO_), ...get(COB), EQ, BR_IF, 1,
+  ...ACCS.flatMap((acc) => [...splatF(0), ...set(acc)]),
+  ...get(FDY), ...get(CO_), ADD, ...set(PDY), ...get(FX), ...get(CI), ADD, ...set(PIMG), ...get(FB), ...set(BB),
+  ...countDown(BB, [
+    ...get(PIMG), ...set(PROW), ...get(FOH), ...set(OHC),
+    ...countDown(OHC, [
+      ...get(PROW), ...set(PX), ...get(FOW), ...set(OWC),
+      ...ROWS4.flatMap((r) => [...splatF(0), ...set(r)]),
+      ...countDown(OWC, [
+        ...get(PX), ...F32_LOAD, ...F32_SPLAT, ...set(XV),
+        ...ROWS4.flatMap((r, j) => [...get(r), ...get(XV), ...get(PDY), ...loadAt(16 * j), ...F32_MUL, ...F32_ADD, ...set(r)]),
+        ...get(PX), ...get(FCOL), ADD, ...set(PX), ...get(PDY), ...get(COB), ADD, ...set(PDY),
+      ]),
+      ...ACCS.flatMap((acc, j) => [...get(acc), ...get(ROWS4[j]!), ...F32_ADD, ...set(acc)]),
+      ...get(PROW), ...get(FROW), ADD, ...set(PROW),
+    ]),
+    ...get(PIMG), ...get(FIMG), ADD, ...set(PIMG),
+  ]),
+  // out[c, co..co+15]: out + c*CO*4 + co*4, with CI = c*4.
+  ...ACCS.flatMap((acc, j) => [...get(FOUT), ...get(CI), ...get(FCO), I32_MUL, ADD, ...get(CO_), ADD, ...get(acc), ...storeAt(16 * j)]),
+  // i32.const takes a signed LEB128: 64 is 0xc0 0x00 (a lone 64 byte would read as -64).
+  ...get(CO_), I32, 0xc0, 0x00, ADD, ...set(CO_), BR, 0, END, END,
+  ...get(CI), I32, 4, ADD, ...set(CI), BR, 0, END, END,
+  END,
+];
 const I32T = 0x7f;
 const V128T = 0x7b;
 const poolLocals = vec([[2, I32T], [4, V128T]]);
 const sumLocals = vec([[4, I32T], [1, V128T]]);
 const outerLocals = vec([[3, I32T], [1, V128T]]);
 const swapLocals = vec([[5, I32T]]);
+const filterLocals = vec([[11, I32T], [9, V128T]]);
 const code = (locals: number[], body: number[]) => [...uleb(locals.length + body.length), ...locals, ...body];
 const name = (str: string) => [...uleb(str.length), ...[...str].map((c) => c.charCodeAt(0))];
 const MODULE = new Uint8Array([
   0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00, // "\0asm", version 1
-  ...section(1, vec([[0x60, ...vec(new Array<number[]>(6).fill([I32T])), 0]])), // type: (i32 x 6) -> ()
+  ...section(1, vec([6, 11].map((k) => [0x60, ...vec(new Array<number[]>(k).fill([I32T])), 0]))), // types: (i32 x 6|11) -> ()
   ...section(2, vec([[...name('env'), ...name('mem'), 0x02, 0x00, 0x00]])), // import memory env.mem, min 0 pages
-  ...section(3, vec([[0], [0], [0], [0]])), // four functions of type 0, exported
-  ...section(7, vec(['pool2x2Row', 'sumRows', 'outerRows', 'swapRows'].map((f, i) => [...name(f), 0x00, i]))),
-  ...section(10, vec([code(poolLocals, poolBody), code(sumLocals, sumBody), code(outerLocals, outerBody), code(swapLocals, swapBody)])),
+  ...section(3, vec([[0], [0], [0], [0], [1]])), // five functions, exported
+  ...section(7, vec(['pool2x2Row', 'sumRows', 'outerRows', 'swapRows', 'filterGradSample'].map((f, i) => [...name(f), 0x00, i]))),
+  ...section(10, vec([code(poolLocals, poolBody), code(sumLocals, sumBody), code(outerLocals, outerBody), code(swapLocals, swapBody), code(filterLocals, filterBody)])),
 ]);
 
 export interface SimdKernels {
@@ -176,6 +222,7 @@ export interface SimdKernels {
   sumRows(x: number, out: number, outer: number, rows: number, channels: number): void;
   outerRows(a: number, b: number, out: number, rows: number, cols: number): void;
   swapRows(x: number, out: number, A: number, B: number, floats: number): void;
+  filterGradSample(x: number, dy: number, out: number, B: number, OH: number, OW: number, C: number, CO: number, rowStep: number, colStep: number, imgStep: number): void;
 }
 
 /** The slice of the WebAssembly API used (this project's TypeScript libs do not declare it). */

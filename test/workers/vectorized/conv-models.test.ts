@@ -1,6 +1,6 @@
-// Conv nets under the vectorized executor, the fast paths on wasm included (gradpool's MaxPoolGrad,
-// the shared Identity, the transposed-operand dense input gradient, the reshape-only transposes of the
-// filter-gradient kernels): per-sample gradients and both gradient sums against the per-sample
+// Conv nets under the vectorized executor, the fast paths on wasm included (gradpool's MaxPoolGrad and
+// SIMD per-sample filter gradient, the SIMD Sum/Multiply/Transpose wrappers, the shared Identity, the
+// transposed-operand dense input gradient, the reshape-only transposes of the filter-gradient kernels): per-sample gradients and both gradient sums against the per-sample
 // tf.grads loop on tfjs-cpu (an independent backend), for strides 1 and 2, 'same' and 'valid',
 // several channel counts, overlapping and non-overlapping pools, and images per sample > 1.
 import * as tf from '@tensorflow/tfjs';
@@ -48,6 +48,9 @@ const NETS: Net[] = [
   { side: 7, b: 1, c: 2, co: 5, stride: 1, pad: 'same', pool: [3, 1] },
   { side: 8, b: 2, c: 2, co: 3, stride: 2, pad: 'valid', pool: [2, 1] },
   { side: 6, b: 3, c: 1, co: 8, stride: 1, pad: 'same', pool: [2, 2] },
+  // gradpool's SIMD per-sample filter gradient on wasm (no padding, CO a multiple of 16), b > 1, stride 2:
+  { side: 9, b: 2, c: 3, co: 16, stride: 2, pad: 'valid', pool: [2, 2] },
+  { side: 7, b: 1, c: 2, co: 32, stride: 1, pad: 'valid', pool: [2, 2] },
 ];
 const label = (n: Net) => `b ${n.b} c ${n.c} co ${n.co} stride ${n.stride} ${n.pad} pool ${n.pool}`;
 const N = 5;

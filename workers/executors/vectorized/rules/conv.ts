@@ -8,6 +8,7 @@ import * as tf from '@tensorflow/tfjs';
 import type { Ctx } from '../context.js';
 import type { BVal } from '../values.js';
 import { defrule, type RuleConfig } from './families.js';
+import { PER_SAMPLE_FILTER_GRAD, perSampleFilterGradFits } from '../../../kernels/per-sample-filter-grad.js';
 
 /**
  * Folds the batch into the kernel's own batch axis for the inputs named in `folded`; inputs named in
@@ -80,7 +81,8 @@ export const convRules: RuleConfig[] = [
   /**
    * Per-sample filter gradient of a 2-D convolution, dW_i = sum over (b, oh, ow) of
    * x_i[b, oh*s+kh, ow*s+kw, c] * dy_i[b, oh, ow, co]. The kernel itself sums over its batch axis, so
-   * the samples must not sit there. Two ways, both exact:
+   * the samples must not sit there. On wasm, without padding and with CO a multiple of 16, gradpool's
+   * SIMD kernel reads x and dy in place (workers/kernels/per-sample-filter-grad.ts); else two ways, both exact:
    * - depthwise (cpu): samples go into channels, x -> [b, H, W, n*C], and a depthwise filter gradient
    *   with channel multiplier CO pairs input channel (i, c) with output channels (i, c, :), i.e. with
    *   dy_i repeated over c. Work is the same as n separate kernels.
@@ -98,8 +100,10 @@ export const convRules: RuleConfig[] = [
       const n = batched ? ctx.n : 1;
       const xs = batched ? ctx.batch(x) : ctx.view(x.info, [1, ...x.info.shape]);
       const dys = batched ? ctx.batch(dy) : ctx.view(dy.info, [1, ...dy.info.shape]);
+      // gradpool's SIMD kernel on wasm where it applies (no padding, CO a multiple of 16), else the routes below.
+      const simd = route === 'auto' && tf.getKernel(PER_SAMPLE_FILTER_GRAD, ctx.vm.innerName) != null && perSampleFilterGradFits(ctx.vm.inner, xs.shape, dys.shape, attrs);
       const useDepthwise = route === 'auto' && tf.getKernel('DepthwiseConv2dNativeBackpropFilter', ctx.vm.innerName) != null;
-      const g = (useDepthwise ? depthwiseFilterGrad : im2colFilterGrad)(ctx, n, xs, dys, attrs);
+      const g = simd ? ctx.call1(PER_SAMPLE_FILTER_GRAD, { x: xs, dy: dys }, attrs) : (useDepthwise ? depthwiseFilterGrad : im2colFilterGrad)(ctx, n, xs, dys, attrs);
       return { info: batched ? g : ctx.view(g, g.shape.slice(1)), batched };
     },
     { standalone: true },
