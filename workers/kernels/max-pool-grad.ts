@@ -21,10 +21,12 @@ export const maxPoolGradConfig = composite(tf.MaxPoolGrad, (c, { dy, input }, at
   const { strideHeight: sh, strideWidth: sw, filterHeight: fh, filterWidth: fw } = info;
   const { top, left } = info.padInfo;
   if (!tf.util.arraysEqual(dy!.shape, [N, OH, OW, C])) throw new Error(`MaxPoolGrad: dy of shape [${dy!.shape}] must have the pool's output shape [${[N, OH, OW, C]}]`);
-  const out = c.heapOutput(input!.shape);
   const simd = fh === 2 && fw === 2 && sh === 2 && sw === 2 && top === 0 && left === 0 && 2 * OH <= H && 2 * OW <= W && C % 4 === 0 ? simdKernels(c.backend) : null;
+  // The SIMD route writes every position its windows cover: no zero fill when they tile the input.
+  const out = c.heapOutput(input!.shape, !(simd && 2 * OH === H && 2 * OW === W));
   if (simd) {
-    // Every window is whole (checked above: a write outside the tensor would corrupt wasm's heap). Rows and columns no window covers keep their zeros.
+    // Every window is whole (checked above: a write outside the tensor would corrupt wasm's heap).
+    // Rows and columns no window covers keep their zeros.
     const [xo, go, dxo] = [c.heapOffset(input!), c.heapOffset(dy!), c.heapOffset(out.info)];
     for (let b = 0; b < N; b++)
       for (let oh = 0; oh < OH; oh++) {

@@ -32,7 +32,7 @@ export const perSampleFilterGradConfig = composite(PER_SAMPLE_FILTER_GRAD, (c, {
   if (!perSampleFilterGradFits(c.backend, x!.shape, dy!.shape, attrs)) throw new Error(`${PER_SAMPLE_FILTER_GRAD}: x [${x!.shape}] and dy [${dy!.shape}] are not a case this kernel takes (see perSampleFilterGradFits)`);
   const [n, b, H, W, C] = x!.shape as [number, number, number, number, number];
   const { outHeight: OH, outWidth: OW, outChannels: CO, filterHeight: KH, filterWidth: KW, strideHeight: sh, strideWidth: sw } = convInfo(x!.shape, attrs);
-  const out = c.heapOutput([n, KH, KW, C, CO]);
+  const out = c.heapOutput([n, KH, KW, C, CO], false); // every value written below
   const simd = simdKernels(c.backend)!;
   const [xo, dyo, oo] = [c.heapOffset(x!), c.heapOffset(dy!), c.heapOffset(out.info)];
   for (let i = 0; i < n; i++)
