@@ -7,7 +7,8 @@ import { runBench, type BenchRun } from '../../bench/index.js';
 import { parseBenchArgs, resolveBenchOptions } from '../../bench/options.js';
 import { IDEAL_LABEL, plotData, renderSpeedupSvg } from '../../bench/plot.js';
 import { END, readmeSection, replaceSection, START } from '../../bench/readme.js';
-import { ratioStats, warmupLength } from '../../bench/targets.js';
+import { ratioStats } from '../../bench/target-checks.js';
+import { warmupLength } from '../../bench/targets.js';
 import type { BenchResult, FirstCalls } from '../../bench/types.js';
 import { parseXml } from './xml.js';
 
