@@ -6,9 +6,9 @@
  * randomness scope, then the same chunk-ordered reduction (src/shared/reduce.ts).
  *
  * Compared like with like:
- * - `perSampleGrads` against `pool.perSampleGrads(x, y)` (default options: the pool copies its
- *   results out of shared memory into fresh arrays): here `lossAndGrads` writes each chunk straight
- *   into fresh `[B]` losses and `[B, ...shape]` gradient arrays, which is what the caller gets either way;
+ * - `perSampleGrads` against `pool.perSampleGrads(x, y, { copy: false })` (views of the pool's reused
+ *   shared buffers, as the issue's measurements take them): here `lossAndGrads` writes each chunk
+ *   straight into `[B]` losses and `[B, ...shape]` gradient arrays allocated once per batch size;
  * - `gradient` against `pool.gradient(x, y)`: `sumGrads` per chunk into float64 partial rows, reduced
  *   in chunk order and scaled by 1/B into a fresh float32 mean gradient, plus the mean loss.
  * Needs the main thread's tfjs backend to be the workers' (`initBackend`, as runSuite does first).
@@ -55,10 +55,13 @@ export class InProcessExecutor {
     return plan;
   }
 
+  /** Per-sample outputs, allocated once per batch size (as the pool's shared buffers are). */
+  private outputs: { B: number; losses: Float32Array; grads: Float32Array[] } | null = null;
+
   perSampleGrads(x: Float32Array, y: Float32Array, B: number): { losses: Float32Array; grads: Float32Array[] } {
     const { sizes } = this.def.layout;
-    const losses = new Float32Array(B);
-    const grads = sizes.map((sz) => new Float32Array(B * sz));
+    if (this.outputs?.B !== B) this.outputs = { B, losses: new Float32Array(B), grads: sizes.map((sz) => new Float32Array(B * sz)) };
+    const { losses, grads } = this.outputs;
     this.chunks(x, y, B, (job, _c, s, e) =>
       this.executor.lossAndGrads(
         job,

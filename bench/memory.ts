@@ -8,6 +8,9 @@ import type { ResolvedBenchOptions, TargetSizes } from './options.js';
 import type { MemoryResult, MemorySnapshot } from './types.js';
 import { WORKLOADS } from './workloads.js';
 
+/** The result as views of the pool's shared buffers (no second copy), as the other per-sample cells take it. */
+const VIEWS = { copy: false } as const;
+
 const rss = () => process.memoryUsage().rss;
 
 function snapshot(pool: GradPool, call: number): MemorySnapshot {
@@ -25,17 +28,17 @@ export async function convMemory(o: ResolvedBenchOptions, sizes: TargetSizes, cr
   const pool = await create();
   try {
     const small = w.data(sizes.growthBatch, o.seed + 1);
-    for (let i = 0; i < 5; i++) await pool.perSampleGrads(small.x, small.y);
+    for (let i = 0; i < 5; i++) await pool.perSampleGrads(small.x, small.y, VIEWS);
     const rssWarmBytes = rss();
     const sharedBytesWarm = pool.stats().sharedBytes;
     const B = sizes.memoryBatch;
     const { x, y } = w.data(B, o.seed + B);
-    let held = await pool.perSampleGrads(x, y);
+    let held = await pool.perSampleGrads(x, y, VIEWS);
     const rssAfterBytes = rss();
     const sharedBytesAfter = pool.stats().sharedBytes;
     let rssPeakBytes = rssAfterBytes;
     for (let i = 0; i < 2; i++) {
-      held = await pool.perSampleGrads(x, y);
+      held = await pool.perSampleGrads(x, y, VIEWS);
       rssPeakBytes = Math.max(rssPeakBytes, rss());
     }
     const outputBytes = 4 * (held.losses.data.length + Object.values(held.grads).reduce((a, g) => a + g.data.length, 0));
@@ -44,7 +47,7 @@ export async function convMemory(o: ResolvedBenchOptions, sizes: TargetSizes, cr
     const warmup = Math.min(100, Math.floor(sizes.growthCalls / 10));
     let first: MemorySnapshot | null = null;
     for (let i = 1; i <= sizes.growthCalls; i++) {
-      await pool.perSampleGrads(small.x, small.y);
+      await pool.perSampleGrads(small.x, small.y, VIEWS);
       if (i === warmup) first = snapshot(pool, i);
     }
     const last = snapshot(pool, sizes.growthCalls);

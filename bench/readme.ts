@@ -118,7 +118,7 @@ function targetsSection(res: BenchResult): string[] {
     heading,
     '',
     `Measured in the same run, on the same machine: ${machineLine(res)}; ${loadLine(res)}.`,
-    'Default pool options (per-sample results copied out, as returned by default), 1 and 2 worker threads, steady state; µs/sample medians.',
+    'Default pool options, per-sample results as views of the pool\'s buffers (`{ copy: false }`, as the issue measures), 1 and 2 worker threads, steady state; µs/sample medians.',
     ...targetsReport(res, renderMarkdown, (t) => `- \`${t.id}\`: ${t.detail}`).map((l) => (l.startsWith('* ') ? `\\${l}` : l)),
   ];
 }
