@@ -99,17 +99,7 @@ export class VectorizedExecutor implements Executor {
     const vm = this.backend();
     let infos: tf.TensorInfo[] = [];
     try {
-      infos = traced('sumClipped', vm, job, [losses], () => {
-        let out: tf.TensorInfo[] = [];
-        this.runBatched(vm, job, () =>
-          tf.tidy(() => {
-            const { value, grads } = this.valueAndGrads(vm, job, (ps) => ps);
-            vm.readInto(value, n, losses);
-            out = grads.map((gp) => vm.exportBatched(gp, n));
-          }),
-        );
-        return out;
-      });
+      infos = this.exportedGrads('sumClipped', vm, job, losses, (ps) => ps, (g) => vm.exportBatched(g, n));
       return sumBatchedGrads(vm, infos, model.layout.sizes, model.layout.offsets, n, losses, norms, row, clip);
     } finally {
       for (const i of infos) vm.release(i.dataId);
@@ -126,22 +116,13 @@ export class VectorizedExecutor implements Executor {
     const { model, n } = job;
     const vm = this.backend();
     const sumGrad = batchSummed();
-    const infos = traced('sum', vm, job, [losses], () => {
-      let out: tf.TensorInfo[] = [];
-      vm.sumMode = true;
-      try {
-        this.runBatched(vm, job, () =>
-          tf.tidy(() => {
-            const { value, grads } = this.valueAndGrads(vm, job, (ps) => ps.map((p) => sumGrad(p)));
-            vm.readInto(value, n, losses);
-            out = grads.map((g) => vm.exportValue(g).info);
-          }),
-        );
-        return out;
-      } finally {
-        vm.sumMode = false;
-      }
-    });
+    vm.sumMode = true;
+    let infos: tf.TensorInfo[];
+    try {
+      infos = this.exportedGrads('sum', vm, job, losses, (ps) => ps.map((p) => sumGrad(p)), (g) => vm.exportValue(g).info);
+    } finally {
+      vm.sumMode = false;
+    }
     try {
       for (let i = 0; i < n; i++) if (!Number.isFinite(losses[i]!)) return false;
       norms.fill(NaN);
@@ -158,6 +139,25 @@ export class VectorizedExecutor implements Executor {
     } finally {
       for (const i of infos) vm.release(i.dataId);
     }
+  }
+
+  /**
+   * One traced batched pass of the chunk's loss and gradients (params passed through `wrap`): each
+   * sample's loss into `losses`, and each gradient handed out of the run by `exportOne` (the caller
+   * releases what it returns).
+   */
+  private exportedGrads(kind: 'sum' | 'sumClipped', vm: VmapBackend, job: ChunkJob, losses: Float32Array, wrap: (ps: tf.Tensor[]) => tf.Tensor[], exportOne: (g: tf.Tensor) => tf.TensorInfo): tf.TensorInfo[] {
+    return traced(kind, vm, job, [losses], () => {
+      let out: tf.TensorInfo[] = [];
+      this.runBatched(vm, job, () =>
+        tf.tidy(() => {
+          const { value, grads } = this.valueAndGrads(vm, job, wrap);
+          vm.readInto(value, job.n, losses);
+          out = grads.map(exportOne);
+        }),
+      );
+      return out;
+    });
   }
 
   /**
