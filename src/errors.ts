@@ -32,7 +32,7 @@ export function fmtValue(v: unknown): string {
   if (typeof v === 'number' || typeof v === 'boolean' || v === null || v === undefined) return String(v);
   if (typeof v === 'function') return 'a function';
   if (Array.isArray(v)) return v.length <= 8 ? `[${v.map(fmtValue).join(',')}]` : `an array of length ${v.length}`;
-  if (ArrayBuffer.isView(v)) return `a ${v.constructor.name}`;
+  if (ArrayBuffer.isView(v)) return `${/^[AEIO]/.test(v.constructor.name) ? 'an' : 'a'} ${v.constructor.name}`;
   try {
     const s = JSON.stringify(v);
     return s.length <= 60 ? s : `an object`;
@@ -50,6 +50,14 @@ export const errors = {
   /** An option or field has the wrong value: `threads: expected a positive integer, got 0`. */
   invalidOption: (name: string, expected: string, got: unknown) =>
     new GradPoolError('ERR_INVALID_OPTION', `${name}: expected ${expected}, got ${fmtValue(got)}`),
+
+  /** A key no option or field of that name exists for: `dp.clipnorm: unknown field (expected one of: maxGradNorm, …)`. */
+  unknownField: (path: string, known: readonly string[], code = 'ERR_INVALID_OPTION') =>
+    new GradPoolError(code, `${path}: unknown field (expected one of: ${known.join(', ')})`),
+
+  /** A finite input value beyond float32's range, which converting would turn into ±Infinity. */
+  float32Range: (name: string, index: number, value: number) =>
+    new GradPoolError('ERR_INVALID_OPTION', `${name}: expected values within float32 range (|v| <= 3.4028234663852886e38), got ${value} at flat index ${index}`),
 
   /** An array argument has the wrong shape: `x: expected shape [B,3,2], got [8,3]`. */
   shape: (name: string, expected: readonly (number | string)[], got: readonly number[]) =>

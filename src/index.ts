@@ -16,7 +16,7 @@ export { layersSaveHandler } from './io/tfjs-layers.js';
 export type { CallTimings } from './core.js';
 export type { WorkerStats } from './dispatch.js';
 export { defineModel } from './model/define.js';
-export type { ModelDef, ModelSpec, ParamSpec, ParamLayout, ParamTensors } from './model/define.js';
+export type { ModelDef, ModelSpec, ParamSpec, ParamLayout, ParamTensors, ParamNames } from './model/define.js';
 export type { InitSpec, InitFn } from './model/init.js';
 export { tensordot } from './ops/tensordot.js';
 export { adam, adamw, momentum, rmsprop, sgd } from './optim/spec.js';
@@ -27,6 +27,6 @@ export type { FitData, FitOptions, FitDp, History, StepLogs, EpochLogs, FitState
 export type { Metric } from './train/metrics.js';
 export { noiseMultiplierFor, rdpEpsilon, rdpEpsilonDetail } from './privacy/rdp.js';
 export type { EpsilonOptions, EpsilonDetail, NoiseSearchOptions, RdpConversion } from './privacy/rdp.js';
-export type { NDArray, BatchInput, TensorLike } from './input.js';
+export type { NDArray, NDArrayLike, NumericArray, BatchInput, TensorLike } from './input.js';
 export type { ParamValue } from './params.js';
 export { GradPoolError } from './errors.js';

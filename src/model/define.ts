@@ -1,6 +1,7 @@
 import type * as tf from '@tensorflow/tfjs';
 import { errors, fmtShape, raw } from '../errors.js';
 import { Rng } from '../rng.js';
+import { checkKnownFields } from '../validate.js';
 import { INIT_NAMES, runInit, type InitSpec } from './init.js';
 
 /** One named parameter of a model. */
@@ -41,6 +42,12 @@ export interface ParamLayout {
   total: number;
 }
 
+/**
+ * The parameter names of `M`, for typing results by name: `'W' | 'b'` for the type of a
+ * `defineModel({ params: { W, b }, … })`; a union of names passes through; anything else is `string`.
+ */
+export type ParamNames<M> = M extends ModelDef<infer P> ? Extract<keyof P, string> : M extends string ? M : string;
+
 /** A validated model definition: the spec plus its derived layout. */
 export interface ModelDef<P extends Record<string, ParamSpec> = Record<string, ParamSpec>> extends ModelSpec<P> {
   readonly layout: ParamLayout;
@@ -56,11 +63,21 @@ function isShape(v: unknown, allowZero = false): v is number[] {
   return Array.isArray(v) && v.every((d) => Number.isInteger(d) && (allowZero ? d >= 0 : d >= 1));
 }
 
-function validInit(v: unknown): boolean {
+/** The fields each initialiser object may have; any other is a typo that would be ignored. */
+const INIT_FIELDS: Readonly<Record<string, readonly string[]>> = { constant: ['name', 'value'], randomNormal: ['name', 'mean', 'stddev'], glorotUniform: ['name'] };
+const SPEC_FIELDS = ['params', 'inputShape', 'targetShape', 'forward', 'loss'];
+const PARAM_FIELDS = ['shape', 'init'];
+
+/** The model definition's own unknown-field check: `model.params.W.initt: unknown field (expected one of: shape, init)`. */
+const checkFields = (path: string, o: object, known: readonly string[]) => checkKnownFields(path ? `model.${path}` : 'model', o, known, 'ERR_MODEL_INVALID');
+
+function validInit(v: unknown, path: string): boolean {
   if (v === undefined || typeof v === 'function') return true;
   if (typeof v === 'string') return (INIT_NAMES as readonly string[]).includes(v) && v !== 'constant';
   if (v && typeof v === 'object' && 'name' in v) {
     const o = v as { name: unknown; value?: unknown; mean?: unknown; stddev?: unknown };
+    const fields = typeof o.name === 'string' ? INIT_FIELDS[o.name] : undefined;
+    if (fields) checkFields(path, o, fields);
     if (o.name === 'constant') return typeof o.value === 'number' && Number.isFinite(o.value);
     if (o.name === 'randomNormal')
       return (o.mean === undefined || Number.isFinite(o.mean)) && (o.stddev === undefined || (Number.isFinite(o.stddev) && (o.stddev as number) >= 0));
@@ -90,6 +107,7 @@ const size = (shape: readonly number[]) => shape.reduce((a, b) => a * b, 1);
  */
 export function defineModel<P extends Record<string, ParamSpec>>(spec: ModelSpec<P>): ModelDef<P> {
   if (!spec || typeof spec !== 'object') throw errors.modelInvalid('definition', 'an object', spec);
+  checkFields('', spec, SPEC_FIELDS);
   const { params } = spec;
   if (!params || typeof params !== 'object' || Array.isArray(params)) throw errors.modelInvalid('params', 'an object of named parameters', params);
   const names = Object.keys(params);
@@ -98,8 +116,9 @@ export function defineModel<P extends Record<string, ParamSpec>>(spec: ModelSpec
   for (const name of names) {
     const p = (params as Record<string, ParamSpec>)[name];
     if (!p || typeof p !== 'object') throw errors.modelInvalid(`params.${name}`, 'an object with a shape', p);
+    checkFields(`params.${name}`, p, PARAM_FIELDS);
     if (!isShape(p.shape)) throw errors.modelInvalid(`params.${name}.shape`, 'an array of positive integers', p.shape);
-    if (!validInit(p.init))
+    if (!validInit(p.init, `params.${name}.init`))
       throw errors.modelInvalid(`params.${name}.init`, `one of ${INIT_NAMES.filter((n) => n !== 'constant').join(', ')}, {name: 'constant', value}, or a function`, p.init);
     layout.shapes.push([...p.shape]);
     layout.sizes.push(size(p.shape));

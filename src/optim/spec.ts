@@ -5,6 +5,7 @@
  * trust the spec.
  */
 import { errors, fmtValue, GradPoolError } from '../errors.js';
+import { checkKnownFields } from '../validate.js';
 import type {
   AdamOptions,
   AdamSpec,
@@ -44,15 +45,7 @@ function optionsOf(kind: OptimizerKind, options: unknown, optional: boolean): Re
   if (typeof options !== 'object' || options === null || Array.isArray(options)) {
     throw errors.type('optimizer', 'an options object such as { learningRate: 0.01 }', options);
   }
-  const known = OPTION_NAMES[kind];
-  for (const key of Object.keys(options)) {
-    if (!known.includes(key)) {
-      throw new GradPoolError(
-        'ERR_INVALID_OPTION',
-        `optimizer: expected only the ${kind} options ${known.join(', ')}, got unknown option ${JSON.stringify(key)}`,
-      );
-    }
-  }
+  checkKnownFields('optimizer', options, OPTION_NAMES[kind]);
   return options as Record<string, unknown>;
 }
 

@@ -5,15 +5,31 @@
  */
 
 import { errors } from '../errors.js';
+import { checkKnownFields } from '../validate.js';
 
 /** The ways to turn RDP into (epsilon, delta)-DP; see `epsilonFromRdp` in rdp.ts. */
 export type RdpConversion = 'improved' | 'classic';
 
 const isNum = (v: unknown): v is number => typeof v === 'number' && !Number.isNaN(v);
 
-/** The options bag itself must be a plain object, or every field check would throw a TypeError. */
+/** Each public function's option names: a misspelt one (`sigma`, `epsilon`) would otherwise be ignored. */
+const KNOWN: Readonly<Record<string, readonly string[]>> = {
+  computeRdp: ['sampleRate', 'noiseMultiplier', 'steps', 'orders'],
+  epsilonFromRdp: ['rdp', 'orders', 'delta', 'conversion'],
+  rdpEpsilon: ['sampleRate', 'noiseMultiplier', 'steps', 'orders', 'delta', 'conversion'],
+  rdpEpsilonDetail: ['sampleRate', 'noiseMultiplier', 'steps', 'orders', 'delta', 'conversion'],
+  noiseMultiplierFor: ['targetEpsilon', 'delta', 'sampleRate', 'epochs', 'steps', 'epsilonTolerance', 'orders', 'conversion'],
+};
+
+/**
+ * The options bag itself must be a plain object, or every field check would throw a TypeError, and
+ * hold only `op`'s option names (`rdpEpsilon options.sigma: unknown field (expected one of: …)`).
+ */
 export function checkOptions(op: string, v: unknown): asserts v is Record<string, unknown> {
   if (typeof v !== 'object' || v === null || Array.isArray(v)) throw errors.type(`${op} options`, 'an object', v);
+  const known = KNOWN[op];
+  if (!known) throw new Error(`internal: no option names listed for ${op}`); // a new public function must list its options above
+  checkKnownFields(`${op} options`, v, known);
 }
 
 /** Poisson sampling probability; `allowZero` is false where q = 0 makes the question meaningless. */

@@ -30,6 +30,10 @@ describe('model: defineModel', function () {
     ['bad targetShape', (s) => ({ ...s, targetShape: 'x' }), 'model.targetShape: expected an array of positive integers, got "x"'],
     ['no forward', (s) => ({ ...s, forward: undefined }), 'model.forward: expected a function (params, x) => tensor, got undefined'],
     ['no loss', (s) => ({ ...s, loss: 3 }), 'model.loss: expected a function (pred, y) => scalar, got 3'],
+    ['an unknown field in the definition', (s) => ({ ...s, lossFn: s.loss }), 'model.lossFn: unknown field (expected one of: params, inputShape, targetShape, forward, loss)'],
+    ['an unknown field in a parameter', (s) => ({ ...s, params: { W: { shape: [4, 3], initializer: 'zeros' } } }), 'model.params.W.initializer: unknown field (expected one of: shape, init)'],
+    ['an unknown field in an initialiser', (s) => ({ ...s, params: { W: { shape: [3], init: { name: 'randomNormal', std: 0.1 } } } }), 'model.params.W.init.std: unknown field (expected one of: name, mean, stddev)'],
+    ['an unknown field in a constant initialiser', (s) => ({ ...s, params: { W: { shape: [3], init: { name: 'constant', value: 1, dtype: 'int32' } } } }), 'model.params.W.init.dtype: unknown field (expected one of: name, value)'],
   ];
   for (const [what, mutate, message] of bad) {
     it(`rejects ${what}`, () => assert.throws(() => defineModel(mutate(base()) as never), { code: 'ERR_MODEL_INVALID', message }));
