@@ -7,7 +7,19 @@ import { readFileSync } from 'node:fs';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { GradPoolError } from '../errors.js';
 import { EXIT, UsageError } from './exit.js';
-import { HELP } from './help.js';
+import { HELP, PREDICT_HELP, TRAIN_HELP } from './help.js';
+import { errnoLine, isErrno } from './io-errors.js';
+
+/** GradPoolError codes that mean the user's input is wrong (exit 2, like a usage error), not that the run failed. */
+const INPUT_ERRORS: ReadonlySet<string> = new Set(['ERR_JOB_INVALID', 'ERR_DATA_INVALID', 'ERR_LOCKED']);
+
+/** parseArgs's own messages explain its syntax rules; say which option is wrong and where to look instead. */
+function parseError(command: string, e: Error & { code?: string }): UsageError {
+  const option = /'([^']+)'/.exec(e.message)?.[1]?.split(' ')[0];
+  if (e.code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION' && option) return new UsageError(`${command}: unknown option ${option}; see gradpool ${command} --help`);
+  if (e.code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE' && option) return new UsageError(`${command}: ${option}: expected a value; see gradpool ${command} --help`);
+  return new UsageError(`${command}: ${e.message}`);
+}
 
 async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
@@ -24,17 +36,24 @@ async function main(argv: string[]): Promise<number> {
     try {
       return parseArgs({ args: rest, options, allowPositionals: true, strict: true });
     } catch (e) {
-      throw new UsageError(`${command}: ${(e as Error).message}`);
+      throw parseError(command, e as Error);
     }
   };
+  // A help request wins over everything else on the line, as in git and npm: `train job.json --bogus --help` prints help.
+  const wantsHelp = rest.slice(0, rest.includes('--') ? rest.indexOf('--') : undefined).some((a) => a === '--help' || a === '-h');
+  if (wantsHelp && (command === 'train' || command === 'predict')) {
+    process.stdout.write(command === 'train' ? TRAIN_HELP : PREDICT_HELP);
+    return EXIT.OK;
+  }
   switch (command) {
     case 'train': {
-      const { values, positionals } = parse({ resume: { type: 'boolean' }, force: { type: 'boolean' }, 'progress-every': { type: 'string' } });
+      const { values, positionals } = parse({ resume: { type: 'boolean' }, force: { type: 'boolean' }, fresh: { type: 'boolean' }, 'progress-every': { type: 'string' } });
+      if (values.resume && values.fresh) throw new UsageError('train: --resume and --fresh: expected at most one (--resume continues the earlier run, --fresh moves it aside and starts over)');
       if (positionals.length !== 1) throw new UsageError(`train: expected one job file, got ${positionals.length}`);
       const every = values['progress-every'] === undefined ? 1000 : Number(values['progress-every']);
       if (!Number.isFinite(every) || every < 0) throw new UsageError(`--progress-every: expected a number of milliseconds >= 0, got ${JSON.stringify(values['progress-every'])}`);
       const { train } = await import('./train.js');
-      return train(positionals[0]!, { resume: Boolean(values.resume), force: Boolean(values.force), progressEveryMs: every });
+      return train(positionals[0]!, { resume: Boolean(values.resume), force: Boolean(values.force), fresh: Boolean(values.fresh), progressEveryMs: every });
     }
     case 'predict': {
       const { values, positionals } = parse({ out: { type: 'string' } });
@@ -56,11 +75,12 @@ main(process.argv.slice(2)).then(
     process.exitCode = code;
   },
   (e: unknown) => {
-    if (e instanceof UsageError) {
+    // One line for everything the user can act on; a stack only for what is a bug in gradpool.
+    if (e instanceof UsageError || (e instanceof GradPoolError && INPUT_ERRORS.has(e.code))) {
       process.stderr.write(`gradpool: ${e.message}\n`);
       process.exitCode = EXIT.USAGE;
     } else {
-      process.stderr.write(`gradpool: ${e instanceof GradPoolError ? e.message : (e as Error)?.stack ?? String(e)}\n`);
+      process.stderr.write(`gradpool: ${e instanceof GradPoolError ? e.message : isErrno(e) ? errnoLine(e) : (e as Error)?.stack ?? String(e)}\n`);
       process.exitCode = EXIT.RUNTIME;
     }
   },

@@ -11,6 +11,7 @@ import { errors } from '../errors.js';
 import type { Checkpoint, CheckpointPayload } from '../io/checkpoint.js';
 import type { FitState, GradPool, OptimizerSpec, ParamLayout } from '../index.js';
 import { splitFlat } from '../model/define.js';
+import type { FileDigest } from './identity.js';
 
 /** What a training checkpoint's header holds besides the arrays. */
 export interface TrainMeta {
@@ -18,6 +19,8 @@ export interface TrainMeta {
   /** 2: parameters as `param.<name>` arrays; 1: one flat `params` array (read, no longer written). */
   version: 1 | 2;
   jobHash: string;
+  /** Digests of the model and training data files (absent in checkpoints written before they were recorded). */
+  files?: FileDigest[];
   globalStep: number;
   epoch: number;
   optimizerStep: number;
@@ -32,9 +35,9 @@ const OPT = 'opt.';
  * Everything needed to continue bit-exactly: the parameters, the optimizer's moments and update
  * count, and the fit loop's position and sampler state (DP noise is counter-based: no state).
  */
-export function capture(pool: GradPool, optimizer: OptimizerSpec, fit: FitState, jobHash: string): CheckpointPayload {
+export function capture(pool: GradPool, optimizer: OptimizerSpec, fit: FitState, jobHash: string, files: readonly FileDigest[] = []): CheckpointPayload {
   const opt = pool.getOptimizerState(optimizer);
-  const meta: TrainMeta = { format: 'gradpool-train', version: VERSION, jobHash, globalStep: fit.globalStep, epoch: fit.epoch, optimizerStep: opt.step, fit };
+  const meta: TrainMeta = { format: 'gradpool-train', version: VERSION, jobHash, files: [...files], globalStep: fit.globalStep, epoch: fit.epoch, optimizerStep: opt.step, fit };
   const arrays: Record<string, Float32Array> = {};
   for (const [name, p] of Object.entries(pool.getParams())) arrays[PARAM + name] = p.data;
   for (const [slot, v] of Object.entries(opt.slots)) arrays[OPT + slot] = v;

@@ -1,20 +1,29 @@
-import { appendFile, mkdir, readFile, writeFile } from 'node:fs/promises';
+import { appendFile, mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { layersSaveHandler } from '../io/tfjs-layers.js';
 import { MANIFEST_FILE, writeTfjsWeights } from '../io/tfjs-weights.js';
 import { isModelJsonRef } from '../model/layers/io-handler.js';
-import { loadLatestValid, pruneCheckpoints, writeCheckpoint } from '../io/checkpoint.js';
+import { checkpointName, pruneCheckpoints, writeCheckpoint } from '../io/checkpoint.js';
 import type { Dataset } from '../io/dataset.js';
 import { loadData } from '../io/load.js';
 import { GradPool, type FitState, type NDArray } from '../index.js';
 import { EXIT, UsageError } from './exit.js';
+import { inputDigests } from './identity.js';
+import { displayPath, withIo } from './io-errors.js';
 import { jobHash, readJobFile, type Job } from './job.js';
+import { acquireRunLock } from './lock.js';
 import { Progress } from './progress.js';
-import { capture, restore, type TrainMeta } from './state.js';
+import { resumePoint, type RunIdentity } from './resume.js';
+import { CHECKPOINTS, earlierRunError, FINAL, findEarlierRun, keepMetricsThrough, METRICS_FILE, moveEarlierRunAside } from './run-dir.js';
+import { capture, restore } from './state.js';
 
 export interface TrainFlags {
+  /** Continue from the newest valid checkpoint. */
   resume: boolean;
+  /** Resume even if the job file, the model or the data changed since the checkpoint. */
   force: boolean;
+  /** Start over in an output directory that holds an earlier run, moving that run aside first. */
+  fresh: boolean;
   progressEveryMs: number;
 }
 
@@ -31,21 +40,6 @@ function samples(field: string, d: Dataset, pool: GradPool): { x: NDArray; y: ND
 
 /** The exit code after stopping for `signal`. */
 const signalExit = (signal: NodeJS.Signals): number => (signal === 'SIGINT' ? EXIT.SIGINT : EXIT.SIGTERM);
-
-/**
- * Keeps only the metrics lines a run resumed at `step` will not write again, so metrics.jsonl reads as
- * one clean run: step lines up to `step`, and epoch lines before it (an epoch that ended exactly at the
- * checkpoint gets its summary line from the resumed run, which replays that summary).
- */
-async function truncateMetrics(file: string, step: number): Promise<void> {
-  const text = await readFile(file, 'utf8').catch(() => '');
-  const keep = text.split('\n').filter((l) => {
-    if (!l.trim()) return false;
-    const m = JSON.parse(l) as { type: string; step: number };
-    return m.type === 'epoch' ? m.step < step : m.step <= step;
-  });
-  await writeFile(file, keep.map((l) => l + '\n').join(''));
-}
 
 /**
  * For crash tests: `GRADPOOL_TEST_HOLD_AT_STEP=N` freezes the run right after step N (and its
@@ -77,33 +71,64 @@ async function writeFinal(pool: GradPool, layers: boolean, dir: string): Promise
   return writeTfjsWeights(dir, pool.model.layout.names.map((name) => ({ name, shape: p[name]!.shape, data: p[name]!.data })));
 }
 
-/** `gradpool train <job.json>`: returns the process exit code. */
+/**
+ * `gradpool train <job.json>`: returns the process exit code. Everything that only reads (the job,
+ * the data, the input files' digests) happens before the output directory is touched; then the
+ * directory's lock is taken for the rest of the run, so no second trainer can interleave with this one.
+ */
 export async function train(jobPath: string, flags: TrainFlags): Promise<number> {
   const job: Job = await readJobFile(jobPath);
-  const hash = jobHash(job);
   const progress = new Progress(undefined, flags.progressEveryMs);
-  const outDir = job.output.dir;
-  const ckptDir = join(outDir, 'checkpoints');
-  const metricsFile = join(outDir, 'metrics.jsonl');
-  await mkdir(ckptDir, { recursive: true });
-
-  const ckpt = flags.resume ? await loadLatestValid(ckptDir, { onWarning: progress.warn }) : undefined;
-  const ckptMeta = ckpt?.meta as Partial<TrainMeta> | undefined;
-  if (ckpt && ckptMeta?.jobHash !== hash && !flags.force)
-    throw new UsageError(`--resume: the job file changed since the checkpoint at step ${ckptMeta?.globalStep} was written (job hash ${hash.slice(0, 12)}…, checkpoint ${String(ckptMeta?.jobHash).slice(0, 12)}…); pass --force to resume anyway`);
-  if (flags.resume && !ckpt) progress.warn(`--resume: no valid checkpoint in ${ckptDir}; starting from the beginning`);
-
-  let signal: NodeJS.Signals | null = null;
+  // Handled from the start, so a signal before training begins still ends through `finally` (releasing the lock).
+  const stop: Stop = { signal: null };
   const onSignal = (s: NodeJS.Signals) => {
-    if (signal) process.exit(signalExit(s)); // a second signal: stop now
-    signal = s;
+    if (stop.signal) process.exit(signalExit(s)); // a second signal: stop now (the lock is released on exit)
+    stop.signal = s;
     progress.event('signal', { signal: s, message: 'finishing the current step, then writing a checkpoint' });
   };
   process.on('SIGTERM', onSignal);
   process.on('SIGINT', onSignal);
+  try {
+    return await trainLocked(job, flags, progress, stop);
+  } finally {
+    process.off('SIGTERM', onSignal);
+    process.off('SIGINT', onSignal);
+  }
+}
 
-  const data = await loadData(job.data, 'data');
-  const validation = job.validation ? await loadData(job.validation, 'validation') : undefined;
+/** Set by the first SIGTERM or SIGINT: the run stops after the current step and its checkpoint. */
+interface Stop {
+  signal: NodeJS.Signals | null;
+}
+
+async function trainLocked(job: Job, flags: TrainFlags, progress: Progress, stop: Stop): Promise<number> {
+  const data = await withIo('read data file', undefined, () => loadData(job.data, 'data'));
+  const validation = job.validation ? await withIo('read validation file', undefined, () => loadData(job.validation!, 'validation')) : undefined;
+  const identity: RunIdentity = { jobHash: jobHash(job), files: await inputDigests(job) };
+  const outDir = job.output.dir;
+  await withIo('create output directory', outDir, () => mkdir(outDir, { recursive: true }));
+  const lock = await acquireRunLock(outDir, progress.warn);
+  try {
+    const earlier = await findEarlierRun(outDir);
+    if (flags.fresh) {
+      const movedTo = await moveEarlierRunAside(outDir, earlier);
+      if (movedTo) progress.warn(`--fresh: moved the earlier run (${earlier!.outputs.join(', ')}) to ${displayPath(movedTo)}`);
+    } else if (earlier && !flags.resume) throw earlierRunError(earlier);
+    return await run(job, flags, progress, stop, { data, validation, identity });
+  } finally {
+    lock.release();
+  }
+}
+
+/** The training run proper, once the output directory is this process's. */
+async function run(job: Job, flags: TrainFlags, progress: Progress, stop: Stop, input: { data: Dataset; validation: Dataset | undefined; identity: RunIdentity }): Promise<number> {
+  const { data, validation, identity } = input;
+  const outDir = job.output.dir;
+  const ckptDir = join(outDir, CHECKPOINTS);
+  const metricsFile = join(outDir, METRICS_FILE);
+  await withIo('create directory', ckptDir, () => mkdir(ckptDir, { recursive: true }));
+  const ckpt = flags.resume ? await resumePoint(ckptDir, identity, flags.force, progress.warn) : undefined;
+
   const pool = await GradPool.create({ model: job.model, threads: job.threads, backend: job.backend, seed: job.seed, ...(job.loss ? { loss: job.loss } : {}) });
   try {
     const trainSet = samples('data', data, pool);
@@ -111,15 +136,17 @@ export async function train(jobPath: string, flags: TrainFlags): Promise<number>
     let initialState: FitState | undefined;
     if (ckpt) {
       initialState = restore(pool, job.optimizer, ckpt);
-      await truncateMetrics(metricsFile, initialState.globalStep);
+      await keepMetricsThrough(metricsFile, initialState.globalStep, progress.warn);
       progress.event('resume', { step: initialState.globalStep, epoch: initialState.epoch });
-    } else await writeFile(metricsFile, '');
+    } else if (flags.resume) await keepMetricsThrough(metricsFile, 0, progress.warn);
+    else await withIo('write metrics', metricsFile, () => writeFile(metricsFile, ''));
 
     let last = performance.now();
     let lastGlobal = initialState?.globalStep ?? 0;
     const save = async (state: FitState) => {
-      const file = await writeCheckpoint(ckptDir, state.globalStep, capture(pool, job.optimizer, state, hash));
-      await pruneCheckpoints(ckptDir, job.output.keepLast);
+      const name = join(ckptDir, checkpointName(state.globalStep));
+      const file = await withIo('write checkpoint', name, () => writeCheckpoint(ckptDir, state.globalStep, capture(pool, job.optimizer, state, identity.jobHash, identity.files)));
+      await withIo('prune checkpoints in', ckptDir, () => pruneCheckpoints(ckptDir, job.output.keepLast));
       progress.event('checkpoint', { step: state.globalStep, file });
     };
 
@@ -139,26 +166,25 @@ export async function train(jobPath: string, flags: TrainFlags): Promise<number>
           lastGlobal = s.globalStep;
           const eps = s.epsilon !== undefined ? { epsilon: s.epsilon } : {};
           const line = { type: 'step', step: s.globalStep, epoch: s.epoch, loss: s.loss, gradNorm: s.gradNorm, lr: s.lr, batch: s.batch, samplesPerSec, threads: job.threads, ...eps };
-          await appendFile(metricsFile, JSON.stringify(line) + '\n');
+          await withIo('write metrics', metricsFile, () => appendFile(metricsFile, JSON.stringify(line) + '\n'));
           progress.tick({ step: s.globalStep, totalSteps: s.stepsPerEpoch * job.epochs, epoch: s.epoch, loss: s.loss, samplesPerSec, ...eps });
-          if (s.globalStep % job.output.checkpointEvery === 0 || signal) await save(s.state());
+          if (s.globalStep % job.output.checkpointEvery === 0 || stop.signal) await save(s.state());
           if (s.globalStep === holdAt) hold(progress, s.globalStep);
-          return signal ? false : undefined;
+          return stop.signal ? false : undefined;
         },
         onEpochEnd: async (e) => {
-          await appendFile(metricsFile, JSON.stringify({ type: 'epoch', step: lastGlobal, ...e }) + '\n');
+          await withIo('write metrics', metricsFile, () => appendFile(metricsFile, JSON.stringify({ type: 'epoch', step: lastGlobal, ...e }) + '\n'));
         },
       },
     );
     progress.stop();
-    if (signal) return signalExit(signal);
-    const files = await writeFinal(pool, isModelJsonRef(job.model), join(outDir, 'final'));
+    if (stop.signal) return signalExit(stop.signal);
+    const finalDir = join(outDir, FINAL);
+    const files = await withIo('write final weights in', finalDir, () => writeFinal(pool, isModelJsonRef(job.model), finalDir));
     progress.event('done', { steps: history.steps, epochs: history.epoch.length, loss: history.history.loss?.at(-1), ...(history.epsilon !== undefined ? { epsilon: history.epsilon } : {}), weights: files.manifest });
     return EXIT.OK;
   } finally {
     progress.stop();
-    process.off('SIGTERM', onSignal);
-    process.off('SIGINT', onSignal);
     await pool.close();
   }
 }

@@ -19,8 +19,8 @@
  */
 import { createHash } from 'node:crypto';
 import { endianness } from 'node:os';
-import { readdir, readFile, rm } from 'node:fs/promises';
-import { join } from 'node:path';
+import { mkdir, readdir, readFile, rename, rm, stat } from 'node:fs/promises';
+import { basename, join } from 'node:path';
 import { errors, GradPoolError } from '../errors.js';
 import { writeFileAtomic } from './atomic.js';
 
@@ -211,9 +211,66 @@ export async function loadLatestValid(
   return undefined;
 }
 
+/** The subdirectory of a checkpoint directory that damaged checkpoints are moved into. */
+export const CORRUPT_DIR = 'corrupt';
+
+/** A damaged checkpoint that was moved aside: where it was, where it is now, and what is wrong with it. */
+export interface CorruptCheckpoint {
+  readonly file: string;
+  readonly movedTo: string;
+  readonly reason: string;
+}
+
+/** A free name for `name` in `dir`: `name`, else `name.1`, `name.2`, … (a rename would overwrite earlier evidence). */
+async function freeName(dir: string, name: string): Promise<string> {
+  for (let i = 0; ; i++) {
+    const candidate = join(dir, i === 0 ? name : `${name}.${i}`);
+    const taken = await stat(candidate).then(
+      () => true,
+      (e: NodeJS.ErrnoException) => (e.code === 'ENOENT' ? false : Promise.reject(e)),
+    );
+    if (!taken) return candidate;
+  }
+}
+
+/**
+ * Like {@link loadLatestValid}, for the one trainer that owns `dir`: every damaged checkpoint it
+ * skips is moved into `<dir>/corrupt/`, never deleted, so pruning cannot remove the evidence and
+ * the resumed run cannot write over it when it saves the same step again. Returns the newest valid
+ * checkpoint (if any) and the files moved, each with a warning.
+ */
+export async function takeLatestValid(
+  dir: string,
+  options: { onWarning?: (message: string) => void } = {},
+): Promise<{ checkpoint: Checkpoint | undefined; corrupt: CorruptCheckpoint[] }> {
+  const warn = options.onWarning ?? ((m: string) => process.emitWarning(m, 'GradPoolWarning'));
+  const list = await listCheckpoints(dir);
+  const corrupt: CorruptCheckpoint[] = [];
+  for (let i = list.length - 1; i >= 0; i--) {
+    try {
+      return { checkpoint: await readCheckpoint(list[i].file), corrupt };
+    } catch (e) {
+      if (!(e instanceof GradPoolError) || e.code !== 'ERR_CHECKPOINT_CORRUPT') throw e;
+      await mkdir(join(dir, CORRUPT_DIR), { recursive: true });
+      const movedTo = await freeName(join(dir, CORRUPT_DIR), basename(list[i].file));
+      await rename(list[i].file, movedTo);
+      corrupt.push({ file: list[i].file, movedTo, reason: e.message.slice(`checkpoint ${list[i].file}: `.length) });
+      warn(`${e.message}; moved it to ${movedTo}; ${i > 0 ? `falling back to ${list[i - 1].file}` : 'no older checkpoint to fall back to'}`);
+    }
+  }
+  return { checkpoint: undefined, corrupt };
+}
+
+/** The files in `<dir>/corrupt/` (damaged checkpoints moved aside earlier), sorted; `[]` if there are none. */
+export async function listCorrupt(dir: string): Promise<string[]> {
+  const names = await readdir(join(dir, CORRUPT_DIR)).catch((e: NodeJS.ErrnoException) => (e.code === 'ENOENT' ? [] : Promise.reject(e)));
+  return names.sort().map((n) => join(dir, CORRUPT_DIR, n));
+}
+
 /**
  * Deletes all but the `keepLast` newest checkpoints in `dir`, plus temporary files left by writes
  * that crashed (one trainer owns a directory, so no write is in flight). Returns the deleted paths.
+ * Damaged checkpoints moved into `corrupt/` are never listed here, so never pruned.
  */
 export async function pruneCheckpoints(dir: string, keepLast: number): Promise<string[]> {
   if (!Number.isSafeInteger(keepLast) || keepLast < 1) throw errors.invalidOption('keepLast', 'a positive integer', keepLast);
