@@ -41,6 +41,31 @@ export function fmtValue(v: unknown): string {
   }
 }
 
+/** What the operating system calls each errno a user is likely to meet (as strerror words it). */
+const ERRNO_TEXT: Readonly<Record<string, string>> = {
+  ENOSPC: 'no space left on device',
+  EDQUOT: 'disk quota exceeded',
+  EROFS: 'read-only file system',
+  EACCES: 'permission denied',
+  EPERM: 'operation not permitted',
+  ENOENT: 'no such file or directory',
+  ENOTDIR: 'not a directory',
+  EISDIR: 'is a directory',
+  EEXIST: 'file exists',
+  EIO: 'input/output error',
+  EMFILE: 'too many open files',
+  EBUSY: 'resource busy',
+  EXDEV: 'cross-device link',
+};
+
+/** `no space left on device (ENOSPC)`: the errno's description (from the table, else Node's message) and its code. */
+export function errnoText(e: NodeJS.ErrnoException): string {
+  const code = e.code ?? 'EUNKNOWN';
+  // Node's own message reads `ENOSPC: no space left on device, write '/path'`; keep its middle part for codes not in the table.
+  const fromNode = /^[A-Z0-9_]+: ([^,]+)/.exec(e.message ?? '')?.[1];
+  return `${ERRNO_TEXT[code] ?? fromNode ?? e.message} (${code})`;
+}
+
 function causeText(cause: unknown): string {
   if (cause instanceof Error) return cause.message;
   return String(cause);
@@ -134,4 +159,15 @@ export const errors = {
 
   /** A checkpoint file is unreadable, truncated or fails its checksum: `checkpoint /out/ckpt-000000000100.gpck: truncated: …`. */
   checkpointCorrupt: (file: string, msg: string) => new GradPoolError('ERR_CHECKPOINT_CORRUPT', `checkpoint ${file}: ${msg}`),
+
+  /**
+   * A file system call failed: `cannot write checkpoint out/ckpt-000000000400.gpck: no space left on
+   * device (ENOSPC)`. `action` says what was being done to which kind of file; `cause` is the errno error.
+   */
+  io: (action: string, file: string, cause: NodeJS.ErrnoException) =>
+    new GradPoolError('ERR_IO', `cannot ${action} ${file}: ${errnoText(cause)}`, { cause }),
+
+  /** Another process holds a lock: `output.dir: locked by pid 4242 on host a1 (since …): /out/gradpool.lock; …`. */
+  locked: (field: string, file: string, holder: string) =>
+    new GradPoolError('ERR_LOCKED', `${field}: locked by ${holder}: ${file}; wait for that trainer to finish or stop it (delete the lock only if no trainer is running)`),
 } as const;
