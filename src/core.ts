@@ -1,17 +1,18 @@
 import { Arena } from './arena.js';
 import { Dispatcher, type ParallelResult, type WorkerStats } from './dispatch.js';
-import { errors } from './errors.js';
+import { errors, type GradPoolError } from './errors.js';
 import { readBatch, type BatchInput, type NDArray } from './input.js';
 import type { ModelDef } from './model/define.js';
 import type { PoolOptions } from './options.js';
 import { namedArrays, ParamStore } from './params.js';
 import { ChunkPlan, defaultChunkSize } from './shared/chunks.js';
 import { CTL, OP_REGIONS, REGION, type ChunkOp, type ChunkTask, type OpOutputs, type RegionKind, type RegionSizes, type RegionSpec, type RuntimeSpec, type UpdateTask, type View } from './shared/protocol.js';
-import { reducePartials } from './shared/reduce.js';
+import { firstNonFinite, reducePartials } from './shared/reduce.js';
 import { updateSlice, type UpdatePlan } from './shared/update.js';
 import { OptimizerStates } from './train/opt-state.js';
 import type { OptimizerSpec } from './optim/types.js';
 
+import { stateSlots } from './optim/spec.js';
 /**
  * Where the time of the last call went, in ms. `computeMs` is the busiest worker's time in the
  * executor (or optimizer); `dispatchMs` is the rest of the parallel phases (messaging, waking
@@ -35,6 +36,20 @@ export interface RunInputs {
   /** DP: clip each sample's gradient to this L2 norm (sumGrads). */
   clip?: number | undefined;
 }
+  /**
+   * sumGrads: makes a non-finite sample an error, built by this from its index. The call then fails
+   * with the lowest failing sample, whether it threw or went non-finite (see dispatch.ts mergeClaimed).
+   */
+  nonFinite?: ((sample: number) => GradPoolError) | undefined;
+  /** Reuse this call number for the model's random draws (a second pass over the same call's batch). */
+  randomCall?: number | undefined;
+}
+
+/** The first non-finite value an update wrote: `what` names the parameter or optimizer state, `index` the element within it. */
+export interface UpdateOverflow {
+  what: string;
+  index: number;
+  value: number;
 
 /** One optimizer update: the pool's optimizer object (its state is looked up by it) and the step's figures. */
 export type UpdateSpec = Omit<UpdatePlan, 'P' | 'numChunks' | 'spec'> & { optimizer: OptimizerSpec };
@@ -71,6 +86,10 @@ export class PoolCore {
   private pending: CallTimings | null = null;
   /** The optimizer whose update waits for {@link commit}. */
   private staged: OptimizerSpec | null = null;
+  /** The optimizer state regions that update wrote (stateSlots order). */
+  private stagedState: RegionSpec<'f32'>[] | null = null;
+  /** Calls made so far (counted when made, not when run): orders setParams against the calls around it. */
+  private callsMade = 0;
   /**
    * Calls so far that ran the model: each {@link run} takes the next number, which keys that call's
    * random draws (workers/random/key.ts), so two calls never share a dropout mask and a restored count
@@ -91,16 +110,22 @@ export class PoolCore {
     private readonly notDifferentiable?: string,
   ) {
     this.outputSize = outputShape.reduce((a, b) => a * b, 1);
-    this.params = new ParamStore(this.arena, model.layout, initial);
+    this.calls = new CallQueue(options.callTimeoutMs);
+    this.params = new ParamStore(this.arena, model.layout, initial, () => this.callsMade);
     this.optimizers = new OptimizerStates(this.arena, model.layout.total);
     this.arena.ensure(REGION.ctl, CTL.LENGTH);
   }
 
-  /** Runs `fn` after every earlier call has finished; records its timings. */
-  serial<T>(op: string, fn: () => Promise<T>): Promise<T> {
-    const next = this.queue.then(async () => {
-      if (this.closed) throw errors.closed(op);
-      this.params.flush();
+  /**
+   * Runs `fn` after every earlier call has finished (src/lifecycle.ts); records its timings. `signal`
+   * (the call's `{ signal }` option) and the pool's `callTimeoutMs` stop it: the dispatcher sends the
+   * call's stop switch with every task.
+   */
+  serial<T>(op: string, fn: () => Promise<T>, signal?: AbortSignal): Promise<T> {
+    const made = ++this.callsMade;
+    return this.calls.enqueue(op, signal, async (call) => {
+      // Parameters set before this call was made; those set later (while it runs) wait for the next call.
+      this.params.flush(made);
       this.staged = null;
       const t0 = performance.now();
       this.pending = { op, totalMs: 0, dispatchMs: 0, computeMs: 0, reduceMs: 0, optimizerMs: 0 };
@@ -195,7 +220,7 @@ export class PoolCore {
    * Runs chunk op `op` over the batch of `plan` on the workers and returns views of what it wrote
    * (valid until the next call), with the lowest non-finite sample of a sumGrads (or -1).
    */
-  async run<Op extends ChunkOp>(op: Op, plan: ChunkPlan, inputs: RunInputs, label: string): Promise<OpOutputs<Op> & { badSample: number }> {
+  async run<Op extends ChunkOp>(op: Op, plan: ChunkPlan, inputs: RunInputs, label: string): Promise<OpOutputs<Op> & { badSample: number; randomCall: number }> {
     if (this.notDifferentiable !== undefined && (op === 'perSampleGrads' || op === 'sumGrads')) throw errors.notDifferentiable(label, this.notDifferentiable);
     this.stage(REGION.x, inputs.x, plan);
     if (inputs.y) this.stage(REGION.y, inputs.y, plan);
@@ -212,11 +237,11 @@ export class PoolCore {
       plan: { batch: plan.batch, chunkSize: plan.chunkSize, count: plan.count },
       outputShape: this.outputShape,
       ...(inputs.clip !== undefined ? { clip: inputs.clip } : {}),
-      randomCall: this.randomCalls++,
+      randomCall: inputs.randomCall ?? this.randomCalls++,
     };
-    const r = await this.dispatcher.runClaimed(task, this.arena.view(REGION.ctl), plan.count, label);
+    const r = await this.dispatcher.runClaimed(task, this.arena.view(REGION.ctl), plan.count, label, inputs.nonFinite);
     this.timeParallel(r);
-    return { ...(out as OpOutputs<Op>), badSample: r.badSample };
+    return { ...(out as OpOutputs<Op>), badSample: r.badSample, randomCall: task.randomCall };
   }
 
   /** The mean of the last sumGrads' partials, `scale` × their chunk-order sum, in the reused grad region. */
@@ -253,9 +278,31 @@ export class PoolCore {
     }
     this.staged = optimizer;
     return grad;
+    this.stagedState = st.sOut;
   }
 
   /** Makes the update's parameters and optimizer state current, together. */
+  /**
+   * The first non-finite value the last {@link update} wrote (parameters first, then each optimizer
+   * slot), or null. An overflowing update (a huge learning rate) must not be committed, and nothing
+   * else would notice: every later call would just run on Infinity.
+   */
+  updateOverflow(): UpdateOverflow | null {
+    if (!this.staged || !this.stagedState) throw new Error('core: updateOverflow() without an update');
+    const P = this.model.layout.total;
+    const sOut = this.stagedState;
+    const written: [string, RegionSpec<'f32'>][] = [['', this.params.inactiveRegion], ...stateSlots(this.staged).map((slot, j): [string, RegionSpec<'f32'>] => [`optimizer state ${slot} of `, sOut[j]!])];
+    for (const [prefix, spec] of written) {
+      const view = this.arena.view(spec, P);
+      const k = firstNonFinite(view);
+      if (k < 0) continue;
+      const { names, offsets, sizes } = this.model.layout;
+      const p = names.findIndex((_, i) => k >= offsets[i]! && k < offsets[i]! + sizes[i]!);
+      return { what: `${prefix}parameter ${names[p]}`, index: k - offsets[p]!, value: view[k]! };
+    }
+    return null;
+  }
+
   commit(): void {
     if (!this.staged) throw new Error('core: commit() without an update');
     this.params.commit();

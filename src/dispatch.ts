@@ -94,13 +94,19 @@ export class Dispatcher {
    * region) until none are left. Resolves only when EVERY task has settled, so no worker is still
    * writing when a call returns.
    */
-  async runClaimed(task: ChunkTask | UpdateTask, ctl: Int32Array, units: number, publicOp: string): Promise<ParallelResult> {
+  async runClaimed(task: ChunkTask | UpdateTask, ctl: Int32Array, units: number, publicOp: string, nonFinite?: (sample: number) => GradPoolError): Promise<ParallelResult> {
     const t0 = performance.now();
     Atomics.store(ctl, CTL.CLAIM, 0);
     Atomics.store(ctl, CTL.ABORT, 0);
     const settled = await Promise.allSettled(Array.from({ length: Math.min(this.threads, units) }, () => this.piscina.run(task) as Promise<TaskResult>));
     for (const r of settled) if (r.status === 'fulfilled') this.record(r.value);
-    const { computeMs, badSample } = mergeClaimed(settled, units, publicOp);
+    if (call?.stopped && settled.some((r) => r.status === 'rejected')) {
+      // piscina rejects an aborted task at once and terminates its worker without waiting: wait for
+      // the thread to be gone, so nothing is still writing into the arena when the call rejects.
+      await exited([...workers].filter((w) => !this.piscina.threads.includes(w)));
+      throw call.error();
+    }
+    const { computeMs, badSample } = mergeClaimed(settled, units, publicOp, nonFinite);
     return { wallMs: performance.now() - t0, computeMs, badSample };
   }
 
@@ -117,11 +123,21 @@ export class Dispatcher {
 
 /**
  * Combines the results of one work-claiming phase, or throws its error. The error is chosen by what
- * failed, never by which worker happened to report first: a crash, else the failure at the lowest
- * sample (every chunk before the lowest failing one was claimed first and so ran to the end, so this
- * is the batch's first failing sample, whatever the thread count), else the first failure in task order.
+ * failed, never by which worker happened to report first: the failure at the lowest sample — a thrown
+ * one, or, when `nonFinite` makes non-finite samples errors, a non-finite one — else a crash, else the
+ * first failure in task order. Chunks are claimed in order and a claimed chunk runs to its end, so
+ * every chunk before the lowest failing one ran: that sample is the batch's first failing sample,
+ * whatever the thread count. A crash ranks below a sample's failure because whether a crash after
+ * the first failing sample happens at all depends on timing (the other workers stop claiming).
  */
-export function mergeClaimed(settled: PromiseSettledResult<TaskResult>[], units: number, publicOp: string): { computeMs: number; badSample: number } {
+export function mergeClaimed(settled: PromiseSettledResult<TaskResult>[], units: number, publicOp: string, nonFinite?: (sample: number) => GradPoolError): { computeMs: number; badSample: number } {
+  const results = settled.flatMap((s) => (s.status === 'fulfilled' ? [s.value] : []));
+  let badSample = -1;
+  for (const r of results) if (r.ok && r.badSample !== undefined && (badSample < 0 || r.badSample < badSample)) badSample = r.badSample;
+  const failures = results.flatMap((r) => (r.ok ? [] : [r.error]));
+  const first = failures.length > 0 ? failures.reduce((a, b) => ((b.sample ?? Infinity) < (a.sample ?? Infinity) ? b : a)) : undefined;
+  if (nonFinite && badSample >= 0 && badSample < (first?.sample ?? Infinity)) throw nonFinite(badSample);
+  if (first?.sample !== undefined) throw new GradPoolError(first.code, first.message, { sample: first.sample });
   const crash = settled.find((s): s is PromiseRejectedResult => s.status === 'rejected');
   if (crash) throw errors.workerCrashed(publicOp, crash.reason);
   const results = settled.map((s) => (s as PromiseFulfilledResult<TaskResult>).value);
@@ -132,11 +148,9 @@ export function mergeClaimed(settled: PromiseSettledResult<TaskResult>[], units:
   }
   let done = 0;
   let computeMs = 0;
-  let badSample = -1;
   for (const r of results as OkResult[]) {
     done += r.chunks;
     computeMs = Math.max(computeMs, r.computeMs ?? 0);
-    if (r.badSample !== undefined && (badSample < 0 || r.badSample < badSample)) badSample = r.badSample;
   }
   if (done !== units) throw new GradPoolError('ERR_INTERNAL', `${publicOp}: ${done} of ${units} work units were computed`);
   return { computeMs, badSample };

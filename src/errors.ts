@@ -7,10 +7,13 @@
 /** The one error class gradpool throws. `code` is stable and machine-readable; `message` is for people. */
 export class GradPoolError extends Error {
   readonly code: string;
-  constructor(code: string, message: string, options?: { cause?: unknown }) {
+  /** For a failure of one sample of a call's batch: its index in that batch (what `fit` maps to a dataset row). */
+  readonly sample?: number;
+  constructor(code: string, message: string, options?: { cause?: unknown; sample?: number }) {
     super(message, options);
     this.name = 'GradPoolError';
     this.code = code;
+    if (options?.sample !== undefined) this.sample = options.sample;
   }
 }
 
@@ -124,7 +127,7 @@ export const errors = {
 
   /** The model's forward or loss threw (or misbehaved) for one sample; the index is in the whole batch. */
   sampleFailed: (op: string, sample: number, cause: string) =>
-    new GradPoolError('ERR_SAMPLE_FAILED', `${op}: sample ${sample}: ${cause}`),
+    new GradPoolError('ERR_SAMPLE_FAILED', `${op}: sample ${sample}: ${cause}`, { sample }),
 
   /** A worker died (exit, uncaught throw, out of memory) while running part of a call. */
   workerCrashed: (op: string, cause: unknown) =>
@@ -137,12 +140,47 @@ export const errors = {
   /** The pool was closed. */
   closed: (op: string) => new GradPoolError('ERR_POOL_CLOSED', `${op}: the pool is closed`),
 
-  /** A value needed for a step was NaN or infinite. */
-  nonFiniteGradient: (op: string, sample: number) =>
+  /** A queued call that `close()` rejected before it started: `by` is `close({ force: true })` or `close() after its grace period of 50 ms`. */
+  closedBeforeStart: (op: string, by: string) =>
+    new GradPoolError('ERR_POOL_CLOSED', `${op}: the pool was closed by ${by} before this call started; nothing ran`),
+
+  /** A call stopped while it ran: `by` is `its signal` or `close({ force: true }) after its grace period of 50 ms`. */
+  aborted: (op: string, by: string) =>
+    new GradPoolError('ERR_ABORTED', `${op}: aborted by ${by}; the workers running it were terminated and replaced, and parameters and optimizer state are unchanged`),
+
+  /** A queued call whose signal fired before it started. */
+  abortedBeforeStart: (op: string) => new GradPoolError('ERR_ABORTED', `${op}: aborted by its signal before it started; nothing ran`),
+
+  /** A call that ran longer than the pool's `callTimeoutMs`. */
+  timedOut: (op: string, ms: number) =>
     new GradPoolError(
       'ERR_NON_FINITE_GRADIENT',
       `${op}: sample ${sample} has a non-finite loss or gradient; parameters and optimizer state are unchanged`,
     ),
+
+  /**
+   * A sample's loss or gradient was NaN or infinite (the lowest such sample of the batch). `after` says
+   * what that means for the call: by default, that a step changed nothing.
+   */
+  nonFiniteGradient: (op: string, sample: number, after = 'parameters and optimizer state are unchanged') =>
+    new GradPoolError('ERR_NON_FINITE_GRADIENT', `${op}: sample ${sample} has a non-finite loss or gradient; ${after}`, { sample }),
+
+  /**
+   * The optimizer update itself produced a non-finite value (an overflow: e.g. a learning rate of
+   * 1e38): `what` is `parameter W` or `optimizer state v of parameter W`, `index` the element within it.
+   */
+  nonFiniteUpdate: (op: string, what: string, index: number, value: number, lr: number) =>
+    new GradPoolError(
+      'ERR_NON_FINITE_UPDATE',
+      `${op}: the update would make ${what} non-finite (${value} at element ${index}; learning rate ${lr}); nothing was committed: parameters and optimizer state are unchanged`,
+    ),
+
+  /**
+   * A step inside `fit` failed. `at` locates it (`step 3 (epoch 0, batch 2)`), `cause` is the step's
+   * own complaint re-worded for the dataset, `applied` says what earlier steps of this fit changed.
+   */
+  fitStepFailed: (code: string, at: string, cause: string, applied: string, original: unknown) =>
+    new GradPoolError(code, `fit: ${at}: ${cause}; that step was not applied; ${applied}`, { cause: original }),
 
   /** Paired axes of a contraction have different sizes: `axes: contracted dimensions differ: a axis 0 has size 3, b axis 0 has size 4`. */
   contractedMismatch: (name: string, aAxis: number, aSize: number, bAxis: number, bSize: number) =>

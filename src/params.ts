@@ -1,11 +1,11 @@
 import type { Arena } from './arena.js';
 import { errors, raw } from './errors.js';
-import type { NDArray, NestedArray, TensorLike } from './input.js';
+import type { NDArray, NDArrayLike, NestedArray, NumericArray, TensorLike } from './input.js';
 import { splitFlat, type ParamLayout } from './model/define.js';
 import { paramsRegion, type RegionSpec } from './shared/protocol.js';
 
 /** A value accepted for one parameter by `setParams`. */
-export type ParamValue = Float32Array | NDArray | TensorLike | NestedArray;
+export type ParamValue = NumericArray | NDArrayLike | TensorLike | NestedArray;
 
 const HALVES = [paramsRegion(0), paramsRegion(1)] as const;
 
@@ -15,22 +15,34 @@ export function namedArrays(layout: ParamLayout, flat: Float32Array): Record<str
   return Object.fromEntries(layout.names.map((n, i) => [n, { shape: [...layout.shapes[i]!], data: views[n]!.slice() }]));
 }
 
+/** One setParams: the values it names (flat offset → data), and how many calls had been made before it. */
+interface Staged {
+  after: number;
+  writes: [offset: number, data: Float32Array][];
+}
+
 /**
  * The parameters in shared memory, double-buffered: workers read the active region while a step
  * writes the other, and a step "commits" by flipping which one is active. A failed step therefore
  * never leaves half-updated parameters behind. `version` changes whenever the active contents change,
  * so workers know when to re-upload their cached tensors.
+ *
+ * setParams is staged as just the parameters it names and applied at the start of the first call made
+ * after it, on top of whatever the calls before it left: a step running meanwhile keeps its update of
+ * every parameter the setParams does not name.
  */
 export class ParamStore {
   private active = 0;
   version = 0;
-  /** Set by setParams; written to shared memory at the start of the next call, inside the call queue. */
-  private pending: Float32Array | null = null;
+  /** Set by setParams, in order; each is written to shared memory at the start of the first call made after it. */
+  private pending: Staged[] = [];
 
   constructor(
     private arena: Arena,
     readonly layout: ParamLayout,
     initial: Float32Array,
+    /** How many calls have been made so far (see {@link flush}). */
+    private readonly callsMade: () => number,
   ) {
     for (const r of HALVES) arena.ensure(r, layout.total);
     arena.view(HALVES[0], layout.total).set(initial);
@@ -45,9 +57,11 @@ export class ParamStore {
     return HALVES[1 - this.active]!;
   }
 
-  /** The current parameters, flat (pending values included). A copy. */
+  /** The current parameters, flat (pending values included, on top of the active ones). A copy. */
   flat(): Float32Array {
-    return this.pending ? this.pending.slice() : this.arena.view(this.region, this.layout.total).slice();
+    const out = this.arena.view(this.region, this.layout.total).slice();
+    for (const s of this.pending) for (const [off, data] of s.writes) out.set(data, off);
+    return out;
   }
 
   /** A copy of every parameter, by name, shaped. */
@@ -58,22 +72,27 @@ export class ParamStore {
   /** Validates every value first, then stages them all (all-or-nothing). */
   set(values: Record<string, ParamValue>, read: (name: string, v: ParamValue, shape: readonly number[]) => Float32Array): void {
     if (!values || typeof values !== 'object') throw errors.type('params', 'an object of named parameter values', values);
-    const next = this.flat();
+    const writes: Staged['writes'] = [];
     for (const [name, v] of Object.entries(values)) {
       const i = this.layout.names.indexOf(name);
       if (i < 0) throw errors.invalidOption(`params.${name}`, `one of the model's parameters (${this.layout.names.join(', ')})`, raw('an unknown name'));
       const data = read(`params.${name}`, v, this.layout.shapes[i]!);
       for (let k = 0; k < data.length; k++) if (!Number.isFinite(data[k]!)) throw errors.nonFinite(`params.${name}`, k);
-      next.set(data, this.layout.offsets[i]!);
+      writes.push([this.layout.offsets[i]!, data.slice()]);
     }
-    this.pending = next;
+    this.pending.push({ after: this.callsMade(), writes });
   }
 
-  /** Writes staged values into the active region. Call only inside the call queue. */
-  flush(): void {
-    if (!this.pending) return;
-    this.arena.view(this.region, this.layout.total).set(this.pending);
-    this.pending = null;
+  /**
+   * Writes the values staged before call number `call` was made into the active region; later ones
+   * (set while earlier calls ran) stay staged for the next call. Call only inside the call queue.
+   */
+  flush(call: number): void {
+    let n = 0;
+    while (n < this.pending.length && this.pending[n]!.after < call) n++;
+    if (n === 0) return;
+    const view = this.arena.view(this.region, this.layout.total);
+    for (const s of this.pending.splice(0, n)) for (const [off, data] of s.writes) view.set(data, off);
     this.version++;
   }
 

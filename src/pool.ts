@@ -17,6 +17,8 @@ import { accuracy, METRICS, type Metric } from './train/metrics.js';
 import type { OptimizerState } from './train/opt-state.js';
 import { trainStep, type StepOptions, type StepResult } from './train/step.js';
 
+import { meanGradient, type GradientOptions } from './train/gradient.js';
+import { checkSignal, type CallOptions, type CloseOptions } from './lifecycle.js';
 /** Output options of `predict` and `perSampleGrads`. */
 export interface OutputOptions {
   /** `false`: return views into shared memory (valid until the next call) instead of fresh copies. Default true. */
@@ -281,20 +283,13 @@ export class GradPool implements Trainer {
     });
   }
 
-  /** The batch-mean loss and gradient, reduced in a fixed order (bit-identical for any thread count). */
-  async gradient(x: BatchInput, y: BatchInput): Promise<MeanGradient> {
-    const op = 'gradient';
-    const core = this.core;
-    const [xs, ys] = core.readXY(op, x, y);
-    return core.serial(op, async () => {
-      const B = xs.batch;
-      const P = core.model.layout.total;
-      if (B === 0) return { loss: NaN, grads: core.split(new Float32Array(P)), batch: 0 };
-      const plan = core.plan(B);
-      const { loss } = await core.run('sumGrads', plan, { x: xs.data, y: ys.data }, op);
-      // The grad region is reused across calls; split() makes the caller's copies.
-      return { loss: orderedSum(loss) / B, grads: core.split(core.reduce(plan, 1 / B)), batch: B };
-    });
+  /**
+   * The batch-mean loss and gradient, reduced in a fixed order (bit-identical for any thread count).
+   * A sample with a non-finite loss or gradient fails the call naming it, or with
+   * `{ nonFinite: 'propagate' }` makes the mean non-finite where it is (see {@link GradientOptions}).
+   */
+  async gradient(x: BatchInput, y: BatchInput, options: GradientOptions = {}): Promise<MeanGradient<N>> {
+    return (await meanGradient(this.core, x, y, options)) as MeanGradient<N>;
   }
 
   /**

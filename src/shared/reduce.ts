@@ -36,3 +36,15 @@ export function l2Norm(values: ArrayLike<number>): number {
   for (let i = 0; i < values.length; i++) ss += values[i]! * values[i]!;
   return Math.sqrt(ss);
 }
+
+/**
+ * Index of the first NaN or ±Infinity in `values`, or -1. The common all-finite case is one pass of
+ * multiply-adds (v·0 is 0 for finite v and NaN otherwise), cheap enough to run on every update.
+ */
+export function firstNonFinite(values: Float32Array | Float64Array): number {
+  let acc = 0;
+  for (let i = 0; i < values.length; i++) acc += values[i]! * 0;
+  if (acc === 0) return -1;
+  for (let i = 0; i < values.length; i++) if (!Number.isFinite(values[i]!)) return i;
+  return -1;
+}

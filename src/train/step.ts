@@ -20,7 +20,12 @@ export interface StepDp {
 export interface StepOptions {
   optimizer: OptimizerSpec;
   dp?: StepDp;
-  /** What a non-finite loss or gradient does: `'throw'` (default; names the sample) or `'skip-step'`. */
+  /**
+   * What a non-finite loss or gradient (of any sample), or an update that would make a parameter or
+   * optimizer state non-finite (an overflow), does: `'throw'` (default; names the lowest such sample,
+   * or the parameter) or `'skip-step'` (nothing changes; the result says `skipped` and why). Either
+   * way nothing non-finite is ever committed.
+   */
   nonFinite?: 'throw' | 'skip-step';
   /**
    * Where the reduction and optimizer update run: sharded over the workers by parameter slices, or on
@@ -43,6 +48,8 @@ export interface StepResult {
   /** True when `nonFinite: 'skip-step'` skipped the update. */
   skipped: boolean;
   /** With `dp`: the fraction of samples whose gradient norm exceeded `maxGradNorm`. */
+  /** When skipped: why (what the `'throw'` policy's error would have said). */
+  skipReason?: string;
   clippedFraction?: number;
 }
 
@@ -59,7 +66,7 @@ function validate(o: StepOptions): void {
   if (o.update !== undefined && !['auto', 'coordinator', 'workers'].includes(o.update)) throw errors.invalidOption('update', "'auto', 'coordinator' or 'workers'", o.update);
   const dp = o.dp;
   if (dp !== undefined) {
-    if (!dp || typeof dp !== 'object') throw errors.type('dp', 'an object {maxGradNorm, noiseMultiplier}', dp);
+    checkOptionsObject(dp, ['maxGradNorm', 'noiseMultiplier', 'expectedBatchSize'], 'an object {maxGradNorm, noiseMultiplier}', 'dp');
     if (!isPositive(dp.maxGradNorm)) throw errors.invalidOption('dp.maxGradNorm', 'a positive number', dp.maxGradNorm);
     if (typeof dp.noiseMultiplier !== 'number' || !Number.isFinite(dp.noiseMultiplier) || dp.noiseMultiplier < 0)
       throw errors.invalidOption('dp.noiseMultiplier', 'a number >= 0', dp.noiseMultiplier);
@@ -82,22 +89,32 @@ export async function trainStep(core: PoolCore, x: BatchInput, y: BatchInput, o:
   const dp = o.dp;
   if (!dp && B === 0) throw errors.invalidOption('x', 'at least one sample (an empty batch is only meaningful with dp)', raw('an empty batch'));
   return core.serial(op, async () => {
+  // The noisy sum is divided by expectedBatchSize, else by B: for an empty batch that is 0, and every parameter would become NaN.
+  if (dp && B === 0 && dp.expectedBatchSize === undefined)
+    throw errors.invalidOption('dp.expectedBatchSize', 'a positive number for an empty batch (the noisy gradient sum is divided by it, else by the batch size, here 0)', undefined);
     const optimizer = o.optimizer;
     const t = core.optimizers.prepare(optimizer).t + 1;
     const lr = resolveLearningRate(optimizer, t); // throws before anything changes
     const plan = core.plan(B);
-    const r = B > 0 ? await core.run('sumGrads', plan, { x: xs.data, y: ys.data, clip: dp?.maxGradNorm }, op) : null;
+    const throws = (o.nonFinite ?? 'throw') === 'throw';
+    // Under 'throw', the run itself fails with the lowest failing sample, thrown or non-finite.
+    const nonFinite = throws ? (s: number) => errors.nonFiniteGradient(op, s) : undefined;
+    const r = B > 0 ? await core.run('sumGrads', plan, { x: xs.data, y: ys.data, clip: dp?.maxGradNorm, nonFinite }, op) : null;
     const loss = r ? orderedSum(r.loss) / B : NaN;
     const clipped = dp && r ? { clippedFraction: countAbove(r.norms, dp.maxGradNorm) / B } : {};
-    if (r && r.badSample >= 0) {
-      if ((o.nonFinite ?? 'throw') === 'throw') throw errors.nonFiniteGradient(op, r.badSample);
-      return { loss, gradNorm: NaN, lr, batch: B, step: t - 1, skipped: true, ...clipped };
-    }
+    const skip = (why: string, gradNorm: number): StepResult => ({ loss, gradNorm, lr, batch: B, step: t - 1, skipped: true, skipReason: why, ...clipped });
+    if (r && r.badSample >= 0) return skip(errors.nonFiniteGradient(op, r.badSample).message, NaN);
     const where = o.update ?? 'auto';
     const sharded = where === 'workers' || (where === 'auto' && core.options.threads > 1 && core.model.layout.total >= SHARDED_UPDATE_MIN_PARAMS);
     const noise = { noiseStd: dp ? dp.noiseMultiplier * dp.maxGradNorm : 0, noiseSeed: dpNoiseSeed(core.options.seed) };
     const grad = await core.update(plan, { optimizer, lr, t, divisor: dp?.expectedBatchSize ?? B, ...noise }, sharded ? 'workers' : 'coordinator');
     core.commit();
+    const overflow = core.updateOverflow();
+    if (overflow) {
+      const e = errors.nonFiniteUpdate(op, overflow.what, overflow.index, overflow.value, lr);
+      if (throws) throw e;
+      return skip(e.message, l2Norm(grad));
+    }
     return { loss, gradNorm: l2Norm(grad), lr, batch: B, step: t, skipped: false, ...clipped };
   });
 }
