@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process';
-import { copyFileSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Rng } from '../../src/rng.js';
 
@@ -38,6 +38,8 @@ export function makeJob(overrides: Record<string, unknown> = {}, rows = 240): { 
 }
 
 export interface CliRun {
+  /** The child's pid (what a lock it took holds). */
+  pid: number;
   code: number | null;
   signal: NodeJS.Signals | null;
   stdout: string;
@@ -47,11 +49,17 @@ export interface CliRun {
 
 /**
  * Runs the built CLI. `onEvent` sees each JSONL event line from stderr as it arrives and may kill the
- * child — the tests synchronise on the child's own progress lines, never on sleeps.
+ * child — the tests synchronise on the child's own progress lines, never on sleeps. `nodeArgs` go to
+ * node before the CLI (e.g. `--import` of the fault-injecting fs in test/fixtures/cli/fs-fault.mjs).
  */
-export function runCli(args: string[], onEvent?: (e: Record<string, unknown>, kill: (s: NodeJS.Signals) => void) => void, env: Record<string, string> = {}): Promise<CliRun> {
+export function runCli(
+  args: string[],
+  onEvent?: (e: Record<string, unknown>, kill: (s: NodeJS.Signals) => void, pid: number) => unknown,
+  env: Record<string, string> = {},
+  nodeArgs: string[] = [],
+): Promise<CliRun> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
+    const child = spawn(process.execPath, [...nodeArgs, CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
     let stdout = '';
     let stderr = '';
     let pending = '';
@@ -70,10 +78,39 @@ export function runCli(args: string[], onEvent?: (e: Record<string, unknown>, ki
         if (!line.startsWith('{')) continue;
         const e = JSON.parse(line) as Record<string, unknown>;
         events.push(e);
-        onEvent?.(e, kill);
+        void Promise.resolve(onEvent?.(e, kill, child.pid!)).catch(reject);
       }
     });
     child.on('error', reject);
-    child.on('close', (code, signal) => resolve({ code, signal, stdout, stderr, events }));
+    child.on('close', (code, signal) => resolve({ pid: child.pid!, code, signal, stdout, stderr, events }));
   });
 }
+
+/** Node arguments and environment that make the CLI's file system fail as `fault` says (see test/fixtures/cli/fs-fault.mjs). */
+export function fsFault(fault: { code: 'ENOSPC' | 'EROFS' | 'EACCES' | 'EIO'; op: 'write' | 'append' | 'read' | 'open'; path: string; skip?: number; bytes?: number }): {
+  env: Record<string, string>;
+  nodeArgs: string[];
+} {
+  const hook = fileURLToPath(new URL('../../../test/fixtures/cli/fs-fault.mjs', import.meta.url));
+  return { env: { GRADPOOL_TEST_FS_FAULT: JSON.stringify(fault) }, nodeArgs: ['--import', hook] };
+}
+
+/** The stderr lines that are not JSONL events: what a person reads (an error is exactly one such line). */
+export const plainLines = (stderr: string): string[] => stderr.split('\n').filter((l) => l !== '' && !l.startsWith('{'));
+
+/** Every file under `dir` by relative path, with its bytes: to show that a failed command changed nothing. */
+export function snapshot(dir: string): Map<string, Buffer> {
+  const out = new Map<string, Buffer>();
+  const walk = (d: string) => {
+    for (const n of readdirSync(d).sort()) {
+      const p = join(d, n);
+      if (statSync(p).isDirectory()) walk(p);
+      else out.set(relative(dir, p), readFileSync(p));
+    }
+  };
+  if (existsSync(dir)) walk(dir);
+  return out;
+}
+
+/** The messages of a run's `warning` events. */
+export const warningsOf = (r: CliRun): string[] => r.events.filter((e) => e.type === 'warning').map((e) => String(e.message));
