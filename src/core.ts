@@ -2,6 +2,7 @@ import { Arena } from './arena.js';
 import { Dispatcher, type ParallelResult, type WorkerStats } from './dispatch.js';
 import { errors, type GradPoolError } from './errors.js';
 import { readBatch, type BatchInput, type NDArray } from './input.js';
+import { CallQueue, type CloseOptions } from './lifecycle.js';
 import type { ModelDef } from './model/define.js';
 import type { PoolOptions } from './options.js';
 import { namedArrays, ParamStore } from './params.js';
@@ -11,8 +12,8 @@ import { firstNonFinite, reducePartials } from './shared/reduce.js';
 import { updateSlice, type UpdatePlan } from './shared/update.js';
 import { OptimizerStates } from './train/opt-state.js';
 import type { OptimizerSpec } from './optim/types.js';
-
 import { stateSlots } from './optim/spec.js';
+
 /**
  * Where the time of the last call went, in ms. `computeMs` is the busiest worker's time in the
  * executor (or optimizer); `dispatchMs` is the rest of the parallel phases (messaging, waking
@@ -35,7 +36,6 @@ export interface RunInputs {
   y?: Float32Array;
   /** DP: clip each sample's gradient to this L2 norm (sumGrads). */
   clip?: number | undefined;
-}
   /**
    * sumGrads: makes a non-finite sample an error, built by this from its index. The call then fails
    * with the lowest failing sample, whether it threw or went non-finite (see dispatch.ts mergeClaimed).
@@ -50,6 +50,7 @@ export interface UpdateOverflow {
   what: string;
   index: number;
   value: number;
+}
 
 /** One optimizer update: the pool's optimizer object (its state is looked up by it) and the step's figures. */
 export type UpdateSpec = Omit<UpdatePlan, 'P' | 'numChunks' | 'spec'> & { optimizer: OptimizerSpec };
@@ -80,8 +81,7 @@ export class PoolCore {
   readonly params: ParamStore;
   readonly optimizers: OptimizerStates;
   /** Calls run one at a time, in order: they share the arena. */
-  private queue: Promise<unknown> = Promise.resolve();
-  private closed = false;
+  private readonly calls: CallQueue;
   private timings: CallTimings | null = null;
   private pending: CallTimings | null = null;
   /** The optimizer whose update waits for {@link commit}. */
@@ -129,24 +129,24 @@ export class PoolCore {
       this.staged = null;
       const t0 = performance.now();
       this.pending = { op, totalMs: 0, dispatchMs: 0, computeMs: 0, reduceMs: 0, optimizerMs: 0 };
-      const out = await fn();
-      this.timings = { ...this.pending, totalMs: performance.now() - t0 };
-      return out;
+      this.dispatcher.call = call;
+      try {
+        const out = await fn();
+        this.timings = { ...this.pending, totalMs: performance.now() - t0 };
+        return out;
+      } finally {
+        this.dispatcher.call = null;
+      }
     });
-    this.queue = next.catch(() => undefined);
-    return next;
   }
 
-  /** Waits for queued calls, then stops the workers. Idempotent. */
-  async close(): Promise<void> {
-    if (this.closed) return;
-    this.closed = true;
-    await this.queue.catch(() => undefined);
-    await this.dispatcher.close();
+  /** Refuses new calls, drains (or with `force` rejects) queued ones, then stops the workers; see {@link CloseOptions}. */
+  close(options: CloseOptions = {}): Promise<void> {
+    return this.calls.close(options, () => this.dispatcher.close());
   }
 
   assertOpen(op: string): void {
-    if (this.closed) throw errors.closed(op);
+    if (this.calls.closed) throw errors.closed(op);
   }
 
   /** Adds `ms` to a field of the current call's timings. */
@@ -218,7 +218,8 @@ export class PoolCore {
 
   /**
    * Runs chunk op `op` over the batch of `plan` on the workers and returns views of what it wrote
-   * (valid until the next call), with the lowest non-finite sample of a sumGrads (or -1).
+   * (valid until the next call), with the lowest non-finite sample of a sumGrads (or -1) and the call
+   * number its random draws were keyed by.
    */
   async run<Op extends ChunkOp>(op: Op, plan: ChunkPlan, inputs: RunInputs, label: string): Promise<OpOutputs<Op> & { badSample: number; randomCall: number }> {
     if (this.notDifferentiable !== undefined && (op === 'perSampleGrads' || op === 'sumGrads')) throw errors.notDifferentiable(label, this.notDifferentiable);
@@ -277,11 +278,10 @@ export class PoolCore {
       this.time('optimizerMs', performance.now() - t0);
     }
     this.staged = optimizer;
-    return grad;
     this.stagedState = st.sOut;
+    return grad;
   }
 
-  /** Makes the update's parameters and optimizer state current, together. */
   /**
    * The first non-finite value the last {@link update} wrote (parameters first, then each optimizer
    * slot), or null. An overflowing update (a huge learning rate) must not be committed, and nothing
@@ -303,6 +303,7 @@ export class PoolCore {
     return null;
   }
 
+  /** Makes the update's parameters and optimizer state current, together. */
   commit(): void {
     if (!this.staged) throw new Error('core: commit() without an update');
     this.params.commit();

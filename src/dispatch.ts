@@ -1,6 +1,8 @@
-import type { ResourceLimits } from 'node:worker_threads';
+import { once } from 'node:events';
+import type { ResourceLimits, Worker } from 'node:worker_threads';
 import { Piscina } from 'piscina';
 import { errors, GradPoolError } from './errors.js';
+import type { CallControl } from './lifecycle.js';
 import { CTL, type ChunkTask, type LoadSpec, type OkResult, type Task, type TaskResult, type UpdateTask, type WarmupTask } from './shared/protocol.js';
 
 /** What a parallel phase reports back. */
@@ -53,6 +55,12 @@ export class Dispatcher {
   /** Workers that died between calls (they were replaced; no call was affected). */
   idleCrashes = 0;
 
+  /**
+   * The running call's stop switch (set by the call queue for the call's lifetime): its signal goes
+   * with every task, so piscina terminates the workers still running them when the call is stopped.
+   */
+  call: CallControl | null = null;
+
   /** Worker warnings already printed: each once per pool, however many workers raise it. */
   private readonly warned = new Set<string>();
 
@@ -98,7 +106,10 @@ export class Dispatcher {
     const t0 = performance.now();
     Atomics.store(ctl, CTL.CLAIM, 0);
     Atomics.store(ctl, CTL.ABORT, 0);
-    const settled = await Promise.allSettled(Array.from({ length: Math.min(this.threads, units) }, () => this.piscina.run(task) as Promise<TaskResult>));
+    const call = this.call;
+    const workers = new Set(this.piscina.threads);
+    const options = call ? { signal: call.signal } : {};
+    const settled = await Promise.allSettled(Array.from({ length: Math.min(this.threads, units) }, () => this.piscina.run(task, options) as Promise<TaskResult>));
     for (const r of settled) if (r.status === 'fulfilled') this.record(r.value);
     if (call?.stopped && settled.some((r) => r.status === 'rejected')) {
       // piscina rejects an aborted task at once and terminates its worker without waiting: wait for
@@ -121,6 +132,11 @@ export class Dispatcher {
   }
 }
 
+/** Resolves when every one of `workers` has exited (threadId is -1 once a thread is gone). */
+async function exited(workers: Worker[]): Promise<void> {
+  await Promise.all(workers.filter((w) => w.threadId !== -1).map((w) => once(w, 'exit')));
+}
+
 /**
  * Combines the results of one work-claiming phase, or throws its error. The error is chosen by what
  * failed, never by which worker happened to report first: the failure at the lowest sample — a thrown
@@ -140,12 +156,7 @@ export function mergeClaimed(settled: PromiseSettledResult<TaskResult>[], units:
   if (first?.sample !== undefined) throw new GradPoolError(first.code, first.message, { sample: first.sample });
   const crash = settled.find((s): s is PromiseRejectedResult => s.status === 'rejected');
   if (crash) throw errors.workerCrashed(publicOp, crash.reason);
-  const results = settled.map((s) => (s as PromiseFulfilledResult<TaskResult>).value);
-  const failures = results.flatMap((r) => (r.ok ? [] : [r.error]));
-  if (failures.length > 0) {
-    const first = failures.reduce((a, b) => ((b.sample ?? Infinity) < (a.sample ?? Infinity) ? b : a));
-    throw new GradPoolError(first.code, first.message);
-  }
+  if (first) throw new GradPoolError(first.code, first.message);
   let done = 0;
   let computeMs = 0;
   for (const r of results as OkResult[]) {

@@ -154,8 +154,8 @@ export const errors = {
   /** A call that ran longer than the pool's `callTimeoutMs`. */
   timedOut: (op: string, ms: number) =>
     new GradPoolError(
-      'ERR_NON_FINITE_GRADIENT',
-      `${op}: sample ${sample} has a non-finite loss or gradient; parameters and optimizer state are unchanged`,
+      'ERR_TIMEOUT',
+      `${op}: did not finish within callTimeoutMs (${ms} ms); the workers running it were terminated and replaced, and parameters and optimizer state are unchanged`,
     ),
 
   /**

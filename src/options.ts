@@ -1,11 +1,11 @@
-import { availableParallelism } from 'node:os';
+import { availableParallelism, totalmem } from 'node:os';
 import type { ResourceLimits } from 'node:worker_threads';
 import type * as tf from '@tensorflow/tfjs';
 import { errors } from './errors.js';
 import type { LayersLoss } from './model/layers/losses.js';
 import { isLayersRef } from './model/layers/source.js';
 import { EXECUTORS, RANDOMNESS, type ExecutorName, type Randomness } from './shared/protocol.js';
-import { checkOptionsObject, isPosInt } from './validate.js';
+import { checkKnownFields, checkOptionsObject, isPosInt, isPositive } from './validate.js';
 
 /** Options of {@link GradPool.create}. */
 export interface GradPoolOptions {
@@ -34,7 +34,12 @@ export interface GradPoolOptions {
    * ```
    */
   loss?: LayersLoss;
-  /** Worker threads. Default: `os.availableParallelism()`. Results are bit-identical for any value. */
+  /**
+   * Worker threads. Default: `os.availableParallelism()`. Results are bit-identical for any value.
+   * Each worker costs about {@link WORKER_MEMORY_MB} MB before any work (its own V8 heap, tfjs and
+   * the backend), so more workers than cores add memory and no speed: above
+   * `os.availableParallelism()` the pool warns once, and above {@link MAX_THREADS} it refuses.
+   */
   threads?: number;
   /** tfjs backend in the workers: `'wasm'` (default, ships with gradpool), `'cpu'`, or another name with `backendModule`. */
   backend?: string;
@@ -56,8 +61,22 @@ export interface GradPoolOptions {
    * under the batching rules when the pool is created, in which case the loop, with a warning saying why.
    */
   executor?: 'auto' | 'vectorized' | 'loop';
-  /** Passed to each worker thread (e.g. `{ maxOldGenerationSizeMb: 512 }`). */
+  /**
+   * Passed to each worker thread (e.g. `{ maxOldGenerationSizeMb: 512 }`); its fields override the
+   * default. Default: `{ maxOldGenerationSizeMb }` of {@link defaultHeapLimitMb} — an eighth of the
+   * machine's memory shared by the workers, so a model that allocates without end fails its call
+   * with `ERR_WORKER_CRASHED` (and the pool replaces the worker) long before it takes the process's
+   * memory. The limit is on each worker's JavaScript heap; tensor memory (wasm memory, typed arrays)
+   * is outside it.
+   */
   resourceLimits?: ResourceLimits;
+  /**
+   * Longest a call may run, in ms, from the moment it starts (time spent queued behind earlier calls
+   * does not count). A call past it rejects with `ERR_TIMEOUT`: the workers running it are terminated
+   * and replaced, and parameters and optimizer state are unchanged. Default: no limit. A replaced
+   * worker loads tfjs and the model again during its next call, which that call's time includes.
+   */
+  callTimeoutMs?: number;
   /**
    * Random ops inside the model (`tf.dropout`, `tf.layers.dropout` in training, `tf.randomUniform`,
    * `tf.randomUniformInt`, `tf.randomNormal`, `tf.truncatedNormal`, `tf.randomGamma`), like
@@ -112,13 +131,54 @@ export interface GradPoolOptions {
 }
 
 /** The options with defaults filled in; `executor` is still `'auto'` until the probe at creation resolves it. */
-export type ResolvedOptions = Required<Omit<GradPoolOptions, 'backendModule' | 'resourceLimits' | 'chunkSize' | 'executor' | 'loss'>> &
-  Pick<GradPoolOptions, 'backendModule' | 'resourceLimits' | 'chunkSize' | 'loss'> & { executor: 'auto' | ExecutorName };
+export type ResolvedOptions = Required<Omit<GradPoolOptions, 'backendModule' | 'chunkSize' | 'executor' | 'loss' | 'callTimeoutMs'>> &
+  Pick<GradPoolOptions, 'backendModule' | 'chunkSize' | 'loss' | 'callTimeoutMs'> & { executor: 'auto' | ExecutorName };
 
 /** The options of a running pool: the executor is resolved. */
 export type PoolOptions = ResolvedOptions & { executor: ExecutorName };
 
-const KNOWN = ['model', 'threads', 'backend', 'backendModule', 'seed', 'chunkSize', 'executor', 'resourceLimits', 'randomness', 'loss', 'replay'];
+const KNOWN = ['model', 'threads', 'backend', 'backendModule', 'seed', 'chunkSize', 'executor', 'resourceLimits', 'randomness', 'loss', 'replay', 'callTimeoutMs'];
+
+/**
+ * What one idle worker costs in memory, in MB: the process's RSS growth per worker for pools of 1 to
+ * 16 workers with tfjs loaded and primed (MLP fixture, Node 20: 51 MB on wasm, 56 MB on cpu).
+ */
+export const WORKER_MEMORY_MB = 55;
+
+/** The most worker threads a pool accepts: 256 idle workers already take about 14 GB. */
+export const MAX_THREADS = 256;
+
+/** Bounds of the default per-worker heap limit, in MB: enough to load tfjs and a model; no more than V8's own default. */
+const HEAP_LIMIT_MB = { min: 256, max: 4096 } as const;
+
+/**
+ * The default `resourceLimits.maxOldGenerationSizeMb` of each worker: an eighth of `totalMemBytes`
+ * shared by `threads` workers, within [256, 4096] MB. On a 24 GB machine with 2 workers: 1536 MB each.
+ */
+export function defaultHeapLimitMb(threads: number, totalMemBytes = totalmem()): number {
+  const share = Math.floor(totalMemBytes / 2 ** 20 / 8 / threads);
+  return Math.min(HEAP_LIMIT_MB.max, Math.max(HEAP_LIMIT_MB.min, share));
+}
+
+/** `threads` values already warned about (the warning is printed once per process for each). */
+const warnedThreads = new Set<number>();
+
+/** Refuses a thread count above {@link MAX_THREADS}; warns once above the cores available. */
+function checkThreads(threads: unknown, cores: number): number {
+  if (!isPosInt(threads)) throw errors.invalidOption('threads', 'a positive integer', threads);
+  if (threads > MAX_THREADS) {
+    const gb = ((threads * WORKER_MEMORY_MB) / 1024).toFixed(1);
+    throw errors.invalidOption('threads', `at most ${MAX_THREADS} (each worker costs about ${WORKER_MEMORY_MB} MB of memory before any work: ${threads} workers would take about ${gb} GB)`, threads);
+  }
+  if (threads > cores && !warnedThreads.has(threads)) {
+    warnedThreads.add(threads);
+    process.emitWarning(
+      `threads: ${threads} is more than the ${cores} cores available (os.availableParallelism()); each extra worker costs about ${WORKER_MEMORY_MB} MB of memory and adds no speed`,
+      'GradPoolWarning',
+    );
+  }
+  return threads;
+}
 const EXECUTOR_CHOICES = ['auto', ...EXECUTORS];
 
 /** Validates every option with an error that names it, and fills in defaults. */
@@ -127,8 +187,8 @@ export function resolveOptions(o: GradPoolOptions): ResolvedOptions {
   if (o.model === undefined) throw errors.invalidOption('model', 'a module path or URL', undefined);
   if (o.loss !== undefined && !isLayersRef(o.model))
     throw errors.invalidOption('loss', 'no loss option with a defineModel module, which has its own loss (loss is for tfjs-layers models)', o.loss);
-  const threads = o.threads ?? availableParallelism();
-  if (!isPosInt(threads)) throw errors.invalidOption('threads', 'a positive integer', threads);
+  const cores = availableParallelism();
+  const threads = checkThreads(o.threads ?? cores, cores);
   const backend = o.backend ?? 'wasm';
   if (typeof backend !== 'string' || backend.length === 0) throw errors.invalidOption('backend', "a backend name such as 'wasm' or 'cpu'", backend);
   if (o.backendModule !== undefined && (typeof o.backendModule !== 'string' || o.backendModule.length === 0))
@@ -140,9 +200,15 @@ export function resolveOptions(o: GradPoolOptions): ResolvedOptions {
   if (!EXECUTOR_CHOICES.includes(executor)) throw errors.invalidOption('executor', `one of ${EXECUTOR_CHOICES.join(', ')}`, executor);
   if (o.resourceLimits !== undefined && (typeof o.resourceLimits !== 'object' || o.resourceLimits === null))
     throw errors.invalidOption('resourceLimits', 'an object of worker resource limits', o.resourceLimits);
+  if (o.resourceLimits) checkKnownFields('resourceLimits', o.resourceLimits, ['maxOldGenerationSizeMb', 'maxYoungGenerationSizeMb', 'codeRangeSizeMb', 'stackSizeMb']);
   const randomness = o.randomness ?? 'different';
   if (!RANDOMNESS.includes(randomness)) throw errors.invalidOption('randomness', `one of ${RANDOMNESS.join(', ')}`, randomness);
   const replay = o.replay ?? true;
   if (typeof replay !== 'boolean') throw errors.invalidOption('replay', 'true or false', replay);
-  return { model: o.model, threads, backend, backendModule: o.backendModule, seed, chunkSize: o.chunkSize, executor, resourceLimits: o.resourceLimits, randomness, loss: o.loss, replay };
+  const { callTimeoutMs } = o;
+  // setTimeout's longest delay: beyond it Node fires after 1 ms.
+  if (callTimeoutMs !== undefined && !(isPositive(callTimeoutMs) && callTimeoutMs <= 2 ** 31 - 1))
+    throw errors.invalidOption('callTimeoutMs', 'a number of milliseconds > 0 and at most 2147483647 (omit it for no limit)', callTimeoutMs);
+  const resourceLimits = { maxOldGenerationSizeMb: defaultHeapLimitMb(threads), ...o.resourceLimits };
+  return { model: o.model, threads, backend, backendModule: o.backendModule, seed, chunkSize: o.chunkSize, executor, resourceLimits, randomness, loss: o.loss, replay, callTimeoutMs };
 }

@@ -20,7 +20,7 @@ import { trainStep, type StepOptions, type StepResult } from './train/step.js';
 import { meanGradient, type GradientOptions } from './train/gradient.js';
 import { checkSignal, type CallOptions, type CloseOptions } from './lifecycle.js';
 /** Output options of `predict` and `perSampleGrads`. */
-export interface OutputOptions {
+export interface OutputOptions extends CallOptions {
   /** `false`: return views into shared memory (valid until the next call) instead of fresh copies. Default true. */
   copy?: boolean;
 }
@@ -241,14 +241,14 @@ export class GradPool implements Trainer {
       if (xs.batch === 0) return { shape: [0, ...core.outputShape], data: new Float32Array(0) };
       const { pred } = await core.run('forward', core.plan(xs.batch), { x: xs.data }, op);
       return { shape: [xs.batch, ...core.outputShape], data: take(pred, options) };
-    });
+    }, checkSignal(options.signal));
   }
 
   /**
    * Mean loss (and metrics) over a batch without gradients, like tfjs's `model.evaluate`.
    * `metrics: ['accuracy']` compares argmax of prediction and target (or thresholds at 0.5 for one output).
    */
-  async evaluate(x: BatchInput, y: BatchInput, options: { metrics?: Metric[] } = {}): Promise<Evaluation> {
+  async evaluate(x: BatchInput, y: BatchInput, options: { metrics?: Metric[] } & CallOptions = {}): Promise<Evaluation> {
     const op = 'evaluate';
     const core = this.core;
     const [xs, ys] = core.readXY(op, x, y);
@@ -261,7 +261,7 @@ export class GradPool implements Trainer {
       if (B === 0) return { loss: NaN, batch: 0, ...(metrics.length ? { accuracy: NaN } : {}) };
       const { pred, loss } = await core.run('evaluate', core.plan(B), { x: xs.data, y: ys.data }, op);
       return { loss: orderedSum(loss) / B, batch: B, ...(metrics.includes('accuracy') ? { accuracy: accuracy(pred, ys.data, B) } : {}) };
-    });
+    }, checkSignal(options.signal));
   }
 
   /**
@@ -280,7 +280,7 @@ export class GradPool implements Trainer {
       const grads: Record<string, NDArray> = {};
       names.forEach((n, p) => (grads[n] = { shape: [B, ...shapes[p]!], data: take(psg.subarray(B * offsets[p]!, B * (offsets[p]! + sizes[p]!)), options) }));
       return { losses: { shape: [B], data: take(loss, options) }, grads };
-    });
+    }, checkSignal(options.signal));
   }
 
   /**
@@ -314,9 +314,12 @@ export class GradPool implements Trainer {
     return this.core.stats();
   }
 
-  /** Stops the workers. Later calls reject with a "pool is closed" error. */
-  async close(): Promise<void> {
-    await this.core.close();
+  /**
+   * Stops the pool; later calls reject with `ERR_POOL_CLOSED`. Queued calls still run unless `force`;
+   * a call still running after `graceMs` is ended (`ERR_ABORTED`), so close never hangs. See {@link CloseOptions}.
+   */
+  async close(options: CloseOptions = {}): Promise<void> {
+    await this.core.close(options);
     this.layers?.dispose();
     this.layers = null;
   }

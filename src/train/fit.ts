@@ -14,7 +14,7 @@ export interface Trainer {
   readonly model: ModelDef;
   readonly seed: number;
   step(x: BatchInput, y: BatchInput, options: StepOptions): Promise<StepResult>;
-  evaluate(x: BatchInput, y: BatchInput, options: { metrics?: Metric[] }): Promise<{ loss: number; accuracy?: number }>;
+  evaluate(x: BatchInput, y: BatchInput, options: { metrics?: Metric[]; signal?: AbortSignal }): Promise<{ loss: number; accuracy?: number }>;
   inputBuffer(batch: number): Float32Array;
   targetBuffer(batch: number): Float32Array;
   /** The pool's call counter that keys random draws in the model (dropout); saved in {@link FitState}. */
@@ -103,9 +103,11 @@ export interface FitOptions {
   onEpochEnd?: (logs: EpochLogs) => unknown;
   /** Continue from a state given to `onStep` (the caller restores params and optimizer state). */
   initialState?: FitState;
+  /** Stops training: the step or evaluation it interrupts rejects with `ERR_ABORTED` (steps before it stay applied). */
+  signal?: AbortSignal;
 }
 
-const KNOWN = ['optimizer', 'epochs', 'batchSize', 'shuffle', 'validation', 'metrics', 'dp', 'nonFinite', 'onStep', 'onEpochEnd', 'initialState'];
+const KNOWN = ['optimizer', 'epochs', 'batchSize', 'shuffle', 'validation', 'metrics', 'dp', 'nonFinite', 'onStep', 'onEpochEnd', 'initialState', 'signal'];
 function validate(o: FitOptions, inMemory: boolean): void {
   checkOptionsObject(o, KNOWN, 'an object with an optimizer');
   if (o.optimizer === undefined) throw errors.invalidOption('optimizer', 'an optimizer such as sgd({ learningRate: 0.1 })', undefined);
@@ -175,7 +177,7 @@ export async function fit(pool: Trainer, data: FitData, o: FitOptions): Promise<
         gatherRows(xs!.data, idx, m.inputSize, x);
         gatherRows(ys!.data, idx, m.targetSize, y);
       }
-      const r = await pool.step(x, y, { optimizer: o.optimizer, ...(stepDp ? { dp: stepDp } : {}), ...(o.nonFinite ? { nonFinite: o.nonFinite } : {}) });
+      const r = await pool.step(x, y, { optimizer: o.optimizer, ...(stepDp ? { dp: stepDp } : {}), ...(o.nonFinite ? { nonFinite: o.nonFinite } : {}), ...(o.signal ? { signal: o.signal } : {}) });
       st.batch = b + 1;
       st.globalStep++;
       if (pool.randomCalls !== undefined) st.randomCalls = pool.randomCalls;
@@ -191,7 +193,7 @@ export async function fit(pool: Trainer, data: FitData, o: FitOptions): Promise<
     if (st.history.stopped && st.batch < sampler.batchesPerEpoch && !iterable) break; // stopped mid-epoch: no epoch summary
     const logs: EpochLogs = { epoch: st.epoch, loss: st.epochSamples > 0 ? st.epochLoss / st.epochSamples : NaN };
     if (o.validation) {
-      const v = await pool.evaluate(o.validation.x, o.validation.y, { metrics: o.metrics ?? [] });
+      const v = await pool.evaluate(o.validation.x, o.validation.y, { metrics: o.metrics ?? [], ...(o.signal ? { signal: o.signal } : {}) });
       logs.val_loss = v.loss;
       if (v.accuracy !== undefined) logs.val_acc = v.accuracy;
     }

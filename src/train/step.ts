@@ -6,6 +6,7 @@ import type { OptimizerSpec } from '../optim/types.js';
 import { Rng } from '../rng.js';
 import { countAbove, l2Norm, orderedSum } from '../shared/reduce.js';
 import { checkOptionsObject, isPositive } from '../validate.js';
+import { checkSignal, type CallOptions } from '../lifecycle.js';
 
 /** DP-SGD settings of one step (Abadi et al. 2016; Opacus semantics). */
 export interface StepDp {
@@ -17,7 +18,7 @@ export interface StepDp {
   expectedBatchSize?: number;
 }
 
-export interface StepOptions {
+export interface StepOptions extends CallOptions {
   optimizer: OptimizerSpec;
   dp?: StepDp;
   /**
@@ -56,7 +57,7 @@ export interface StepResult {
 /** Below this many parameters the update is cheaper on the coordinator than a round trip to the workers. */
 export const SHARDED_UPDATE_MIN_PARAMS = 32768;
 
-const KNOWN = ['optimizer', 'dp', 'nonFinite', 'update'];
+const KNOWN = ['optimizer', 'dp', 'nonFinite', 'update', 'signal'];
 
 function validate(o: StepOptions): void {
   checkOptionsObject(o, KNOWN, 'an object with an optimizer');
@@ -116,5 +117,5 @@ export async function trainStep(core: PoolCore, x: BatchInput, y: BatchInput, o:
       return skip(e.message, l2Norm(grad));
     }
     return { loss, gradNorm: l2Norm(grad), lr, batch: B, step: t, skipped: false, ...clipped };
-  });
+  }, checkSignal(o.signal));
 }
