@@ -7,7 +7,7 @@
  */
 import { basename, join } from 'node:path';
 import { GradPoolError } from '../errors.js';
-import { CORRUPT_DIR, listCorrupt, takeLatestValid, type Checkpoint } from '../io/checkpoint.js';
+import { CORRUPT_DIR, listCorrupt, readCheckpoint, takeLatestValid, type Checkpoint } from '../io/checkpoint.js';
 import { UsageError } from './exit.js';
 import { changedFiles, type FileDigest } from './identity.js';
 import { displayPath, withIo } from './io-errors.js';
@@ -19,13 +19,25 @@ export interface RunIdentity {
   readonly files: readonly FileDigest[];
 }
 
+/** What is wrong with a damaged checkpoint, read again, so a second `--resume` names it as the first did. */
+async function damage(file: string): Promise<string> {
+  try {
+    await readCheckpoint(file);
+    return 'it verifies now, but was damaged when it was moved here';
+  } catch (e) {
+    const prefix = `checkpoint ${file}: `;
+    return e instanceof GradPoolError && e.message.startsWith(prefix) ? e.message.slice(prefix.length) : (e as Error).message;
+  }
+}
+
 /** Every checkpoint is damaged: fail (exit code 1), naming each file and what is wrong with it. */
-async function allCorrupt(ckptDir: string, reasons: ReadonlyMap<string, string>): Promise<GradPoolError> {
+async function allCorrupt(ckptDir: string): Promise<GradPoolError> {
   const files = await listCorrupt(ckptDir);
-  const named = files.map((f) => `${basename(f)}${reasons.has(f) ? ` (${reasons.get(f)})` : ''}`).join(', ');
+  const named: string[] = [];
+  for (const f of files) named.push(`${basename(f)} (${await damage(f)})`);
   return new GradPoolError(
     'ERR_CHECKPOINT_CORRUPT',
-    `--resume: every checkpoint in ${displayPath(ckptDir)} is corrupt, so there is nothing to resume from: ${named}; they are kept in ${displayPath(join(ckptDir, CORRUPT_DIR))}; pass --fresh to start over (it moves the earlier run aside)`,
+    `--resume: every checkpoint in ${displayPath(ckptDir)} is corrupt, so there is nothing to resume from: ${named.join(', ')}; they are kept in ${displayPath(join(ckptDir, CORRUPT_DIR))}; pass --fresh to start over (it moves the earlier run aside)`,
   );
 }
 
@@ -35,9 +47,9 @@ async function allCorrupt(ckptDir: string, reasons: ReadonlyMap<string, string>)
  * is not set.
  */
 export async function resumePoint(ckptDir: string, identity: RunIdentity, force: boolean, warn: (message: string) => void): Promise<Checkpoint | undefined> {
-  const { checkpoint, corrupt } = await withIo('read checkpoints in', ckptDir, () => takeLatestValid(ckptDir, { onWarning: warn }));
+  const { checkpoint } = await withIo('read checkpoints in', ckptDir, () => takeLatestValid(ckptDir, { onWarning: warn }));
   if (!checkpoint) {
-    if ((await listCorrupt(ckptDir)).length > 0) throw await allCorrupt(ckptDir, new Map(corrupt.map((c) => [c.movedTo, c.reason])));
+    if ((await listCorrupt(ckptDir)).length > 0) throw await allCorrupt(ckptDir);
     warn(`--resume: no checkpoint in ${displayPath(ckptDir)}; starting from the beginning`);
     return undefined;
   }
