@@ -182,6 +182,9 @@ export const errors = {
   fitStepFailed: (code: string, at: string, cause: string, applied: string, original: unknown) =>
     new GradPoolError(code, `fit: ${at}: ${cause}; that step was not applied; ${applied}`, { cause: original }),
 
+  /** `fit`'s data failed it after some steps: `data: expected …, got …; <what this fit applied>`. */
+  fitData: (expected: string, got: string, applied: string) => new GradPoolError('ERR_INVALID_OPTION', `data: expected ${expected}, got ${got}; ${applied}`),
+
   /** Paired axes of a contraction have different sizes: `axes: contracted dimensions differ: a axis 0 has size 3, b axis 0 has size 4`. */
   contractedMismatch: (name: string, aAxis: number, aSize: number, bAxis: number, bSize: number) =>
     new GradPoolError(

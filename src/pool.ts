@@ -302,7 +302,8 @@ export class GradPool implements Trainer {
   }
 
   /** Trains over a dataset for some epochs, like tfjs's `model.fit`. See {@link FitOptions}. */
-  fit(data: FitData, options: FitOptions): Promise<History> {
+  async fit(data: FitData, options: FitOptions): Promise<History> {
+    this.core.assertOpen('fit'); // else the first step would name itself: `step: the pool is closed`
     return fit(this, data, options);
   }
 

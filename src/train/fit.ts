@@ -1,5 +1,5 @@
 import { errors, raw } from '../errors.js';
-import { readBatch, type BatchInput } from '../input.js';
+import { readPair, type BatchInput } from '../input.js';
 import { validateOptimizerSpec } from '../optim/spec.js';
 import type { OptimizerSpec } from '../optim/types.js';
 import type { ModelDef } from '../model/define.js';
@@ -8,6 +8,7 @@ import { METRICS, type Metric } from './metrics.js';
 import { gatherRows, Sampler, type SamplerState, type Sampling } from './sampler.js';
 import type { StepOptions, StepResult } from './step.js';
 import { checkOptionsObject, isPosInt } from '../validate.js';
+import { appliedSoFar, checkInitialState, EpochBatches, fitStepError, type BatchSource } from './fit-guard.js';
 
 /** What `fit` needs of a pool ({@link GradPool} is one): a model, a seed, steps, evaluation and staging buffers. */
 export interface Trainer {
@@ -21,8 +22,12 @@ export interface Trainer {
   randomCalls?: number;
 }
 
-/** In-memory arrays, or an async iterable of ready-made batches (iterated once per epoch). */
-export type FitData = { x: BatchInput; y: BatchInput } | AsyncIterable<{ x: BatchInput; y: BatchInput }>;
+/**
+ * In-memory arrays, or ready-made batches: an async iterable that starts over each time its
+ * `[Symbol.asyncIterator]()` is called (once per epoch), or a function returning a fresh iterable per
+ * epoch. A one-shot iterator (an async generator object) is refused for more than one epoch.
+ */
+export type FitData = { x: BatchInput; y: BatchInput } | BatchSource;
 
 /** DP-SGD for `fit`: Opacus semantics, with an RDP accountant reporting ε. */
 export interface FitDp {
@@ -119,26 +124,28 @@ function validate(o: FitOptions, inMemory: boolean): void {
     if (!METRICS.includes(m)) throw errors.invalidOption(`metrics[${i}]`, `one of ${METRICS.join(', ')}`, m);
   });
   for (const cb of ['onStep', 'onEpochEnd'] as const) if (o[cb] !== undefined && typeof o[cb] !== 'function') throw errors.invalidOption(cb, 'a function', o[cb]);
+  if (o.initialState !== undefined) checkInitialState(o.initialState);
   if (o.dp) {
+    checkOptionsObject(o.dp, ['maxGradNorm', 'noiseMultiplier', 'sampling', 'delta'], 'an object {maxGradNorm, noiseMultiplier}', 'dp');
     if (!inMemory) throw errors.invalidOption('dp', 'in-memory {x, y} data (gradpool must control sampling for the privacy accounting)', raw('an async iterable'));
     if (o.dp.sampling !== undefined && o.dp.sampling !== 'poisson' && o.dp.sampling !== 'shuffle') throw errors.invalidOption('dp.sampling', "'poisson' or 'shuffle'", o.dp.sampling);
     if (o.dp.delta !== undefined && !(typeof o.dp.delta === 'number' && o.dp.delta > 0 && o.dp.delta < 1)) throw errors.invalidOption('dp.delta', 'a number in (0, 1)', o.dp.delta);
   }
 }
 
-const isIterable = (d: FitData): d is AsyncIterable<{ x: BatchInput; y: BatchInput }> => typeof (d as AsyncIterable<unknown>)[Symbol.asyncIterator] === 'function';
+const isIterable = (d: FitData): d is BatchSource => typeof d === 'function' || typeof (d as AsyncIterable<unknown>)[Symbol.asyncIterator] === 'function';
 
 /** Implements {@link GradPool.fit}. */
 export async function fit(pool: Trainer, data: FitData, o: FitOptions): Promise<History> {
-  if (!data || typeof data !== 'object') throw errors.type('data', 'an object {x, y} or an async iterable of batches', data);
+  if (!data || (typeof data !== 'object' && typeof data !== 'function')) throw errors.type('data', 'an object {x, y}, an async iterable of batches or a function returning one', data);
   const iterable = isIterable(data);
   validate(o, !iterable);
   const epochs = o.epochs ?? 1;
   const batchSize = o.batchSize ?? 32;
   const m = pool.model;
-  const xs = iterable ? null : readBatch('data.x', data.x, m.inputShape);
-  const ys = iterable ? null : readBatch('data.y', data.y, m.targetShape);
-  if (xs && ys && xs.batch !== ys.batch) throw errors.batchMismatch('data.y', xs.batch, 'data.x', ys.batch);
+  const { x: xs, y: ys } = iterable ? { x: null, y: null } : readPair('data', data, m);
+  // Read (and converted) once, before the first step, so a bad one fails with nothing changed.
+  const val = o.validation === undefined ? null : readPair('validation', o.validation, m);
   const N = xs?.batch ?? 0;
   if (!iterable && N === 0) throw errors.invalidOption('data.x', 'at least one sample', raw('an empty dataset'));
   const dp = o.dp;
@@ -155,31 +162,47 @@ export async function fit(pool: Trainer, data: FitData, o: FitOptions): Promise<
   const eps = () => (dp ? epsilonFromRdp({ rdp: rdpPerStep!.map((r) => (st.dpSteps === 0 ? 0 : r * st.dpSteps)), delta: dp.delta ?? 1e-5 }).epsilon : undefined);
   const snapshot = (): FitState => structuredClone({ ...st, sampler: sampler.state() });
   const record = (key: string, v: number | undefined) => v !== undefined && (st.history.history[key] ??= []).push(v);
+  // What this fit has changed so far, for an error that stops it part-way.
+  const done = { applied: 0, skipped: 0, lastApplied: st.globalStep };
+  const applied = () => appliedSoFar(done.applied, done.skipped, done.lastApplied);
+  const source = iterable ? new EpochBatches(data, epochs - st.epoch) : null;
 
   for (; st.epoch < epochs; st.epoch++, st.batch = 0, st.epochLoss = 0, st.epochSamples = 0) {
     const resumingMidEpoch = s0 !== undefined && st.epoch === s0.epoch && st.batch > 0;
     if (!iterable && !resumingMidEpoch) sampler.startEpoch();
-    const batches: AsyncIterator<{ x: BatchInput; y: BatchInput }> | null = iterable ? data[Symbol.asyncIterator]() : null;
+    const batches: AsyncIterator<{ x: BatchInput; y: BatchInput }> | null = source ? source.start(st.epoch, applied) : null;
     for (let b = 0; ; b++) {
       let x: BatchInput;
       let y: BatchInput;
+      let rows: Uint32Array | null = null;
       if (batches) {
         const it = await batches.next();
-        if (it.done) break;
+        if (it.done) {
+          source!.end(st.epoch, applied);
+          break;
+        }
+        source!.count();
         if (b < st.batch) continue; // resuming: skip batches already trained on
         ({ x, y } = it.value);
       } else {
         if (b >= sampler.batchesPerEpoch) break;
         if (b < st.batch) continue;
-        const idx = sampler.batch(b);
+        const idx = (rows = sampler.batch(b));
         x = pool.inputBuffer(idx.length);
         y = pool.targetBuffer(idx.length);
         gatherRows(xs!.data, idx, m.inputSize, x);
         gatherRows(ys!.data, idx, m.targetSize, y);
       }
-      const r = await pool.step(x, y, { optimizer: o.optimizer, ...(stepDp ? { dp: stepDp } : {}), ...(o.nonFinite ? { nonFinite: o.nonFinite } : {}), ...(o.signal ? { signal: o.signal } : {}) });
+      let r: StepResult;
+      try {
+        r = await pool.step(x, y, { optimizer: o.optimizer, ...(stepDp ? { dp: stepDp } : {}), ...(o.nonFinite ? { nonFinite: o.nonFinite } : {}), ...(o.signal ? { signal: o.signal } : {}) });
+      } catch (e) {
+        throw fitStepError(e, { globalStep: st.globalStep + 1, epoch: st.epoch, batch: b, rows }, applied());
+      }
       st.batch = b + 1;
       st.globalStep++;
+      if (r.skipped) done.skipped++;
+      else (done.applied++, (done.lastApplied = st.globalStep));
       if (pool.randomCalls !== undefined) st.randomCalls = pool.randomCalls;
       if (!r.skipped && dp) st.dpSteps++;
       if (r.batch > 0 && !r.skipped) {
@@ -192,8 +215,8 @@ export async function fit(pool: Trainer, data: FitData, o: FitOptions): Promise<
     }
     if (st.history.stopped && st.batch < sampler.batchesPerEpoch && !iterable) break; // stopped mid-epoch: no epoch summary
     const logs: EpochLogs = { epoch: st.epoch, loss: st.epochSamples > 0 ? st.epochLoss / st.epochSamples : NaN };
-    if (o.validation) {
-      const v = await pool.evaluate(o.validation.x, o.validation.y, { metrics: o.metrics ?? [], ...(o.signal ? { signal: o.signal } : {}) });
+    if (val) {
+      const v = await pool.evaluate(val.x.data, val.y.data, { metrics: o.metrics ?? [], ...(o.signal ? { signal: o.signal } : {}) });
       logs.val_loss = v.loss;
       if (v.accuracy !== undefined) logs.val_acc = v.accuracy;
     }

@@ -48,9 +48,9 @@ export interface StepResult {
   step: number;
   /** True when `nonFinite: 'skip-step'` skipped the update. */
   skipped: boolean;
-  /** With `dp`: the fraction of samples whose gradient norm exceeded `maxGradNorm`. */
   /** When skipped: why (what the `'throw'` policy's error would have said). */
   skipReason?: string;
+  /** With `dp`: the fraction of samples whose gradient norm exceeded `maxGradNorm`. */
   clippedFraction?: number;
 }
 
@@ -89,10 +89,10 @@ export async function trainStep(core: PoolCore, x: BatchInput, y: BatchInput, o:
   const B = xs.batch;
   const dp = o.dp;
   if (!dp && B === 0) throw errors.invalidOption('x', 'at least one sample (an empty batch is only meaningful with dp)', raw('an empty batch'));
-  return core.serial(op, async () => {
   // The noisy sum is divided by expectedBatchSize, else by B: for an empty batch that is 0, and every parameter would become NaN.
   if (dp && B === 0 && dp.expectedBatchSize === undefined)
     throw errors.invalidOption('dp.expectedBatchSize', 'a positive number for an empty batch (the noisy gradient sum is divided by it, else by the batch size, here 0)', undefined);
+  return core.serial(op, async () => {
     const optimizer = o.optimizer;
     const t = core.optimizers.prepare(optimizer).t + 1;
     const lr = resolveLearningRate(optimizer, t); // throws before anything changes
@@ -109,13 +109,13 @@ export async function trainStep(core: PoolCore, x: BatchInput, y: BatchInput, o:
     const sharded = where === 'workers' || (where === 'auto' && core.options.threads > 1 && core.model.layout.total >= SHARDED_UPDATE_MIN_PARAMS);
     const noise = { noiseStd: dp ? dp.noiseMultiplier * dp.maxGradNorm : 0, noiseSeed: dpNoiseSeed(core.options.seed) };
     const grad = await core.update(plan, { optimizer, lr, t, divisor: dp?.expectedBatchSize ?? B, ...noise }, sharded ? 'workers' : 'coordinator');
-    core.commit();
     const overflow = core.updateOverflow();
     if (overflow) {
       const e = errors.nonFiniteUpdate(op, overflow.what, overflow.index, overflow.value, lr);
       if (throws) throw e;
       return skip(e.message, l2Norm(grad));
     }
+    core.commit();
     return { loss, gradNorm: l2Norm(grad), lr, batch: B, step: t, skipped: false, ...clipped };
   }, checkSignal(o.signal));
 }

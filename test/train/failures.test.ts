@@ -71,7 +71,7 @@ describe('train: failures lose nothing', function () {
     await assert.rejects(pool.step(x, y, { optimizer: opt, dp: { maxGradNorm: 0, noiseMultiplier: 1 } }), { message: 'dp.maxGradNorm: expected a positive number, got 0' });
     await assert.rejects(pool.step(x, y, { optimizer: opt, dp: { maxGradNorm: 1, noiseMultiplier: -1 } }), { message: 'dp.noiseMultiplier: expected a number >= 0, got -1' });
     await assert.rejects(pool.step(x, y, { optimizer: opt, nonFinite: 'ignore' as never }), { message: 'nonFinite: expected \'throw\' or \'skip-step\', got "ignore"' });
-    await assert.rejects(pool.step(x, y, { optimizer: opt, lr: 1 } as never), { message: 'options.lr: expected one of the known options (optimizer, dp, nonFinite, update), got an unknown option' });
+    await assert.rejects(pool.step(x, y, { optimizer: opt, lr: 1 } as never), { message: 'options.lr: unknown field (expected one of: optimizer, dp, nonFinite, update, signal)' });
     await assert.rejects(pool.step(new Float32Array(0), new Float32Array(0), { optimizer: opt }), { message: 'x: expected at least one sample (an empty batch is only meaningful with dp), got an empty batch' });
   });
 
