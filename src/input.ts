@@ -99,9 +99,10 @@ function flatten(name: string, v: NestedArray, out: Float32Array, at: { i: numbe
 function toFloat32(name: string, v: NumericArray | readonly unknown[]): Float32Array {
   if (v instanceof Float32Array) return v;
   const out = new Float32Array(v.length);
-  // Only float64 sources can leave float32's range; integer arrays convert with set() in one pass.
-  if (!(v instanceof Float64Array) && !Array.isArray(v)) {
+  if (!Array.isArray(v)) {
+    // The native conversion in one pass; only float64 can leave float32's range, so only it is scanned.
     out.set(v as ArrayLike<number>);
+    if (v instanceof Float64Array) for (let i = 0; i < out.length; i++) if (out[i] === Infinity || out[i] === -Infinity) put(name, out, i, v[i]!);
     return out;
   }
   for (let i = 0; i < v.length; i++) {

@@ -2,12 +2,14 @@ import { PoolCore, type CallTimings } from './core.js';
 import { Dispatcher, type WorkerStats } from './dispatch.js';
 import { errors, raw } from './errors.js';
 import { readBatch, readExact, type BatchInput, type NDArray } from './input.js';
-import { initParams, type ModelDef } from './model/define.js';
+import { initParams, type ModelDef, type ParamNames } from './model/define.js';
 import type * as tf from '@tensorflow/tfjs';
 import { isLayersRef, openLayersModel, withWeights } from './model/layers/source.js';
 import { loadModel, modelHref } from './model/load.js';
+import { warnOnSecondTfjs } from './model/tfjs-copies.js';
 import type { OptimizerSpec } from './optim/types.js';
 import { resolveOptions, type GradPoolOptions } from './options.js';
+import { checkOptionsObject } from './validate.js';
 import type { ParamValue } from './params.js';
 import type { ExecutorName, LoadSpec, Randomness, RuntimeSpec } from './shared/protocol.js';
 import { REGION } from './shared/protocol.js';
@@ -43,20 +45,20 @@ function chooseExecutor(requested: 'auto' | ExecutorName, notVectorizable: strin
   return 'loop';
 }
 
-/** Result of {@link GradPool.perSampleGrads}: every sample's loss and gradient (like `vmap(grad)`). */
-export interface PerSampleGrads {
+/** Result of {@link GradPool.perSampleGrads}: every sample's loss and gradient (like `vmap(grad)`). `N`: the parameter names. */
+export interface PerSampleGrads<N extends string = string> {
   /** `[B]`: each sample's own loss. */
   losses: NDArray;
   /** Per parameter, `[B, ...paramShape]`: each sample's gradient of its own loss. */
-  grads: Record<string, NDArray>;
+  grads: Record<N, NDArray>;
 }
 
-/** Result of {@link GradPool.gradient}: the batch-mean loss and gradient. */
-export interface MeanGradient {
+/** Result of {@link GradPool.gradient}: the batch-mean loss and gradient. `N`: the parameter names. */
+export interface MeanGradient<N extends string = string> {
   /** Mean of the per-sample losses (NaN for an empty batch, like `torch.mean` of nothing). */
   loss: number;
   /** Per parameter, `[...paramShape]`: mean of the per-sample gradients (zeros for an empty batch). */
-  grads: Record<string, NDArray>;
+  grads: Record<N, NDArray>;
   batch: number;
 }
 
@@ -93,7 +95,7 @@ export interface PoolStats {
  * await pool.close();
  * ```
  */
-export class GradPool implements Trainer {
+export class GradPool<N extends string = string> implements Trainer {
   private constructor(
     private readonly core: PoolCore,
     /** Gradpool's copy of a tfjs-layers model (the template of {@link toLayersModel}); null for a defineModel module. */
@@ -103,9 +105,14 @@ export class GradPool implements Trainer {
   /**
    * Starts the workers, loads the model in each, and initialises the parameters from `seed`.
    * Rejects with a message naming the module if the model cannot be loaded.
+   *
+   * The type argument `M` names the parameters in results (`grads.W`, `getParams().b`): pass the
+   * type of the model module's default export, `GradPool.create<typeof model>(…)` after
+   * `import type model from './model.js'`, or a union of names (`'W' | 'b'`). Default: any name.
    */
-  static async create(options: GradPoolOptions): Promise<GradPool> {
+  static async create<M = string>(options: GradPoolOptions): Promise<GradPool<ParamNames<M>>> {
     const o = resolveOptions(options);
+    warnOnSecondTfjs(o.model);
     // A tfjs-layers model travels as one shared buffer with a short cache key (src/model/layers/).
     const layers = isLayersRef(o.model) ? await openLayersModel(o.model as tf.LayersModel | string | URL, o.loss) : null;
     const href = layers?.key ?? modelHref(o.model as string | URL);
@@ -122,7 +129,7 @@ export class GradPool implements Trainer {
       const outputShape = described.outputShape!;
       // Prime every worker's executor so the first calls don't pay V8/wasm tier-up (workers/prime.ts).
       await dispatcher.warmup(load, { runtime, outputSize: outputShape.reduce((a, b) => a * b, 1), gradients: described.notDifferentiable === undefined });
-      return new GradPool(new PoolCore(model, { ...o, executor }, dispatcher, runtime, outputShape, layers?.initial ?? initParams(model, o.seed), described.notDifferentiable), layers?.model ?? null);
+      return new GradPool<ParamNames<M>>(new PoolCore(model, { ...o, executor }, dispatcher, runtime, outputShape, layers?.initial ?? initParams(model, o.seed), described.notDifferentiable), layers?.model ?? null);
     } catch (e) {
       await dispatcher.close();
       layers?.model.dispose();
@@ -173,8 +180,8 @@ export class GradPool implements Trainer {
   }
 
   /** A copy of the current parameters, by name. */
-  getParams(): Record<string, NDArray> {
-    return this.core.params.get();
+  getParams(): Record<N, NDArray> {
+    return this.core.params.get() as Record<N, NDArray>;
   }
 
   /**
@@ -198,9 +205,9 @@ export class GradPool implements Trainer {
   }
 
   /** Replaces some or all parameters. Validated in full before anything changes; takes effect for the next call. */
-  setParams(values: Record<string, ParamValue>): void {
+  setParams(values: Partial<Record<N, ParamValue>>): void {
     this.core.assertOpen('setParams');
-    this.core.params.set(values, readExact);
+    this.core.params.set(values as Record<string, ParamValue>, readExact);
   }
 
   /** A copy of `optimizer`'s state on this pool (moments and update count), for checkpoints. */
@@ -236,6 +243,7 @@ export class GradPool implements Trainer {
     const op = 'predict';
     const core = this.core;
     core.assertOpen(op);
+    checkOptionsObject(options, ['copy', 'signal']);
     const xs = readBatch('x', x, core.model.inputShape);
     return core.serial(op, async () => {
       if (xs.batch === 0) return { shape: [0, ...core.outputShape], data: new Float32Array(0) };
@@ -252,6 +260,7 @@ export class GradPool implements Trainer {
     const op = 'evaluate';
     const core = this.core;
     const [xs, ys] = core.readXY(op, x, y);
+    checkOptionsObject(options, ['metrics', 'signal']);
     const metrics = options.metrics ?? [];
     metrics.forEach((m, i) => {
       if (!METRICS.includes(m)) throw errors.invalidOption(`metrics[${i}]`, `one of ${METRICS.join(', ')}`, m);
@@ -269,16 +278,17 @@ export class GradPool implements Trainer {
    * With `{ copy: false }` the arrays are views into the pool's shared memory, valid until the next
    * call: no allocation per call, which matters when per-sample gradients run to hundreds of MB.
    */
-  async perSampleGrads(x: BatchInput, y: BatchInput, options: OutputOptions = {}): Promise<PerSampleGrads> {
+  async perSampleGrads(x: BatchInput, y: BatchInput, options: OutputOptions = {}): Promise<PerSampleGrads<N>> {
     const op = 'perSampleGrads';
     const core = this.core;
     const [xs, ys] = core.readXY(op, x, y);
+    checkOptionsObject(options, ['copy', 'signal']);
     const { names, shapes, sizes, offsets } = core.model.layout;
     return core.serial(op, async () => {
       const B = xs.batch;
       const { loss, psg } = B > 0 ? await core.run('perSampleGrads', core.plan(B), { x: xs.data, y: ys.data }, op) : { loss: new Float32Array(0), psg: new Float32Array(0) };
-      const grads: Record<string, NDArray> = {};
-      names.forEach((n, p) => (grads[n] = { shape: [B, ...shapes[p]!], data: take(psg.subarray(B * offsets[p]!, B * (offsets[p]! + sizes[p]!)), options) }));
+      const grads = {} as Record<N, NDArray>;
+      names.forEach((n, p) => (grads[n as N] = { shape: [B, ...shapes[p]!], data: take(psg.subarray(B * offsets[p]!, B * (offsets[p]! + sizes[p]!)), options) }));
       return { losses: { shape: [B], data: take(loss, options) }, grads };
     }, checkSignal(options.signal));
   }

@@ -90,7 +90,7 @@ describe('cli: job file', () => {
       [withFields({ optimizer: { name: 'sgd', learningRate: -1 } }), `optimizer.learningRate: expected ${LR}, got -1`, 'ERR_INVALID_OPTION'],
       [withFields({ optimizer: { name: 'sgd' } }), `optimizer.learningRate: expected ${LR}, got undefined`],
       [withFields({ optimizer: { name: 'adam', beta1: 1 } }), 'optimizer.beta1: expected a number in [0, 1), got 1'],
-      [withFields({ optimizer: { name: 'adam', lr: 0.1 } }), 'optimizer: expected only the adam options learningRate, beta1, beta2, epsilon, got unknown option "lr"'],
+      [withFields({ optimizer: { name: 'adam', lr: 0.1 } }), 'optimizer.lr: unknown field (expected one of: learningRate, beta1, beta2, epsilon)'],
       [withFields({ threads: 0 }), 'threads: expected a positive integer, got 0'],
       [withFields({ backend: '' }), "backend: expected a backend name such as 'wasm' or 'cpu', got \"\""],
       [withFields({ seed: 0.5 }), 'seed: expected an integer, got 0.5'],

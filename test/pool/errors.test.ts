@@ -31,7 +31,7 @@ describe('pool errors', function () {
   it('rejects ragged nested arrays, naming the index', async () => {
     await assert.rejects(pool.predict([[[1, 2], [3, 4], [5, 6]], [[1, 2], [3], [5, 6]]]), { message: 'x[1][1]: expected length 2 (a rectangular array), got length 1' });
     await assert.rejects(pool.predict([[[1, 2], [3, 4], [5, 'a']]] as never), { message: 'x[0][2][1]: expected a number, got "a"' });
-    await assert.rejects(pool.predict('abc' as never), { message: 'x: expected a Float32Array, tf.Tensor, {shape, data} or nested number arrays, got "abc"' });
+    await assert.rejects(pool.predict('abc' as never), { message: 'x: expected a typed array (Float32Array, Float64Array, Int32Array, Uint8Array, …), tf.Tensor, {shape, data} or nested number arrays, got "abc"' });
   });
 
   it('returns empty results for an empty batch', async () => {
@@ -86,7 +86,7 @@ describe('pool creation errors', function () {
     await assert.rejects(GradPool.create({ model: fixture('seed'), chunkSize: -1 }), { message: 'chunkSize: expected a positive integer, got -1' });
     await assert.rejects(GradPool.create({ model: fixture('seed'), seed: 0.5 }), { message: 'seed: expected an integer, got 0.5' });
     await assert.rejects(GradPool.create({ model: fixture('seed'), executor: 'magic' as never }), { message: 'executor: expected one of auto, vectorized, loop, got "magic"' });
-    await assert.rejects(GradPool.create({ model: fixture('seed'), thread: 2 } as never), { message: 'options.thread: expected one of the known options (model, threads, backend, backendModule, seed, chunkSize, executor, resourceLimits, randomness, loss, replay), got an unknown option' });
+    await assert.rejects(GradPool.create({ model: fixture('seed'), thread: 2 } as never), { message: 'options.thread: unknown field (expected one of: model, threads, backend, backendModule, seed, chunkSize, executor, resourceLimits, randomness, loss, replay, callTimeoutMs)' });
     await assert.rejects(GradPool.create({} as never), { message: 'model: expected a module path or URL, got undefined' });
   });
 

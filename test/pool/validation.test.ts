@@ -1,5 +1,5 @@
 // Exact messages for the remaining arguments: optimizer state, zero-copy buffers, evaluate metrics,
-// and step's update placement; nothing changes after a rejected call.
+// step's update placement and fit's validation data; nothing changes after a rejected call.
 import assert from 'node:assert/strict';
 import { adam, GradPool, sgd } from '../../src/index.js';
 import { oneHot, randn } from '../helpers/data.js';
@@ -32,6 +32,23 @@ describe('pool argument validation', function () {
 
   it('evaluate names an unknown metric', async () => {
     await assert.rejects(pool.evaluate(randn(10, 1), oneHot(2, 3, 2), { metrics: ['f1' as never] }), { message: 'metrics[0]: expected one of accuracy, got "f1"' });
+  });
+
+  it('fit names its validation data, and refuses it before the first step', async () => {
+    const opt = sgd({ learningRate: 0.1 });
+    const before = pool.getParams();
+    const x = randn(8 * 5, 5);
+    const y = oneHot(8, 3, 6);
+    await assert.rejects(pool.fit({ x, y }, { optimizer: opt, validation: { x: { shape: [4, 4], data: new Float32Array(16) }, y: oneHot(4, 3, 7) } }), {
+      code: 'ERR_SHAPE',
+      message: 'validation.x: expected shape [B,5], got [4,4]',
+    });
+    await assert.rejects(pool.fit({ x, y }, { optimizer: opt, validation: { x: randn(4 * 5, 8), y: oneHot(3, 3, 7) } }), {
+      code: 'ERR_BATCH_MISMATCH',
+      message: 'validation.y: expected batch size 4 (from validation.x), got 3',
+    });
+    assert.deepEqual(pool.getParams(), before);
+    assert.equal(pool.getOptimizerState(opt).step, 0);
   });
 
   it("step names a bad update placement and a bad expected batch size, changing nothing", async () => {
