@@ -105,7 +105,7 @@ export async function keepMetricsThrough(file: string, step: number, warn: (mess
       throw new GradPoolError('ERR_METRICS_CORRUPT', `metrics ${displayPath(file)}: line ${i + 1}: expected a metrics line {"type", "step", …}, got ${JSON.stringify(lines[i]!.slice(0, 40))}; only a torn last line is dropped on --resume: fix or remove this one`);
     }
     if (m.type === 'epoch' ? m.step < step : m.step <= step) keep.push(lines[i]!);
-    else past++;
+    else if (m.step > step) past++; // an epoch line at `step` itself is not lost: the resumed run writes it again
   }
   const dropped = [torn !== undefined ? `a torn last line (${torn} bytes, an append cut short)` : '', past > 0 ? `${past} line${past === 1 ? '' : 's'} past the checkpoint's step ${step}` : ''].filter(Boolean);
   if (dropped.length > 0) warn(`--resume: ${displayPath(file)}: dropped ${dropped.join(' and ')}`);
