@@ -61,6 +61,9 @@ export class Dispatcher {
    */
   call: CallControl | null = null;
 
+  /** What every worker loads (from the first warmup), to load replacements of terminated workers. */
+  private load: LoadSpec | null = null;
+
   /** Worker warnings already printed: each once per pool, however many workers raise it. */
   private readonly warned = new Set<string>();
 
@@ -91,6 +94,7 @@ export class Dispatcher {
    * with `prime`, each worker also runs the pool's executor a few times (workers/prime.ts).
    */
   async warmup(load: LoadSpec, prime?: WarmupTask['prime']): Promise<void> {
+    this.load = load;
     const barrier = new SharedArrayBuffer(4);
     const task: WarmupTask = { type: 'warmup', load, barrier, parties: this.threads, ...(prime ? { prime } : {}) };
     await Promise.all(Array.from({ length: this.threads }, () => this.runOne(task, 'create')));
@@ -115,6 +119,11 @@ export class Dispatcher {
       // piscina rejects an aborted task at once and terminates its worker without waiting: wait for
       // the thread to be gone, so nothing is still writing into the arena when the call rejects.
       await exited([...workers].filter((w) => !this.piscina.threads.includes(w)));
+      // The replacements start empty (a thread start and a tfjs import, about 1-2 s here): load them
+      // now, inside the stopped call, so the next call does not pay for it — with callTimeoutMs it
+      // could time out on that alone, and again after its own replacement. A pool that is closing
+      // needs no replacements. A replacement that cannot load fails the next call, naming why.
+      if (call.stopped.kind !== 'close' && this.load) await this.warmup(this.load).catch(() => undefined);
       throw call.error();
     }
     const { computeMs, badSample } = mergeClaimed(settled, units, publicOp, nonFinite);

@@ -173,7 +173,7 @@ function checkThreads(threads: unknown, cores: number): number {
   if (threads > cores && !warnedThreads.has(threads)) {
     warnedThreads.add(threads);
     process.emitWarning(
-      `threads: ${threads} is more than the ${cores} cores available (os.availableParallelism()); each extra worker costs about ${WORKER_MEMORY_MB} MB of memory and adds no speed`,
+      `threads: ${threads} is more than the ${cores === 1 ? '1 core' : `${cores} cores`} available (os.availableParallelism()); each extra worker costs about ${WORKER_MEMORY_MB} MB of memory and adds no speed`,
       'GradPoolWarning',
     );
   }

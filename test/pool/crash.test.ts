@@ -40,3 +40,24 @@ describe('pool worker crashes', function () {
     });
   }
 });
+
+describe('pool worker crashes without resourceLimits', function () {
+  it('a worker that allocates without end hits the default heap limit: the call fails, the process and the pool live on', async () => {
+    // No resourceLimits: the default limit (options.ts defaultHeapLimitMb) is what stops the worker,
+    // not V8's own (~4 GB per worker here), which let one call take the process past 6 GB.
+    const pool = await GradPool.create({ model: fixture('faulty'), threads: 2, backend: 'cpu', chunkSize: 4, executor: 'loop' });
+    try {
+      const params = pool.getParams();
+      const x = Float32Array.from({ length: 8 * 6 }, (_, i) => Math.sin(i));
+      x[0] = 999;
+      await assert.rejects(pool.gradient(x, new Float32Array(8)), {
+        code: 'ERR_WORKER_CRASHED',
+        message: 'gradient: a worker crashed (Worker terminated due to reaching memory limit: JS heap out of memory); the call was rejected, the pool replaced the worker, and parameters are unchanged',
+      });
+      assert.deepEqual(pool.getParams(), params);
+      assert.equal((await pool.gradient(x.fill(0.5), new Float32Array(8))).batch, 8);
+    } finally {
+      await pool.close();
+    }
+  });
+});
