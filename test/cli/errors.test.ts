@@ -15,6 +15,22 @@ describe('cli: usage and job-file errors', function () {
     assert.equal((await runCli([])).code, 2);
   });
 
+  it('every subcommand has --help (and -h), printed on stdout with exit 0, whatever else is on the line', async () => {
+    const cases: [string[], RegExp][] = [
+      [['train', '--help'], /^Usage: gradpool train <job\.json> \[--resume \| --fresh\] \[--force\] \[--progress-every <ms>\]\n[\s\S]*--fresh /],
+      [['train', 'job.json', '--bogus', '-h'], /^Usage: gradpool train /],
+      [['predict', '--help'], /^Usage: gradpool predict <job\.json> \[--out <file>\]\n/],
+      [['predict', '-h'], /^Usage: gradpool predict /],
+      [['bench', '--help'], /^Usage: gradpool bench /],
+    ];
+    for (const [args, usage] of cases) {
+      const r = await runCli(args);
+      assert.equal(r.code, 0, `${args.join(' ')}: ${r.stderr}`);
+      assert.match(r.stdout, usage);
+      assert.equal(r.stderr, '');
+    }
+  });
+
   const cases: [string, (dir: string, job: string, config: Record<string, unknown>) => string[], RegExp][] = [
     ['an unknown command', () => ['frobnicate'], /^gradpool: unknown command "frobnicate"; expected train, predict, bench, --help or --version$/m],
     ['an unknown flag', (_d, job) => ['train', job, '--resum'], /^gradpool: train: unknown option --resum; see gradpool train --help$/m],
