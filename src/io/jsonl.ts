@@ -1,7 +1,8 @@
 /**
  * JSON-lines loader: one `{"x": ..., "y": ...}` object per line, where x and y are numbers or
- * (nested, rectangular) arrays of numbers. The first sample fixes the shapes; every later line must
- * match, and every error names the 1-based line number and the element (`line 3: x[1][0]: ...`).
+ * (nested, rectangular) arrays of numbers. The shapes are the ones most lines have (the earliest
+ * on a tie), so one short line is blamed on itself even when it is the first; every error names the
+ * 1-based line number and the element (`line 3: x[1][0]: ...`).
  */
 import { readFile } from 'node:fs/promises';
 import { errors, fmtValue } from '../errors.js';
@@ -29,6 +30,27 @@ function flatten(v: unknown, shape: readonly number[], out: number[], at: string
   (v as unknown[]).forEach((e, i) => flatten(e, rest, out, `${at}[${i}]`, fail));
 }
 
+/** The shape most lines have; of equally common shapes, the one seen first. */
+function commonShape(shapes: number[][]): number[] {
+  const counts = new Map<string, { shape: number[]; n: number }>();
+  let best: { shape: number[]; n: number } | undefined;
+  for (const shape of shapes) {
+    const key = shape.join(',');
+    const c = counts.get(key) ?? { shape, n: 0 };
+    counts.set(key, c);
+    c.n++;
+    if (!best || c.n > best.n) best = c;
+  }
+  return best!.shape;
+}
+
+/** A thrower for errors on one line: `data.path: line 3: …`. */
+const failAt =
+  (pathField: string, line: number) =>
+  (msg: string): never => {
+    throw errors.dataInvalid(pathField, `line ${line}: ${msg}`);
+  };
+
 /**
  * Loads a JSON-lines file. Blank lines are skipped; keys other than `x` and `y` are ignored so
  * files may carry ids or metadata. With `oneHot: k`, each `y` is a class index (a number or `[n]`).
@@ -43,17 +65,11 @@ export async function loadJsonl(source: JsonlSource, field = 'data'): Promise<Da
   const pathField = `${field}.path`;
   requireFile(pathField, source.path);
   const lines = (await readFile(source.path, 'utf8')).replace(/^\uFEFF/, '').split(/\r?\n/);
-  const xs: number[] = [];
-  const ys: number[] = [];
-  const lineOf: number[] = [];
-  let inputShape: number[] | undefined;
-  let targetShape: number[] | undefined;
+  // Pass 1: parse every line, so the shapes can be the most common ones rather than the first line's.
+  const samples: { line: number; x: unknown; y: unknown }[] = [];
   for (let n = 0; n < lines.length; n++) {
     if (lines[n].trim() === '') continue;
-    const line = n + 1;
-    const fail = (msg: string): never => {
-      throw errors.dataInvalid(pathField, `line ${line}: ${msg}`);
-    };
+    const fail = failAt(pathField, n + 1);
     let obj: unknown;
     try {
       obj = JSON.parse(lines[n]);
@@ -64,16 +80,22 @@ export async function loadJsonl(source: JsonlSource, field = 'data'): Promise<Da
     const { x, y } = obj as { x?: unknown; y?: unknown };
     if (x === undefined) fail('missing "x"');
     if (y === undefined) fail('missing "y"');
-    inputShape ??= shapeOf(x);
-    targetShape ??= oneHot === undefined ? shapeOf(y) : [];
-    flatten(x, inputShape, xs, 'x', fail);
     // A one-hot label may be written as 3 or [3]; unwrap the latter.
-    const yv = oneHot !== undefined && Array.isArray(y) && y.length === 1 ? y[0] : y;
-    flatten(yv, targetShape, ys, 'y', fail);
-    lineOf.push(line);
+    samples.push({ line: n + 1, x, y: oneHot !== undefined && Array.isArray(y) && y.length === 1 ? y[0] : y });
   }
+  if (samples.length === 0) throw errors.dataInvalid(pathField, `no samples in ${source.path}`);
+  const inputShape = commonShape(samples.map((s) => shapeOf(s.x)));
+  const targetShape = oneHot === undefined ? commonShape(samples.map((s) => shapeOf(s.y))) : [];
+  // Pass 2: every line against those shapes; the first line that differs is the one named.
+  const xs: number[] = [];
+  const ys: number[] = [];
+  for (const { line, x, y } of samples) {
+    const fail = failAt(pathField, line);
+    flatten(x, inputShape, xs, 'x', fail);
+    flatten(y, targetShape, ys, 'y', fail);
+  }
+  const lineOf = samples.map((s) => s.line);
   const count = lineOf.length;
-  if (count === 0 || !inputShape || !targetShape) throw errors.dataInvalid(pathField, `no samples in ${source.path}`);
   const x = Float32Array.from(xs);
   if (oneHot === undefined) return makeDataset(x, Float32Array.from(ys), count, inputShape, targetShape);
   const y = oneHotEncode(pathField, ys, oneHot, (i) => `line ${lineOf[i]}: y`);

@@ -38,6 +38,19 @@ describe('io: jsonl', () => {
     }
   });
 
+  it('blames a short line on itself, even when it is the first: the shapes are the ones most lines have', async () => {
+    const { dir, cleanup } = scratchDir();
+    try {
+      const file = join(dir, 'short-first.jsonl');
+      writeFileSync(file, '{"x": [1], "y": [0]}\n\n{"x": [1, 2], "y": [0]}\n{"x": [3, 4], "y": [1]}\n');
+      await rejectsExactly(loadJsonl({ format: 'jsonl', path: file }), 'data.path: line 1: x: expected an array of length 2, got [1]', 'ERR_DATA_INVALID');
+      writeFileSync(file, '{"x": [1, 2], "y": [0]}\n{"x": [1, 2], "y": [0, 1]}\n{"x": [3, 4], "y": [1, 0]}\n');
+      await rejectsExactly(loadJsonl({ format: 'jsonl', path: file }), 'data.path: line 1: y: expected an array of length 2, got [0]', 'ERR_DATA_INVALID');
+    } finally {
+      cleanup();
+    }
+  });
+
   it('names the line and element of every bad value', async () => {
     const { dir, cleanup } = scratchDir();
     try {
