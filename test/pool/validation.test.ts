@@ -19,6 +19,7 @@ describe('pool argument validation', function () {
     assert.throws(() => pool.setOptimizerState(opt, { step: 1, slots: { ...good.slots, w: new Float32Array(P) } }), { message: "state.slots.w: expected one of this optimizer's slots (m, v), got an unknown slot" });
     assert.throws(() => pool.setOptimizerState(opt, { step: 1, slots: { m: new Float32Array(P) } as never }), { message: `state.slots.v: expected a Float32Array of length ${P}, got undefined` });
     assert.throws(() => pool.setOptimizerState(opt, { step: 1, slots: { m: new Float32Array(3), v: new Float32Array(P) } }), { message: `state.slots.m: expected a Float32Array of length ${P}, got length 3` });
+    assert.throws(() => pool.setOptimizerState(opt, { step: 1, slots: { m: new Int32Array(P) as never, v: new Float32Array(P) } }), { message: `state.slots.m: expected a Float32Array of length ${P}, got an Int32Array` });
     const bad = new Float32Array(P);
     bad[7] = Infinity;
     assert.throws(() => pool.setOptimizerState(opt, { step: 1, slots: { m: bad, v: new Float32Array(P) } }), { code: 'ERR_NON_FINITE', message: 'state.slots.m: expected finite numbers, got a non-finite value at flat index 7' });
