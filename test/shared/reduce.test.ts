@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { countAbove, l2Norm, orderedSum, reducePartials } from '../../src/shared/reduce.js';
+import { allFinite, countAbove, l2Norm, orderedSum, reducePartials } from '../../src/shared/reduce.js';
 import { sameBytes } from '../helpers/assert.js';
 import { randn } from '../helpers/data.js';
 
@@ -41,5 +41,11 @@ describe('shared: reductions', () => {
     assert.equal(countAbove(Float32Array.from([0.5, 1, 1.5, NaN, 2]), 1), 2);
     assert.equal(l2Norm(Float32Array.from([3, 4])), 5);
     assert.equal(l2Norm(new Float32Array(0)), 0);
+  });
+
+  it('allFinite is false for any NaN or ±Infinity, true for finite values, -0 and nothing', () => {
+    assert.equal(allFinite(Float32Array.from([1, -0, 3.4e38, -1e-45])), true);
+    assert.equal(allFinite(new Float32Array(0)), true);
+    for (const bad of [NaN, Infinity, -Infinity]) assert.equal(allFinite(Float64Array.from([0, 1, bad, 2])), false, String(bad));
   });
 });

@@ -1,7 +1,8 @@
 // The executor's sumGrads fast paths (sum mode with lazy outer products, and the clipped DP path)
 // against the reference summation of per-sample gradients, on cpu and wasm; and they leak nothing.
+import * as tf from '@tensorflow/tfjs';
 import assert from 'node:assert/strict';
-import type { ModelDef } from '../../../src/model/define.js';
+import { defineModel, type ModelDef } from '../../../src/model/define.js';
 import { LoopExecutor } from '../../../workers/executors/loop.js';
 import { sumGradsByLoop } from '../../../workers/executors/sum.js';
 import { createVectorizedExecutor } from '../../../workers/executors/vectorized/index.js';
@@ -36,6 +37,40 @@ for (const backend of ['cpu', 'wasm'] as const) {
         }
       });
     }
+
+    it('runs no inner Identity or same-dtype Cast: the tape\'s clones of the weights share their data', () => {
+      // A copy gave each chunk's weight a fresh id, and XNNPACK repacks a matmul's weights per id.
+      const counts = new Map<string, number>();
+      const k = ['Identity', 'Cast'].map((name) => tf.getKernel(name, backend)!);
+      const saved = k.map((c) => c.kernelFunc);
+      k.forEach((c, i) => (c.kernelFunc = (a) => (counts.set(c.kernelName, (counts.get(c.kernelName) ?? 0) + 1), saved[i]!(a))));
+      try {
+        const job = makeJob(mlpModel('relu', 'logSoftmax', 16), 4);
+        const ex = createVectorizedExecutor(backend, false);
+        for (let i = 0; i < 3; i++) assert.equal(ex.sumGrads(job, new Float32Array(4), new Float32Array(4), new Float64Array(job.model.layout.total)), -1); // record, check, replay
+        job.params.forEach((t) => t.dispose());
+      } finally {
+        k.forEach((c, i) => (c.kernelFunc = saved[i]!));
+      }
+      assert.deepEqual(Object.fromEntries(counts), {});
+    });
+
+    it('a non-finite gradient with a finite loss is still found and named (sum mode)', () => {
+      // sqrt(|u|) has loss 0 at u = 0 but a NaN gradient there: only sample 2 (x = 0) has u = 0.
+      const model = defineModel({
+        params: { W: { shape: [3] } },
+        inputShape: [3],
+        targetShape: [1],
+        forward: ({ W }, x) => tf.reshape(tf.sqrt(tf.abs(tf.sum(tf.mul(x, W!)))), [1]),
+        loss: (pred) => tf.sum(pred),
+      }) as unknown as ModelDef;
+      const job = makeJob(model, 4);
+      job.x.fill(0, 6, 9);
+      const row = new Float64Array(3);
+      assert.equal(createVectorizedExecutor(backend, false).sumGrads(job, new Float32Array(4), new Float32Array(4), row), 2);
+      assert.ok(row.every(Number.isFinite), 'the partial row holds the finite samples only');
+      job.params.forEach((t) => t.dispose());
+    });
 
     it('leaks nothing over 200 chunks (tensors, engine buffers, inner and vmap data ids)', () => {
       const ex = createVectorizedExecutor(backend, false);
