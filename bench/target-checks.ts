@@ -72,8 +72,15 @@ export function evaluateRunTargets(run: TargetsRun | null, sizes: TargetSizes): 
   paired('conv-step-vs-fit', `conv training step B=${C}, ${HI} threads: ≥ 2× tfjs model.fit, same backend, same run (fit time / pool time)`, cellId('conv', 'step', C, 'fit'), cellId('conv', 'step', C, `pool-${HI}t`), 2, false, ['model.fit', 'pool']);
   vsFixed('mlp-step-128-vs-pytorch', `MLP training step B=${M1}, ${HI} threads: ≥ 1.5× PyTorch`, cellId('mlp', 'step', M1, `pool-${HI}t`), 'mlp-step-128', 1.5);
   vsFixed('mlp-step-512-vs-pytorch', `MLP training step B=${M2}, ${HI} threads: ≥ 2× PyTorch`, cellId('mlp', 'step', M2, `pool-${HI}t`), 'mlp-step-512', 2);
-  const scaling = (id: string, what: string, w: string, op: Op, B: number) =>
+  const ceiling = run?.ceiling;
+  const ceilingText = ceiling
+    ? `; this machine's ceiling, the same fixed tfjs work in ${ceiling.threads} plain worker threads against 1 (no gradpool): ${ceiling.speedup.median.toFixed(2)}× (IQR ${ceiling.speedup.q1.toFixed(2)}–${ceiling.speedup.q3.toFixed(2)}, n=${ceiling.speedup.n})`
+    : '';
+  const scaling = (id: string, what: string, w: string, op: Op, B: number) => {
     paired(id, `${what}: ${LO}→${HI} threads ≥ 1.85× (time at ${LO} / time at ${HI})`, cellId(w, op, B, `pool-${LO}t`), cellId(w, op, B, `pool-${HI}t`), 1.85, false, [`${LO}T`, `${HI}T`]);
+    const t = out[out.length - 1]!;
+    if (t.detail !== undefined) t.detail += ceilingText;
+  };
   scaling('mlp-step-512-scaling', `MLP training step B=${M2}`, 'mlp', 'step', M2);
   scaling('conv-step-scaling', `conv training step B=${C}`, 'conv', 'step', C);
   scaling('seed-psg-scaling', `seed perSampleGrads B=${S}`, 'seed', 'perSampleGrads', S);

@@ -223,8 +223,20 @@ export interface ReferenceFigures {
 }
 
 /** The project's targets measured (bench/targets.ts). */
+/** The machine's scaling ceiling (ceiling.ts): plain worker threads, no gradpool. */
+export interface CeilingResult {
+  threads: number;
+  rounds: number;
+  /** Median time of one unit on one thread. */
+  unitMs: number;
+  /** Per round: one thread's time per unit over N threads' time per unit. */
+  speedup: RatioStats;
+}
+
 export interface TargetsRun {
   reference: ReferenceFigures;
+  /** The same fixed work in 1 and in N plain worker threads: what this machine allows (null: not measured). */
+  ceiling?: CeilingResult | null;
   /** The jax-js baseline: version and device, or null when not installed. */
   jax: { version: string; device: string; threads: number; note: string } | null;
   firstCalls: FirstCalls[];

@@ -164,6 +164,14 @@ describe('bench: the thread-scaling suite in a tiny configuration', function () 
     assert.match(fromDisk.targets.find((t) => t.id === 'seed-psg-vs-pytorch')!.detail!, /PyTorch 1\.13 figure from the issue's measurement on this machine type, not same-run/);
   });
 
+  it("measures the machine's own scaling ceiling (plain worker threads) and states it beside each scaling target", () => {
+    const c = fromDisk.targetRun!.ceiling!;
+    assert.ok(c.threads >= 2 && c.rounds >= 2 && c.speedup.n === c.rounds, JSON.stringify(c));
+    assert.ok(c.unitMs > 0 && c.speedup.median > 0 && c.speedup.q1 <= c.speedup.median && c.speedup.median <= c.speedup.q3, JSON.stringify(c.speedup));
+    for (const id of ['mlp-step-512-scaling', 'conv-step-scaling', 'seed-psg-scaling'])
+      assert.match(fromDisk.targets.find((t) => t.id === id)!.detail!, /this machine's ceiling, the same fixed tfjs work in \d+ plain worker threads against 1 \(no gradpool\): [\d.]+×/, id);
+  });
+
   it('measures the targets interleaved: same rounds for every contender, warm-up from the first calls, jax-js same-run', () => {
     const run = fromDisk.targetRun;
     assert.ok(run);
