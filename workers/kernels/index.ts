@@ -51,6 +51,7 @@ import { depthwiseConv2dNativeBackpropInputConfig } from './depthwise-conv2d-nat
 import { maxPoolGradConfig } from './max-pool-grad.js';
 import { oneHotConfig } from './one-hot.js';
 import { perSampleFilterGradConfig } from './per-sample-filter-grad.js';
+import { stepMultiplyConfig } from './step-multiply.js';
 import { wrapSum } from './sum.js';
 import { wrapMultiply } from './multiply.js';
 import { wrapTranspose } from './transpose.js';
@@ -81,8 +82,8 @@ export const WASM_GRADIENT_GAPS: Readonly<Record<string, string>> = {
  */
 export const WASM_KERNEL_REPLACEMENTS: readonly tf.KernelConfig[] = [oneHotConfig, maxPoolGradConfig];
 
-/** gradpool's own wasm kernels, for batching rules only (no tfjs op runs them). */
-export const WASM_GRADPOOL_KERNELS: readonly tf.KernelConfig[] = [perSampleFilterGradConfig];
+/** gradpool's own wasm kernels, for batching rules and replayed traces only (no tfjs op runs them). */
+export const WASM_GRADPOOL_KERNELS: readonly tf.KernelConfig[] = [perSampleFilterGradConfig, stepMultiplyConfig];
 
 /**
  * Kernels tfjs-backend-wasm 4.22 computes right but slowly in a case conv nets hit, wrapped here: the

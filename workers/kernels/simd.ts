@@ -199,6 +199,26 @@ const filterBody = [
   ...get(CI), I32, 4, ADD, ...set(CI), BR, 0, END, END,
   END,
 ];
+// stepMultiply(x, dy, out, n, -, -): out = dy * step(x) for n floats (a multiple of 4), step as
+// tfjs-backend-wasm's Step computes it: 1 where x > 0, NaN where x is NaN, else 0 (relu's gradient,
+// fused: one pass instead of Step's and Multiply's). Locals: 6 k (byte offset), 7 end, 8 xv.
+const [SX, SDY, SO, SN, SK, SEND, SXV] = [0, 1, 2, 3, 6, 7, 8];
+const [F32_NE, OR] = [simd(0x42), simd(0x50)];
+const stepBody = [
+  ...get(SN), I32, 2, SHL, ...set(SEND),
+  I32, 0, ...set(SK),
+  BLOCK, VOID, LOOP, VOID,
+  ...get(SK), ...get(SEND), EQ, BR_IF, 1,
+  ...get(SO), ...get(SK), ADD,
+  ...get(SDY), ...get(SK), ADD, ...LOAD,
+  ...get(SX), ...get(SK), ADD, ...LOAD, ...set(SXV),
+  ...splatF(1), ...get(SXV), ...splatF(0), ...F32_GT, ...AND,
+  ...get(SXV), ...get(SXV), ...F32_NE, ...splatI(0x7fc00000), ...AND, ...OR,
+  ...F32_MUL, ...STORE,
+  ...get(SK), I32, 16, ADD, ...set(SK),
+  BR, 0,
+  END, END, END,
+];
 const I32T = 0x7f;
 const V128T = 0x7b;
 const poolLocals = vec([[2, I32T], [4, V128T]]);
@@ -206,15 +226,16 @@ const sumLocals = vec([[4, I32T], [1, V128T]]);
 const outerLocals = vec([[3, I32T], [1, V128T]]);
 const swapLocals = vec([[5, I32T]]);
 const filterLocals = vec([[11, I32T], [9, V128T]]);
+const stepLocals = vec([[2, I32T], [1, V128T]]);
 const code = (locals: number[], body: number[]) => [...uleb(locals.length + body.length), ...locals, ...body];
 const name = (str: string) => [...uleb(str.length), ...[...str].map((c) => c.charCodeAt(0))];
 const MODULE = new Uint8Array([
   0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00, // "\0asm", version 1
   ...section(1, vec([6, 11].map((k) => [0x60, ...vec(new Array<number[]>(k).fill([I32T])), 0]))), // types: (i32 x 6|11) -> ()
   ...section(2, vec([[...name('env'), ...name('mem'), 0x02, 0x00, 0x00]])), // import memory env.mem, min 0 pages
-  ...section(3, vec([[0], [0], [0], [0], [1]])), // five functions, exported
-  ...section(7, vec(['pool2x2Row', 'sumRows', 'outerRows', 'swapRows', 'filterGradSample'].map((f, i) => [...name(f), 0x00, i]))),
-  ...section(10, vec([code(poolLocals, poolBody), code(sumLocals, sumBody), code(outerLocals, outerBody), code(swapLocals, swapBody), code(filterLocals, filterBody)])),
+  ...section(3, vec([[0], [0], [0], [0], [1], [0]])), // six functions, exported
+  ...section(7, vec(['pool2x2Row', 'sumRows', 'outerRows', 'swapRows', 'filterGradSample', 'stepMultiply'].map((f, i) => [...name(f), 0x00, i]))),
+  ...section(10, vec([code(poolLocals, poolBody), code(sumLocals, sumBody), code(outerLocals, outerBody), code(swapLocals, swapBody), code(filterLocals, filterBody), code(stepLocals, stepBody)])),
 ]);
 
 export interface SimdKernels {
@@ -223,6 +244,7 @@ export interface SimdKernels {
   outerRows(a: number, b: number, out: number, rows: number, cols: number): void;
   swapRows(x: number, out: number, A: number, B: number, floats: number): void;
   filterGradSample(x: number, dy: number, out: number, B: number, OH: number, OW: number, C: number, CO: number, rowStep: number, colStep: number, imgStep: number): void;
+  stepMultiply(x: number, dy: number, out: number, n: number): void;
 }
 
 /** The slice of the WebAssembly API used (this project's TypeScript libs do not declare it). */

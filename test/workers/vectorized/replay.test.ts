@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs';
 import assert from 'node:assert/strict';
 import { defineModel, type ModelDef } from '../../../src/model/define.js';
 import { createVectorizedExecutor, withoutRules, type VectorizedExecutor } from '../../../workers/executors/vectorized/index.js';
-import { corruptTraces, forgetTraces, setReplay, traceStates } from '../../../workers/executors/vectorized/replay.js';
+import { corruptTraces, forgetTraces, setReplay, traceKernels, traceStates } from '../../../workers/executors/vectorized/replay.js';
 import type { ChunkJob } from '../../../workers/executors/types.js';
 import { layersModelDef } from '../../../src/model/layers/adapter.js';
 import { withTraining } from '../../../src/model/mode.js';
@@ -105,6 +105,22 @@ for (const backend of ['cpu', 'wasm'] as const) {
             }
         assert.deepEqual(warnings, []);
       });
+
+    it(`relu's gradient, Multiply(dy, Step(x)), replays as one fused kernel ${backend === 'wasm' ? 'on wasm' : 'only where the backend has it (not cpu)'}, byte-identically`, () => {
+      const ex = createVectorizedExecutor(backend);
+      const model = mlpModel('relu', 'losses', 16);
+      for (let step = 0; step < 3; step++) {
+        const job = jobFor(model, 6, step + 1);
+        assertSame(ex, job, 'sum', `mlp sum step ${step}`);
+        job.params.forEach((t) => t.dispose());
+      }
+      assert.equal(stateOf(model, 'sum', 6), 'verified');
+      const kernels = Object.entries(traceKernels(model)).find(([k]) => k.startsWith('sum|6|'))![1];
+      if (backend === 'wasm') {
+        assert.ok(kernels.includes('GradpoolStepMultiply'), kernels.join(' '));
+        assert.ok(!kernels.includes('Step'), kernels.join(' '));
+      } else assert.ok(kernels.includes('Step') && !kernels.includes('GradpoolStepMultiply'), kernels.join(' '));
+    });
 
     it('a tfjs-layers model replays byte-identically (training mode); one with BatchNormalization (fixed statistics of its own) is refused', () => {
       const ex = createVectorizedExecutor(backend);

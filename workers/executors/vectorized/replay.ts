@@ -99,7 +99,7 @@ function recordRun(keys: Map<string, Entry>, key: string, vm: VmapBackend, job: 
   } finally {
     restore();
   }
-  const trace = rec.finish(exports);
+  const trace = rec.finish(exports, (k) => tf.getKernel(k, vm.innerName) !== undefined);
   store(keys, key, trace ? { vm, state: 'pending', trace, replays: 0 } : { vm, state: 'refused', why: rec.refused! });
   return exports;
 }
@@ -185,6 +185,13 @@ export function replay(vm: VmapBackend, trace: Trace, job: ChunkJob, sinks: Floa
 /** Test hook: the state of `model`'s traces, by key. */
 export function traceStates(model: ModelDef): Record<string, string> {
   return Object.fromEntries([...(cache.get(model) ?? new Map<string, Entry>())].map(([k, e]) => [k, e.state === 'refused' ? `refused: ${e.why}` : e.state]));
+}
+
+/** Test hook: the kernels each of `model`'s traces runs on replay (live steps, in order), by key. */
+export function traceKernels(model: ModelDef): Record<string, string[]> {
+  const out: Record<string, string[]> = {};
+  for (const [k, e] of cache.get(model) ?? []) if (e.state !== 'refused') out[k] = e.trace.steps.flatMap((st, i) => (st.op === 'kernel' && e.trace.live[i] ? [st.kernel] : []));
+  return out;
 }
 
 /** Test hook: changes one recorded constant of each of `model`'s traces, so that its replay goes wrong. */

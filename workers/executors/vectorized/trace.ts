@@ -16,6 +16,7 @@
 import * as tf from '@tensorflow/tfjs';
 import type { VmapBackend } from './backend.js';
 import { Ctx } from './context.js';
+import { fuse } from './fuse.js';
 import { asList } from './values.js';
 
 /** An input of a recorded kernel: slot `src` (≥ 0, a value of the trace) or parameter `~src` (< 0). */
@@ -202,11 +203,15 @@ export class Recorder {
     return () => undo.reverse().forEach((u) => u());
   }
 
-  /** The trace of the finished run, whose results are `exports` (inner data the caller owns); null if refused. */
-  finish(exports: tf.TensorInfo[]): Trace | null {
+  /**
+   * The trace of the finished run, whose results are `exports` (inner data the caller owns); null if
+   * refused. `has(kernel)`: whether the inner backend has a kernel fuse.ts may fuse into.
+   */
+  finish(exports: tf.TensorInfo[], has: (kernel: string) => boolean = () => false): Trace | null {
     const ex = exports.map((e) => ({ slot: this.slotOf.get(e.dataId) ?? -1, shape: e.shape.slice(), dtype: e.dtype }));
     if (ex.some((e) => e.slot < 0)) this.refuse('an export of data not made in the run');
     if (this.refused) return null;
+    fuse(this.steps, this.reads, ex, has);
     return plan(this.steps, this.reads, ex, this.slots);
   }
 }

@@ -1,0 +1,58 @@
+/**
+ * Peephole fusion of a recorded trace (trace.ts), before it is replayed: kernel pairs that the tfjs
+ * gradient functions emit separately, rewritten as one kernel of the inner backend that gives the
+ * same bits. Only replays run fused kernels; the first replay of a trace, and every 64th, is checked
+ * byte for byte against the normal (unfused) path (replay.ts), so a fusion that changed a bit would
+ * be dropped, never used.
+ *
+ * The rules, each one line of matching:
+ * - `Multiply(dy, Step(x))` where the step is used by that product only (relu's gradient) →
+ *   `GradpoolStepMultiply(x, dy)` (workers/kernels/step-multiply.ts).
+ */
+import type { In, Read, Step, Trace } from './trace.js';
+import { STEP_MULTIPLY } from '../../kernels/step-multiply.js';
+
+type KernelStep = Extract<Step, { op: 'kernel' }>;
+
+const sameMeta = (a: In, b: { shape: number[]; dtype: string }) => a.dtype === b.dtype && a.shape.join() === b.shape.join();
+
+/** How many times each slot is used: as a kernel input, a read or an export. */
+function uses(steps: Step[], reads: Read[], exports: Trace['exports']): Map<number, number> {
+  const n = new Map<number, number>();
+  const use = (s: number) => n.set(s, (n.get(s) ?? 0) + 1);
+  for (const st of steps) if (st.op === 'kernel') for (const i of st.inputs) if (i && i.src >= 0) use(i.src);
+  reads.forEach((r) => use(r.slot));
+  exports.forEach((e) => use(e.slot));
+  return n;
+}
+
+/** `st` as `Step(x)` with alpha 0 on float32: its input; else null. */
+function stepInput(st: Step | undefined): In | null {
+  if (st?.op !== 'kernel' || st.kernel !== 'Step' || (st.attrs.alpha ?? 0) !== 0 || st.outs.length !== 1) return null;
+  const x = st.inputs[0];
+  return x && x.dtype === 'float32' && sameMeta(x, st.outs[0]!) ? x : null;
+}
+
+/**
+ * Rewrites `steps` in place; `has(kernel)` says whether the inner backend has a fused kernel. The
+ * replaced producer is left in place with no user: liveness (trace.ts) then skips it.
+ */
+export function fuse(steps: Step[], reads: Read[], exports: Trace['exports'], has: (kernel: string) => boolean): void {
+  if (!has(STEP_MULTIPLY)) return;
+  const count = uses(steps, reads, exports);
+  const producer = new Map<number, number>();
+  steps.forEach((st, i) => st.op === 'kernel' && st.outs.forEach((o) => producer.set(o.slot, i)));
+  steps.forEach((st, j) => {
+    if (st.op !== 'kernel' || st.kernel !== 'Multiply' || st.inputs.length !== 2 || st.outs.length !== 1) return;
+    for (const [m, d] of [[1, 0], [0, 1]] as const) {
+      const mask = st.inputs[m];
+      const dy = st.inputs[d];
+      if (!mask || !dy || mask.src < 0 || count.get(mask.src) !== 1) continue;
+      const x = stepInput(steps[producer.get(mask.src) ?? -1]);
+      if (!x || !sameMeta(dy, x) || !sameMeta(dy, st.outs[0]!)) continue;
+      const fused: KernelStep = { op: 'kernel', kernel: STEP_MULTIPLY, names: ['x', 'dy'], inputs: [x, dy], attrs: {}, outs: st.outs };
+      steps[j] = fused;
+      return;
+    }
+  });
+}
