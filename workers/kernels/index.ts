@@ -52,6 +52,7 @@ import { maxPoolGradConfig } from './max-pool-grad.js';
 import { oneHotConfig } from './one-hot.js';
 import { perSampleFilterGradConfig } from './per-sample-filter-grad.js';
 import { stepMultiplyConfig } from './step-multiply.js';
+import { wrapAdd } from './add.js';
 import { wrapSum } from './sum.js';
 import { wrapMultiply } from './multiply.js';
 import { wrapTranspose } from './transpose.js';
@@ -90,9 +91,10 @@ export const WASM_GRADPOOL_KERNELS: readonly tf.KernelConfig[] = [perSampleFilte
  * wrapper takes that case and hands every other call to wasm's own kernel (same bits either way):
  * Sum over non-trailing axes (a conv bias gradient), which wasm transposes first; Multiply as a batched
  * outer product (a dense layer's per-sample weight gradient), which wasm broadcasts slowly; Transpose
- * of whole rows of channels (the filter gradient's samples-into-channels moves), which wasm does value by value.
+ * of whole rows of channels (the filter gradient's samples-into-channels moves), which wasm does value
+ * by value; Add of a bias over channels ([..., C] + [C], a conv layer's bias), which wasm broadcasts slowly.
  */
-export const WASM_KERNEL_WRAPPERS: Readonly<Record<string, (original: tf.KernelConfig) => tf.KernelConfig>> = { Sum: wrapSum, Multiply: wrapMultiply, Transpose: wrapTranspose };
+export const WASM_KERNEL_WRAPPERS: Readonly<Record<string, (original: tf.KernelConfig) => tf.KernelConfig>> = { Sum: wrapSum, Multiply: wrapMultiply, Transpose: wrapTranspose, Add: wrapAdd };
 const wrapped = new WeakSet<tf.KernelFunc>();
 
 /**

@@ -3,8 +3,9 @@
  * backward pass that neither wasm's kernels nor JavaScript do fast: the 2x2, stride-2 max-pool gradient
  * (JavaScript on the heap takes ~7 ms for a [128, 26, 26, 16] input; this, four channels per
  * instruction and branch-free, ~1 ms), the bias gradient's sum over H and W (sum.ts) and a dense
- * layer's per-sample weight gradients, batched outer products (multiply.ts), and transposes that move
- * whole rows of channels (transpose.ts). The module is
+ * layer's per-sample weight gradients, batched outer products (multiply.ts), transposes that move
+ * whole rows of channels (transpose.ts), a bias add over channels (add.ts) and relu's gradient in one
+ * pass (step-multiply.ts). The module is
  * a few hundred bytes, encoded below (no toolchain), and imports wasm's exported memory, so it reads
  * and writes tensors in place.
  *
@@ -219,6 +220,27 @@ const stepBody = [
   BR, 0,
   END, END, END,
 ];
+// addRows(x, b, out, rows, channels, -): out[r, :] = x[r, :] + b[:] for r < rows, rows of `channels`
+// floats (a multiple of 4): a bias add, [..., C] + [C]. Locals: 6 cb, 7 k.
+const [AX, AB, AO, AROWS, ACH, ACB, AK] = [0, 1, 2, 3, 4, 6, 7];
+const addBody = [
+  ...get(ACH), I32, 2, SHL, ...set(ACB),
+  BLOCK, VOID, LOOP, VOID,
+  ...get(AROWS), EQZ, BR_IF, 1,
+  I32, 0, ...set(AK),
+  BLOCK, VOID, LOOP, VOID,
+  ...get(AK), ...get(ACB), EQ, BR_IF, 1,
+  ...get(AO), ...get(AK), ADD,
+  ...get(AX), ...get(AK), ADD, ...LOAD,
+  ...get(AB), ...get(AK), ADD, ...LOAD,
+  ...F32_ADD, ...STORE,
+  ...get(AK), I32, 16, ADD, ...set(AK),
+  BR, 0, END, END,
+  ...get(AX), ...get(ACB), ADD, ...set(AX),
+  ...get(AO), ...get(ACB), ADD, ...set(AO),
+  ...get(AROWS), I32, 1, SUB, ...set(AROWS),
+  BR, 0, END, END, END,
+];
 const I32T = 0x7f;
 const V128T = 0x7b;
 const poolLocals = vec([[2, I32T], [4, V128T]]);
@@ -227,15 +249,16 @@ const outerLocals = vec([[3, I32T], [1, V128T]]);
 const swapLocals = vec([[5, I32T]]);
 const filterLocals = vec([[11, I32T], [9, V128T]]);
 const stepLocals = vec([[2, I32T], [1, V128T]]);
+const addLocals = vec([[2, I32T]]);
 const code = (locals: number[], body: number[]) => [...uleb(locals.length + body.length), ...locals, ...body];
 const name = (str: string) => [...uleb(str.length), ...[...str].map((c) => c.charCodeAt(0))];
 const MODULE = new Uint8Array([
   0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00, // "\0asm", version 1
   ...section(1, vec([6, 11].map((k) => [0x60, ...vec(new Array<number[]>(k).fill([I32T])), 0]))), // types: (i32 x 6|11) -> ()
   ...section(2, vec([[...name('env'), ...name('mem'), 0x02, 0x00, 0x00]])), // import memory env.mem, min 0 pages
-  ...section(3, vec([[0], [0], [0], [0], [1], [0]])), // six functions, exported
-  ...section(7, vec(['pool2x2Row', 'sumRows', 'outerRows', 'swapRows', 'filterGradSample', 'stepMultiply'].map((f, i) => [...name(f), 0x00, i]))),
-  ...section(10, vec([code(poolLocals, poolBody), code(sumLocals, sumBody), code(outerLocals, outerBody), code(swapLocals, swapBody), code(filterLocals, filterBody), code(stepLocals, stepBody)])),
+  ...section(3, vec([[0], [0], [0], [0], [1], [0], [0]])), // seven functions, exported
+  ...section(7, vec(['pool2x2Row', 'sumRows', 'outerRows', 'swapRows', 'filterGradSample', 'stepMultiply', 'addRows'].map((f, i) => [...name(f), 0x00, i]))),
+  ...section(10, vec([code(poolLocals, poolBody), code(sumLocals, sumBody), code(outerLocals, outerBody), code(swapLocals, swapBody), code(filterLocals, filterBody), code(stepLocals, stepBody), code(addLocals, addBody)])),
 ]);
 
 export interface SimdKernels {
@@ -245,6 +268,7 @@ export interface SimdKernels {
   swapRows(x: number, out: number, A: number, B: number, floats: number): void;
   filterGradSample(x: number, dy: number, out: number, B: number, OH: number, OW: number, C: number, CO: number, rowStep: number, colStep: number, imgStep: number): void;
   stepMultiply(x: number, dy: number, out: number, n: number): void;
+  addRows(x: number, b: number, out: number, rows: number, channels: number): void;
 }
 
 /** The slice of the WebAssembly API used (this project's TypeScript libs do not declare it). */
