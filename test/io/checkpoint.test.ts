@@ -8,9 +8,11 @@ import { join } from 'node:path';
 import {
   checkpointName,
   listCheckpoints,
+  listCorrupt,
   loadLatestValid,
   pruneCheckpoints,
   readCheckpoint,
+  takeLatestValid,
   writeCheckpoint,
 } from '../../src/io/checkpoint.js';
 import { scratchDir } from './helpers.js';
@@ -124,6 +126,27 @@ describe('io: checkpoint', () => {
       `checkpoint ${f10}: truncated: expected at least 48 bytes, got 0; no older checkpoint to fall back to`,
     ]);
     assert.equal(await loadLatestValid(join(dir, 'never-written')), undefined);
+  });
+
+  it('takeLatestValid moves each damaged checkpoint it skips into corrupt/ (never over an earlier one), and pruning never sees them', async () => {
+    for (const s of [10, 20, 30]) await writeCheckpoint(dir, s, { meta: { s }, arrays: { w: Float32Array.from([s]) } });
+    const [, f20, f30] = (await listCheckpoints(dir)).map((c) => c.file);
+    truncateSync(f30!, 70);
+    const damaged = readFileSync(f30!);
+    const warnings: string[] = [];
+    const first = await takeLatestValid(dir, { onWarning: (m) => warnings.push(m) });
+    assert.equal(first.checkpoint?.step, 20);
+    const moved = join(dir, 'corrupt', checkpointName(30));
+    assert.deepEqual(first.corrupt.map((c) => [c.file, c.movedTo]), [[f30, moved]]);
+    assert.match(warnings[0]!, new RegExp(`^checkpoint ${f30}: truncated: .*; moved it to ${moved}; falling back to ${f20}$`));
+    assert.ok(readFileSync(moved).equals(damaged));
+    // The same step damaged again is kept beside the first, not written over it; pruning leaves corrupt/ alone.
+    writeFileSync(f30!, 'x');
+    await takeLatestValid(dir, { onWarning: () => {} });
+    assert.deepEqual(await listCorrupt(dir), [moved, `${moved}.1`]);
+    await pruneCheckpoints(dir, 1);
+    assert.deepEqual(readdirSync(join(dir, 'corrupt')).sort(), [checkpointName(30), `${checkpointName(30)}.1`]);
+    assert.ok(readFileSync(moved).equals(damaged));
   });
 
   it('loadLatestValid throws I/O errors instead of silently using an older checkpoint', async () => {
