@@ -9,6 +9,7 @@
 export { GradPool } from './pool.js';
 export type { PerSampleGrads, MeanGradient, PoolStats, Evaluation, OutputOptions } from './pool.js';
 export type { GradPoolOptions } from './options.js';
+export type { CallOptions, CloseOptions } from './lifecycle.js';
 export type { LayersLoss, LayersLossFn } from './model/layers/losses.js';
 // Plain @tensorflow/tfjs has no file:// IOHandler in Node: these read and write tfjs Layers model.json files.
 export { fileLoadHandler } from './model/layers/io-handler.js';

@@ -7,6 +7,7 @@
  * piscina, which terminates the workers still running the call's tasks and starts replacements. The
  * call itself never commits after that, so parameters and optimizer state stay as they were.
  */
+import { setMaxListeners } from 'node:events';
 import { errors, GradPoolError } from './errors.js';
 import { checkOptionsObject } from './validate.js';
 
@@ -49,7 +50,11 @@ export class CallControl {
   /** Why the call was stopped, or null while it may run on. */
   stopped: StopReason | null = null;
 
-  constructor(readonly op: string) {}
+  constructor(readonly op: string) {
+    // piscina listens once per task, and a call runs one task per worker at once: with more than 10
+    // threads Node would warn of a listener leak that is none. Each listener goes when its task ends.
+    setMaxListeners(0, this.controller.signal);
+  }
 
   get signal(): AbortSignal {
     return this.controller.signal;
