@@ -18,9 +18,9 @@ import { fit, type FitData, type FitOptions, type History, type Trainer } from '
 import { accuracy, METRICS, type Metric } from './train/metrics.js';
 import type { OptimizerState } from './train/opt-state.js';
 import { trainStep, type StepOptions, type StepResult } from './train/step.js';
-
 import { meanGradient, type GradientOptions } from './train/gradient.js';
 import { checkSignal, type CallOptions, type CloseOptions } from './lifecycle.js';
+
 /** Output options of `predict` and `perSampleGrads`. */
 export interface OutputOptions extends CallOptions {
   /** `false`: return views into shared memory (valid until the next call) instead of fresh copies. Default true. */
