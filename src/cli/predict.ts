@@ -7,6 +7,7 @@ import { readTfjsWeights } from '../io/tfjs-weights.js';
 import { GradPool, type ParamLayout } from '../index.js';
 import { accuracy } from '../train/metrics.js';
 import { EXIT, UsageError } from './exit.js';
+import { withIo } from './io-errors.js';
 import { readJobFile } from './job.js';
 import { Progress } from './progress.js';
 import { checkpointParams, trainMeta } from './state.js';
@@ -26,7 +27,7 @@ async function trainedParams(outDir: string, layout: ParamLayout, progress: Prog
 export async function predict(jobPath: string, flags: { out?: string }): Promise<number> {
   const job = await readJobFile(jobPath);
   const progress = new Progress();
-  const data = await loadData(job.data, 'data');
+  const data = await withIo('read data file', undefined, () => loadData(job.data, 'data'));
   const pool = await GradPool.create({ model: job.model, threads: job.threads, backend: job.backend, seed: job.seed, ...(job.loss ? { loss: job.loss } : {}) });
   try {
     pool.setParams(await trainedParams(job.output.dir, pool.model.layout, progress));
@@ -35,7 +36,7 @@ export async function predict(jobPath: string, flags: { out?: string }): Promise
     const k = pred.data.length / Math.max(data.count, 1);
     const lines = Array.from({ length: data.count }, (_, i) => JSON.stringify({ index: i, prediction: Array.from(pred.data.subarray(i * k, (i + 1) * k)) }) + '\n');
     const out = flags.out ? resolve(flags.out) : join(job.output.dir, 'predictions.jsonl');
-    await writeFileAtomic(out, [Buffer.from(lines.join(''))]);
+    await withIo('write predictions', out, () => writeFileAtomic(out, [Buffer.from(lines.join(''))]));
     const acc = data.y.length === data.count * pool.model.targetSize && k > 1 ? accuracy(pred.data, data.y, data.count) : undefined;
     progress.event('done', { predictions: data.count, out, ...(acc !== undefined ? { accuracy: acc } : {}) });
     return EXIT.OK;

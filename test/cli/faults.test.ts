@@ -74,6 +74,14 @@ describe('cli: I/O faults and data-content errors', function () {
     assert.deepEqual(plainLines(failed.stderr), [`gradpool: cannot create lock ${join(dir, 'out', 'gradpool.lock')}: read-only file system (EROFS)`]);
   });
 
+  it('predict on a full disk: one line naming predictions.jsonl and ENOSPC, no half-written file left', async () => {
+    const { env, nodeArgs } = fsFault({ code: 'ENOSPC', op: 'write', path: 'predictions\\.jsonl', bytes: 1000 });
+    const r = await runCli(['predict', join(refDir, 'job.json')], undefined, env, nodeArgs);
+    assert.equal(r.code, 1, r.stderr);
+    assert.deepEqual(plainLines(r.stderr), [`gradpool: cannot write predictions ${join(refDir, 'out', 'predictions.jsonl')}: no space left on device (ENOSPC)`]);
+    assert.deepEqual(readdirSync(join(refDir, 'out')).sort(), ['checkpoints', 'final', 'metrics.jsonl']);
+  });
+
   const dataErrors: [string, (csv: string) => string, (file: string) => string][] = [
     ['an unknown CSV column', (csv) => csv.replace('a,b,c,d,e,label', 'a,b,c,d,f,label'), () => 'data.x: column "e" not in header (a, b, c, d, f, label)'],
     ['a non-numeric cell', (csv) => csv.replace(/\n[^\n]*/, '\n0.5,oops,0.1,0.2,0.3,1'), () => 'data.path: row 2 column "b": not a number: "oops"'],
