@@ -18,6 +18,7 @@ import { isTraining } from '../../../src/model/mode.js';
 import type { ChunkJob } from '../types.js';
 import type { VmapBackend } from './backend.js';
 import { warnOnce } from './errors.js';
+import { fuse } from './fuse.js';
 import { Recorder, type Trace } from './trace.js';
 import { asList } from './values.js';
 
@@ -99,7 +100,7 @@ function recordRun(keys: Map<string, Entry>, key: string, vm: VmapBackend, job: 
   } finally {
     restore();
   }
-  const trace = rec.finish(exports, (k) => tf.getKernel(k, vm.innerName) !== undefined);
+  const trace = rec.finish(exports, (steps, reads, ex) => fuse(steps, reads, ex, (k) => tf.getKernel(k, vm.innerName) !== undefined));
   store(keys, key, trace ? { vm, state: 'pending', trace, replays: 0 } : { vm, state: 'refused', why: rec.refused! });
   return exports;
 }

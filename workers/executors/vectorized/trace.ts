@@ -16,7 +16,6 @@
 import * as tf from '@tensorflow/tfjs';
 import type { VmapBackend } from './backend.js';
 import { Ctx } from './context.js';
-import { fuse } from './fuse.js';
 import { asList } from './values.js';
 
 /** An input of a recorded kernel: slot `src` (≥ 0, a value of the trace) or parameter `~src` (< 0). */
@@ -205,13 +204,13 @@ export class Recorder {
 
   /**
    * The trace of the finished run, whose results are `exports` (inner data the caller owns); null if
-   * refused. `has(kernel)`: whether the inner backend has a kernel fuse.ts may fuse into.
+   * refused. `rewrite` may change the steps in place before liveness is worked out (fuse.ts).
    */
-  finish(exports: tf.TensorInfo[], has: (kernel: string) => boolean = () => false): Trace | null {
+  finish(exports: tf.TensorInfo[], rewrite?: (steps: Step[], reads: Read[], exports: Trace['exports']) => void): Trace | null {
     const ex = exports.map((e) => ({ slot: this.slotOf.get(e.dataId) ?? -1, shape: e.shape.slice(), dtype: e.dtype }));
     if (ex.some((e) => e.slot < 0)) this.refuse('an export of data not made in the run');
     if (this.refused) return null;
-    fuse(this.steps, this.reads, ex, has);
+    rewrite?.(this.steps, this.reads, ex);
     return plan(this.steps, this.reads, ex, this.slots);
   }
 }
