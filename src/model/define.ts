@@ -66,6 +66,8 @@ function isShape(v: unknown, allowZero = false): v is number[] {
 /** The fields each initialiser object may have; any other is a typo that would be ignored. */
 const INIT_FIELDS: Readonly<Record<string, readonly string[]>> = { constant: ['name', 'value'], randomNormal: ['name', 'mean', 'stddev'], glorotUniform: ['name'] };
 const SPEC_FIELDS = ['params', 'inputShape', 'targetShape', 'forward', 'loss'];
+/** What defineModel derives: present when a built model is spread into a new definition (`{ ...base, forward }`), and recomputed. */
+const DERIVED_FIELDS = ['layout', 'inputSize', 'targetSize'];
 const PARAM_FIELDS = ['shape', 'init'];
 
 /** The model definition's own unknown-field check: `model.params.W.initt: unknown field (expected one of: shape, init)`. */
@@ -107,7 +109,7 @@ const size = (shape: readonly number[]) => shape.reduce((a, b) => a * b, 1);
  */
 export function defineModel<P extends Record<string, ParamSpec>>(spec: ModelSpec<P>): ModelDef<P> {
   if (!spec || typeof spec !== 'object') throw errors.modelInvalid('definition', 'an object', spec);
-  checkFields('', spec, SPEC_FIELDS);
+  checkFields('', spec, MODEL_BRAND in spec ? [...SPEC_FIELDS, ...DERIVED_FIELDS] : SPEC_FIELDS);
   const { params } = spec;
   if (!params || typeof params !== 'object' || Array.isArray(params)) throw errors.modelInvalid('params', 'an object of named parameters', params);
   const names = Object.keys(params);

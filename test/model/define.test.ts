@@ -20,6 +20,14 @@ describe('model: defineModel', function () {
     assert.equal(m.targetSize, 3);
   });
 
+  it('accepts a built model spread into a new definition, recomputing what it derives', () => {
+    const built = defineModel(base());
+    const widened = defineModel({ ...built, params: { W: { shape: [4, 5] }, b: { shape: [5] } }, targetShape: [5] });
+    assert.deepEqual(widened.layout.sizes, [20, 5]);
+    assert.equal(widened.targetSize, 5);
+    assert.throws(() => defineModel({ ...base(), layout: built.layout } as never), { message: /^model\.layout: unknown field/ }); // not built: a typo
+  });
+
   const bad: [string, (s: ReturnType<typeof base>) => unknown, string][] = [
     ['params missing', (s) => ({ ...s, params: undefined }), 'model.params: expected an object of named parameters, got undefined'],
     ['no params', (s) => ({ ...s, params: {} }), 'model.params: expected at least one parameter, got "{}"'],
