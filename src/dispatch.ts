@@ -158,7 +158,10 @@ async function exited(workers: Worker[]): Promise<void> {
 export function mergeClaimed(settled: PromiseSettledResult<TaskResult>[], units: number, publicOp: string, nonFinite?: (sample: number) => GradPoolError): { computeMs: number; badSample: number } {
   const results = settled.flatMap((s) => (s.status === 'fulfilled' ? [s.value] : []));
   let badSample = -1;
-  for (const r of results) if (r.ok && r.badSample !== undefined && (badSample < 0 || r.badSample < badSample)) badSample = r.badSample;
+  for (const r of results) {
+    const b = r.ok ? r.badSample : r.error.badSample; // a failed task reports what it had found non-finite before
+    if (b !== undefined && b >= 0 && (badSample < 0 || b < badSample)) badSample = b;
+  }
   const failures = results.flatMap((r) => (r.ok ? [] : [r.error]));
   const first = failures.length > 0 ? failures.reduce((a, b) => ((b.sample ?? Infinity) < (a.sample ?? Infinity) ? b : a)) : undefined;
   if (nonFinite && badSample >= 0 && badSample < (first?.sample ?? Infinity)) throw nonFinite(badSample);

@@ -4,7 +4,7 @@ import { ChunkPlan } from '../src/shared/chunks.js';
 import { opViews, REGION, regionView, type ChunkTask } from '../src/shared/protocol.js';
 import { claim } from './claim.js';
 import { sumGradsByLoop } from './executors/sum.js';
-import type { ChunkJob, Executor } from './executors/types.js';
+import { SampleError, type ChunkJob, type Executor } from './executors/types.js';
 import { withTraining } from '../src/model/mode.js';
 import { withRandomness } from './random/scope.js';
 
@@ -60,13 +60,19 @@ export function runChunks(task: ChunkTask, model: ModelDef, executor: Executor, 
   const training = task.op === 'perSampleGrads' || task.op === 'sumGrads';
   // Random ops in the model draw by (seed, call, sample, ordinal), never by chunk or thread.
   const random = { mode: task.runtime.randomness, seed: task.runtime.seed, call: task.randomCall };
-  const done = withRandomness(random, () =>
-    claim(regionView(regions, REGION.ctl), plan.count, (c) => {
-      const [s, e] = plan.range(c);
-      const job: ChunkJob = { model, params, x: x.subarray(s * inputSize, e * inputSize), n: e - s, first: s };
-      if (y) job.y = y.subarray(s * targetSize, e * targetSize);
-      withTraining(training, () => work(job, c, s, e));
-    }),
-  );
-  return { done, badSample };
+  try {
+    const done = withRandomness(random, () =>
+      claim(regionView(regions, REGION.ctl), plan.count, (c) => {
+        const [s, e] = plan.range(c);
+        const job: ChunkJob = { model, params, x: x.subarray(s * inputSize, e * inputSize), n: e - s, first: s };
+        if (y) job.y = y.subarray(s * targetSize, e * targetSize);
+        withTraining(training, () => work(job, c, s, e));
+      }),
+    );
+    return { done, badSample };
+  } catch (e) {
+    // A non-finite sample of an earlier chunk outranks a later sample's throw under nonFinite 'throw'.
+    if (e instanceof SampleError && badSample >= 0) e.noteNonFinite(badSample);
+    throw e;
+  }
 }

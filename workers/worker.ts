@@ -64,7 +64,7 @@ function info(): WorkerInfo {
 const fromError = (e: GradPoolError): RemoteError => ({ code: e.code, message: e.message });
 
 function toRemote(e: unknown, op: string): RemoteError {
-  if (e instanceof SampleError) return { ...fromError(errors.sampleFailed(op, e.sample, e.message)), sample: e.sample };
+  if (e instanceof SampleError) return { ...fromError(errors.sampleFailed(op, e.sample, e.message)), sample: e.sample, ...(e.nonFiniteBefore !== undefined ? { badSample: e.nonFiniteBefore } : {}) };
   if (e instanceof GradPoolError) return fromError(e);
   const message = e instanceof Error ? e.message : String(e);
   if (message.startsWith('backend:')) return { code: 'ERR_BACKEND', message };

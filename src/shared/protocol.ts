@@ -223,6 +223,8 @@ export interface RemoteError {
   message: string;
   /** For a failure of one sample: its index in the batch (the coordinator reports the lowest). */
   sample?: number;
+  /** With `sample`: the lowest sample this worker had found non-finite before it (sumGrads). */
+  badSample?: number;
 }
 
 export interface WorkerInfo {

@@ -83,6 +83,22 @@ describe('pool: the lowest failing sample is reported, deterministically', funct
     assert.ok(sameBytes(before, flatParams(pool)));
   });
 
+  it('a non-finite sample is named before a throw later in its own chunk, or in a later chunk of the same worker', async () => {
+    const one = await GradPool.create({ model: fixture('faulty'), threads: 1, backend: 'cpu', chunkSize: 4, executor: 'loop' });
+    try {
+      const before = flatParams(one);
+      for (const p of [pool, one]) {
+        for (const samples of [{ 1: 555, 2: 666 }, { 1: 555, 6: 666 }] as Record<number, number>[]) {
+          await rejectsExactly(p.step(withSamples(samples), y, { optimizer: sgd({ learningRate: 0.1 }) }), 'step: sample 1 has a non-finite loss or gradient; parameters and optimizer state are unchanged', 'ERR_NON_FINITE_GRADIENT');
+          await assert.rejects(p.gradient(withSamples(samples), y), { code: 'ERR_NON_FINITE_GRADIENT', message: /^gradient: sample 1 has/ });
+        }
+      }
+      assert.ok(sameBytes(before, flatParams(one)));
+    } finally {
+      await one.close();
+    }
+  });
+
   it('a throwing sample outranks a worker that crashes after it, on every run (the crash may or may not happen)', async () => {
     const before = flatParams(pool);
     for (let run = 0; run < 4; run++) await rejectsExactly(pool.step(withSamples({ 0: 666, 5: 777 }), y, { optimizer: sgd({ learningRate: 0.1 }) }), 'step: sample 0: bad sample', 'ERR_SAMPLE_FAILED');
@@ -101,5 +117,9 @@ describe('pool: the lowest failing sample is reported, deterministically', funct
     assert.throws(() => mergeClaimed([ok(1, 7), failed(5)], 3, 'step', nonFinite), { message: 'step: sample 5: bad' });
     assert.throws(() => mergeClaimed([ok(1, 2), failed(5)], 3, 'step'), { message: 'step: sample 5: bad' });
     assert.throws(() => mergeClaimed([ok(1, 2), ok(2, 9)], 3, 'step', nonFinite), { message: /^step: sample 2 has a non-finite/ });
+    // A failed task's own earlier non-finite sample counts too.
+    const failedAfter = (sample: number, badSample: number): PromiseSettledResult<TaskResult> => ({ status: 'fulfilled', value: { ok: false, error: { code: 'ERR_SAMPLE_FAILED', message: `step: sample ${sample}: bad`, sample, badSample }, ...info } });
+    assert.throws(() => mergeClaimed([failedAfter(5, 3), ok(1, -1)], 3, 'step', nonFinite), { message: /^step: sample 3 has a non-finite/ });
+    assert.throws(() => mergeClaimed([failedAfter(5, 3)], 3, 'step'), { message: 'step: sample 5: bad' });
   });
 });

@@ -1,5 +1,6 @@
 import type { ModelDef } from '../../src/model/define.js';
-import type { ChunkJob, Executor } from './types.js';
+import { allFinite } from '../../src/shared/reduce.js';
+import { SampleError, type ChunkJob, type Executor } from './types.js';
 
 /** Per-worker scratch for one chunk's per-sample grads, reused across calls (grown on demand). */
 let scratch: Float32Array[] = [];
@@ -8,6 +9,14 @@ function scratchFor(model: ModelDef, n: number): Float32Array[] {
   const sizes = model.layout.sizes;
   if (scratch.length !== sizes.length || scratch.some((s, p) => s.length < n * sizes[p]!)) scratch = sizes.map((sz) => new Float32Array(n * sz));
   return scratch.map((s, p) => s.subarray(0, n * sizes[p]!));
+}
+
+/** The chunk's samples computed before `e`'s sample threw: the first with a non-finite loss or gradient is noted on `e`. */
+function noteNonFiniteBefore(e: SampleError, job: ChunkJob, losses: Float32Array, grads: Float32Array[]): void {
+  const sizes = job.model.layout.sizes;
+  for (let i = 0; i < e.sample - job.first; i++) {
+    if (!Number.isFinite(losses[i]!) || grads.some((g, p) => !allFinite(g.subarray(i * sizes[p]!, (i + 1) * sizes[p]!)))) return e.noteNonFinite(job.first + i);
+  }
 }
 
 /**
@@ -20,7 +29,12 @@ function scratchFor(model: ModelDef, n: number): Float32Array[] {
 export function sumGradsByLoop(job: ChunkJob, executor: Executor, losses: Float32Array, norms: Float32Array, row: Float64Array, clip?: number): number {
   const { sizes, offsets } = job.model.layout;
   const grads = scratchFor(job.model, job.n);
-  executor.lossAndGrads(job, losses, grads);
+  try {
+    executor.lossAndGrads(job, losses, grads);
+  } catch (e) {
+    if (e instanceof SampleError) noteNonFiniteBefore(e, job, losses, grads);
+    throw e;
+  }
   row.fill(0);
   let bad = -1;
   for (let i = 0; i < job.n; i++) {

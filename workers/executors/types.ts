@@ -53,11 +53,22 @@ export interface Executor {
 
 /** An error that belongs to one sample of the batch; `sample` is the index in the whole batch. */
 export class SampleError extends Error {
+  /**
+   * The lowest sample this worker's task had already found non-finite when `sample` threw: under
+   * `nonFinite: 'throw'` that one is the batch's first failure, so it must not be lost with the throw.
+   */
+  nonFiniteBefore: number | undefined;
+
   constructor(
     readonly sample: number,
     message: string,
   ) {
     super(message);
     this.name = 'SampleError';
+  }
+
+  /** Records a non-finite sample seen before this failure (the lowest is kept). */
+  noteNonFinite(sample: number): void {
+    if (sample < this.sample && (this.nonFiniteBefore === undefined || sample < this.nonFiniteBefore)) this.nonFiniteBefore = sample;
   }
 }
