@@ -97,15 +97,19 @@ export interface StepSite {
   rows: Uint32Array | null;
 }
 
+/** The step failures whose "unchanged" is re-worded: a sample's, an overflow, and a step stopped or crashed. */
+const REWORDED = ['ERR_NON_FINITE_GRADIENT', 'ERR_SAMPLE_FAILED', 'ERR_NON_FINITE_UPDATE', 'ERR_WORKER_CRASHED', 'ERR_ABORTED', 'ERR_TIMEOUT'];
+
 /**
  * Re-words a step's failure for `fit`: the sample becomes the dataset row (or the sample of the
  * iterable's batch), and "unchanged" becomes what this fit applied before it. Other errors pass through.
  */
 export function fitStepError(e: unknown, at: StepSite, applied: string): unknown {
-  if (!(e instanceof GradPoolError) || !['ERR_NON_FINITE_GRADIENT', 'ERR_SAMPLE_FAILED', 'ERR_NON_FINITE_UPDATE'].includes(e.code)) return e;
+  if (!(e instanceof GradPoolError) || !REWORDED.includes(e.code)) return e;
   const where = `step ${at.globalStep} (epoch ${at.epoch}, batch ${at.batch})`;
-  // The step's own message: `step: sample 1 has …; parameters and optimizer state are unchanged`.
-  let cause = e.message.replace(/^step: /, '').replace(/;( nothing was committed:)? parameters and optimizer state are unchanged$/, '');
+  // The step's own message: `step: sample 1 has …; parameters and optimizer state are unchanged`, or
+  // `step: a worker crashed (…); …, and parameters are unchanged` — true of the step, not of the fit.
+  let cause = e.message.replace(/^step: /, '').replace(/(;( nothing was committed:)?|, and) parameters( and optimizer state)? are unchanged$/, '');
   if (e.sample !== undefined) {
     const row = at.rows?.[e.sample];
     const who = row !== undefined ? `dataset row ${row} (sample ${e.sample} of the batch)` : `sample ${e.sample} of the batch`;

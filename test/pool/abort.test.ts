@@ -62,10 +62,25 @@ describe('pool: { signal } aborts a call', function () {
       const call = c.run(ac.signal);
       await gate.started(1);
       ac.abort();
-      await rejectsExactly(call, aborted(c.op === 'fit' ? 'step' : c.op), 'ERR_ABORTED');
+      const fitStep = 'fit: step 1 (epoch 0, batch 0): aborted by its signal; the workers running it were terminated and replaced; that step was not applied; no earlier step of this fit was applied: parameters and optimizer state are as before this fit';
+      await rejectsExactly(call, c.op === 'fit' ? fitStep : aborted(c.op), 'ERR_ABORTED');
       await assertRecovered(before);
     });
   }
+
+  it("fit aborted in its second step says the first was applied (not \"unchanged\")", async () => {
+    const before = poolState(pool, optimizer);
+    const x = new Float32Array(2 * B * 6);
+    x.set(clean());
+    x.set(stuck(SPIN), B * 6); // batch 1 holds the stuck sample
+    const ac = new AbortController();
+    const call = pool.fit({ x, y: new Float32Array(2 * B).fill(0.5) }, { optimizer, batchSize: B, shuffle: false, signal: ac.signal });
+    await gate.started(1);
+    ac.abort();
+    await rejectsExactly(call, 'fit: step 2 (epoch 0, batch 1): aborted by its signal; the workers running it were terminated and replaced; that step was not applied; 1 earlier step of this fit was applied: parameters and optimizer state are as after step 1', 'ERR_ABORTED');
+    assert.equal(poolState(pool, optimizer).step, before.step + 1, 'exactly the first step was applied');
+    pool.setParams(before.params); // the later tests compare gradients with the reference taken at these parameters
+  });
 
   it('a signal that has already fired rejects at once, and the model never runs', async () => {
     const before = poolState(pool, optimizer);
