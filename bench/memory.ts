@@ -29,9 +29,15 @@ export async function convMemory(o: ResolvedBenchOptions, sizes: TargetSizes, cr
   try {
     const small = w.data(sizes.growthBatch, o.seed + 1);
     for (let i = 0; i < 5; i++) await pool.perSampleGrads(small.x, small.y, VIEWS);
+    const B = sizes.memoryBatch;
+    // The fixed overhead: every worker's wasm heap grown to one chunk's working set, at the chunk size
+    // the large batch uses (one chunk per worker), before the large batch's own memory is counted.
+    const chunkSize = pool.chunkSizeFor(B);
+    const warmBatch = Math.min(B, chunkSize * threads);
+    const warm = w.data(warmBatch, o.seed + 2);
+    for (let i = 0; i < 3; i++) await pool.perSampleGrads(warm.x, warm.y, VIEWS);
     const rssWarmBytes = rss();
     const sharedBytesWarm = pool.stats().sharedBytes;
-    const B = sizes.memoryBatch;
     const { x, y } = w.data(B, o.seed + B);
     let held = await pool.perSampleGrads(x, y, VIEWS);
     const rssAfterBytes = rss();
@@ -58,6 +64,8 @@ export async function convMemory(o: ResolvedBenchOptions, sizes: TargetSizes, cr
       inputBytes: 4 * (x.length + y.length),
       rssBeforePoolBytes,
       rssWarmBytes,
+      warmBatch,
+      chunkSize,
       rssAfterBytes,
       rssPeakBytes,
       sharedBytesWarm,

@@ -203,8 +203,14 @@ export interface MemoryResult {
   inputBytes: number;
   /** Main-process RSS (the workers are threads of it) before creating the pool. */
   rssBeforePoolBytes: number;
-  /** After a call at the growth check's small batch: the pool's fixed overhead (workers, tfjs, wasm heaps). */
+  /**
+   * After calls at `warmBatch`, one chunk of the large batch's chunk size per worker: the pool's fixed
+   * overhead (workers, tfjs, and each worker's wasm heap holding one chunk's working set, which grows
+   * with the chunk, never with the batch; the chunk is capped by the default chunk size's memory bound).
+   */
   rssWarmBytes: number;
+  warmBatch: number;
+  chunkSize: number;
   /** After the first large call, its result held. */
   rssAfterBytes: number;
   /** The largest RSS over three large calls (garbage of earlier results may not be collected yet). */
