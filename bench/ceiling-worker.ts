@@ -1,15 +1,14 @@
 /**
  * A plain worker thread for the machine's scaling ceiling (ceiling.ts): tfjs on the pool's backend,
- * no gradpool. Each message runs one fixed unit of work and replies with its time.
+ * no gradpool. Each message runs one unit of the given kind and replies with its time.
  */
 import { parentPort, workerData } from 'node:worker_threads';
-import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '../workers/backend.js';
-import { ceilingUnit } from './ceiling.js';
+import { CEILING_UNITS, type CeilingUnit } from './ceiling.js';
 
-const { backend } = workerData as { backend: string };
+const { backend, unit: kind } = workerData as { backend: string; unit: CeilingUnit };
 await initBackend(backend);
-const unit = ceilingUnit();
+const unit = CEILING_UNITS[kind]();
 for (let i = 0; i < 30; i++) unit(); // past tfjs-wasm's tier-up
 parentPort!.postMessage('ready');
 parentPort!.on('message', () => {
@@ -17,5 +16,3 @@ parentPort!.on('message', () => {
   unit();
   parentPort!.postMessage(performance.now() - t0);
 });
-// Keep tf referenced for the unit's closures (and its backend) for the worker's lifetime.
-void tf;

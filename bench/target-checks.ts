@@ -7,7 +7,7 @@ import { target } from './analyze.js';
 import { median, quantile } from './measure.js';
 import { sig } from './report.js';
 import type { TargetSizes } from './options.js';
-import type { RatioStats, TargetCell, TargetResult, TargetsRun } from './types.js';
+import type { CeilingResult, RatioStats, TargetCell, TargetResult, TargetsRun } from './types.js';
 
 export const PYTORCH_LABEL = "PyTorch 1.13 figure from the issue's measurement on this machine type, not same-run";
 
@@ -31,6 +31,11 @@ export const cellId = (w: string, op: Op, B: number, who: string) => `${w}-${opK
 export function ratioStats(a: readonly number[], b: readonly number[]): RatioStats {
   const r = a.map((v, i) => v / b[i]!).sort((p, q) => p - q);
   return { median: median(r), q1: quantile(r, 0.25), q3: quantile(r, 0.75), min: r[0]!, max: r[r.length - 1]!, n: r.length };
+}
+
+/** The machine's ceiling in one line: `dense matmul 1.14× (IQR 1.10–1.20), elementwise …`. */
+export function ceilingText(c: CeilingResult): string {
+  return c.units.map((u) => `${u.unit} ${u.speedup.median.toFixed(2)}× (IQR ${u.speedup.q1.toFixed(2)}–${u.speedup.q3.toFixed(2)})`).join(', ');
 }
 
 const MiB = (b: number) => `${(b / 2 ** 20).toFixed(1)} MiB`;
@@ -73,13 +78,13 @@ export function evaluateRunTargets(run: TargetsRun | null, sizes: TargetSizes): 
   vsFixed('mlp-step-128-vs-pytorch', `MLP training step B=${M1}, ${HI} threads: ≥ 1.5× PyTorch`, cellId('mlp', 'step', M1, `pool-${HI}t`), 'mlp-step-128', 1.5);
   vsFixed('mlp-step-512-vs-pytorch', `MLP training step B=${M2}, ${HI} threads: ≥ 2× PyTorch`, cellId('mlp', 'step', M2, `pool-${HI}t`), 'mlp-step-512', 2);
   const ceiling = run?.ceiling;
-  const ceilingText = ceiling
-    ? `; this machine's ceiling, the same fixed tfjs work in ${ceiling.threads} plain worker threads against 1 (no gradpool): ${ceiling.speedup.median.toFixed(2)}× (IQR ${ceiling.speedup.q1.toFixed(2)}–${ceiling.speedup.q3.toFixed(2)}, n=${ceiling.speedup.n})`
+  const ceilingNote = ceiling
+    ? `; this machine's ceiling, the same fixed tfjs work in ${ceiling.threads} plain worker threads against 1 (no gradpool, n=${ceiling.rounds} rounds each): ${ceilingText(ceiling)}`
     : '';
   const scaling = (id: string, what: string, w: string, op: Op, B: number) => {
     paired(id, `${what}: ${LO}→${HI} threads ≥ 1.85× (time at ${LO} / time at ${HI})`, cellId(w, op, B, `pool-${LO}t`), cellId(w, op, B, `pool-${HI}t`), 1.85, false, [`${LO}T`, `${HI}T`]);
     const t = out[out.length - 1]!;
-    if (t.detail !== undefined) t.detail += ceilingText;
+    if (t.detail !== undefined) t.detail += ceilingNote;
   };
   scaling('mlp-step-512-scaling', `MLP training step B=${M2}`, 'mlp', 'step', M2);
   scaling('conv-step-scaling', `conv training step B=${C}`, 'conv', 'step', C);

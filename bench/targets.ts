@@ -29,7 +29,7 @@ import { InProcessExecutor } from './inprocess.js';
 import { JAX_BATCH_LOSSES, JAX_LOSSES, JaxBaseline, jaxDevice, loadJax } from './jax.js';
 import { machineCeiling } from './ceiling.js';
 import { convMemory } from './memory.js';
-import { cellId, HI, LO, REFERENCE, type Op } from './target-checks.js';
+import { ceilingText, cellId, HI, LO, REFERENCE, type Op } from './target-checks.js';
 import { interleave, latencyStats, median } from './measure.js';
 import type { ResolvedBenchOptions, TargetSizes } from './options.js';
 import { LEARNING_RATE, poolOptions } from './suite.js';
@@ -261,7 +261,7 @@ export async function runTargets(o: ResolvedBenchOptions, sizes: TargetSizes): P
     notes: jax ? [] : ['@jax-js/jax is not installed (a devDependency): no jax-js cells'],
   };
   run.ceiling = await machineCeiling(o.backend, HI, sizes.rounds * 2);
-  if (o.log) console.log(`targets: machine ceiling: ${HI} plain threads ${run.ceiling.speedup.median.toFixed(2)}× one (IQR ${run.ceiling.speedup.q1.toFixed(2)}–${run.ceiling.speedup.q3.toFixed(2)})`);
+  if (o.log) console.log(`targets: machine ceiling, ${HI} plain threads over one: ${ceilingText(run.ceiling)}`);
   const ctx: Ctx = { o, sizes, jax, run };
   for (const name of ['seed', 'mlp', 'conv'] as const) if (o.workloads.includes(name)) await workload(ctx, name);
   if (o.workloads.includes('conv')) run.memory = await convMemory(o, sizes, async () => (await createPool(o, WORKLOADS.conv, HI)).pool, HI);

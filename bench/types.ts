@@ -233,10 +233,13 @@ export interface ReferenceFigures {
 export interface CeilingResult {
   threads: number;
   rounds: number;
-  /** Median time of one unit on one thread. */
-  unitMs: number;
-  /** Per round: one thread's time per unit over N threads' time per unit. */
-  speedup: RatioStats;
+  units: {
+    unit: string;
+    /** Median time of one unit on one thread. */
+    unitMs: number;
+    /** Per round: one thread's time per unit over N threads' time per unit. */
+    speedup: RatioStats;
+  }[];
 }
 
 export interface TargetsRun {

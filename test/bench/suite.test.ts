@@ -166,10 +166,14 @@ describe('bench: the thread-scaling suite in a tiny configuration', function () 
 
   it("measures the machine's own scaling ceiling (plain worker threads) and states it beside each scaling target", () => {
     const c = fromDisk.targetRun!.ceiling!;
-    assert.ok(c.threads >= 2 && c.rounds >= 2 && c.speedup.n === c.rounds, JSON.stringify(c));
-    assert.ok(c.unitMs > 0 && c.speedup.median > 0 && c.speedup.q1 <= c.speedup.median && c.speedup.median <= c.speedup.q3, JSON.stringify(c.speedup));
+    assert.ok(c.threads >= 2 && c.rounds >= 2, JSON.stringify(c));
+    assert.deepEqual(c.units.map((u) => u.unit), ['dense matmul', 'elementwise', 'small ops']);
+    for (const u of c.units) {
+      assert.equal(u.speedup.n, c.rounds, u.unit);
+      assert.ok(u.unitMs > 0 && u.speedup.median > 0 && u.speedup.q1 <= u.speedup.median && u.speedup.median <= u.speedup.q3, JSON.stringify(u));
+    }
     for (const id of ['mlp-step-512-scaling', 'conv-step-scaling', 'seed-psg-scaling'])
-      assert.match(fromDisk.targets.find((t) => t.id === id)!.detail!, /this machine's ceiling, the same fixed tfjs work in \d+ plain worker threads against 1 \(no gradpool\): [\d.]+×/, id);
+      assert.match(fromDisk.targets.find((t) => t.id === id)!.detail!, /this machine's ceiling, the same fixed tfjs work in \d+ plain worker threads against 1 \(no gradpool, n=\d+ rounds each\): dense matmul [\d.]+× \(IQR [\d.]+–[\d.]+\), elementwise [\d.]+×.*, small ops [\d.]+×/, id);
   });
 
   it('measures the targets interleaved: same rounds for every contender, warm-up from the first calls, jax-js same-run', () => {
@@ -246,10 +250,10 @@ describe('bench: the thread-scaling suite in a tiny configuration', function () 
     assert.match(section, /### Targets/);
     assert.match(section, /\| target \| measured \| IQR \| needed \| result \|/);
     for (const t of fromDisk.targets.slice(2)) assert.ok(section.includes(`\`${t.id}\``), `${t.id} in the README section`);
-    const readme = `# t\n\n${START}\nold\n${END}\n\n## after\n`;
+    const readme = `# t\n\n${START}\nthe previous section\n${END}\n\n## after\n`;
     const out = replaceSection(readme, section);
     assert.ok(out.startsWith(`# t\n\n${START}`) && out.endsWith(`${END}\n\n## after\n`));
-    assert.ok(!out.includes('old'));
+    assert.ok(!out.includes('the previous section'));
     assert.throws(() => replaceSection('# no markers', section), /section/);
   });
 });
