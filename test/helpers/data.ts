@@ -31,3 +31,13 @@ export function oneHot(B: number, k: number, seed: number): Float32Array {
   for (let i = 0; i < B; i++) out[i * k + r.int(k)] = 1;
   return out;
 }
+
+/**
+ * A seed-model batch ([B, 3, 2] flat) of `wave(i)` values, with sample 0's first value set to
+ * `sentinel` when given: the fault fixtures (faulty, stuck) act on such sentinels.
+ */
+export function seedBatch(B: number, wave: (i: number) => number, sentinel?: number): Float32Array {
+  const x = Float32Array.from({ length: B * 6 }, (_, i) => wave(i));
+  if (sentinel !== undefined) x[0] = sentinel;
+  return x;
+}

@@ -8,16 +8,13 @@ import { rejectsExactly, sameBytes } from '../helpers/assert.js';
 import { fixture } from '../helpers/env.js';
 import { openGate, type Gate } from '../helpers/gate.js';
 import { assertSameState, poolState } from '../helpers/state.js';
+import { seedBatch } from '../helpers/data.js';
 
 const B = 8;
 const y = new Float32Array(B).fill(0.5);
-const clean = () => Float32Array.from({ length: B * 6 }, (_, i) => Math.sin(i));
+const clean = () => seedBatch(B, Math.sin);
 /** A batch whose sample 0 (in chunk 0) spins forever, or blocks until the gate is released. */
-const stuck = (sentinel: number) => {
-  const x = clean();
-  x[0] = sentinel;
-  return x;
-};
+const stuck = (sentinel: number) => seedBatch(B, Math.sin, sentinel);
 const aborted = (op: string) => `${op}: aborted by its signal; the workers running it were terminated and replaced, and parameters and optimizer state are unchanged`;
 
 describe('pool: { signal } aborts a call', function () {

@@ -7,15 +7,12 @@ import { HOLD, SPIN } from '../fixtures/models/stuck.js';
 import { rejectsExactly, sameBytes } from '../helpers/assert.js';
 import { fixture } from '../helpers/env.js';
 import { openGate, type Gate } from '../helpers/gate.js';
+import { seedBatch } from '../helpers/data.js';
 
 const B = 8;
 const y = new Float32Array(B).fill(0.5);
-const clean = () => Float32Array.from({ length: B * 6 }, (_, i) => Math.cos(i));
-const stuck = (sentinel: number) => {
-  const x = clean();
-  x[0] = sentinel;
-  return x;
-};
+const clean = () => seedBatch(B, Math.cos);
+const stuck = (sentinel: number) => seedBatch(B, Math.cos, sentinel);
 const abortedBy = (op: string, by: string) => `${op}: aborted by ${by}; the workers running it were terminated and replaced, and parameters and optimizer state are unchanged`;
 const closedBy = (op: string, by: string) => `${op}: the pool was closed by ${by} before this call started; nothing ran`;
 const flatParams = (pool: GradPool) => Float32Array.from(Object.values(pool.getParams()).flatMap((p) => [...p.data]));

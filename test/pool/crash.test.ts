@@ -4,12 +4,13 @@ import assert from 'node:assert/strict';
 import { GradPool } from '../../src/index.js';
 import { fixture } from '../helpers/env.js';
 import { sameBytes } from '../helpers/assert.js';
+import { seedBatch } from '../helpers/data.js';
 
 describe('pool worker crashes', function () {
   let pool: GradPool;
   const B = 16;
   const y = new Float32Array(B).fill(0.5);
-  const clean = () => Float32Array.from({ length: B * 6 }, (_, i) => Math.sin(i));
+  const clean = () => seedBatch(B, Math.sin);
   let reference: Float32Array;
 
   before(async function () {

@@ -7,10 +7,11 @@ import { GradPool, sgd } from '../../src/index.js';
 import type { TaskResult } from '../../src/shared/protocol.js';
 import { fixture } from '../helpers/env.js';
 import { rejectsExactly, sameBytes } from '../helpers/assert.js';
+import { seedBatch } from '../helpers/data.js';
 
 // The faulty fixture: a sample whose first input is 555 gives a NaN loss and gradient, 666 throws, 777 kills its worker.
 const B = 12;
-const clean = () => Float32Array.from({ length: B * 6 }, (_, i) => Math.cos(i));
+const clean = () => seedBatch(B, Math.cos);
 const y = new Float32Array(B).fill(0.3);
 const withSamples = (marks: Record<number, number>) => {
   const x = clean();

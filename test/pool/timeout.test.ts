@@ -8,10 +8,11 @@ import { rejectsExactly, sameBytes } from '../helpers/assert.js';
 import { fixture } from '../helpers/env.js';
 import { openGate } from '../helpers/gate.js';
 import { assertSameState, poolState } from '../helpers/state.js';
+import { seedBatch } from '../helpers/data.js';
 
 const B = 8;
 const y = new Float32Array(B).fill(0.5);
-const clean = () => Float32Array.from({ length: B * 6 }, (_, i) => Math.sin(2 * i));
+const clean = () => seedBatch(B, (i) => Math.sin(2 * i));
 const options = { model: fixture('stuck'), threads: 2, backend: 'cpu', chunkSize: 4, executor: 'loop' } as const;
 
 describe('pool: callTimeoutMs', function () {

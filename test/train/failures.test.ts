@@ -4,11 +4,12 @@ import assert from 'node:assert/strict';
 import { adam, GradPool, sgd } from '../../src/index.js';
 import { fixture } from '../helpers/env.js';
 import { sameBytes } from '../helpers/assert.js';
+import { seedBatch } from '../helpers/data.js';
 
 describe('train: failures lose nothing', function () {
   let pool: GradPool;
   const B = 12;
-  const clean = () => Float32Array.from({ length: B * 6 }, (_, i) => Math.cos(i));
+  const clean = () => seedBatch(B, Math.cos);
   const y = new Float32Array(B).fill(0.3);
   const opt = adam({ learningRate: 0.05 });
   const snapshot = () => ({

@@ -6,7 +6,7 @@
  * so the bits are the same (tested). Anything else runs wasm's kernel, which this wraps.
  */
 import * as tf from '@tensorflow/tfjs';
-import { heapKernel } from './compose.js';
+import { heapKernel, wrapKernel } from './compose.js';
 import { simdKernels } from './simd.js';
 
 /** [rows, C] when `a` is [..., C] (rank ≥ 2), `b` is [C] or all ones but its last [1, ..., C], C % 4 = 0, both float32. */
@@ -19,12 +19,11 @@ function biasRows(a: tf.TensorInfo, b: tf.TensorInfo): [number, number] | null {
 
 /** The config that runs bias adds with SIMD and every other Add as `original` (wasm's). */
 export function wrapAdd(original: tf.KernelConfig): tf.KernelConfig {
-  const kernelFunc: tf.KernelFunc = (args) => {
+  return wrapKernel(original, (args) => {
     const { a, b } = args.inputs as { a: tf.TensorInfo; b: tf.TensorInfo };
     const dims = biasRows(a, b);
     const simd = dims ? simdKernels(args.backend as tf.KernelBackend) : null;
-    if (!dims || !simd) return original.kernelFunc(args);
+    if (!dims || !simd) return null;
     return heapKernel(args.backend as tf.KernelBackend, a.shape.slice(), (c, out) => simd.addRows(c.heapOffset(a), c.heapOffset(b), out, dims[0], dims[1]));
-  };
-  return { ...original, kernelFunc };
+  });
 }

@@ -127,6 +127,14 @@ export function heapKernel(backend: tf.KernelBackend, shape: number[], write: (c
   return out!;
 }
 
+/**
+ * A wrapper of one of wasm's own kernels: `fast` computes the cases it takes (the same bits as wasm's
+ * kernel) and returns null for every other call, which `original` (wasm's) then runs.
+ */
+export function wrapKernel(original: tf.KernelConfig, fast: (args: Parameters<tf.KernelFunc>[0]) => tf.TensorInfo | null): tf.KernelConfig {
+  return { ...original, kernelFunc: (args) => fast(args) ?? original.kernelFunc(args) };
+}
+
 export type CompositeBody = (c: Composer, inputs: tf.NamedTensorInfoMap, attrs: tf.NamedAttrMap) => tf.TensorInfo;
 
 /** The config registering `body` as wasm's kernel `kernelName`. */

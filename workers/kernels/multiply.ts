@@ -6,7 +6,7 @@
  * One float32 product per value either way, so the bits are the same. Anything else runs wasm's kernel.
  */
 import * as tf from '@tensorflow/tfjs';
-import { heapKernel } from './compose.js';
+import { heapKernel, wrapKernel } from './compose.js';
 import { simdKernels } from './simd.js';
 
 /** [lead, M, P] when `a` is [...L, M, 1] and `b` is [...L, 1, P], float32, P of at least 4 values. */
@@ -20,16 +20,15 @@ function outerShape(a: tf.TensorInfo, b: tf.TensorInfo): [number, number, number
 
 /** The config that runs batched outer products with SIMD and every other Multiply as `original` (wasm's). */
 export function wrapMultiply(original: tf.KernelConfig): tf.KernelConfig {
-  const kernelFunc: tf.KernelFunc = (args) => {
+  return wrapKernel(original, (args) => {
     const { a, b } = args.inputs as { a: tf.TensorInfo; b: tf.TensorInfo };
     const dims = outerShape(a, b);
     const simd = dims ? simdKernels(args.backend as tf.KernelBackend) : null;
-    if (!dims || !simd) return original.kernelFunc(args);
+    if (!dims || !simd) return null;
     const [lead, M, P] = dims;
     return heapKernel(args.backend as tf.KernelBackend, [...a.shape.slice(0, -1), P], (c, out) => {
       const [ao, bo] = [c.heapOffset(a), c.heapOffset(b)];
       for (let i = 0; i < lead; i++) simd.outerRows(ao + i * M * 4, bo + i * P * 4, out + i * M * P * 4, M, P);
     });
-  };
-  return { ...original, kernelFunc };
+  });
 }

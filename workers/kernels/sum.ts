@@ -7,7 +7,7 @@
  * (An empty sum here gives zeros; wasm's kernel leaves its output unwritten then.)
  */
 import * as tf from '@tensorflow/tfjs';
-import { heapKernel } from './compose.js';
+import { heapKernel, wrapKernel } from './compose.js';
 import { simdKernels } from './simd.js';
 
 /** [outer, rows, inner] when `axes` are one contiguous block of x's axes not including the last. */
@@ -22,17 +22,16 @@ function middleBlock(shape: number[], axes: number[]): [number, number, number] 
 
 /** The config that sums such blocks with SIMD and leaves every other Sum to `original` (wasm's). */
 export function wrapSum(original: tf.KernelConfig): tf.KernelConfig {
-  const kernelFunc: tf.KernelFunc = (args) => {
+  return wrapKernel(original, (args) => {
     const { inputs, backend, attrs } = args;
     const x = inputs.x as tf.TensorInfo;
     const { axis, keepDims } = attrs as unknown as tf.SumAttrs;
     const axes = tf.util.parseAxisParam(axis, x.shape);
     const block = x.dtype === 'float32' ? middleBlock(x.shape, axes) : null;
     const simd = block && block[2] % 4 === 0 ? simdKernels(backend as tf.KernelBackend) : null;
-    if (!block || !simd) return original.kernelFunc(args);
+    if (!block || !simd) return null;
     const [outer, rows, inner] = block;
     const shape = x.shape.flatMap((d, i) => (!axes.includes(i) ? [d] : keepDims ? [1] : []));
     return heapKernel(backend as tf.KernelBackend, shape, (c, out) => simd.sumRows(c.heapOffset(x), out, outer, rows, inner));
-  };
-  return { ...original, kernelFunc };
+  });
 }

@@ -7,7 +7,7 @@
  * copy, so the bits are the same. Anything else runs wasm's kernel.
  */
 import * as tf from '@tensorflow/tfjs';
-import { heapKernel } from './compose.js';
+import { heapKernel, wrapKernel } from './compose.js';
 import { simdKernels } from './simd.js';
 
 /** [A, B, C] when `perm` of `shape` is such a block swap, else null. */
@@ -26,14 +26,13 @@ export function blockSwap(shape: number[], perm: number[]): [number, number, num
 
 /** The config that runs block swaps with SIMD and every other Transpose as `original` (wasm's). */
 export function wrapTranspose(original: tf.KernelConfig): tf.KernelConfig {
-  const kernelFunc: tf.KernelFunc = (args) => {
+  return wrapKernel(original, (args) => {
     const x = args.inputs.x as tf.TensorInfo;
     const { perm } = args.attrs as unknown as tf.TransposeAttrs;
     const swap = x.dtype === 'float32' ? blockSwap(x.shape, perm) : null;
     const simd = swap && swap[2] % 4 === 0 ? simdKernels(args.backend as tf.KernelBackend) : null;
-    if (!swap || !simd) return original.kernelFunc(args);
+    if (!swap || !simd) return null;
     const [A, B, C] = swap;
     return heapKernel(args.backend as tf.KernelBackend, perm.map((p) => x.shape[p]!), (c, out) => simd.swapRows(c.heapOffset(x), out, A, B, C));
-  };
-  return { ...original, kernelFunc };
+  });
 }
