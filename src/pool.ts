@@ -1,5 +1,5 @@
-import { PoolCore, type CallTimings } from './core.js';
-import { Dispatcher, type WorkerStats } from './dispatch.js';
+import { PoolCore } from './core.js';
+import { Dispatcher } from './dispatch.js';
 import { errors, raw } from './errors.js';
 import { readBatch, readExact, type BatchInput, type NDArray } from './input.js';
 import { initParams, type ModelDef, type ParamNames } from './model/define.js';
@@ -20,12 +20,9 @@ import type { OptimizerState } from './train/opt-state.js';
 import { trainStep, type StepOptions, type StepResult } from './train/step.js';
 import { meanGradient, type GradientOptions } from './train/gradient.js';
 import { checkSignal, type CallOptions, type CloseOptions } from './lifecycle.js';
+import type { Evaluation, MeanGradient, OutputOptions, PerSampleGrads, PoolStats } from './results.js';
 
-/** Output options of `predict` and `perSampleGrads`. */
-export interface OutputOptions extends CallOptions {
-  /** `false`: return views into shared memory (valid until the next call) instead of fresh copies. Default true. */
-  copy?: boolean;
-}
+export type { Evaluation, MeanGradient, OutputOptions, PerSampleGrads, PoolStats } from './results.js';
 
 /** A fresh copy of a shared-memory view, or the view itself with `copy: false`. */
 function take(view: Float32Array, o: OutputOptions): Float32Array {
@@ -43,41 +40,6 @@ function chooseExecutor(requested: 'auto' | ExecutorName, notVectorizable: strin
   if (requested === 'vectorized') throw errors.invalidOption('executor', `a model that runs under the batching rules ('auto' falls back to the loop)`, raw(`'vectorized', but it fails: ${notVectorizable}`));
   process.emitWarning(`executor 'auto': the model cannot run vectorized (${notVectorizable}); using the per-sample loop`, 'GradPoolWarning');
   return 'loop';
-}
-
-/** Result of {@link GradPool.perSampleGrads}: every sample's loss and gradient (like `vmap(grad)`). `N`: the parameter names. */
-export interface PerSampleGrads<N extends string = string> {
-  /** `[B]`: each sample's own loss. */
-  losses: NDArray;
-  /** Per parameter, `[B, ...paramShape]`: each sample's gradient of its own loss. */
-  grads: Record<N, NDArray>;
-}
-
-/** Result of {@link GradPool.gradient}: the batch-mean loss and gradient. `N`: the parameter names. */
-export interface MeanGradient<N extends string = string> {
-  /** Mean of the per-sample losses (NaN for an empty batch, like `torch.mean` of nothing). */
-  loss: number;
-  /** Per parameter, `[...paramShape]`: mean of the per-sample gradients (zeros for an empty batch). */
-  grads: Record<N, NDArray>;
-  batch: number;
-}
-
-/** Result of {@link GradPool.evaluate}. */
-export interface Evaluation {
-  loss: number;
-  accuracy?: number;
-  batch: number;
-}
-
-/** See {@link GradPool.stats}. */
-export interface PoolStats {
-  workers: WorkerStats[];
-  /** Timings of the last completed call (null before the first). */
-  lastCall: CallTimings | null;
-  /** Workers that died between calls and were replaced (no call was affected). */
-  idleWorkerCrashes: number;
-  sharedBytes: number;
-  sharedAllocations: number;
 }
 
 /**
