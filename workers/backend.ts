@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
+import { installSecondOrderGradients } from '../src/shared/gradients/index.js';
 import { registerWasmGradientKernels } from './kernels/index.js';
 
 const imported = new Map<string, Promise<unknown>>();
@@ -49,5 +50,6 @@ export async function initBackend(name: string, backendModule?: string): Promise
  * backend was already selected.
  */
 function addKernels(name: string): void {
+  installSecondOrderGradients(); // differentiable gradients, so a model's loss may take tf.grad(tf.grad(...))
   if (name === 'wasm') registerWasmGradientKernels();
 }

@@ -6,6 +6,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import assert from 'node:assert/strict';
+import { installSecondOrderGradients } from '../../../src/shared/gradients/index.js';
 import { uniform } from '../../helpers/data.js';
 
 type T = tf.Tensor;
@@ -33,13 +34,18 @@ const binary = (op: (a: T, b: T) => T, mk = u): Probe => ({ f: op, args: () => [
 const binarySame = (op: (a: T, b: T) => T): Probe => ({ f: op, args: () => [u([2, 3]), u([2, 3])] });
 /** A non-differentiable output made differentiable, so the (zero) gradient still runs. */
 const zeroGrad = (op: (x: T) => T): Probe => unary((x) => tf.mul(x, f32(op(x))));
+/** A kernel no op runs in a forward pass (tfjs runs it only inside gradients), run by name. */
+const kernel = (name: string, attrs: tf.NamedAttrMap = {}) => (a: T, b: T): T => tf.engine().runKernel(name, { [KERNEL_INPUTS[name]![0]!]: a, [KERNEL_INPUTS[name]![1]!]: b }, attrs) as T;
+const KERNEL_INPUTS: Record<string, [string, string]> = { AvgPoolGrad: ['dy', 'input'], Conv2DBackpropFilter: ['x', 'dy'], EluGrad: ['dy', 'y'] };
 
 export const PROBES: Record<string, Probe> = {
-  Abs: unary(tf.abs), Acos: unary(tf.acos), Acosh: unary((x) => tf.acosh(tf.add(x, 1.5))),
+  Abs: unary(tf.abs), Acos: unary(tf.acos), Acosh: unary((x) => tf.acosh(tf.add(x, 2))),
   Add: binary(tf.add), AddN: { f: (a, b) => tf.addN([a!, b!]), args: () => [u([2, 3]), u([2, 3])] },
   ArgMax: zeroGrad((x) => tf.reshape(tf.argMax(x, 1), [2, 1])), ArgMin: zeroGrad((x) => tf.reshape(tf.argMin(x, 1), [2, 1])),
   Asin: unary(tf.asin), Asinh: unary(tf.asinh), Atan: unary(tf.atan), Atan2: binary(tf.atan2), Atanh: unary(tf.atanh),
   AvgPool: { f: (x) => tf.avgPool(t4(x), 2, 2, 'same'), args: () => [u([1, 5, 5, 2])] },
+  // The gradients gradpool adds (src/shared/gradients/) for kernels tfjs runs only inside gradients.
+  AvgPoolGrad: { f: kernel('AvgPoolGrad', { filterSize: 2, strides: 2, pad: 'same' }), args: () => [u([1, 3, 3, 2]), u([1, 5, 5, 2])] },
   AvgPool3D: { f: (x) => tf.avgPool3d(t5(x), 2, 2, 'same'), args: () => [u([1, 3, 5, 5, 2])] },
   BatchMatMul: { f: (a, b) => tf.matMul(a!, b!), args: () => [u([2, 2, 3]), u([2, 3, 4])] },
   BatchToSpaceND: { f: (x) => tf.batchToSpaceND(x, [2, 2], [[0, 0], [0, 0]]), args: () => [u([4, 2, 2, 1])] },
@@ -50,10 +56,14 @@ export const PROBES: Record<string, Probe> = {
   Conv2D: { f: (x, w) => tf.conv2d(t4(x), t4(w), 2, 'same'), args: () => [u([2, 5, 5, 2]), u([3, 3, 2, 3])] },
   Conv2DBackpropInput: { f: (dy, w) => tf.conv2dTranspose(t4(dy), t4(w), [2, 5, 5, 2], 2, 'same'), args: () => [u([2, 3, 3, 3]), u([3, 3, 2, 3])] },
   Conv3D: { f: (x, w) => tf.conv3d(t5(x), t5(w), 1, 'same'), args: () => [u([1, 3, 4, 4, 2]), u([2, 2, 2, 2, 3])] },
+  Conv2DBackpropFilter: {
+    f: kernel('Conv2DBackpropFilter', { strides: 2, pad: 'same', dataFormat: 'NHWC', filterShape: [3, 3, 2, 3] }),
+    args: () => [u([2, 5, 5, 2]), u([2, 3, 3, 3])],
+  },
   Cos: unary(tf.cos), Cosh: unary(tf.cosh), Cumsum: unary((x) => tf.cumsum(x, 1)),
   DepthwiseConv2dNative: { f: (x, w) => tf.depthwiseConv2d(t4(x), t4(w), 2, 'same'), args: () => [u([2, 5, 5, 2]), u([3, 3, 2, 2])] },
   Dilation2D: { f: (x, w) => tf.dilation2d(t4(x), w as tf.Tensor3D, 1, 'same'), args: () => [u([1, 4, 4, 2]), u([2, 2, 2])] },
-  Elu: unary(tf.elu), Erf: unary(tf.erf), Exp: unary(tf.exp), ExpandDims: unary((x) => tf.expandDims(x, 1)), Expm1: unary(tf.expm1),
+  Elu: unary(tf.elu), EluGrad: { f: kernel('EluGrad'), args: () => [u([2, 3]), u([2, 3])] }, Erf: unary(tf.erf), Exp: unary(tf.exp), ExpandDims: unary((x) => tf.expandDims(x, 1)), Expm1: unary(tf.expm1),
   Floor: unary(tf.floor), FloorDiv: binary(tf.floorDiv, pos),
   FusedBatchNorm: { f: (x, m, v, o, s) => tf.batchNorm(x!, m!, v!, o!, s!, 0.001), args: () => [u([2, 3]), u([3]), pos([3]), u([3]), pos([3])] },
   GatherV2: { f: (x) => tf.gather(x, ints([0, 2, 2]), 0), args: () => [u([3, 2])] },
@@ -97,8 +107,12 @@ export const PROBES: Record<string, Probe> = {
   ZerosLike: unary(tf.zerosLike),
 };
 
-/** tfjs-core's gradient registry (a global map it keeps under this key; tf.getGradient reads one entry). */
+/**
+ * tfjs-core's gradient registry (a global map it keeps under this key; tf.getGradient reads one entry),
+ * with gradpool's second-order gradients installed, as every gradpool thread has it.
+ */
 export function gradientRegistry(): Map<string, tf.GradConfig> {
+  installSecondOrderGradients();
   const globals = (globalThis as { _tfGlobals?: Map<string, unknown> })._tfGlobals;
   const registry = globals?.get('gradRegistry') as Map<string, tf.GradConfig> | undefined;
   assert.ok(registry, "tfjs-core's gradient registry was not found under _tfGlobals");
