@@ -131,6 +131,12 @@ export const WASM_OWN_WRONG: Record<string, string> = {
   'MaxPool3D/0': "MaxPool3DGrad drops the gradient of a 'same'-padded window whose max is negative",
 };
 
+/** The probe's arguments as `runProbe` makes them (the seeded values restart for each probe). */
+export function probeArgs(probe: Extract<Probe, { f: unknown }>): T[] {
+  seed = 0;
+  return probe.args();
+}
+
 /**
  * Runs `probe` (on the current backend) and returns its gradients' values. The direct form calls the
  * gradient registered for `kernel` with dy, the saved tensors and attrs, as the engine would.

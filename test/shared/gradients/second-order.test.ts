@@ -1,0 +1,69 @@
+// Second derivatives of every kernel in tfjs's gradient registry (with gradpool's gradients installed),
+// on cpu, against finite differences of the first derivative (second-order-probe.ts says how and how
+// exactly). The kernels whose second order is not supported are found by the run, each with its reason;
+// docs/coverage.md lists them (test/workers/vectorized/coverage.test.ts).
+import * as tf from '@tensorflow/tfjs';
+import assert from 'node:assert/strict';
+import { SECOND_ORDER_GRADIENTS, tfjsGradient } from '../../../src/shared/gradients/index.js';
+import { withBackend } from '../../helpers/env.js';
+import { gradientRegistry, PROBES } from '../../workers/kernels/gradient-probes.js';
+import { secondOrder, type SecondOrder } from './second-order-probe.js';
+
+const REPLACED = SECOND_ORDER_GRADIENTS.map((c) => c.kernelName);
+
+/** Runs `fn` with tfjs's own gradient for `kernel` registered in place of gradpool's. */
+function withTfjsGradient<R>(kernel: string, fn: () => R): R {
+  const ours = tf.getGradient(kernel)!;
+  const theirs = tfjsGradient(kernel);
+  const registry = gradientRegistry();
+  if (theirs) registry.set(kernel, theirs);
+  else registry.delete(kernel);
+  try {
+    return fn();
+  } finally {
+    registry.set(kernel, ours);
+  }
+}
+
+describe('second-order gradients over the gradient registry (cpu)', () => {
+  withBackend('cpu');
+  let outcomes: Map<string, SecondOrder>;
+  before(() => {
+    outcomes = new Map([...gradientRegistry().keys()].sort().map((k) => [k, secondOrder(k, PROBES[k]!)]));
+  });
+
+  it('no kernel gives a wrong second derivative: each matches finite differences or is unsupported, with the reason found', () => {
+    assert.equal(outcomes.size, Object.keys(PROBES).length);
+    const wrong = [...outcomes].flatMap(([k, o]) => ('wrong' in o ? [`${k}: ${o.wrong}`] : []));
+    assert.deepEqual(wrong, []);
+  });
+
+  it("every kernel whose gradient gradpool replaces or adds matches finite differences (to 1e-4 of the Hessian-vector product's scale)", () => {
+    const failing = REPLACED.flatMap((k) => (outcomes.get(k)!.ok ? [] : [`${k}: ${JSON.stringify(outcomes.get(k))}`]));
+    assert.deepEqual(failing, []);
+  });
+
+  it("with tfjs's own gradient back in place, each replaced kernel's second derivative throws or is wrong (so each replacement is needed, and the check can fail)", () => {
+    const replaced = REPLACED.filter((k) => tfjsGradient(k));
+    assert.ok(replaced.length >= 15, `expected the activations, softmax and selections to replace tfjs configs, got ${replaced.join(', ')}`);
+    const stillFine = replaced.filter((k) => {
+      try {
+        return withTfjsGradient(k, () => secondOrder(k, PROBES[k]!)).ok;
+      } catch {
+        return false; // tfjs's own gradient threw something other than a missing gradient: not fine either
+      }
+    });
+    assert.deepEqual(stillFine, []);
+  });
+
+  it('the unsupported kernels are the ones tfjs runs no op for, those without float inputs, and those whose gradients run a kernel without a gradient', () => {
+    const reasons = [...outcomes].flatMap(([, o]) => ('unsupported' in o ? [o.unsupported.replace(/runs \w+,/, 'runs K,').replace(/\(.*\)/, '(…)')] : []));
+    const kinds = new Set(reasons.map((r) => r.split(':')[0]));
+    assert.deepEqual([...kinds].sort(), [
+      'its first derivative is not L\'s (…)',
+      'its gradient runs K, which has no gradient',
+      'no float input to differentiate (…)',
+      'not run by any op (…)',
+    ].sort());
+  });
+});
