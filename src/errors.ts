@@ -91,6 +91,10 @@ export const errors = {
   shape: (name: string, expected: readonly (number | string)[], got: readonly number[]) =>
     new GradPoolError('ERR_SHAPE', `${name}: expected shape ${fmtShape(expected)}, got ${fmtShape(got)}`),
 
+  /** A function transform needs a scalar where f returned more: `f's output: expected shape [], got [3]; grad needs a scalar output: …`. */
+  scalarOutput: (name: string, got: readonly number[], hint: string) =>
+    new GradPoolError('ERR_SHAPE', `${name}: expected shape [], got ${fmtShape(got)}; ${hint}`),
+
   /** The batch sizes of two arguments disagree. */
   batchMismatch: (name: string, expected: number, from: string, got: number) =>
     new GradPoolError('ERR_BATCH_MISMATCH', `${name}: expected batch size ${expected} (from ${from}), got ${got}`),
