@@ -15,7 +15,12 @@ COPY workers ./workers
 COPY bench ./bench
 COPY examples ./examples
 COPY test ./test
-RUN npx tsc -p tsconfig.json && npm prune --omit=dev && rm -rf dist/test
+# The image is an application: tfjs and its wasm backend, peer dependencies of the library (and dev
+# dependencies of the checkout), are its runtime dependencies, so they are kept when dev ones go.
+RUN npx tsc -p tsconfig.json \
+ && node -e "const f='package.json', p=require('./'+f); for (const k in p.peerDependencies) { p.dependencies[k] = p.peerDependencies[k]; delete p.devDependencies[k]; } require('fs').writeFileSync(f, JSON.stringify(p, null, 2))" \
+ && npm prune --omit=dev && rm -rf dist/test \
+ && node -e "require.resolve('@tensorflow/tfjs'); require.resolve('@tensorflow/tfjs-backend-wasm')"
 
 # ---- runtime: only what a job needs -----------------------------------------------------------
 FROM node:20-bookworm-slim
