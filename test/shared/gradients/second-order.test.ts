@@ -2,28 +2,14 @@
 // on cpu, against finite differences of the first derivative (second-order-probe.ts says how and how
 // exactly). The kernels whose second order is not supported are found by the run, each with its reason;
 // docs/coverage.md lists them (test/workers/vectorized/coverage.test.ts).
-import * as tf from '@tensorflow/tfjs';
 import assert from 'node:assert/strict';
 import { SECOND_ORDER_GRADIENTS, tfjsGradient } from '../../../src/shared/gradients/index.js';
 import { withBackend } from '../../helpers/env.js';
 import { gradientRegistry, PROBES } from '../../workers/kernels/gradient-probes.js';
 import { secondOrder, type SecondOrder } from './second-order-probe.js';
+import { withTfjsGradients } from './tfjs-configs.js';
 
 const REPLACED = SECOND_ORDER_GRADIENTS.map((c) => c.kernelName);
-
-/** Runs `fn` with tfjs's own gradient for `kernel` registered in place of gradpool's. */
-function withTfjsGradient<R>(kernel: string, fn: () => R): R {
-  const ours = tf.getGradient(kernel)!;
-  const theirs = tfjsGradient(kernel);
-  const registry = gradientRegistry();
-  if (theirs) registry.set(kernel, theirs);
-  else registry.delete(kernel);
-  try {
-    return fn();
-  } finally {
-    registry.set(kernel, ours);
-  }
-}
 
 describe('second-order gradients over the gradient registry (cpu)', () => {
   withBackend('cpu');
@@ -48,7 +34,7 @@ describe('second-order gradients over the gradient registry (cpu)', () => {
     assert.ok(replaced.length >= 15, `expected the activations, softmax and selections to replace tfjs configs, got ${replaced.join(', ')}`);
     const stillFine = replaced.filter((k) => {
       try {
-        return withTfjsGradient(k, () => secondOrder(k, PROBES[k]!)).ok;
+        return withTfjsGradients(() => secondOrder(k, PROBES[k]!), [k]).ok;
       } catch {
         return false; // tfjs's own gradient threw something other than a missing gradient: not fine either
       }

@@ -1,0 +1,107 @@
+// First-order gradients do not change by a bit when gradpool's second-order gradients replace tfjs's:
+// every kernel's probe, with tfjs's configs (kept by installSecondOrderGradients before it replaced
+// them) and with gradpool's, on cpu and wasm; both as a plain tf.grads and inside an outer gradient
+// (where gradpool's configs recompute saved outputs and pause the tape for masks).
+import * as tf from '@tensorflow/tfjs';
+import assert from 'node:assert/strict';
+import { installSecondOrderGradients, SECOND_ORDER_GRADIENTS, tfjsGradient } from '../../../src/shared/gradients/index.js';
+import { disposeAbandonedTape } from '../../../workers/executors/vectorized/engine.js';
+import { sameBytes } from '../../helpers/assert.js';
+import { uniform } from '../../helpers/data.js';
+import { useBackend } from '../../helpers/env.js';
+import { PROBES, probeArgs, runProbe, WASM_OWN_WRONG, type Probe } from '../../workers/kernels/gradient-probes.js';
+import { withTfjsGradients } from './tfjs-configs.js';
+
+type FProbe = Extract<Probe, { f: unknown }>;
+
+/**
+ * The probe's first-order gradients for a seeded dy (not ones: dy = 1 would hide a reordered product),
+ * as a plain tf.grads or, with `outer`, inside an outer gradient that then differentiates their sum.
+ */
+function gradients(probe: FProbe, outer: boolean): Float32Array[] {
+  const args = probeArgs(probe);
+  const shape = tf.tidy(() => probe.f(...args).shape);
+  const dy = tf.tensor(uniform(tf.util.sizeFromShape(shape), 7), shape);
+  let values: Float32Array[] = [];
+  const inner = () => {
+    const grads = tf.grads(probe.f)(args, dy);
+    values = grads.map((g) => Float32Array.from(g.dataSync()));
+    return tf.addN(grads.map((g) => tf.sum(tf.cast(g, 'float32'))));
+  };
+  try {
+    const float = args.filter((a) => a.dtype === 'float32');
+    tf.tidy(() => (outer ? tf.engine().gradients(inner, float, undefined, true).grads : inner()));
+  } catch (e) {
+    disposeAbandonedTape();
+    // Under an outer gradient tfjs's own gradient may not be differentiable: its values were read before.
+    if (!outer) throw e;
+  } finally {
+    tf.dispose([...args, dy]);
+  }
+  return values;
+}
+
+/**
+ * Kernel/input pairs whose gradients differ between `a` and `b` in any bit. On wasm, not those whose
+ * tfjs-wasm kernel is wrong (WASM_OWN_WRONG): Conv3DBackpropInputV2 leaves outputs unwritten, so its
+ * result changes from run to run whichever gradient config calls it.
+ */
+function differing(a: Float32Array[][], b: Float32Array[][], kernels: string[]): string[] {
+  const unreliable = (key: string) => tf.getBackend() === 'wasm' && key in WASM_OWN_WRONG;
+  return kernels.flatMap((k, i) =>
+    a[i]!.length !== b[i]!.length
+      ? [`${k}: ${a[i]!.length} vs ${b[i]!.length} gradients`]
+      : a[i]!.flatMap((g, j) => (sameBytes(g, b[i]![j]!) || unreliable(`${k}/${j}`) ? [] : [`${k}/${j}`])),
+  );
+}
+
+/** Whether the probe has a float argument an outer gradient can differentiate by (OneHot's are indices). */
+function hasFloatArg(probe: FProbe): boolean {
+  const args = probeArgs(probe);
+  const has = args.some((a) => a.dtype === 'float32');
+  tf.dispose(args);
+  return has;
+}
+
+/** Probes of kernels tfjs has a gradient for: the kernels it runs only inside gradients have none to compare with. */
+const compared = () => Object.keys(PROBES).filter((k) => tfjsGradient(k) !== null);
+
+describe('second-order gradients keep first-order gradients bit-identical to tfjs', () => {
+  after(() => useBackend('cpu'));
+
+  it('installs idempotently: gradpool configs registered, tfjs configs kept, each kernel once', async () => {
+    await useBackend('cpu');
+    installSecondOrderGradients();
+    installSecondOrderGradients();
+    const kernels = SECOND_ORDER_GRADIENTS.map((c) => c.kernelName);
+    assert.equal(new Set(kernels).size, kernels.length, 'one config per kernel');
+    for (const config of SECOND_ORDER_GRADIENTS) {
+      assert.equal(tf.getGradient(config.kernelName), config, config.kernelName);
+      assert.notEqual(tfjsGradient(config.kernelName), config, `${config.kernelName}: the kept config is tfjs's`);
+    }
+    // tfjs had configs for all but the kernels it only runs inside gradients.
+    assert.deepEqual(kernels.filter((k) => !tfjsGradient(k)).sort(), ['AvgPoolGrad', 'Conv2DBackpropFilter', 'EluGrad']);
+  });
+
+  for (const backend of ['cpu', 'wasm'] as const) {
+    it(`every kernel's probe, plain tf.grads, on ${backend}`, async () => {
+      await useBackend(backend);
+      const kernels = compared();
+      // A probe that calls its gradient directly runs as the registry test runs it (dy is the probe's).
+      const run = () => kernels.map((k) => ('f' in PROBES[k]! ? gradients(PROBES[k] as FProbe, false) : runProbe(k, PROBES[k]!)));
+      const ours = run();
+      const theirs = withTfjsGradients(run);
+      assert.deepEqual(differing(ours, theirs, kernels), []);
+    });
+
+    it(`every kernel's probe, inside an outer gradient, on ${backend}`, async () => {
+      await useBackend(backend);
+      const kernels = compared().filter((k) => 'f' in PROBES[k]! && hasFloatArg(PROBES[k] as FProbe));
+      const run = () => kernels.map((k) => gradients(PROBES[k] as FProbe, true));
+      const ours = run();
+      const theirs = withTfjsGradients(run);
+      assert.deepEqual(kernels.filter((_, i) => ours[i]!.length === 0), [], 'every probe gave its gradients');
+      assert.deepEqual(differing(ours, theirs, kernels), []);
+    });
+  }
+});
