@@ -12,7 +12,8 @@
  *    Every ratio between two same-run contenders is taken round by round (the two calls of a pair ran
  *    seconds apart, under the same load) and reported as the median and IQR of those ratios.
  *    The pool-overhead pair (the 1-thread pool against its executor in-process) runs as a group of
- *    its own, right after.
+ *    its own, right after; so do the MLP's per-sample gradients at B=1024 (pool and jax-js), whose
+ *    calls each move hundreds of MB.
  * 3. (conv) Memory at a large batch, then a growth check over many calls at a small batch (memory.ts).
  *
  * PyTorch cannot be run here: its figures are fixed constants from the issue's measurement
@@ -180,6 +181,8 @@ async function workload(ctx: Ctx, name: 'seed' | 'mlp' | 'conv'): Promise<void> 
      * whichever main-thread contender runs next — the in-process side, not the pool's worker.
      */
     const overhead: Spec[] = [];
+    /** Contenders whose calls move hundreds of MB, measured apart from the rest (see the MLP). */
+    const large: Spec[] = [];
     const addOverhead = (op: Op, B: number, pool: (p: GradPool) => unknown, call: (ex: InProcessExecutor) => unknown) => {
       const { ex, info } = inProcess(o, def, init, p1, B);
       cleanup.push(() => ex.dispose());
@@ -214,8 +217,11 @@ async function workload(ctx: Ctx, name: 'seed' | 'mlp' | 'conv'): Promise<void> 
       addOverhead('gradient', b2, (p) => p.gradient(g.x, g.y), (ex) => ex.gradient(g.x, g.y, b2));
       const P = sizes.mlpPsgBatch;
       const ps = part(P);
-      specs.push(poolSpec(w, 'perSampleGrads', P, p2, HI, () => p2.perSampleGrads(ps.x, ps.y, VIEWS)));
-      if (jb) specs.push(mainSpec(w, 'perSampleGrads', P, 'jax', JAX, () => jb.perSampleGrads(ps.x, ps.y, P)));
+      // A group of its own: each call writes 400+ MB of per-sample gradients (jax-js allocates as
+      // much on the main thread), which left every step contender after it in the round measured on
+      // cold caches and a collecting main thread (steps 2–3× their time alone).
+      large.push(poolSpec(w, 'perSampleGrads', P, p2, HI, () => p2.perSampleGrads(ps.x, ps.y, VIEWS)));
+      if (jb) large.push(mainSpec(w, 'perSampleGrads', P, 'jax', JAX, () => jb.perSampleGrads(ps.x, ps.y, P)));
     } else {
       const B = sizes.convBatch;
       const { x, y } = d0;
@@ -235,6 +241,7 @@ async function workload(ctx: Ctx, name: 'seed' | 'mlp' | 'conv'): Promise<void> 
     const rounds = name === 'seed' ? sizes.rounds * 3 : sizes.rounds;
     run.groups.push(await runGroup(w, name, specs, rounds, warm, o.log));
     run.groups.push(await runGroup(w, `${name}-overhead`, overhead, rounds * 2, warm, o.log));
+    if (large.length > 0) run.groups.push(await runGroup(w, `${name}-large`, large, rounds, warm, o.log));
   } finally {
     for (const c of cleanup.reverse()) await c();
   }

@@ -181,7 +181,7 @@ describe('bench: the thread-scaling suite in a tiny configuration', function () 
     assert.ok(run);
     assert.ok(run.jax, 'jax-js is installed as a devDependency');
     assert.equal(run.jax.device, 'wasm');
-    assert.deepEqual(run.groups.map((g) => g.name), ['seed', 'seed-overhead', 'mlp', 'mlp-overhead', 'conv', 'conv-overhead']);
+    assert.deepEqual(run.groups.map((g) => g.name), ['seed', 'seed-overhead', 'mlp', 'mlp-overhead', 'mlp-large', 'conv', 'conv-overhead']);
     for (const g of run.groups) {
       const fc: FirstCalls = run.firstCalls.find((f) => f.workload === g.workload)!;
       assert.equal(g.warmupCalls, Math.max(2, fc.warmupCalls));
