@@ -1,10 +1,13 @@
 /**
- * Gradients for kernels that tfjs runs only inside gradients (Conv2DBackpropFilter, AvgPoolGrad):
- * tfjs registers none, so differentiating conv2d's or avgPool's gradient threw "gradient function not
- * found". Both kernels are linear in each input, so their gradients are the forward kernels they are
- * the adjoints of (as TensorFlow's _Conv2DBackpropFilterGrad and _AvgPoolGradGrad).
+ * Gradients for kernels that tfjs runs only inside gradients (the conv backprops, AvgPoolGrad,
+ * MaxPoolGrad): tfjs registers none, so differentiating conv2d's, depthwiseConv2d's or a pool's
+ * gradient threw "gradient function not found". Each kernel is linear in its dy (and a conv backprop
+ * in its other input too), so its gradients are the kernels it is the adjoint of, as TensorFlow's
+ * _Conv2DBackpropFilterGrad, _DepthwiseConv2dNativeBackpropInputGrad, _AvgPoolGradGrad and
+ * _MaxPoolGradGrad.
  */
 import * as tf from '@tensorflow/tfjs';
+import { constant } from './tape.js';
 
 type T = tf.Tensor;
 const run = (kernel: string, inputs: tf.NamedTensorMap, attrs: tf.NamedAttrMap) => tf.engine().runKernel(kernel, inputs, attrs) as T;
@@ -38,4 +41,61 @@ export const avgPoolGradGradient: tf.GradConfig = {
   },
 };
 
-export const BACKWARD_KERNEL_GRADIENTS: readonly tf.GradConfig[] = [conv2DBackpropFilterGradient, avgPoolGradGradient];
+/** dx = BackpropInput(dy, filter) is the adjoint of depthwiseConv2d(·, filter); in the filter, of BackpropFilter(·, dy). */
+export const depthwiseBackpropInputGradient: tf.GradConfig = {
+  kernelName: tf.DepthwiseConv2dNativeBackpropInput,
+  inputsToSave: ['dy', 'filter'],
+  gradFunc: (g, [dy, filter], attrs) => {
+    const { strides, pad, dimRoundingMode, dilations } = attrs;
+    return {
+      dy: () => run(tf.DepthwiseConv2dNative, { x: g as T, filter: filter! }, { strides, pad, dataFormat: 'NHWC', dilations, dimRoundingMode }),
+      filter: () => run(tf.DepthwiseConv2dNativeBackpropFilter, { x: g as T, dy: dy! }, { strides, pad, dimRoundingMode, dilations, filterShape: filter!.shape }),
+    };
+  },
+};
+
+/** dW = BackpropFilter(x, dy): ⟨dW, g⟩ = ⟨dy, depthwiseConv2d(x, g)⟩ = ⟨x, BackpropInput(dy, g)⟩. */
+export const depthwiseBackpropFilterGradient: tf.GradConfig = {
+  kernelName: tf.DepthwiseConv2dNativeBackpropFilter,
+  inputsToSave: ['x', 'dy'],
+  gradFunc: (g, [x, dy], attrs) => {
+    const { strides, pad, dimRoundingMode, dilations } = attrs;
+    return {
+      x: () => run(tf.DepthwiseConv2dNativeBackpropInput, { dy: dy!, filter: g as T }, { strides, pad, dimRoundingMode, dilations, inputShape: x!.shape }),
+      dy: () => run(tf.DepthwiseConv2dNative, { x: x!, filter: g as T }, { strides, pad, dataFormat: 'NHWC', dilations, dimRoundingMode }),
+    };
+  },
+};
+
+/**
+ * MaxPoolGrad routes each window's dy to the window's max; its adjoint in dy reads g at each window's
+ * max, found by MaxPoolWithArgmax (flat indices, batch included). tfjs-wasm's MaxPoolWithArgmax
+ * answers index 0 for a window whose max is negative, so it is asked about x − min(x) + 1 (≥ 1
+ * everywhere, the same maxima but where two values of a window round together). In input and output
+ * MaxPoolGrad is piecewise constant: zero.
+ */
+export const maxPoolGradGradient: tf.GradConfig = {
+  kernelName: tf.MaxPoolGrad,
+  inputsToSave: ['dy', 'input', 'output'],
+  gradFunc: (g, [dy, input, output], attrs) => {
+    const { filterSize, strides, pad } = attrs;
+    return {
+      dy: () => {
+        // Which element is each window's max is piecewise constant in the input: off the tape.
+        const argmax = constant(() => {
+          const x = tf.add(tf.sub(input!, tf.min(input!)), 1);
+          const [max, at] = tf.engine().runKernel(tf.MaxPoolWithArgmax, { x }, { filterSize, strides, pad, includeBatchInIndex: true }) as T[];
+          max!.dispose();
+          return at!;
+        });
+        return tf.reshape(tf.gather(tf.reshape(g as T, [-1]), argmax), dy!.shape);
+      },
+      input: () => tf.zerosLike(input!),
+      output: () => tf.zerosLike(output!),
+    };
+  },
+};
+
+export const BACKWARD_KERNEL_GRADIENTS: readonly tf.GradConfig[] = [
+  conv2DBackpropFilterGradient, depthwiseBackpropInputGradient, depthwiseBackpropFilterGradient, avgPoolGradGradient, maxPoolGradGradient,
+];

@@ -99,6 +99,27 @@ for (const backend of ['cpu', 'wasm'] as const) {
       }
     });
 
+    it("maxPool ('same', all values negative): the Hessian of Σ c⊙maxPool(x)² is 2c on each window's max", () => {
+      // Negative maxima in padded windows are where tfjs-wasm's MaxPoolWithArgmax answers 0.
+      const [H, W] = [5, 5];
+      const x = Array.from(Float32Array.from(uniform(H * W, 61), (v) => -1.05 + v)); // in [-2.05, -0.05)
+      const c = Array.from(uniform(9, 62));
+      const v = Array.from(uniform(H * W, 63));
+      const want = new Array<number>(H * W).fill(0);
+      for (let oy = 0; oy < 3; oy++) {
+        for (let ox = 0; ox < 3; ox++) {
+          let at = -1;
+          for (let dy = 0; dy < 2; dy++) for (let dx = 0; dx < 2; dx++) {
+            const [yy, xx] = [2 * oy + dy, 2 * ox + dx];
+            if (yy < H && xx < W && (at < 0 || x[yy * W + xx]! > x[at]!)) at = yy * W + xx;
+          }
+          want[at] = 2 * c[oy * 3 + ox]! * v[at]!;
+        }
+      }
+      const f = (z: T) => tf.sum(tf.mul(tf.tensor(c, [1, 3, 3, 1]), tf.square(tf.maxPool(tf.reshape(z, [1, H, W, 1]) as tf.Tensor4D, 2, 2, 'same'))));
+      assertClose(hvp(f, x, v), want, { rtol: 1e-6, atol: 1e-7 }, 'maxPool Hessian·v');
+    });
+
     it('tf.logSoftmax is a tfjs customGrad op, not a kernel: its second derivative stays wrong (docs/coverage.md says so)', () => {
       // Its customGrad saves its output the way kernels do, and a registered gradient cannot reach it:
       // its first derivative does not depend on x at all, so tf.grad of it throws, and here reads zeros.

@@ -4,8 +4,8 @@
 // docs/coverage.md lists them (test/workers/vectorized/coverage.test.ts).
 import assert from 'node:assert/strict';
 import { SECOND_ORDER_GRADIENTS, tfjsGradient } from '../../../src/shared/gradients/index.js';
-import { withBackend } from '../../helpers/env.js';
-import { gradientRegistry, PROBES } from '../../workers/kernels/gradient-probes.js';
+import { useBackend, withBackend } from '../../helpers/env.js';
+import { gradientRegistry, PROBES, WASM_OWN_WRONG } from '../../workers/kernels/gradient-probes.js';
 import { secondOrder, type SecondOrder } from './second-order-probe.js';
 import { withTfjsGradients } from './tfjs-configs.js';
 
@@ -40,6 +40,21 @@ describe('second-order gradients over the gradient registry (cpu)', () => {
       }
     });
     assert.deepEqual(stillFine, []);
+  });
+
+  it("on wasm, every kernel fares as on cpu: the same match, the same are unsupported (but for tfjs-wasm's own wrong kernels)", async () => {
+    await useBackend('wasm');
+    try {
+      const kind = (o: SecondOrder) => (o.ok ? 'matches' : 'unsupported' in o ? o.unsupported : `WRONG: ${o.wrong}`);
+      const differing = [...outcomes].flatMap(([k, o]) => {
+        if (Object.keys(WASM_OWN_WRONG).some((w) => w.startsWith(`${k}/`))) return [];
+        const onWasm = kind(secondOrder(k, PROBES[k]!));
+        return onWasm === kind(o) ? [] : [`${k}: ${onWasm} on wasm, ${kind(o)} on cpu`];
+      });
+      assert.deepEqual(differing, []);
+    } finally {
+      await useBackend('cpu');
+    }
   });
 
   it('the unsupported kernels are the ones tfjs runs no op for, those without float inputs, and those whose gradients run a kernel without a gradient', () => {

@@ -35,8 +35,12 @@ const binarySame = (op: (a: T, b: T) => T): Probe => ({ f: op, args: () => [u([2
 /** A non-differentiable output made differentiable, so the (zero) gradient still runs. */
 const zeroGrad = (op: (x: T) => T): Probe => unary((x) => tf.mul(x, f32(op(x))));
 /** A kernel no op runs in a forward pass (tfjs runs it only inside gradients), run by name. */
-const kernel = (name: string, attrs: tf.NamedAttrMap = {}) => (a: T, b: T): T => tf.engine().runKernel(name, { [KERNEL_INPUTS[name]![0]!]: a, [KERNEL_INPUTS[name]![1]!]: b }, attrs) as T;
-const KERNEL_INPUTS: Record<string, [string, string]> = { AvgPoolGrad: ['dy', 'input'], Conv2DBackpropFilter: ['x', 'dy'], EluGrad: ['dy', 'y'] };
+const kernel = (name: string, attrs: tf.NamedAttrMap = {}) => (...xs: T[]): T => tf.engine().runKernel(name, Object.fromEntries(KERNEL_INPUTS[name]!.map((n, i) => [n, xs[i]!])), attrs) as T;
+const KERNEL_INPUTS: Record<string, string[]> = {
+  AvgPoolGrad: ['dy', 'input'], Conv2DBackpropFilter: ['x', 'dy'], EluGrad: ['dy', 'y'], MaxPoolGrad: ['dy', 'input', 'output'],
+  DepthwiseConv2dNativeBackpropFilter: ['x', 'dy'], DepthwiseConv2dNativeBackpropInput: ['dy', 'filter'],
+};
+const DEPTHWISE = { strides: 2, pad: 'same', dilations: 1, dimRoundingMode: undefined as unknown as string };
 
 export const PROBES: Record<string, Probe> = {
   Abs: unary(tf.abs), Acos: unary(tf.acos), Acosh: unary((x) => tf.acosh(tf.add(x, 2))),
@@ -61,6 +65,14 @@ export const PROBES: Record<string, Probe> = {
     args: () => [u([2, 5, 5, 2]), u([2, 3, 3, 3])],
   },
   Cos: unary(tf.cos), Cosh: unary(tf.cosh), Cumsum: unary((x) => tf.cumsum(x, 1)),
+  DepthwiseConv2dNativeBackpropFilter: {
+    f: kernel('DepthwiseConv2dNativeBackpropFilter', { ...DEPTHWISE, filterShape: [3, 3, 2, 2] }),
+    args: () => [u([2, 5, 5, 2]), u([2, 3, 3, 4])],
+  },
+  DepthwiseConv2dNativeBackpropInput: {
+    f: kernel('DepthwiseConv2dNativeBackpropInput', { ...DEPTHWISE, inputShape: [2, 5, 5, 2] }),
+    args: () => [u([2, 3, 3, 4]), u([3, 3, 2, 2])],
+  },
   DepthwiseConv2dNative: { f: (x, w) => tf.depthwiseConv2d(t4(x), t4(w), 2, 'same'), args: () => [u([2, 5, 5, 2]), u([3, 3, 2, 2])] },
   Dilation2D: { f: (x, w) => tf.dilation2d(t4(x), w as tf.Tensor3D, 1, 'same'), args: () => [u([1, 4, 4, 2]), u([2, 2, 2])] },
   Elu: unary(tf.elu), EluGrad: { f: kernel('EluGrad'), args: () => [u([2, 3]), u([2, 3])] }, Erf: unary(tf.erf), Exp: unary(tf.exp), ExpandDims: unary((x) => tf.expandDims(x, 1)), Expm1: unary(tf.expm1),
@@ -75,6 +87,11 @@ export const PROBES: Record<string, Probe> = {
   LogSoftmax: { direct: () => ({ dy: u([2, 3]), saved: [tf.logSoftmax(u([2, 3]))], attrs: { axis: -1 } }) },
   Max: unary((x) => tf.max(x, 1)),
   MaxPool: { f: (x) => tf.maxPool(t4(x), 2, 2, 'same'), args: () => [u([1, 5, 5, 2])] },
+  // The pool's input and output as maxPool makes them, so the kernel sees a consistent triple.
+  MaxPoolGrad: {
+    f: (dy, x) => kernel('MaxPoolGrad', { filterSize: 2, strides: 2, pad: 'same' })(dy!, x!, tf.maxPool(t4(x!), 2, 2, 'same')),
+    args: () => [u([1, 3, 3, 2]), u([1, 5, 5, 2])],
+  },
   MaxPool3D: { f: (x) => tf.maxPool3d(t5(x), 2, 2, 'same'), args: () => [u([1, 3, 5, 5, 2])] },
   Maximum: binarySame(tf.maximum), Mean: unary((x) => tf.mean(x, 1)), Min: unary((x) => tf.min(x, 1)), Minimum: binarySame(tf.minimum),
   MirrorPad: unary((x) => tf.mirrorPad(x as tf.Tensor2D, [[1, 1], [1, 1]], 'reflect')),
