@@ -96,6 +96,36 @@ export const maxPoolGradGradient: tf.GradConfig = {
   },
 };
 
+export const avgPool3DGradGradient: tf.GradConfig = {
+  kernelName: tf.AvgPool3DGrad,
+  inputsToSave: ['input'],
+  gradFunc: (g, [input], attrs) => {
+    const { filterSize, strides, pad, dimRoundingMode } = attrs;
+    return {
+      dy: () => run(tf.AvgPool3D, { x: g as T }, { filterSize, strides, pad, dimRoundingMode, dataFormat: 'NDHWC' }),
+      input: () => tf.zerosLike(input!),
+    };
+  },
+};
+
+/** A resize's gradient kernel is the transpose of the (linear) resize: its adjoint in dy is the resize to dy's size. */
+function resizeGradGradient(gradKernel: string, resizeKernel: string): tf.GradConfig {
+  return {
+    kernelName: gradKernel,
+    inputsToSave: ['images', 'dy'],
+    gradFunc: (g, [images, dy], attrs) => {
+      const { alignCorners, halfPixelCenters } = attrs;
+      return {
+        dy: () => run(resizeKernel, { images: g as T }, { alignCorners, halfPixelCenters, size: dy!.shape.slice(1, 3) }),
+        images: () => tf.zerosLike(images!),
+      };
+    },
+  };
+}
+export const resizeBilinearGradGradient = resizeGradGradient(tf.ResizeBilinearGrad, tf.ResizeBilinear);
+export const resizeNearestNeighborGradGradient = resizeGradGradient(tf.ResizeNearestNeighborGrad, tf.ResizeNearestNeighbor);
+
 export const BACKWARD_KERNEL_GRADIENTS: readonly tf.GradConfig[] = [
   conv2DBackpropFilterGradient, depthwiseBackpropInputGradient, depthwiseBackpropFilterGradient, avgPoolGradGradient, maxPoolGradGradient,
+  avgPool3DGradGradient, resizeBilinearGradGradient, resizeNearestNeighborGradGradient,
 ];

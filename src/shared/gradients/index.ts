@@ -26,7 +26,7 @@ const replaced = new Map<string, tf.GradConfig | null>();
  * import { installSecondOrderGradients } from 'gradpool';
  * installSecondOrderGradients(); // 'gradpool' already did, on import
  * const d2 = tf.grad(tf.grad((x) => tf.tanh(x)))(tf.scalar(0.5)); // tanh'' = -2 tanh (1 - tanh²)
- * d2.print(); // -0.7233
+ * d2.print(); // -0.7269
  * ```
  */
 export function installSecondOrderGradients(): void {
@@ -41,6 +41,14 @@ export function installSecondOrderGradients(): void {
 /**
  * tfjs's own gradient config for `kernelName` as it was before installSecondOrderGradients replaced it
  * (null where tfjs had none); undefined for a kernel not replaced. For the tests that compare bits.
+ *
+ * @example
+ * ```ts
+ * installSecondOrderGradients();
+ * tfjsGradient('Tanh')?.outputsToSave;  // [true]: tfjs's, which saves only tanh's output
+ * tfjsGradient('MaxPoolGrad');          // null: tfjs has no gradient for it
+ * tfjsGradient('Relu');                 // undefined: tfjs's gradient is still the one registered
+ * ```
  */
 export function tfjsGradient(kernelName: string): tf.GradConfig | null | undefined {
   return replaced.get(kernelName);

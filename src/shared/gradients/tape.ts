@@ -21,6 +21,12 @@ const engine = () => tf.engine() as unknown as TapeState;
  * Whether the ops run now are recorded by an outer gradient: true inside a gradient function only
  * when that gradient is itself being differentiated (tf.grad(tf.grad(f))). Same test as tfjs's
  * engine.isTapeOn: outside any kernel, under at least one tf.grads.
+ *
+ * @example
+ * ```ts
+ * recording(); // false
+ * tf.grads((x: tf.Tensor) => (console.log(recording()), tf.square(x)))([tf.scalar(2)]); // logs true
+ * ```
  */
 export function recording(): boolean {
   const { state } = engine();
@@ -32,6 +38,12 @@ export function recording(): boolean {
  * stop_gradient). For masks only: they are piecewise constant, their derivative is zero where it
  * exists, and pausing keeps their kernels (which have no gradient) off the tape. The kernels run and
  * the values are the same either way.
+ *
+ * @example
+ * ```ts
+ * // d/dx (x + stop_gradient(x²)) = 1
+ * tf.grad((x: tf.Tensor) => tf.add(x, constant(() => tf.square(x))))(tf.scalar(3)).print(); // 1
+ * ```
  */
 export function constant<T extends tf.Tensor>(fn: () => T): T {
   const { state } = engine();
@@ -48,6 +60,12 @@ export function constant<T extends tf.Tensor>(fn: () => T): T {
  * The kernel's output as its gradient function should use it: the saved one when no outer gradient
  * records (no extra work), else the same kernel run again on the saved inputs (same kernel, same
  * inputs, so the same bits), this time recorded as a function of those inputs.
+ *
+ * @example
+ * ```ts
+ * // Inside a gradient function: the tanh output saved as saved[1], input x as saved[0].
+ * gradFunc: (dy, [x, y], attrs) => ({ x: () => tf.mul(tf.sub(1, tf.square(outputOf(tf.Tanh, { x }, attrs, y))), dy) })
+ * ```
  */
 export function outputOf(kernelName: string, inputs: tf.NamedTensorMap, attrs: tf.NamedAttrMap, saved: tf.Tensor): tf.Tensor {
   if (!recording()) return saved;

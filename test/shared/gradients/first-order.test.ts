@@ -81,7 +81,8 @@ describe('second-order gradients keep first-order gradients bit-identical to tfj
     }
     // tfjs had configs for all but the kernels it only runs inside gradients.
     assert.deepEqual(kernels.filter((k) => !tfjsGradient(k)).sort(), [
-      'AvgPoolGrad', 'Conv2DBackpropFilter', 'DepthwiseConv2dNativeBackpropFilter', 'DepthwiseConv2dNativeBackpropInput', 'EluGrad', 'MaxPoolGrad',
+      'AvgPool3DGrad', 'AvgPoolGrad', 'Conv2DBackpropFilter', 'DepthwiseConv2dNativeBackpropFilter',
+      'DepthwiseConv2dNativeBackpropInput', 'EluGrad', 'MaxPoolGrad', 'ResizeBilinearGrad', 'ResizeNearestNeighborGrad',
     ]);
   });
 

@@ -39,6 +39,8 @@ const kernel = (name: string, attrs: tf.NamedAttrMap = {}) => (...xs: T[]): T =>
 const KERNEL_INPUTS: Record<string, string[]> = {
   AvgPoolGrad: ['dy', 'input'], Conv2DBackpropFilter: ['x', 'dy'], EluGrad: ['dy', 'y'], MaxPoolGrad: ['dy', 'input', 'output'],
   DepthwiseConv2dNativeBackpropFilter: ['x', 'dy'], DepthwiseConv2dNativeBackpropInput: ['dy', 'filter'],
+  AvgPool3DGrad: ['dy', 'input'],
+  ResizeBilinearGrad: ['images', 'dy'], ResizeNearestNeighborGrad: ['images', 'dy'],
 };
 const DEPTHWISE = { strides: 2, pad: 'same', dilations: 1, dimRoundingMode: undefined as unknown as string };
 
@@ -50,6 +52,7 @@ export const PROBES: Record<string, Probe> = {
   AvgPool: { f: (x) => tf.avgPool(t4(x), 2, 2, 'same'), args: () => [u([1, 5, 5, 2])] },
   // The gradients gradpool adds (src/shared/gradients/) for kernels tfjs runs only inside gradients.
   AvgPoolGrad: { f: kernel('AvgPoolGrad', { filterSize: 2, strides: 2, pad: 'same' }), args: () => [u([1, 3, 3, 2]), u([1, 5, 5, 2])] },
+  AvgPool3DGrad: { f: kernel('AvgPool3DGrad', { filterSize: 2, strides: 2, pad: 'same' }), args: () => [u([1, 2, 3, 3, 2]), u([1, 3, 5, 5, 2])] },
   AvgPool3D: { f: (x) => tf.avgPool3d(t5(x), 2, 2, 'same'), args: () => [u([1, 3, 5, 5, 2])] },
   BatchMatMul: { f: (a, b) => tf.matMul(a!, b!), args: () => [u([2, 2, 3]), u([2, 3, 4])] },
   BatchToSpaceND: { f: (x) => tf.batchToSpaceND(x, [2, 2], [[0, 0], [0, 0]]), args: () => [u([4, 2, 2, 1])] },
@@ -103,7 +106,9 @@ export const PROBES: Record<string, Probe> = {
   Prod: unary((x) => tf.prod(x, 1)), RealDiv: binary(tf.div, pos), Reciprocal: unary(tf.reciprocal, pos),
   Relu: unary(tf.relu), Relu6: unary((x) => tf.relu6(tf.mul(x, 8))), Reshape: unary((x) => tf.reshape(x, [3, 2])),
   ResizeBilinear: { f: (x) => tf.image.resizeBilinear(x as tf.Tensor4D, [5, 5]), args: () => [u([1, 3, 3, 2])] },
+  ResizeBilinearGrad: { f: kernel('ResizeBilinearGrad', { alignCorners: false, halfPixelCenters: false }), args: () => [u([1, 3, 3, 2]), u([1, 5, 5, 2])] },
   ResizeNearestNeighbor: { f: (x) => tf.image.resizeNearestNeighbor(x as tf.Tensor4D, [5, 5]), args: () => [u([1, 3, 3, 2])] },
+  ResizeNearestNeighborGrad: { f: kernel('ResizeNearestNeighborGrad', { alignCorners: false, halfPixelCenters: false }), args: () => [u([1, 3, 3, 2]), u([1, 5, 5, 2])] },
   Reverse: unary((x) => tf.reverse(x, 1)), Round: unary(tf.round), Rsqrt: unary(tf.rsqrt, pos),
   Select: { f: (a, b) => tf.where(tf.tensor1d([true, false, true], 'bool'), a!, b!), args: () => [u([2, 3]), u([2, 3])] },
   Selu: unary(tf.selu), Sigmoid: unary(tf.sigmoid), Sign: unary(tf.sign), Sin: unary(tf.sin), Sinh: unary(tf.sinh),
