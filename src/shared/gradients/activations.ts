@@ -2,10 +2,11 @@
  * Elementwise activations whose tfjs gradient cannot itself be differentiated, re-registered with
  * gradients that can. Each config is tfjs-core 4.22's own (tfjs-core/src/gradients/<Kernel>_grad.ts),
  * the same ops in the same order, with two changes that matter only under an outer gradient: a saved
- * output is recomputed from the saved input (`outputOf`), and a mask is a `constant`.
+ * output is recomputed from the input (`outputOf`; the input is saved only then, `inputsIfNested`),
+ * and a mask is a `constant`.
  */
 import * as tf from '@tensorflow/tfjs';
-import { constant, outputOf } from './tape.js';
+import { constant, inputsIfNested, outputOf } from './tape.js';
 
 type T = tf.Tensor;
 const SELU_SCALEALPHA = 1.7580993408473768599402175208123;
@@ -14,22 +15,23 @@ const SELU_SCALE = 1.0507009873554804934193349852946;
 /** tanh'(x) = 1 − tanh²(x). */
 export const tanhGradient: tf.GradConfig = {
   kernelName: tf.Tanh,
-  inputsToSave: ['x'],
-  outputsToSave: [true],
-  gradFunc: (dy, [x, y], attrs) => {
-    const out = () => outputOf(tf.Tanh, { x: x! }, attrs, y!);
-    return { x: () => tf.mul(tf.sub(tf.scalar(1), tf.square(out())), dy as T) };
+  get inputsToSave() {
+    return inputsIfNested(['x']);
   },
+  outputsToSave: [true],
+  gradFunc: (dy, saved, attrs) => ({ x: () => tf.mul(tf.sub(tf.scalar(1), tf.square(outputOf(tf.Tanh, ['x'], saved, attrs))), dy as T) }),
 };
 
 /** σ'(x) = σ(x)(1 − σ(x)). */
 export const sigmoidGradient: tf.GradConfig = {
   kernelName: tf.Sigmoid,
-  inputsToSave: ['x'],
+  get inputsToSave() {
+    return inputsIfNested(['x']);
+  },
   outputsToSave: [true],
-  gradFunc: (dy, [x, y], attrs) => ({
+  gradFunc: (dy, saved, attrs) => ({
     x: () => {
-      const s = outputOf(tf.Sigmoid, { x: x! }, attrs, y!);
+      const s = outputOf(tf.Sigmoid, ['x'], saved, attrs);
       return tf.mul(dy as T, tf.mul(s, tf.sub(tf.scalar(1), s)));
     },
   }),
@@ -38,19 +40,21 @@ export const sigmoidGradient: tf.GradConfig = {
 /** exp' = exp. */
 export const expGradient: tf.GradConfig = {
   kernelName: tf.Exp,
-  inputsToSave: ['x'],
+  get inputsToSave() {
+    return inputsIfNested(['x']);
+  },
   outputsToSave: [true],
-  gradFunc: (dy, [x, y], attrs) => ({ x: () => tf.mul(dy as T, outputOf(tf.Exp, { x: x! }, attrs, y!)) }),
+  gradFunc: (dy, saved, attrs) => ({ x: () => tf.mul(dy as T, outputOf(tf.Exp, ['x'], saved, attrs)) }),
 };
 
 /** elu'(x) = 1 for y ≥ 0, y + 1 below, computed by the EluGrad kernel (whose own gradient is below). */
 export const eluGradient: tf.GradConfig = {
   kernelName: tf.Elu,
-  inputsToSave: ['x'],
+  get inputsToSave() {
+    return inputsIfNested(['x']);
+  },
   outputsToSave: [true],
-  gradFunc: (dy, [x, y], attrs) => ({
-    x: () => tf.engine().runKernel(tf.EluGrad, { dy: dy as T, y: outputOf(tf.Elu, { x: x! }, attrs, y!) }) as T,
-  }),
+  gradFunc: (dy, saved, attrs) => ({ x: () => tf.engine().runKernel(tf.EluGrad, { dy: dy as T, y: outputOf(tf.Elu, ['x'], saved, attrs) }) as T }),
 };
 
 /**

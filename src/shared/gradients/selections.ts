@@ -2,21 +2,24 @@
  * Softmax, pow and the kernels that select (max, min, maximum, minimum), re-registered with gradients
  * that can themselves be differentiated. Each is tfjs-core 4.22's own gradient
  * (tfjs-core/src/gradients/<Kernel>_grad.ts), same ops in the same order, but for a saved output
- * recomputed under an outer gradient (`outputOf`) and masks held `constant`.
+ * recomputed under an outer gradient (`outputOf`, from an input saved only then: `inputsIfNested`)
+ * and masks held `constant`.
  */
 import * as tf from '@tensorflow/tfjs';
-import { constant, outputOf } from './tape.js';
+import { constant, inputsIfNested, outputOf } from './tape.js';
 
 type T = tf.Tensor;
 
 /** softmax'ᵀ·dy = y⊙dy − y·Σ(y⊙dy) over the softmax axis. */
 export const softmaxGradient: tf.GradConfig = {
   kernelName: tf.Softmax,
-  inputsToSave: ['logits'],
+  get inputsToSave() {
+    return inputsIfNested(['logits']);
+  },
   outputsToSave: [true],
-  gradFunc: (dy, [logits, saved], attrs) => ({
+  gradFunc: (dy, saved, attrs) => ({
     logits: () => {
-      const y = outputOf(tf.Softmax, { logits: logits! }, attrs, saved!);
+      const y = outputOf(tf.Softmax, ['logits'], saved, attrs);
       const dyTimesY = tf.mul(dy as T, y);
       return tf.sub(dyTimesY, tf.mul(tf.sum(dyTimesY, [attrs.dim as number], true), y));
     },
@@ -70,7 +73,8 @@ export const powGradient: tf.GradConfig = {
   kernelName: tf.Pow,
   inputsToSave: ['a', 'b'],
   outputsToSave: [true],
-  gradFunc: (dy, [base, exp, saved], attrs) => {
+  gradFunc: (dy, saved, attrs) => {
+    const [base, exp] = saved;
     const outShape = tf.broadcast_util.assertAndGetBroadcastShape(base!.shape, exp!.shape);
     const toShape = (res: T, shape: number[]) => {
       const axes = tf.broadcast_util.getReductionAxes(shape, outShape);
@@ -84,7 +88,7 @@ export const powGradient: tf.GradConfig = {
       b: () => {
         const condition = constant(() => tf.greater(base!, 0));
         const logBase = tf.where(condition, tf.log(base!), tf.zerosLike(base!));
-        const y = outputOf(tf.Pow, { a: base!, b: exp! }, attrs, saved!);
+        const y = outputOf(tf.Pow, ['a', 'b'], saved, attrs);
         return toShape(tf.mul(dy as T, tf.mul(y, logBase)), exp!.shape);
       },
     };

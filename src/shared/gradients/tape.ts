@@ -57,18 +57,39 @@ export function constant<T extends tf.Tensor>(fn: () => T): T {
 }
 
 /**
- * The kernel's output as its gradient function should use it: the saved one when no outer gradient
- * records (no extra work), else the same kernel run again on the saved inputs (same kernel, same
- * inputs, so the same bits), this time recorded as a function of those inputs.
+ * The inputs a config saves only when its gradient may itself be differentiated, for use as the
+ * config's `inputsToSave` getter (the engine reads it at each forward call). A gradient is recorded
+ * only if its forward ran under two or more tf.grads (the backward of the innermost runs under the
+ * rest), so a plain training step saves exactly what tfjs's own config saves and runs no extra kernel.
  *
  * @example
  * ```ts
- * // Inside a gradient function: the tanh output saved as saved[1], input x as saved[0].
- * gradFunc: (dy, [x, y], attrs) => ({ x: () => tf.mul(tf.sub(1, tf.square(outputOf(tf.Tanh, { x }, attrs, y))), dy) })
+ * const config = { kernelName: tf.Tanh, outputsToSave: [true], get inputsToSave() { return inputsIfNested(['x']); }, gradFunc };
  * ```
  */
-export function outputOf(kernelName: string, inputs: tf.NamedTensorMap, attrs: tf.NamedAttrMap, saved: tf.Tensor): tf.Tensor {
-  if (!recording()) return saved;
-  const out = tf.engine().runKernel(kernelName, inputs, attrs);
+export function inputsIfNested(names: string[]): string[] {
+  return engine().state.gradientDepth > 1 ? names : [];
+}
+
+/**
+ * The kernel's output as its gradient function should use it, from `saved` = [the inputs named by
+ * `inputs` if they were saved (`inputsIfNested`), the output]: the saved output when no outer
+ * gradient records (no extra work), else the same kernel run again on the saved inputs (same kernel,
+ * same inputs, so the same bits), this time recorded as a function of those inputs.
+ *
+ * @example
+ * ```ts
+ * // Tanh's gradient function, saved = [x, y] or [y]:
+ * gradFunc: (dy, saved, attrs) => ({ x: () => tf.mul(tf.sub(1, tf.square(outputOf(tf.Tanh, ['x'], saved, attrs))), dy) })
+ * ```
+ */
+export function outputOf(kernelName: string, inputs: readonly string[], saved: tf.Tensor[], attrs: tf.NamedAttrMap): tf.Tensor {
+  const y = saved[saved.length - 1]!;
+  if (!recording()) return y;
+  if (saved.length !== inputs.length + 1) {
+    // Cannot happen through tf.grads (see inputsIfNested); refusing beats a silently wrong derivative.
+    throw new Error(`second-order gradient of ${kernelName}: its inputs were not saved (its forward ran under fewer than two gradient tapes)`);
+  }
+  const out = tf.engine().runKernel(kernelName, Object.fromEntries(inputs.map((n, i) => [n, saved[i]!])), attrs);
   return Array.isArray(out) ? out[0]! : out;
 }

@@ -55,6 +55,22 @@ function differing(a: Float32Array[][], b: Float32Array[][], kernels: string[]):
   );
 }
 
+type RunKernel = (name: string, inputs: tf.NamedTensorMap, attrs?: tf.NamedAttrMap) => tf.Tensor | tf.Tensor[];
+
+/** The names of the kernels `fn` runs through the engine, in order (the clones that save tensors included). */
+function kernelsRun(fn: () => unknown): string[] {
+  const engine = tf.engine() as unknown as { runKernel: RunKernel };
+  const runKernel = engine.runKernel;
+  const names: string[] = [];
+  engine.runKernel = (name, inputs, attrs) => (names.push(name), runKernel.call(engine, name, inputs, attrs));
+  try {
+    fn();
+  } finally {
+    engine.runKernel = runKernel;
+  }
+  return names;
+}
+
 /** Whether the probe has a float argument an outer gradient can differentiate by (OneHot's are indices). */
 function hasFloatArg(probe: FProbe): boolean {
   const args = probeArgs(probe);
@@ -84,6 +100,15 @@ describe('second-order gradients keep first-order gradients bit-identical to tfj
       'AvgPool3DGrad', 'AvgPoolGrad', 'Conv2DBackpropFilter', 'DepthwiseConv2dNativeBackpropFilter',
       'DepthwiseConv2dNativeBackpropInput', 'EluGrad', 'MaxPoolGrad', 'ResizeBilinearGrad', 'ResizeNearestNeighborGrad',
     ]);
+  });
+
+  it("a plain tf.grads runs exactly the kernels tfjs's own gradients run, for every kernel's probe", async () => {
+    await useBackend('cpu');
+    const kernels = compared();
+    const run = () => kernels.map((k) => kernelsRun(() => ('f' in PROBES[k]! ? gradients(PROBES[k] as FProbe, false) : runProbe(k, PROBES[k]!))).join(' '));
+    const ours = run();
+    const theirs = withTfjsGradients(run);
+    assert.deepEqual(kernels.filter((_, i) => ours[i] !== theirs[i]), []);
   });
 
   for (const backend of ['cpu', 'wasm'] as const) {

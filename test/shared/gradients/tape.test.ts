@@ -1,7 +1,7 @@
 // The tape helpers the second-order gradient configs are written with.
 import * as tf from '@tensorflow/tfjs';
 import assert from 'node:assert/strict';
-import { constant, outputOf, recording } from '../../../src/shared/gradients/tape.js';
+import { constant, inputsIfNested, outputOf, recording } from '../../../src/shared/gradients/tape.js';
 import { disposeAbandonedTape } from '../../../workers/executors/vectorized/engine.js';
 import { withBackend } from '../../helpers/env.js';
 
@@ -28,14 +28,23 @@ describe('second-order gradients: tape helpers', () => {
     h!.dispose();
   });
 
-  it('outputOf() returns the saved tensor itself when nothing records, and a recorded recomputation (same bits) when something does', () => {
+  it('inputsIfNested() names the inputs only under two or more tf.grads (the only forward whose gradient can be recorded)', () => {
+    const seen: string[][] = [];
+    const probe = (x: T) => (seen.push(inputsIfNested(['x'])), tf.square(x));
+    tf.tidy(() => tf.grads(probe)([tf.scalar(2)]));
+    tf.tidy(() => tf.grads((x: T) => tf.sum(tf.grads(probe)([x])[0]!))([tf.scalar(2)]));
+    assert.deepEqual(seen, [[], ['x']]);
+  });
+
+  it('outputOf() returns the saved output itself when nothing records, and a recorded recomputation (same bits) when something does', () => {
     const x = tf.tensor([0.25, -1.5]);
     const y = tf.tanh(x);
-    assert.equal(outputOf(tf.Tanh, { x }, {}, y), y);
+    assert.equal(outputOf(tf.Tanh, ['x'], [y], {}), y);
+    assert.equal(outputOf(tf.Tanh, ['x'], [x, y], {}), y);
     let again: Float32Array | undefined;
     const [g] = tf.tidy(() =>
       tf.grads((z: T) => {
-        const out = outputOf(tf.Tanh, { x: z }, {}, y);
+        const out = outputOf(tf.Tanh, ['x'], [z, y], {});
         again = out.dataSync() as Float32Array;
         return tf.sum(out);
       })([x]),
@@ -43,6 +52,9 @@ describe('second-order gradients: tape helpers', () => {
     assert.deepEqual(again, y.dataSync());
     // d/dz Σ tanh(z) = 1 − tanh²(z): the recomputation is on the tape, the saved y was not.
     assert.deepEqual(Array.from(g!.dataSync()), Array.from(y.dataSync(), (t) => Math.fround(1 - Math.fround(t * t))));
+    // Recording without the saved input: refused, not a silently constant output.
+    assert.throws(() => tf.tidy(() => tf.grads((z: T) => tf.add(z, outputOf(tf.Tanh, ['x'], [y], {})))([x])), /second-order gradient of Tanh: its inputs were not saved/);
+    disposeAbandonedTape();
     tf.dispose([x, y, g!]);
   });
 });
