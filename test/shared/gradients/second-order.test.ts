@@ -11,7 +11,7 @@ import { withTfjsGradients } from './tfjs-configs.js';
 
 const REPLACED = SECOND_ORDER_GRADIENTS.map((c) => c.kernelName);
 
-describe('second-order gradients over the gradient registry (cpu)', () => {
+describe('second-order gradients over the gradient registry (cpu, and wasm against cpu)', () => {
   withBackend('cpu');
   let outcomes: Map<string, SecondOrder>;
   before(() => {
