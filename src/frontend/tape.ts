@@ -14,6 +14,7 @@
  * JavaScript, so a batching backend can later run the transforms inside its vmap.
  */
 import * as tf from '@tensorflow/tfjs';
+import { forHigherOrder } from '../shared/gradients/tape.js';
 import { flatten, unflatten } from './pytree.js';
 
 /**
@@ -46,7 +47,8 @@ export function taped<T>(fn: () => T): T {
     const { grads } = tf.engine().gradients(
       () => {
         try {
-          carried = flatten(fn(), 'result', { constants: true });
+          // Backward passes run inside are recorded on this tape, so forwards save for a second derivative.
+          carried = flatten(forHigherOrder(fn), 'result', { constants: true });
           for (const t of carried.leaves) kept.push(tf.keep(t.clone()));
         } catch (error) {
           failure = { error };

@@ -68,7 +68,31 @@ export function constant<T extends tf.Tensor>(fn: () => T): T {
  * ```
  */
 export function inputsIfNested(names: string[]): string[] {
-  return engine().state.gradientDepth > 1 ? names : [];
+  return savingForHigherOrder > 0 || engine().state.gradientDepth > 1 ? names : [];
+}
+
+/** Depth of {@link forHigherOrder} calls: while positive, every config saves what a second derivative needs. */
+let savingForHigherOrder = 0;
+
+/**
+ * Runs `fn` so that every forward in it saves what its gradient needs to be differentiated again,
+ * under any number of tf.grads. For callers that record their backward passes on an enclosing tape of
+ * their own (the function transforms, src/frontend/tape.ts): there a forward may run under a single
+ * tape and still have its backward differentiated later, which {@link inputsIfNested}'s depth test
+ * cannot see. Saving more changes no value, only what the tape keeps alive.
+ *
+ * @example
+ * ```ts
+ * const g = forHigherOrder(() => tf.grads(...)); // its tanh forwards keep x for outputOf
+ * ```
+ */
+export function forHigherOrder<T>(fn: () => T): T {
+  savingForHigherOrder++;
+  try {
+    return fn();
+  } finally {
+    savingForHigherOrder--;
+  }
 }
 
 /**
