@@ -12,6 +12,8 @@ import { WORKLOADS } from './workloads.js';
 const VIEWS = { copy: false } as const;
 
 const rss = () => process.memoryUsage().rss;
+/** The workers' wasm heaps together: each holds its chunks' working set, and only grows. */
+const heaps = (pool: GradPool) => pool.stats().workers.reduce((a, w) => a + (w.wasmHeapBytes ?? 0), 0);
 
 function snapshot(pool: GradPool, call: number): MemorySnapshot {
   const s = pool.stats();
@@ -38,10 +40,12 @@ export async function convMemory(o: ResolvedBenchOptions, sizes: TargetSizes, cr
     for (let i = 0; i < 3; i++) await pool.perSampleGrads(warm.x, warm.y, VIEWS);
     const rssWarmBytes = rss();
     const sharedBytesWarm = pool.stats().sharedBytes;
+    const heapWarmBytes = heaps(pool);
     const { x, y } = w.data(B, o.seed + B);
     let held = await pool.perSampleGrads(x, y, VIEWS);
     const rssAfterBytes = rss();
     const sharedBytesAfter = pool.stats().sharedBytes;
+    const heapAfterBytes = heaps(pool);
     let rssPeakBytes = rssAfterBytes;
     for (let i = 0; i < 2; i++) {
       held = await pool.perSampleGrads(x, y, VIEWS);
@@ -66,6 +70,8 @@ export async function convMemory(o: ResolvedBenchOptions, sizes: TargetSizes, cr
       rssWarmBytes,
       warmBatch,
       chunkSize,
+      heapWarmBytes,
+      heapAfterBytes,
       rssAfterBytes,
       rssPeakBytes,
       sharedBytesWarm,

@@ -211,6 +211,9 @@ export interface MemoryResult {
   rssWarmBytes: number;
   warmBatch: number;
   chunkSize: number;
+  /** The workers' wasm heaps together, after the warm-up and after the first large call (pool.stats()). */
+  heapWarmBytes: number;
+  heapAfterBytes: number;
   /** After the first large call, its result held. */
   rssAfterBytes: number;
   /** The largest RSS over three large calls (garbage of earlier results may not be collected yet). */

@@ -19,6 +19,8 @@ export interface WorkerStats {
   threadId: number;
   numTensors: number;
   backend: string;
+  /** The worker's WebAssembly memory in bytes (wasm backend; it only grows): its chunks' working set. */
+  wasmHeapBytes?: number;
 }
 
 /** The built worker entry: workers must be compiled JavaScript (piscina cannot load .ts on Node 20). */
@@ -68,7 +70,7 @@ export class Dispatcher {
   private readonly warned = new Set<string>();
 
   private record(r: TaskResult): void {
-    this.stats.set(r.threadId, { threadId: r.threadId, numTensors: r.numTensors, backend: r.backend });
+    this.stats.set(r.threadId, { threadId: r.threadId, numTensors: r.numTensors, backend: r.backend, ...(r.wasmHeapBytes !== undefined ? { wasmHeapBytes: r.wasmHeapBytes } : {}) });
     for (const m of r.warnings ?? []) {
       if (this.warned.has(m)) continue;
       this.warned.add(m);

@@ -57,8 +57,15 @@ function paramTensors(task: ChunkTask, model: ModelDef): tf.Tensor[] {
 const warnings: string[] = [];
 resetWarnings((m) => warnings.push(m));
 
+/** The wasm backend's memory (the module's heap), or undefined on another backend. */
+function wasmHeapBytes(): number | undefined {
+  const heap = (tf.backend() as unknown as { wasm?: { HEAPU8?: Uint8Array } }).wasm?.HEAPU8;
+  return heap?.buffer.byteLength;
+}
+
 function info(): WorkerInfo {
-  return { threadId, numTensors: tf.memory().numTensors, backend: tf.getBackend(), ...(warnings.length > 0 ? { warnings: warnings.splice(0) } : {}) };
+  const heap = wasmHeapBytes();
+  return { threadId, numTensors: tf.memory().numTensors, backend: tf.getBackend(), ...(heap !== undefined ? { wasmHeapBytes: heap } : {}), ...(warnings.length > 0 ? { warnings: warnings.splice(0) } : {}) };
 }
 
 const fromError = (e: GradPoolError): RemoteError => ({ code: e.code, message: e.message });

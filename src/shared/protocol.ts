@@ -234,6 +234,8 @@ export interface WorkerInfo {
   backend: string;
   /** Warnings the worker's executors raised during the task (each printed once per pool). */
   warnings?: string[];
+  /** The wasm backend's memory size in bytes, when tfjs runs on it. */
+  wasmHeapBytes?: number;
 }
 
 export interface OkResult extends WorkerInfo {

@@ -203,6 +203,7 @@ describe('bench: the thread-scaling suite in a tiny configuration', function () 
     const m = run.memory!;
     assert.equal(m.outputBytes, 4 * 8 * (1 + 3 * 3 * 16 + 16 + 13 * 13 * 16 * 10 + 10));
     assert.equal(m.growth.calls, 20);
+    assert.ok(m.heapWarmBytes > 0 && m.heapAfterBytes >= m.heapWarmBytes, `workers' wasm heaps ${m.heapWarmBytes} → ${m.heapAfterBytes}`);
     assert.ok(m.growth.first.workerTensors.length === 2 && m.growth.last.workerTensors.length === 2);
   });
 

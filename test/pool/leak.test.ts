@@ -20,6 +20,9 @@ describe('pool leaks', function () {
       // Only the parameter tensors stay alive in a worker between calls.
       for (const w of at1000.workers) assert.equal(w.numTensors, 2, `worker ${w.threadId} holds ${w.numTensors} tensors`);
       assert.equal(at1000.sharedAllocations, at10.sharedAllocations, 'shared buffers were reallocated');
+      // Nor does a worker's wasm heap grow (it never shrinks: growth would be a leak of wasm buffers).
+      for (const w of at10.workers) assert.ok((w.wasmHeapBytes ?? 0) > 0, `worker ${w.threadId} reports its wasm heap`);
+      assert.deepEqual(at1000.workers.map((w) => w.wasmHeapBytes), at10.workers.map((w) => w.wasmHeapBytes));
     } finally {
       await pool.close();
     }
