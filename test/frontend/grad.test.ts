@@ -4,7 +4,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import assert from 'node:assert/strict';
-import { grad, valueAndGrad } from '../../src/index.js';
+import { grad, hessian, valueAndGrad } from '../../src/index.js';
 import { assertClose } from '../helpers/assert.js';
 import { withBackend } from '../helpers/env.js';
 import { fdGrad } from '../helpers/fd.js';
@@ -63,6 +63,17 @@ describe('frontend: grad, valueAndGrad', () => {
     assert.deepEqual(g[0].shape, [2, 2]);
     assert.deepEqual(Array.from(read(g[1])), [1, 1, 1]);
     disposeTree(g);
+  });
+
+  it("a derivative that no longer depends on x differentiates to zeros (tfjs's own tf.grad(tf.grad) throws there)", () => {
+    // leakyRelu' is piecewise constant, so its Hessian is 0 away from 0; d/dx Σ (d/dy Σ 3y)(x) = 0.
+    const H = hessian((x: tf.Tensor) => tf.sum(tf.leakyRelu(x, 0.2)))(tf.tensor1d([1, -2]));
+    assert.deepEqual(H.shape, [2, 2]);
+    assert.deepEqual(Array.from(read(H)), [0, 0, 0, 0]);
+    const g = grad((x: tf.Tensor) => tf.sum(grad((y: tf.Tensor) => tf.sum(tf.mul(y, 3)))(x)))(tf.tensor1d([1, 2]));
+    assert.deepEqual(Array.from(read(g)), [0, 0]);
+    assert.throws(() => tf.grad(tf.grad((x: tf.Tensor) => tf.sum(tf.mul(x, 3))))(tf.tensor1d([1, 2])), /Cannot compute gradient/);
+    disposeTree([H, g]);
   });
 
   it('hasAux: grad returns [grads, aux], valueAndGrad [[value, aux], grads]; aux may hold non-tensors', () => {
