@@ -48,13 +48,12 @@ export function l2Norm(values: ArrayLike<number>): number {
 }
 
 /**
- * Index of the first NaN or ±Infinity in `values`, or -1. The common all-finite case is one pass of
- * multiply-adds (v·0 is 0 for finite v and NaN otherwise), cheap enough to run on every update.
+ * Index of the first NaN or ±Infinity in `values`, or -1. The common all-finite case is the one
+ * branch-free pass of {@link allFinite}, cheap enough to run on every update; only a failing array
+ * is searched value by value.
  */
 export function firstNonFinite(values: Float32Array | Float64Array): number {
-  let acc = 0;
-  for (let i = 0; i < values.length; i++) acc += values[i]! * 0;
-  if (acc === 0) return -1;
+  if (allFinite(values)) return -1;
   for (let i = 0; i < values.length; i++) if (!Number.isFinite(values[i]!)) return i;
   return -1;
 }
