@@ -22,7 +22,7 @@ import { orderedSum, reducePartials } from '../src/shared/reduce.js';
 import { createExecutor } from '../workers/executors/index.js';
 import { sumGradsByLoop } from '../workers/executors/sum.js';
 import type { ChunkJob, Executor } from '../workers/executors/types.js';
-import { withRandomness } from '../workers/random/scope.js';
+import { withRandomness } from '../src/shared/random/scope.js';
 
 export class InProcessExecutor {
   private readonly executor: Executor;

@@ -92,7 +92,7 @@ export class PoolCore {
   private callsMade = 0;
   /**
    * Calls so far that ran the model: each {@link run} takes the next number, which keys that call's
-   * random draws (workers/random/key.ts), so two calls never share a dropout mask and a restored count
+   * random draws (src/shared/random/key.ts), so two calls never share a dropout mask and a restored count
    * replays the same ones. The creation probe takes none.
    */
   randomCalls = 0;

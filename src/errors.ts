@@ -123,11 +123,8 @@ export const errors = {
   notDifferentiable: (op: string, why: string) => new GradPoolError('ERR_MODEL_INVALID', `${op}: ${why}`),
 
   /** A random op inside the model under `randomness: 'error'`; `op` is the public op the model called (`tf.dropout`). */
-  randomness: (op: string) =>
-    new GradPoolError(
-      'ERR_RANDOMNESS',
-      `randomness: the model calls ${op}; random ops are refused with randomness 'error'. Create the pool with randomness 'different' (a draw per sample, the default) or 'same' (one draw per call, shared by the batch) to allow them`,
-    ),
+  randomness: (op: string, advice = "Create the pool with randomness 'different' (a draw per sample, the default) or 'same' (one draw per call, shared by the batch) to allow them") =>
+    new GradPoolError('ERR_RANDOMNESS', `randomness: the model calls ${op}; random ops are refused with randomness 'error'. ${advice}`),
 
   /** The model's forward or loss threw (or misbehaved) for one sample; the index is in the whole batch. */
   sampleFailed: (op: string, sample: number, cause: string) =>

@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { installSecondOrderGradients } from '../src/shared/gradients/index.js';
-import { registerWasmGradientKernels } from './kernels/index.js';
+import { registerWasmGradientKernels } from '../src/shared/kernels/index.js';
 
 const imported = new Map<string, Promise<unknown>>();
 

@@ -6,7 +6,7 @@ import { claim } from './claim.js';
 import { sumGradsByLoop } from './executors/sum.js';
 import { SampleError, type ChunkJob, type Executor } from './executors/types.js';
 import { withTraining } from '../src/model/mode.js';
-import { withRandomness } from './random/scope.js';
+import { withRandomness } from '../src/shared/random/scope.js';
 
 /** Runs one chunk `c` covering samples [s, e). */
 type ChunkWork = (job: ChunkJob, c: number, s: number, e: number) => void;

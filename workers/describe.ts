@@ -4,7 +4,7 @@ import type { ModelDef } from '../src/model/define.js';
 import { checkedLoss, namedParams } from './executors/loss.js';
 import { LoopExecutor } from './executors/loop.js';
 import type { ChunkJob } from './executors/types.js';
-import { disposeAbandonedTape } from './executors/vectorized/engine.js';
+import { disposeAbandonedTape } from '../src/shared/batching/engine.js';
 import type { VectorizedExecutor } from './executors/vectorized/executor.js';
 import { explainMissingGradient } from './gradient-check.js';
 

@@ -9,7 +9,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { lossOf } from './executors/loss.js';
 import type { ChunkJob } from './executors/types.js';
-import { disposeAbandonedTape, engine } from './executors/vectorized/engine.js';
+import { disposeAbandonedTape, engine } from '../src/shared/batching/engine.js';
 
 const MISSING = /gradient function not found for (\w+)/;
 

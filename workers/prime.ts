@@ -12,7 +12,7 @@ import { withTraining } from '../src/model/mode.js';
 import type { RuntimeSpec } from '../src/shared/protocol.js';
 import { sumGradsByLoop } from './executors/sum.js';
 import type { ChunkJob, Executor } from './executors/types.js';
-import { withRandomness } from './random/scope.js';
+import { withRandomness } from '../src/shared/random/scope.js';
 
 /** Samples in the priming chunk, rounds at most, and the time budget per worker. */
 const PRIME = { samples: 8, rounds: 40, budgetMs: 150 } as const;

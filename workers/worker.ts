@@ -17,11 +17,11 @@ import { abortClaims } from './claim.js';
 import { runUpdate } from './update.js';
 import { describeModel } from './describe.js';
 import { primeExecutor } from './prime.js';
-import { withRandomness } from './random/scope.js';
+import { withRandomness } from '../src/shared/random/scope.js';
 import { createExecutor } from './executors/index.js';
 import { SampleError, type Executor } from './executors/types.js';
 import { createVectorizedExecutor } from './executors/vectorized/executor.js';
-import { resetWarnings } from './executors/vectorized/errors.js';
+import { resetWarnings } from '../src/shared/batching/errors.js';
 import { setReplay } from './executors/vectorized/replay.js';
 
 /** This worker's model and the executors made for it, by name (a pool uses one; the probe another). */

@@ -141,11 +141,11 @@ export interface LoadSpec {
   backendModule?: string;
 }
 
-/** How random ops inside the model draw (`GradPool.create({ randomness })`, workers/random/). */
+/** How random ops inside the model draw (`GradPool.create({ randomness })`, src/shared/random/). */
 export const RANDOMNESS = ['different', 'same', 'error'] as const;
 export type Randomness = (typeof RANDOMNESS)[number];
 
-/** What keys a call's random draws: the pool's mode and seed, and the call's number (workers/random/key.ts). */
+/** What keys a call's random draws: the pool's mode and seed, and the call's number (src/shared/random/key.ts). */
 export interface RandomSpec {
   mode: Randomness;
   seed: number;

@@ -2,11 +2,11 @@ import * as tf from '@tensorflow/tfjs';
 import { fmtShape } from '../../src/errors.js';
 import { checkedLoss, lossOf, namedParams } from './loss.js';
 import { SampleError, type ChunkJob, type Executor } from './types.js';
-import { forSample } from '../random/scope.js';
+import { forSample } from '../../src/shared/random/scope.js';
 
 /**
  * Runs `fn` for sample `i`, turning any throw into a SampleError that names the sample. Its random ops
- * draw as sample `job.first + i` (workers/random/scope.ts).
+ * draw as sample `job.first + i` (src/shared/random/scope.ts).
  */
 function perSample<T>(job: ChunkJob, i: number, fn: () => T): T {
   try {

@@ -5,11 +5,11 @@
 import * as tf from '@tensorflow/tfjs';
 import assert from 'node:assert/strict';
 import { installSecondOrderGradients, SECOND_ORDER_GRADIENTS, tfjsGradient } from '../../../src/shared/gradients/index.js';
-import { disposeAbandonedTape } from '../../../workers/executors/vectorized/engine.js';
+import { disposeAbandonedTape } from '../../../src/shared/batching/engine.js';
 import { sameBytes } from '../../helpers/assert.js';
 import { uniform } from '../../helpers/data.js';
 import { useBackend } from '../../helpers/env.js';
-import { PROBES, probeArgs, runProbe, WASM_OWN_WRONG, type Probe } from '../../workers/kernels/gradient-probes.js';
+import { PROBES, probeArgs, runProbe, WASM_OWN_WRONG, type Probe } from '../kernels/gradient-probes.js';
 import { withTfjsGradients } from './tfjs-configs.js';
 
 type FProbe = Extract<Probe, { f: unknown }>;

@@ -5,7 +5,7 @@ import * as tf from '@tensorflow/tfjs';
 import assert from 'node:assert/strict';
 import { SECOND_ORDER_GRADIENTS } from '../../../src/shared/gradients/index.js';
 import { withBackend } from '../../helpers/env.js';
-import { PROBES, probeArgs, type Probe } from '../../workers/kernels/gradient-probes.js';
+import { PROBES, probeArgs, type Probe } from '../kernels/gradient-probes.js';
 
 type T = tf.Tensor;
 const CALLS = 1000;

@@ -1,5 +1,5 @@
 /**
- * The second-order check of one kernel, from its probe (test/workers/kernels/gradient-probes.ts): a
+ * The second-order check of one kernel, from its probe (test/shared/kernels/gradient-probes.ts): a
  * Hessian-vector product through tfjs's tape against finite differences of the first derivative.
  *
  * The loss is L(xs) = Σ w⊙f(xs) + c⊙f(xs)² with seeded w, c: the square makes the first backward
@@ -15,9 +15,9 @@
  * exactly representable in float32: the differences are taken exactly along v.
  */
 import * as tf from '@tensorflow/tfjs';
-import { disposeAbandonedTape } from '../../../workers/executors/vectorized/engine.js';
+import { disposeAbandonedTape } from '../../../src/shared/batching/engine.js';
 import { uniform } from '../../helpers/data.js';
-import { probeArgs, type Probe } from '../../workers/kernels/gradient-probes.js';
+import { probeArgs, type Probe } from '../kernels/gradient-probes.js';
 
 type T = tf.Tensor;
 

@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { SECOND_ORDER_GRADIENTS, tfjsGradient } from '../../../src/shared/gradients/index.js';
 import { useBackend, withBackend } from '../../helpers/env.js';
-import { gradientRegistry, PROBES, WASM_OWN_WRONG } from '../../workers/kernels/gradient-probes.js';
+import { gradientRegistry, PROBES, WASM_OWN_WRONG } from '../kernels/gradient-probes.js';
 import { secondOrder, type SecondOrder } from './second-order-probe.js';
 import { withTfjsGradients } from './tfjs-configs.js';
 

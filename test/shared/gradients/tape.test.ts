@@ -2,7 +2,7 @@
 import * as tf from '@tensorflow/tfjs';
 import assert from 'node:assert/strict';
 import { constant, inputsIfNested, outputOf, recording } from '../../../src/shared/gradients/tape.js';
-import { disposeAbandonedTape } from '../../../workers/executors/vectorized/engine.js';
+import { disposeAbandonedTape } from '../../../src/shared/batching/engine.js';
 import { withBackend } from '../../helpers/env.js';
 
 type T = tf.Tensor;

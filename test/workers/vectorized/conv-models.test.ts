@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { defineModel, type ModelDef } from '../../../src/model/define.js';
 import { createVectorizedExecutor } from '../../../workers/executors/vectorized/index.js';
 import { assertClose } from '../../helpers/assert.js';
-import { liveCounts, useBackend } from './helpers.js';
+import { liveCounts, useBackend } from '../../shared/batching/helpers.js';
 import { assertResults, makeJob, oracle, run, type Results } from './models.js';
 
 interface Net {

@@ -3,9 +3,10 @@
 import assert from 'node:assert/strict';
 import type { ModelDef } from '../../../src/model/define.js';
 import { LoopExecutor } from '../../../workers/executors/loop.js';
-import { createVectorizedExecutor, resetWarnings } from '../../../workers/executors/vectorized/index.js';
+import { createVectorizedExecutor } from '../../../workers/executors/vectorized/index.js';
+import { resetWarnings } from '../../../src/shared/batching/index.js';
 import { assertClose } from '../../helpers/assert.js';
-import { captureWarnings, liveCounts, useBackend } from './helpers.js';
+import { captureWarnings, liveCounts, useBackend } from '../../shared/batching/helpers.js';
 import { convModel, evaluate, makeJob, mlpModel, seedModel } from './models.js';
 
 for (const backend of ['cpu', 'wasm'] as const) {

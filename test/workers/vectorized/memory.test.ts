@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { defineModel, type ModelDef } from '../../../src/model/define.js';
-import { createVectorizedExecutor, resetWarnings } from '../../../workers/executors/vectorized/index.js';
-import { liveCounts, useBackend } from './helpers.js';
+import { createVectorizedExecutor } from '../../../workers/executors/vectorized/index.js';
+import { resetWarnings } from '../../../src/shared/batching/index.js';
+import { liveCounts, useBackend } from '../../shared/batching/helpers.js';
 import { convModel, makeJob, mlpModel, run, seedModel } from './models.js';
 
 describe('vectorized executor: memory', () => {

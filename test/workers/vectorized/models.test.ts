@@ -1,7 +1,8 @@
 import * as tf from '@tensorflow/tfjs';
 import assert from 'node:assert/strict';
-import { createVectorizedExecutor, resetWarnings } from '../../../workers/executors/vectorized/index.js';
-import { captureWarnings, useBackend } from './helpers.js';
+import { createVectorizedExecutor } from '../../../workers/executors/vectorized/index.js';
+import { resetWarnings } from '../../../src/shared/batching/index.js';
+import { captureWarnings, useBackend } from '../../shared/batching/helpers.js';
 import { assertResults, convModel, makeJob, mlpModel, oracle, oracleForward, run, seedModel } from './models.js';
 import { assertClose } from '../../helpers/assert.js';
 

@@ -1,13 +1,14 @@
 import * as tf from '@tensorflow/tfjs';
 import assert from 'node:assert/strict';
 import { defineModel, type ModelDef } from '../../../src/model/define.js';
-import { createVectorizedExecutor, withoutRules, type VectorizedExecutor } from '../../../workers/executors/vectorized/index.js';
+import { createVectorizedExecutor, type VectorizedExecutor } from '../../../workers/executors/vectorized/index.js';
+import { withoutRules } from '../../../src/shared/batching/index.js';
 import { corruptTraces, forgetTraces, setReplay, traceKernels, traceStates } from '../../../workers/executors/vectorized/replay.js';
 import type { ChunkJob } from '../../../workers/executors/types.js';
 import { layersModelDef } from '../../../src/model/layers/adapter.js';
 import { withTraining } from '../../../src/model/mode.js';
 import { rng } from '../../helpers/data.js';
-import { captureWarnings, liveCounts, useBackend } from './helpers.js';
+import { captureWarnings, liveCounts, useBackend } from '../../shared/batching/helpers.js';
 import { convModel, makeJob, mlpModel, run, seedModel } from './models.js';
 
 /** Embedding lookup: x holds 3 indices into a [10, 4] table (gather on a parameter), then a dense layer. */

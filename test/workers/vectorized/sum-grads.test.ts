@@ -6,7 +6,7 @@ import { defineModel, type ModelDef } from '../../../src/model/define.js';
 import { LoopExecutor } from '../../../workers/executors/loop.js';
 import { sumGradsByLoop } from '../../../workers/executors/sum.js';
 import { createVectorizedExecutor } from '../../../workers/executors/vectorized/index.js';
-import { liveCounts, useBackend } from './helpers.js';
+import { liveCounts, useBackend } from '../../shared/batching/helpers.js';
 import { convModel, makeJob, mlpModel, seedModel } from './models.js';
 import { assertClose } from '../../helpers/assert.js';
 

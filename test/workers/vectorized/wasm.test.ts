@@ -1,7 +1,8 @@
 import * as tf from '@tensorflow/tfjs';
 import assert from 'node:assert/strict';
-import { BatchingRuleError, createVectorizedExecutor, resetWarnings, vmap } from '../../../workers/executors/vectorized/index.js';
-import { B, captureWarnings, check, liveCounts, U, useBackend } from './helpers.js';
+import { createVectorizedExecutor } from '../../../workers/executors/vectorized/index.js';
+import { BatchingRuleError, resetWarnings, vectorize } from '../../../src/shared/batching/index.js';
+import { B, captureWarnings, check, liveCounts, U, useBackend } from '../../shared/batching/helpers.js';
 import { assertResults, assertWasmMatchesCpu, convModel, makeJob, mlpModel, oracle, oracleForward, run, seedModel } from './models.js';
 import { assertClose } from '../../helpers/assert.js';
 
@@ -46,7 +47,7 @@ describe('vectorized executor on the wasm backend', () => {
     check('prelu, unbatched alpha', (x, al) => tf.prelu(x, al), [B(...s6), U(3)]);
     const x = tf.ones([2, ...s6]);
     assert.throws(
-      () => vmap((v) => tf.pad(v, s6.map(() => [1, 0] as [number, number])), [0])(x),
+      () => vectorize((v) => tf.pad(v, s6.map(() => [1, 0] as [number, number])), [0])(x),
       (e: unknown) => e instanceof BatchingRuleError && /^vectorized: 'PadV2' pads 6 of 6 per-sample axes; with the batch axis that is rank 7, which tfjs-wasm computes wrongly \(rank ≤ 6 only\)$/.test(e.message),
     );
     x.dispose();

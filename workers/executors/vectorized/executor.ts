@@ -7,14 +7,14 @@ import type { ModelDef } from '../../../src/model/define.js';
 import { LoopExecutor } from '../loop.js';
 import { checkedLoss, lossOf, namedParams } from '../loss.js';
 import type { ChunkJob, Executor } from '../types.js';
-import type { VmapBackend } from './backend.js';
-import { disposeAbandonedTape } from './engine.js';
-import { BatchingRuleError, warnOnce } from './errors.js';
-import { BATCH_SUM, ensureVmapBackend } from './register.js';
+import type { VmapBackend } from '../../../src/shared/batching/backend.js';
+import { disposeAbandonedTape } from '../../../src/shared/batching/engine.js';
+import { BatchingRuleError, warnOnce } from '../../../src/shared/batching/errors.js';
+import { BATCH_SUM, ensureVmapBackend } from '../../../src/shared/batching/register.js';
 import { sumBatchedGrads } from './sum-grads.js';
 import { sumGradsByLoop } from '../sum.js';
 import { allFinite } from '../../../src/shared/reduce.js';
-import { forBatch } from '../../random/scope.js';
+import { forBatch } from '../../../src/shared/random/scope.js';
 import { traced } from './replay.js';
 
 /** An identity whose gradient is the batch sum of the incoming (per-sample) gradient. */
@@ -165,7 +165,7 @@ export class VectorizedExecutor implements Executor {
 
   /**
    * Runs `fn` as the chunk's one batched pass: on the vmap backend, with each random op of the model
-   * drawing once per sample, stacked into one batched tensor (workers/random/scope.ts).
+   * drawing once per sample, stacked into one batched tensor (src/shared/random/scope.ts).
    */
   private runBatched<T>(vm: VmapBackend, job: ChunkJob, fn: () => T): T {
     const { first, n } = job;

@@ -7,10 +7,10 @@
  *
  * The rules, each one line of matching:
  * - `Multiply(dy, Step(x))` where the step is used by that product only (relu's gradient) →
- *   `GradpoolStepMultiply(x, dy)` (workers/kernels/step-multiply.ts).
+ *   `GradpoolStepMultiply(x, dy)` (src/shared/kernels/step-multiply.ts).
  */
 import type { In, Read, Step, Trace } from './trace.js';
-import { STEP_MULTIPLY } from '../../kernels/step-multiply.js';
+import { STEP_MULTIPLY } from '../../../src/shared/kernels/step-multiply.js';
 
 type KernelStep = Extract<Step, { op: 'kernel' }>;
 

@@ -16,11 +16,11 @@ import * as tf from '@tensorflow/tfjs';
 import type { ModelDef } from '../../../src/model/define.js';
 import { isTraining } from '../../../src/model/mode.js';
 import type { ChunkJob } from '../types.js';
-import type { VmapBackend } from './backend.js';
-import { warnOnce } from './errors.js';
+import type { VmapBackend } from '../../../src/shared/batching/backend.js';
+import { warnOnce } from '../../../src/shared/batching/errors.js';
 import { fuse } from './fuse.js';
 import { Recorder, type Trace } from './trace.js';
-import { asList } from './values.js';
+import { asList } from '../../../src/shared/batching/values.js';
 
 /** Which executor op a trace is for: the kernels run differ between them. */
 export type TraceKind = 'forward' | 'lossAndGrads' | 'sum' | 'sumClipped';

@@ -9,7 +9,7 @@
  * f_i = min(1, clip / (norm_i + 1e-6)); without, one pass computes norms and the plain sum together.
  */
 import * as tf from '@tensorflow/tfjs';
-import type { VmapBackend } from './backend.js';
+import type { VmapBackend } from '../../../src/shared/batching/backend.js';
 
 /**
  * Given each parameter's batched gradient as inner data `[n, ...shape_p]` (owned by the caller), writes

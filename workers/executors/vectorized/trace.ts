@@ -14,9 +14,9 @@
  * from outside the run.
  */
 import * as tf from '@tensorflow/tfjs';
-import type { VmapBackend } from './backend.js';
-import { Ctx } from './context.js';
-import { asList } from './values.js';
+import type { VmapBackend } from '../../../src/shared/batching/backend.js';
+import { Ctx } from '../../../src/shared/batching/context.js';
+import { asList } from '../../../src/shared/batching/values.js';
 
 /** An input of a recorded kernel: slot `src` (≥ 0, a value of the trace) or parameter `~src` (< 0). */
 export interface In {
@@ -63,7 +63,7 @@ export interface RecordInputs {
   sinks: Float32Array[];
 }
 
-/** tfjs op scopes that draw random numbers (see workers/random/scope.ts), by name. */
+/** tfjs op scopes that draw random numbers (see src/shared/random/scope.ts), by name. */
 const RANDOM_SCOPE = /^(random|truncatedNormal|multinomial|dropout)/i;
 
 type Restore = () => void;

@@ -1,0 +1,314 @@
+/**
+ * The wrapping tfjs backend behind the vectorized executor ("vmap for TensorFlow.js").
+ *
+ * To the tfjs engine, op functions, shape checks and gradient functions, a tensor on this backend has
+ * its PER-SAMPLE shape. Its data is a tensor of an inner backend ('cpu' or 'wasm') that is either
+ * batched, `[n, ...shape]`, or unbatched, `shape` (JAX's in_dims=None: parameters, constants). Every
+ * kernel is registered for this backend with a batching rule (see rules/) that runs the inner
+ * backend's kernels on the batched data. Because everything above the kernel layer is untouched,
+ * `tf.grads` works as is, and the gradient of an unbatched parameter comes out batched: per-sample
+ * gradients.
+ */
+import * as tf from '@tensorflow/tfjs';
+import { BatchingRuleError } from './errors.js';
+import { disposeAbandonedTape, engine } from './engine.js';
+import { shapeOf, type BVal, type LazyOuter } from './values.js';
+
+interface Rec {
+  info: tf.TensorInfo;
+  batched: boolean;
+  lazy?: LazyOuter;
+  /** How many engine tensors share this vmap data id (the KernelBackend refCount contract). */
+  refs: number;
+}
+
+/**
+ * Kernels that read `.rank` off their inputs (tfjs-backend-cpu's Dilation2D backprops assert on
+ * `dy.rank`): the engine hands kernels Tensors, which have it, but rules hand them bare TensorInfos.
+ */
+const READS_RANK = new Set(['Dilation2DBackpropInput', 'Dilation2DBackpropFilter']);
+const withRank = (inputs: tf.NamedTensorInfoMap): tf.NamedTensorInfoMap =>
+  Object.fromEntries(Object.entries(inputs).map(([k, t]) => [k, t && ({ ...t, rank: t.shape.length } as tf.TensorInfo)]));
+
+/** A tfjs backend whose data ids stand for batched or unbatched inner-backend tensors. */
+export class VmapBackend extends tf.KernelBackend {
+  private readonly recs = new Map<tf.DataId, Rec>();
+  /** Batch size of the run in progress (0 outside a run). */
+  n = 0;
+  /**
+   * Set while only the batch-SUM of parameter gradients is wanted: outer products may then stay lazy
+   * (see {@link LazyOuter}). Results are the same either way; only the work differs.
+   */
+  sumMode = false;
+
+  constructor(
+    readonly name: string,
+    readonly innerName: string,
+    readonly inner: tf.KernelBackend,
+  ) {
+    super();
+  }
+
+  /** Looks up a kernel input. Data ids we don't know are inner (or other-backend) tensors created
+   * outside the run, e.g. the caller's parameters: they are unbatched and used in place. */
+  resolve(t: tf.TensorInfo): BVal {
+    const r = this.recs.get(t.dataId);
+    if (r?.lazy) this.materialize(r);
+    return r ? { info: r.info, batched: r.batched } : { info: t, batched: false };
+  }
+
+  /** Computes a lazy outer product in place ([n, M, 1] by [n, 1, P]: Multiply on wasm, BatchMatMul elsewhere). */
+  private materialize(r: Rec): void {
+    const l = r.lazy!;
+    const [n, M, P] = l.shape as [number, number, number];
+    const a = { ...l.a, shape: [n, M, 1] };
+    const b = { ...l.b, shape: [n, 1, P] };
+    const prod = (this.innerName === 'wasm' ? this.callInner('Multiply', { a, b }, {}) : this.callInner('BatchMatMul', { a, b }, { transposeA: false, transposeB: false })) as tf.TensorInfo;
+    this.release(l.a.dataId);
+    this.release(l.b.dataId);
+    r.info = prod;
+    r.lazy = undefined;
+  }
+
+  /** Registers a lazy outer product (taking over one reference to each of its operands). */
+  adoptLazy(l: LazyOuter): tf.TensorInfo {
+    const dataId = {};
+    this.recs.set(dataId, { info: { dataId: {}, shape: l.shape, dtype: 'float32' }, batched: true, refs: 1, lazy: l });
+    return { dataId, shape: l.shape.slice(1), dtype: 'float32' };
+  }
+
+  /**
+   * The sum over the batch of `t`, as inner data of its per-sample shape (the caller owns it): one GEMM
+   * for a lazy outer product, an axis-0 Sum for other batched data, n × t for unbatched data.
+   */
+  batchSum(t: tf.TensorInfo): tf.TensorInfo {
+    const r = this.recs.get(t.dataId);
+    const shape = t.shape;
+    if (r?.lazy) {
+      const [n, M, P] = r.lazy.shape as [number, number, number];
+      // aᵀ·b with an explicit transpose: tfjs-wasm's transposeA GEMM is ~2× slower than transpose + GEMM.
+      const aT = this.callInner('Transpose', { x: { ...r.lazy.a, shape: [n, M] } }, { perm: [1, 0] }) as tf.TensorInfo;
+      try {
+        const out = this.callInner('BatchMatMul', { a: aT, b: { ...r.lazy.b, shape: [n, P] } }, { transposeA: false, transposeB: false }) as tf.TensorInfo;
+        return { ...out, shape };
+      } finally {
+        this.release(aT.dataId);
+      }
+    }
+    const v = this.resolve(t);
+    if (v.batched) return { ...(this.callInner('Sum', { x: v.info }, { axis: [0], keepDims: false }) as tf.TensorInfo), shape };
+    const scale = { dataId: this.inner.write(new Float32Array([this.n]), [], 'float32'), shape: [], dtype: 'float32' as const };
+    try {
+      return { ...(this.callInner('Multiply', { a: v.info, b: scale }, {}) as tf.TensorInfo), shape };
+    } finally {
+      this.release(scale.dataId);
+    }
+  }
+
+  /** Takes ownership of one reference to `v.info` and returns the engine-facing per-sample TensorInfo. */
+  adopt(v: BVal): tf.TensorInfo {
+    const dataId = {};
+    this.recs.set(dataId, { info: v.info, batched: v.batched, refs: 1 });
+    return { dataId, shape: shapeOf(v), dtype: v.info.dtype };
+  }
+
+  /** The batching-level value behind an engine tensor of this backend. */
+  valueFor(t: tf.Tensor): BVal {
+    return this.resolve({ dataId: t.dataId, shape: t.shape, dtype: t.dtype });
+  }
+
+  /**
+   * Runs `fn` with this backend as tfjs's current backend and `n` as the batch size. Swaps the engine's
+   * backend fields directly rather than calling `tf.setBackend`, which would re-run every inner kernel's
+   * setup (wasm cwraps) on each switch back.
+   */
+  run<T>(n: number, fn: () => T): T {
+    const e = engine();
+    // A vmap inside a vmap runs on the vmap backend wrapping the outer one; anything else nested is a bug.
+    if (e.backendInstance instanceof VmapBackend && e.backendInstance !== this.inner) throw new Error(`vectorized: cannot run '${this.name}' inside a run of '${e.backendName}'`);
+    if (this.n !== 0) throw new Error(`vectorized: '${this.name}' is already running`);
+    if (e.pendingBackendInit != null) throw new Error('vectorized: a tfjs backend is still initialising; await tf.ready() first');
+    const prevName = e.backendName;
+    const prevInstance = e.backendInstance;
+    e.backendName = this.name;
+    e.backendInstance = this;
+    this.n = n;
+    try {
+      return fn();
+    } catch (err) {
+      disposeAbandonedTape();
+      throw err;
+    } finally {
+      e.backendName = prevName;
+      e.backendInstance = prevInstance;
+      this.n = 0;
+    }
+  }
+
+  /** Uploads `values` to the inner backend as one tensor of `fullShape` and returns it as an engine
+   * tensor of this backend (per-sample shape `fullShape.slice(1)` when `batched`). */
+  upload(values: tf.TypedArray, fullShape: number[], batched: boolean, dtype: tf.DataType = 'float32'): tf.Tensor {
+    const dataId = this.inner.write(values, fullShape, dtype);
+    const info = this.adopt({ info: { dataId, shape: fullShape, dtype }, batched });
+    return engine().makeTensorFromTensorInfo(info, this);
+  }
+
+  /** Wraps an inner-backend tensor whose leading axis is the batch, without copying. */
+  wrapBatched(t: tf.Tensor): tf.Tensor {
+    this.inner.incRef(t.dataId);
+    const info = this.adopt({ info: { dataId: t.dataId, shape: t.shape, dtype: t.dtype }, batched: true });
+    return engine().makeTensorFromTensorInfo(info, this);
+  }
+
+  /**
+   * Writes all n samples' values of `t` into `dst`, sample-major; an unbatched value is repeated n times.
+   * `dst` must hold exactly n * (per-sample size) values.
+   */
+  readInto(t: tf.Tensor, n: number, dst: Float32Array): void {
+    const v = this.valueFor(t);
+    const size = tf.util.sizeFromShape(v.batched ? v.info.shape.slice(1) : v.info.shape);
+    if (dst.length !== n * size) throw new Error(`vectorized: expected ${dst.length / n} values per sample, got shape [${t.shape}]`);
+    this.copyOut(v, n, dst, this.recs.has(t.dataId) ? undefined : (tf.engine().readSync(t.dataId) as Float32Array));
+  }
+
+  /** {@link readInto} for inner data `v` (also used by replay.ts); `src` is its values when already read. */
+  copyOut(v: BVal, n: number, dst: Float32Array, src = (this.heapView(v.info) ?? this.inner.readSync(v.info.dataId)) as Float32Array): void {
+    if (v.batched) dst.set(src);
+    else for (let i = 0, size = src.length; i < n; i++) dst.set(src, i * size);
+  }
+
+  /** One inner reference to `t`'s data as it is, batched or not; the caller owns it. */
+  exportValue(t: tf.Tensor): BVal {
+    const v = this.valueFor(t);
+    this.inner.incRef(v.info.dataId);
+    return { info: { ...v.info }, batched: v.batched };
+  }
+
+  /**
+   * The wasm backend's readSync copies the tensor out of the wasm heap into a fresh array; for per-sample
+   * gradients of a large model that is a big extra allocation per chunk. A view on the heap, used at
+   * once, avoids it. Returns null (use readSync) if the inner backend is not laid out like that.
+   */
+  heapView(info: tf.TensorInfo): Float32Array | null {
+    const be = this.inner as unknown as { wasm?: { HEAPU8?: Uint8Array }; dataIdMap?: { get(id: tf.DataId): { memoryOffset?: number } | undefined } };
+    const heap = be.wasm?.HEAPU8;
+    const offset = be.dataIdMap?.get(info.dataId)?.memoryOffset;
+    if (info.dtype !== 'float32' || !heap || typeof offset !== 'number') return null;
+    return new Float32Array(heap.buffer, heap.byteOffset + offset, tf.util.sizeFromShape(info.shape));
+  }
+
+  /** One inner-backend reference to `t`'s data as `[n, ...shape]` (broadcasting an unbatched value);
+   * the caller owns it. Used to hand results of `vmap` back as inner tensors. */
+  exportBatched(t: tf.Tensor, n: number): tf.TensorInfo {
+    const v = this.valueFor(t);
+    if (v.batched) {
+      this.inner.incRef(v.info.dataId);
+      return { ...v.info };
+    }
+    const s = v.info.shape;
+    return this.callInner('Tile', { x: { ...v.info, shape: [1, ...s] } }, { reps: [n, ...s.map(() => 1)] }) as tf.TensorInfo;
+  }
+
+  /**
+   * Runs an inner kernel; the caller owns one reference to each output. Some cpu kernels return
+   * engine-tracked Tensors (their `makeOutput`), which the current tidy scope would free under us:
+   * those are turned into plain TensorInfos holding a reference of our own.
+   */
+  callInner(kernel: string, inputs: tf.NamedTensorInfoMap, attrs: tf.NamedAttrMap): tf.TensorInfo | tf.TensorInfo[] {
+    const k = tf.getKernel(kernel, this.innerName);
+    if (!k) throw new BatchingRuleError(kernel, `vectorized: backend '${this.innerName}' has no kernel '${kernel}'`);
+    const out = k.kernelFunc({ inputs: READS_RANK.has(kernel) ? withRank(inputs) : inputs, backend: this.inner, attrs });
+    const detach = (o: tf.TensorInfo): tf.TensorInfo => {
+      if (!(o instanceof tf.Tensor)) return o;
+      this.inner.incRef(o.dataId);
+      o.dispose();
+      return { dataId: o.dataId, shape: o.shape, dtype: o.dtype };
+    };
+    return Array.isArray(out) ? out.map(detach) : detach(out);
+  }
+
+  /** Drops one reference to inner data; when that frees it, also forgets the engine's record of it
+   * (left behind when {@link callInner} detached an engine tensor). */
+  release(dataId: tf.DataId): void {
+    if (this.inner.disposeData(dataId)) engine().removeDataId(dataId, this.inner);
+  }
+
+  /** Number of live vmap data ids (each owns exactly one inner reference). */
+  override numDataIds(): number {
+    return this.recs.size;
+  }
+
+  override refCount(dataId: tf.DataId): number {
+    return this.recs.get(dataId)?.refs ?? 0;
+  }
+
+  override incRef(dataId: tf.DataId): void {
+    const r = this.recs.get(dataId);
+    if (r) r.refs++;
+  }
+
+  override disposeData(dataId: tf.DataId, force = false): boolean {
+    const r = this.recs.get(dataId);
+    if (!r) return true;
+    r.refs--;
+    if (!force && r.refs > 0) return false;
+    this.recs.delete(dataId);
+    if (r.lazy) {
+      this.release(r.lazy.a.dataId);
+      this.release(r.lazy.b.dataId);
+    } else this.release(r.info.dataId);
+    return true;
+  }
+
+  /** Tensors created inside the model (`tf.scalar(2)`, `tf.ones`) are constants: unbatched. */
+  override write(values: tf.BackendValues, shape: number[], dtype: tf.DataType): tf.DataId {
+    const dataId = this.inner.write(values, shape, dtype);
+    return this.adopt({ info: { dataId, shape, dtype }, batched: false }).dataId;
+  }
+
+  override move(dataId: tf.DataId, values: tf.BackendValues, shape: number[], dtype: tf.DataType, refCount: number): void {
+    const inner = this.inner.write(values, shape, dtype);
+    this.recs.set(dataId, { info: { dataId: inner, shape, dtype }, batched: false, refs: refCount });
+  }
+
+  /** A batched tensor has n values per element, so no per-sample read exists (JAX would raise a
+   * ConcretizationTypeError here); the executor falls back to the sample loop. */
+  override readSync(dataId: tf.DataId): tf.BackendValues {
+    const r = this.recs.get(dataId);
+    if (!r) throw new Error('vectorized: read of a disposed tensor');
+    if (r.batched)
+      throw new BatchingRuleError('readSync', 'vectorized: the model read the values of a per-sample tensor (dataSync/arraySync/print); that is not possible while a whole chunk runs at once');
+    return this.inner.readSync(r.info.dataId);
+  }
+
+  override read(dataId: tf.DataId): Promise<tf.BackendValues> {
+    try {
+      return Promise.resolve(this.readSync(dataId));
+    } catch (e) {
+      return Promise.reject(e);
+    }
+  }
+
+  override memory(): { unreliable: boolean; reasons?: string[] } {
+    return { unreliable: true, reasons: [`vectorized backend over '${this.innerName}'`] };
+  }
+
+  override floatPrecision(): 16 | 32 {
+    return this.inner.floatPrecision();
+  }
+
+  override timerAvailable(): boolean {
+    return false;
+  }
+
+  override async time(f: () => void): Promise<tf.BackendTimingInfo> {
+    const t0 = performance.now();
+    f();
+    return { kernelMs: performance.now() - t0 };
+  }
+
+  override dispose(): void {
+    for (const r of this.recs.values()) for (const i of r.lazy ? [r.lazy.a, r.lazy.b] : [r.info]) this.release(i.dataId);
+    this.recs.clear();
+  }
+}
