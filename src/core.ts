@@ -7,7 +7,7 @@ import type { ModelDef } from './model/define.js';
 import type { PoolOptions } from './options.js';
 import { namedArrays, ParamStore } from './params.js';
 import { ChunkPlan, defaultChunkSize } from './shared/chunks.js';
-import { CTL, OP_REGIONS, REGION, type ChunkOp, type ChunkTask, type OpOutputs, type RegionKind, type RegionSizes, type RegionSpec, type RuntimeSpec, type UpdateTask, type View } from './shared/protocol.js';
+import { CTL, OP_REGIONS, REGION, type ChunkOp, type ChunkTask, type OpOutputs, type RegionKind, type RegionSizes, type RegionSpec, type RuntimeSpec, type UpdateTask, type View, type VmapChunkResult, type VmapTask } from './shared/protocol.js';
 import { firstNonFinite, reducePartials } from './shared/reduce.js';
 import { updateSlice, type UpdatePlan } from './shared/update.js';
 import { OptimizerStates } from './train/opt-state.js';
@@ -243,6 +243,14 @@ export class PoolCore {
     const r = await this.dispatcher.runClaimed(task, this.arena.view(REGION.ctl), plan.count, label, inputs.nonFinite);
     this.timeParallel(r);
     return { ...(out as OpOutputs<Op>), badSample: r.badSample, randomCall: task.randomCall };
+  }
+
+  /** Runs a `pool.vmap` call's chunks on the workers (src/pool-vmap.ts builds the task); returns every chunk's result. */
+  async runVmap(task: Omit<VmapTask, 'type' | 'runtime' | 'regions'>): Promise<VmapChunkResult[]> {
+    const full: VmapTask = { ...task, type: 'vmap', runtime: this.runtime, regions: this.arena.handles() };
+    const r = await this.dispatcher.runClaimed(full, this.arena.view(REGION.ctl), Math.ceil(task.n / task.chunkSize), 'vmap');
+    this.timeParallel(r);
+    return r.results.flatMap((x) => x.vmap ?? []);
   }
 
   /** The mean of the last sumGrads' partials, `scale` × their chunk-order sum, in the reused grad region. */

@@ -3,7 +3,7 @@ import type { ResourceLimits, Worker } from 'node:worker_threads';
 import { Piscina } from 'piscina';
 import { errors, GradPoolError } from './errors.js';
 import type { CallControl } from './lifecycle.js';
-import { CTL, type ChunkTask, type LoadSpec, type OkResult, type Task, type TaskResult, type UpdateTask, type WarmupTask } from './shared/protocol.js';
+import { CTL, type ChunkTask, type LoadSpec, type OkResult, type Task, type TaskResult, type UpdateTask, type VmapTask, type WarmupTask } from './shared/protocol.js';
 
 /** What a parallel phase reports back. */
 export interface ParallelResult {
@@ -12,6 +12,8 @@ export interface ParallelResult {
   computeMs: number;
   /** Lowest sample index with a non-finite loss or gradient, or -1. */
   badSample: number;
+  /** Every task's result (all succeeded, or this threw). */
+  results: OkResult[];
 }
 
 /** Per-worker figures from the last task each worker ran. */
@@ -108,7 +110,7 @@ export class Dispatcher {
    * region) until none are left. Resolves only when EVERY task has settled, so no worker is still
    * writing when a call returns.
    */
-  async runClaimed(task: ChunkTask | UpdateTask, ctl: Int32Array, units: number, publicOp: string, nonFinite?: (sample: number) => GradPoolError): Promise<ParallelResult> {
+  async runClaimed(task: ChunkTask | UpdateTask | VmapTask, ctl: Int32Array, units: number, publicOp: string, nonFinite?: (sample: number) => GradPoolError): Promise<ParallelResult> {
     const t0 = performance.now();
     Atomics.store(ctl, CTL.CLAIM, 0);
     Atomics.store(ctl, CTL.ABORT, 0);
@@ -129,7 +131,7 @@ export class Dispatcher {
       throw call.error();
     }
     const { computeMs, badSample } = mergeClaimed(settled, units, publicOp, nonFinite);
-    return { wallMs: performance.now() - t0, computeMs, badSample };
+    return { wallMs: performance.now() - t0, computeMs, badSample, results: settled.map((s) => (s as PromiseFulfilledResult<OkResult>).value) };
   }
 
   /** The last figures reported by each live worker, ordered by thread id. */

@@ -7,6 +7,7 @@
  * their types.
  */
 export { GradPool } from './pool.js';
+export type { FnRef } from './pool-vmap.js';
 export type { PerSampleGrads, MeanGradient, PoolStats, Evaluation, OutputOptions } from './pool.js';
 export type { GradPoolOptions } from './options.js';
 export type { CallOptions, CloseOptions } from './lifecycle.js';

@@ -20,6 +20,8 @@ import type { OptimizerState } from './train/opt-state.js';
 import { trainStep, type StepOptions, type StepResult } from './train/step.js';
 import { meanGradient, type GradientOptions } from './train/gradient.js';
 import { checkSignal, type CallOptions, type CloseOptions } from './lifecycle.js';
+import { poolVmap, type FnRef } from './pool-vmap.js';
+import type { VmapOptions } from './frontend/vmap.js';
 import type { Evaluation, MeanGradient, OutputOptions, PerSampleGrads, PoolStats } from './results.js';
 
 export type { Evaluation, MeanGradient, OutputOptions, PerSampleGrads, PoolStats } from './results.js';
@@ -271,6 +273,24 @@ export class GradPool<N extends string = string> implements Trainer {
    */
   step(x: BatchInput, y: BatchInput, options: StepOptions): Promise<StepResult> {
     return trainStep(this.core, x, y, options);
+  }
+
+  /**
+   * The in-process {@link vmap} of a function, run across the pool's workers: batched inference of any
+   * function, per-sample Jacobians, … The function must be importable by every worker, so it is named
+   * by module and export. The result equals `vmap(f, options)(...args)` on the pool's backend bit for
+   * bit, for any thread count (with the same `seed`; it defaults to the pool's).
+   *
+   * @example
+   * ```ts
+   * // jac.js: export const jac = jacrev((x) => tf.tanh(tf.matMul(W, x)));
+   * const perSampleJac = pool.vmap({ module: new URL('./jac.js', import.meta.url), export: 'jac' });
+   * const J = await perSampleJac(xs); // [B, out, in]
+   * ```
+   */
+  vmap<A extends unknown[] = tf.Tensor[], R = unknown>(fnRef: FnRef, options?: VmapOptions): (...args: A) => Promise<R> {
+    this.core.assertOpen('vmap');
+    return poolVmap<A, R>(this.core, fnRef, options);
   }
 
   /** Trains over a dataset for some epochs, like tfjs's `model.fit`. See {@link FitOptions}. */

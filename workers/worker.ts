@@ -23,6 +23,7 @@ import { SampleError, type Executor } from './executors/types.js';
 import { createVectorizedExecutor } from './executors/vectorized/executor.js';
 import { resetWarnings } from '../src/shared/batching/errors.js';
 import { setReplay } from './executors/vectorized/replay.js';
+import { runVmapTask } from './vmap.js';
 
 /** This worker's model and the executors made for it, by name (a pool uses one; the probe another). */
 let runtime: { model: string; value: ModelDef; executors: Map<ExecutorName, Executor> } | null = null;
@@ -120,9 +121,15 @@ export default async function run(task: Task): Promise<TaskResult> {
         const chunks = runUpdate(task);
         return { ok: true, chunks, computeMs: performance.now() - t0, ...info() };
       }
+      case 'vmap': {
+        const t0 = performance.now();
+        const { done, results } = await runVmapTask(task);
+        return { ok: true, chunks: done, computeMs: performance.now() - t0, vmap: results, ...info() };
+      }
     }
   } catch (e) {
-    if (task.type === 'chunks' || task.type === 'update') abortClaims(regionView(task.regions, REGION.ctl));
-    return { ok: false, error: toRemote(e, task.type === 'chunks' ? task.label : task.type === 'update' ? 'step' : 'model'), ...info() };
+    if (task.type === 'chunks' || task.type === 'update' || task.type === 'vmap') abortClaims(regionView(task.regions, REGION.ctl));
+    const op = task.type === 'chunks' ? task.label : task.type === 'update' ? 'step' : task.type === 'vmap' ? 'vmap' : 'model';
+    return { ok: false, error: toRemote(e, op), ...info() };
   }
 }

@@ -5,7 +5,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { errors, raw } from '../errors.js';
-import { flatten, requireFloat, unflatten, type Structure } from './pytree.js';
+import { flatten, requireFloat, unflatten, type Structure } from '../shared/pytree.js';
 import { standIns } from './tape.js';
 
 /** Which arguments to differentiate with respect to: one index, or several (then results are a tuple). */

@@ -4,7 +4,7 @@
  * below it; errors name the spec's path and the tree's.
  */
 import { errors, fmtShape, raw } from '../errors.js';
-import { childPath, type Structure } from './pytree.js';
+import { childPath, type Structure } from '../shared/pytree.js';
 
 /** Where the batch axis of a leaf is (negative counts from the end), or `null`: not batched. */
 export type AxisSpec = number | null | readonly AxisSpec[] | { readonly [key: string]: AxisSpec };

@@ -7,7 +7,7 @@ import * as tf from '@tensorflow/tfjs';
 import { errors } from '../errors.js';
 import { checkArgs, parseOptions, regroup, select, splitAux, type Argnums, type TransformOptions } from './args.js';
 import { ensureGradients } from './install.js';
-import { dtypeText } from './pytree.js';
+import { dtypeText } from '../shared/pytree.js';
 import { backprop, taped } from './tape.js';
 
 /** The gradient's type: the argument's own type for one argnum, a tuple of them for an array. */

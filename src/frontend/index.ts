@@ -9,7 +9,7 @@ export { vjp, jvp } from './vjp.js';
 export { jacrev, jacfwd, hessian } from './jacobian.js';
 export type { JacOf } from './jacobian.js';
 export type { Argnums, TransformOptions } from './args.js';
-export type { Tree } from './pytree.js';
+export type { Tree } from '../shared/pytree.js';
 export { vmap } from './vmap.js';
 export type { VmapOptions, VmapRandomness } from './vmap.js';
 export type { AxisSpec } from './axes.js';

@@ -17,7 +17,7 @@ import * as tf from '@tensorflow/tfjs';
 import { checkArgs, outputLeaves, parseOptions, regroup, select, splitAux, type Argnums, type TransformOptions } from './args.js';
 import type { GradOf } from './grad.js';
 import { ensureGradients } from './install.js';
-import { unflatten } from './pytree.js';
+import { unflatten } from '../shared/pytree.js';
 import { backprop, basisTensor, taped } from './tape.js';
 import { transposeWithPlaceholder } from './vjp.js';
 

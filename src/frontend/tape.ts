@@ -15,7 +15,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { forHigherOrder } from '../shared/gradients/tape.js';
-import { flatten, unflatten } from './pytree.js';
+import { flatten, unflatten } from '../shared/pytree.js';
 
 /**
  * Runs `fn` with tfjs's gradient tape recording and returns its result, whose tensors (in arrays and

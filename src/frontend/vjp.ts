@@ -15,7 +15,7 @@ import * as tf from '@tensorflow/tfjs';
 import { errors } from '../errors.js';
 import { outputLeaves } from './args.js';
 import { ensureGradients } from './install.js';
-import { flatten, flattenLike, requireFloat, unflatten, type Structure } from './pytree.js';
+import { flatten, flattenLike, requireFloat, unflatten, type Structure } from '../shared/pytree.js';
 import { backprop, innerProduct, standIns, taped } from './tape.js';
 
 /** The primals of a vjp or jvp, flattened one tree per argument. */

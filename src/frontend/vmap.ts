@@ -10,10 +10,10 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { errors, fmtShape, raw } from '../errors.js';
-import { ensureVmapBackend, runBatched, tileBatch, VmapBackend } from '../shared/batching/index.js';
+import { ensureVmapBackend, runChunk, sameStructure, tileBatch, VmapBackend, type ChunkOut, type PreparedArgs } from '../shared/batching/index.js';
 import { activeRandomness, refusingDraws, withRandomness } from '../shared/random/scope.js';
 import { leafAxes, normalizeAxis, type AxisSpec } from './axes.js';
-import { flatten, leafPaths, unflatten, type Structure } from './pytree.js';
+import { flatten, leafPaths, unflatten } from '../shared/pytree.js';
 
 /** What random ops inside `f` do (torch.func's `randomness`). */
 export type VmapRandomness = 'error' | 'different' | 'same';
@@ -40,7 +40,7 @@ const RANDOMNESS: readonly VmapRandomness[] = ['error', 'different', 'same'];
 const ADVICE = "Call vmap(f, { randomness: 'different' }) (a draw per sample) or { randomness: 'same' } (one draw shared by the batch) to allow them";
 const NESTED = 'Random ops inside a vmap nested in another vmap are not supported: draw them in the outermost vmap and pass them in';
 
-interface Parsed {
+export interface Parsed {
   inAxes: AxisSpec;
   outAxes: AxisSpec;
   chunkSize: number | undefined;
@@ -48,8 +48,8 @@ interface Parsed {
   seed: number;
 }
 
-function parse(f: unknown, options: unknown): Parsed {
-  if (typeof f !== 'function') throw errors.type('f', 'a function', f);
+/** Validates vmap's options (also `pool.vmap`'s); `seed` defaults to `defaultSeed`. */
+export function parseVmapOptions(options: unknown, defaultSeed: () => number): Parsed {
   if (options === undefined) options = {};
   if (options === null || typeof options !== 'object' || Array.isArray(options)) throw errors.type('options', 'an object', options);
   const o = options as Record<string, unknown>;
@@ -58,20 +58,13 @@ function parse(f: unknown, options: unknown): Parsed {
   if (chunkSize !== undefined && !(Number.isInteger(chunkSize) && (chunkSize as number) > 0)) throw errors.invalidOption('chunkSize', 'a positive integer', chunkSize);
   const randomness = (o.randomness ?? 'error') as VmapRandomness;
   if (!RANDOMNESS.includes(randomness)) throw errors.invalidOption('randomness', `one of ${RANDOMNESS.map((r) => `'${r}'`).join(', ')}`, o.randomness);
-  const seed = o.seed ?? Math.floor(Math.random() * 2 ** 32);
+  const seed = o.seed ?? defaultSeed();
   if (!(Number.isInteger(seed) && (seed as number) >= 0 && (seed as number) <= Number.MAX_SAFE_INTEGER)) throw errors.invalidOption('seed', 'a non-negative integer', o.seed);
   return { inAxes: (o.inAxes === undefined ? 0 : o.inAxes) as AxisSpec, outAxes: (o.outAxes === undefined ? 0 : o.outAxes) as AxisSpec, chunkSize: chunkSize as number | undefined, randomness, seed: seed as number };
 }
 
-/** The flattened arguments of one call: each leaf with its batch axis moved to the front (or shared). */
-interface Args {
-  structure: Structure;
-  leaves: tf.Tensor[];
-  batched: boolean[];
-  n: number;
-}
-
-function prepareArgs(args: unknown[], inAxes: AxisSpec): Args {
+/** Flattens a call's arguments and moves each batched leaf's batch axis to the front (the caller disposes the moved copies). */
+export function prepareArgs(args: unknown[], inAxes: AxisSpec): PreparedArgs {
   const { leaves, structure } = flatten(args, 'args');
   const spec = typeof inAxes === 'number' || inAxes === null ? args.map(() => inAxes) : inAxes;
   if (Array.isArray(spec) && spec.length !== args.length) throw errors.invalidOption('inAxes', `one entry per argument (f was called with ${args.length})`, raw(`an array of length ${spec.length}`));
@@ -90,6 +83,12 @@ function prepareArgs(args: unknown[], inAxes: AxisSpec): Args {
   });
   if (n === undefined) throw errors.invalidOption('inAxes', 'at least one batched argument (a number somewhere in inAxes)', spec);
   return { structure, leaves: moved, batched: axes.map((a) => a !== null), n };
+}
+
+/** Disposes the transposed copies {@link prepareArgs} made (never the caller's own tensors). */
+export function disposeMoved(prepared: PreparedArgs, args: unknown[]): void {
+  const original = new Set(flatten(args, 'args').leaves);
+  for (const t of prepared.leaves) if (!original.has(t)) t.dispose();
 }
 
 /** `args[1].w` → `inAxes[1].w`: the spec entry that covers a leaf (the message names the leaf too). */
@@ -114,7 +113,8 @@ const specPath = (leafPath: string) => 'inAxes' + leafPath.slice('args'.length);
  * ```
  */
 export function vmap<A extends unknown[], R>(f: (...args: A) => R, options?: VmapOptions): (...args: A) => R {
-  const o = parse(f, options);
+  if (typeof f !== 'function') throw errors.type('f', 'a function', f);
+  const o = parseVmapOptions(options, () => Math.floor(Math.random() * 2 ** 32));
   let call = 0;
   return (...args: A): R => {
     const nested = tf.engine().backend instanceof VmapBackend && activeRandomness() !== null;
@@ -130,47 +130,27 @@ function vmapCall(f: (...a: unknown[]) => unknown, args: unknown[], o: Parsed): 
   try {
     return run(f, prepared, o);
   } finally {
-    prepared.leaves.forEach((t, i) => t !== flatten(args, 'args').leaves[i] && t.dispose());
+    disposeMoved(prepared, args);
   }
 }
 
 /** Runs the chunks and assembles the output tree. */
-function run(f: (...a: unknown[]) => unknown, a: Args, o: Parsed): unknown {
+function run(f: (...a: unknown[]) => unknown, a: PreparedArgs, o: Parsed): unknown {
   const vm = ensureVmapBackend(tf.getBackend());
   const size = o.chunkSize ?? a.n;
-  let outStructure: Structure | undefined;
-  const chunks: Chunk[] = [];
-  const inner = (...leaves: tf.Tensor[]): tf.Tensor[] => {
-    const out = flatten(f(...(unflatten(a.structure, leaves) as unknown[])), "f's output");
-    if (outStructure === undefined) outStructure = out.structure;
-    else if (JSON.stringify(out.structure) !== JSON.stringify(outStructure)) throw errors.invalidOption("f's output", 'the same structure for every chunk', raw('a different one'));
-    return out.leaves;
-  };
+  const chunks: ChunkOut[] = [];
   try {
-    for (let start = 0; start < a.n; start += size) {
-      const m = Math.min(size, a.n - start);
-      const sliced = a.leaves.map((t, i) => (a.batched[i] && m !== a.n ? tf.slice(t, [start], [m]) : t));
-      try {
-        chunks.push({ ...runBatched(vm, m, start, inner, sliced, a.batched), m });
-      } finally {
-        sliced.forEach((t, i) => t !== a.leaves[i] && t.dispose());
-      }
-    }
-    return assemble(chunks, outStructure!, o.outAxes);
+    for (let start = 0; start < a.n; start += size) chunks.push(runChunk(vm, f, a, start, Math.min(size, a.n - start)));
+    return assemble(chunks, o.outAxes);
   } finally {
     for (const ch of chunks) ch.outs.forEach((t) => t.dispose());
   }
 }
 
-/** One chunk's output leaves (inner-backend tensors, see runBatched) and its number of samples. */
-interface Chunk {
-  outs: tf.Tensor[];
-  batched: boolean[];
-  m: number;
-}
-
 /** Concatenates the chunks' leaves and puts each leaf's batch axis where outAxes says. */
-function assemble(chunks: Chunk[], structure: Structure, outAxes: AxisSpec): unknown {
+export function assemble(chunks: readonly ChunkOut[], outAxes: AxisSpec): unknown {
+  const structure = chunks[0]!.structure;
+  if (chunks.some((ch) => !sameStructure(ch.structure, structure))) throw errors.invalidOption("f's output", 'one tree structure for every chunk of the batch', raw('different ones'));
   const axes = leafAxes(structure, outAxes, 'outAxes', "f's output");
   const paths = leafPaths(structure, "f's output");
   const leaves = axes.map((axis, j) => {

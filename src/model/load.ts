@@ -20,7 +20,7 @@ const cache = new Map<string, Promise<ModelDef>>();
 let hooked = false;
 
 /** Lets model modules outside any node_modules tree import gradpool's tfjs (see resolve-hook.ts). Once per thread. */
-function ensureResolveHook(): void {
+export function ensureResolveHook(): void {
   if (hooked) return;
   hooked = true;
   register(new URL('./resolve-hook.js', import.meta.url), { data: { base: import.meta.url } });

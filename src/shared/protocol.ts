@@ -215,7 +215,38 @@ export interface WarmupTask {
   prime?: { runtime: RuntimeSpec; outputSize: number; gradients: boolean };
 }
 
-export type Task = ChunkTask | DescribeTask | WarmupTask | UpdateTask;
+/** One argument leaf of a `pool.vmap` call: batch axis first when batched, in a shared buffer the coordinator fills. */
+export interface VmapLeaf {
+  buffer: SharedArrayBuffer;
+  shape: number[];
+  dtype: 'float32' | 'int32' | 'bool';
+  batched: boolean;
+}
+
+/** A `pool.vmap` call: the workers claim its chunks (of `chunkSize` samples) from the ctl region's counter. */
+export interface VmapTask {
+  type: 'vmap';
+  runtime: RuntimeSpec;
+  regions: RegionHandles;
+  /** The function: a module every worker can import, and its export's name. */
+  fn: { module: string; export: string };
+  /** The argument tree (src/shared/pytree.ts Structure, plain data) and its leaves. */
+  args: unknown;
+  leaves: VmapLeaf[];
+  n: number;
+  chunkSize: number;
+  /** How random ops inside the function draw (the in-process vmap's keys). */
+  random: RandomSpec;
+}
+
+/** One chunk a worker computed for a `pool.vmap` call: f's output tree and its leaves' values. */
+export interface VmapChunkResult {
+  index: number;
+  structure: unknown;
+  outs: { data: Float32Array | Int32Array | Uint8Array; shape: number[]; dtype: 'float32' | 'int32' | 'bool'; batched: boolean }[];
+}
+
+export type Task = ChunkTask | DescribeTask | WarmupTask | UpdateTask | VmapTask;
 
 /** An error a worker reports as data (so its code survives the thread boundary). */
 export interface RemoteError {
@@ -252,6 +283,8 @@ export interface OkResult extends WorkerInfo {
   computeMs?: number;
   /** From `sumGrads`: the lowest sample index whose loss or gradient was non-finite. */
   badSample?: number;
+  /** From `vmap`: the chunks this worker computed. */
+  vmap?: VmapChunkResult[];
 }
 
 export type TaskResult = OkResult | ({ ok: false; error: RemoteError } & WorkerInfo);

@@ -5,7 +5,7 @@
 import * as tf from '@tensorflow/tfjs';
 import assert from 'node:assert/strict';
 import { grad, jacfwd, jacrev, jvp, valueAndGrad, vjp } from '../../src/index.js';
-import { flatten, unflatten } from '../../src/frontend/pytree.js';
+import { flatten, unflatten } from '../../src/shared/pytree.js';
 import { throwsExactly } from '../helpers/assert.js';
 import { withBackend } from '../helpers/env.js';
 import { disposeTree } from './oracle.js';

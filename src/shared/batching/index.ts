@@ -11,3 +11,5 @@ export { setFilterGradRoute } from './rules/conv.js';
 export { VmapBackend } from './backend.js';
 export { BATCH_SUM, ensureVmapBackend, vmapName } from './register.js';
 export { engine, disposeAbandonedTape } from './engine.js';
+export { runChunk, sameStructure } from './chunk.js';
+export type { PreparedArgs, ChunkOut } from './chunk.js';
