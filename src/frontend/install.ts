@@ -6,11 +6,13 @@
  * on the first use of a transform means a user who imports only the transforms gets them too.
  */
 import { installSecondOrderGradients } from '../shared/gradients/index.js';
+import { ensureBackendKernels } from './kernels.js';
 
 let installed = false;
 
-/** Installs the differentiable gradient configs once per process (thread); later calls cost a branch. */
+/** Installs the differentiable gradient configs once per process (thread), and the active backend's missing kernels; later calls cost a branch. */
 export function ensureGradients(): void {
+  ensureBackendKernels();
   if (installed) return;
   installSecondOrderGradients();
   installed = true;

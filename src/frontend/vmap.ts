@@ -13,6 +13,7 @@ import { errors, fmtShape, raw } from '../errors.js';
 import { ensureVmapBackend, runChunk, sameStructure, tileBatch, VmapBackend, type ChunkOut, type PreparedArgs } from '../shared/batching/index.js';
 import { activeRandomness, refusingDraws, withRandomness } from '../shared/random/scope.js';
 import { leafAxes, normalizeAxis, type AxisSpec } from './axes.js';
+import { ensureBackendKernels } from './kernels.js';
 import { flatten, leafPaths, unflatten } from '../shared/pytree.js';
 
 /** What random ops inside `f` do (torch.func's `randomness`). */
@@ -126,6 +127,7 @@ export function vmap<A extends unknown[], R>(f: (...args: A) => R, options?: Vma
 }
 
 function vmapCall(f: (...a: unknown[]) => unknown, args: unknown[], o: Parsed): unknown {
+  ensureBackendKernels();
   const prepared = prepareArgs(args, o.inAxes);
   try {
     return run(f, prepared, o);
