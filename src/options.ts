@@ -207,7 +207,8 @@ function checkEnsemble(K: unknown, model: GradPoolOptions['model'], seed: number
   if (K === undefined) return undefined;
   if (!isPosInt(K)) throw errors.invalidOption('ensemble', 'an integer >= 1 (the number of members)', K);
   if (isLayersRef(model)) throw errors.invalidOption('ensemble', 'no ensemble with model a tfjs-layers model (it starts from its own weights, so every member would be the same; use a defineModel module)', K);
-  if (!Number.isSafeInteger(seed + K - 1)) throw errors.invalidOption('ensemble', `at most ${Number.MAX_SAFE_INTEGER - seed + 1} members with seed ${seed} (member k is seeded seed + k)`, K);
+  // Compared without forming seed + K - 1, which float64 would round back into range.
+  if (K - 1 > Number.MAX_SAFE_INTEGER - seed) throw errors.invalidOption('ensemble', `at most ${Number.MAX_SAFE_INTEGER - seed + 1} members with seed ${seed} (member k is seeded seed + k)`, K);
   return K;
 }
 
