@@ -1,5 +1,5 @@
 // An ensemble's member k equals a single pool seeded seed + k, bit for bit, after a sequence of
-// predict / perSampleGrads / step (SGD, Adam, DP on and off) / setParams calls: parameters,
+// predict / perSampleGrads / step (with dropout in the model too) (SGD, Adam, DP on and off) / setParams calls: parameters,
 // optimizer state and every result. The oracle is the single pool itself (K of them, same options).
 import assert from 'node:assert/strict';
 import { fileURLToPath } from 'node:url';
@@ -28,6 +28,8 @@ const CASES: Case[] = [
   { name: 'MNIST MLP', model: MNIST, inputSize: 784, classes: 10, backend: 'cpu', threads: 1 },
   { name: 'conv', model: fixture('conv'), inputSize: 64, classes: 3, backend: 'wasm', threads: 2 },
   { name: 'conv', model: fixture('conv'), inputSize: 64, classes: 3, backend: 'cpu', threads: 3 },
+  // Dropout in the model: member k draws with its own pool's seed.
+  { name: 'dropout MLP', model: fixture('random'), inputSize: 4, classes: 2, backend: 'wasm', threads: 2 },
 ];
 
 const K = 2;
