@@ -74,6 +74,9 @@ export class GradPool<N extends string = string> implements Trainer {
    * The type argument `M` names the parameters in results (`grads.W`, `getParams().b`): pass the
    * type of the model module's default export, `GradPool.create<typeof model>(…)` after
    * `import type model from './model.js'`, or a union of names (`'W' | 'b'`). Default: any name.
+   *
+   * With `ensemble: K` it returns an {@link EnsemblePool} of K members instead (README "Model ensembles"):
+   * `const ens = await GradPool.create({ model, ensemble: 8 }); await ens.predict(x); // [8, B, ...]`
    */
   static create<M = string>(options: EnsembleOptions): Promise<EnsemblePool<ParamNames<M>>>;
   static create<M = string>(options: GradPoolOptions): Promise<GradPool<ParamNames<M>>>;
