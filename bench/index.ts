@@ -16,6 +16,7 @@ import { resolveBenchOptions, type BenchOptions } from './options.js';
 import { renderSpeedupSvg } from './plot.js';
 import { consoleReport } from './report.js';
 import { runSuite } from './suite.js';
+import { ensembleReport, runEnsembleBench, type EnsembleBenchResult } from './ensemble.js';
 import type { BenchResult, MachineInfo } from './types.js';
 
 export type { BenchOptions, WorkloadName } from './options.js';
@@ -82,12 +83,14 @@ export async function runBench(options: BenchOptions = {}): Promise<BenchRun> {
   const suite = await runSuite(o);
   const scaling = o.scaling && o.workloads.includes('seed') ? await runScaling(o, o.scaling.batch, o.scaling.rounds) : null;
   const targetRun = o.targets ? await runTargets(o, o.targets) : null;
+  // K=8 MNIST MLP ensembles against 8 separate pools (bench/ensemble.ts), with the targets.
+  const ensemble = o.targets && o.workloads.includes('mlp') ? await runEnsembleBench({ members: 8, batch: 128, threads: Math.max(...o.threads), backend: o.backend, rounds: o.quick ? 5 : 15, warmupCalls: o.quick ? 2 : 5, seed: o.seed, log: o.log }) : null;
   const speedupBase = o.threads[0]!;
   const rows = deriveRows(suite.rows, speedupBase);
   const notes = [...suite.notes];
   if (o.threads.some((t) => t > machine.availableParallelism))
     notes.push(`threads above the ${machine.availableParallelism} available cores were requested: those figures measure oversubscription`);
-  const result: BenchResult = {
+  const result: BenchResult & { ensemble: EnsembleBenchResult | null } = {
     schema: 'gradpool-bench/1',
     date: started.toISOString(),
     machine,
@@ -114,6 +117,7 @@ export async function runBench(options: BenchOptions = {}): Promise<BenchRun> {
     scaling,
     targetRun,
     targets: [...evaluateTargets(scaling), ...(o.targets ? evaluateRunTargets(targetRun, o.targets) : [])],
+    ensemble,
     notes,
     loadAverage: { start: loadStart, end: os.loadavg() },
     durationMs: performance.now() - t0,
@@ -128,6 +132,7 @@ export async function runBench(options: BenchOptions = {}): Promise<BenchRun> {
   }
   if (o.log) {
     console.log(consoleReport(result));
+    if (ensemble) console.log(`\n${ensembleReport(ensemble)}`);
     if (files) console.log(`\nwrote ${files.json}\n      ${files.svg}`);
   }
   return { result, files };

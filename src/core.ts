@@ -77,7 +77,7 @@ export interface CoreStats {
  * inference (pool.ts) and training (train/step.ts) never touch memory or workers themselves.
  */
 export class PoolCore {
-  private readonly arena = new Arena();
+  protected readonly arena = new Arena();
   readonly params: ParamStore;
   readonly optimizers: OptimizerStates;
   /** Calls run one at a time, in order: they share the arena. */
@@ -85,7 +85,7 @@ export class PoolCore {
   private timings: CallTimings | null = null;
   private pending: CallTimings | null = null;
   /** The optimizer whose update waits for {@link commit}. */
-  private staged: OptimizerSpec | null = null;
+  protected staged: OptimizerSpec | null = null;
   /** The optimizer state regions that update wrote (stateSlots order). */
   private stagedState: RegionSpec<'f32'>[] | null = null;
   /** Calls made so far (counted when made, not when run): orders setParams against the calls around it. */
@@ -97,22 +97,30 @@ export class PoolCore {
    */
   randomCalls = 0;
   readonly outputSize: number;
+  /**
+   * Parameter scalars held: the model's P for one pool, K·P for an ensemble of K members (member-major:
+   * member k's parameters are the k-th block of P, in layout order; src/ensemble/core.ts).
+   */
+  readonly stored: number;
 
   constructor(
     readonly model: ModelDef,
     readonly options: PoolOptions,
-    private readonly dispatcher: Dispatcher,
-    private readonly runtime: RuntimeSpec,
+    protected readonly dispatcher: Dispatcher,
+    protected readonly runtime: RuntimeSpec,
     /** Shape of one sample's forward output. */
     readonly outputShape: number[],
     initial: Float32Array,
     /** Why tfjs cannot differentiate the model (found at creation): gradient ops are refused with it. */
     private readonly notDifferentiable?: string,
+    /** Independent copies of the parameters (an ensemble's K; 1 for a single pool). */
+    readonly members = 1,
   ) {
     this.outputSize = outputShape.reduce((a, b) => a * b, 1);
+    this.stored = model.layout.total * members;
     this.calls = new CallQueue(options.callTimeoutMs);
-    this.params = new ParamStore(this.arena, model.layout, initial, () => this.callsMade);
-    this.optimizers = new OptimizerStates(this.arena, model.layout.total);
+    this.params = new ParamStore(this.arena, model.layout, initial, () => this.callsMade, members);
+    this.optimizers = new OptimizerStates(this.arena, this.stored);
     this.arena.ensure(REGION.ctl, CTL.LENGTH);
   }
 
@@ -150,11 +158,11 @@ export class PoolCore {
   }
 
   /** Adds `ms` to a field of the current call's timings. */
-  private time(field: TimingField, ms: number): void {
+  protected time(field: TimingField, ms: number): void {
     if (this.pending) this.pending[field] += ms;
   }
 
-  private timeParallel(r: ParallelResult): void {
+  protected timeParallel(r: ParallelResult): void {
     this.time('computeMs', r.computeMs);
     this.time('dispatchMs', r.wallMs - r.computeMs);
   }
@@ -188,13 +196,13 @@ export class PoolCore {
     return new ChunkPlan(B, this.options.chunkSize ?? defaultChunkSize(this.options.executor, this.model.layout.total, B));
   }
 
-  private sizes(batch: number, chunks: number): RegionSizes {
+  protected sizes(batch: number, chunks: number): RegionSizes {
     const m = this.model;
-    return { batch, chunks, inputSize: m.inputSize, targetSize: m.targetSize, outputSize: this.outputSize, params: m.layout.total };
+    return { batch, chunks, inputSize: m.inputSize, targetSize: m.targetSize, outputSize: this.outputSize, params: this.stored };
   }
 
   /** Allocates region `spec` for `plan` (if needed) and returns a view of exactly its length. */
-  private region<K extends RegionKind>(spec: RegionSpec<K>, plan: ChunkPlan): View<K> {
+  protected region<K extends RegionKind>(spec: RegionSpec<K>, plan: ChunkPlan): View<K> {
     const n = spec.length(this.sizes(plan.batch, plan.count));
     this.arena.ensure(spec, n);
     return this.arena.view(spec, n);
@@ -239,6 +247,7 @@ export class PoolCore {
       outputShape: this.outputShape,
       ...(inputs.clip !== undefined ? { clip: inputs.clip } : {}),
       randomCall: inputs.randomCall ?? this.randomCalls++,
+      ...this.taskExtras(),
     };
     const r = await this.dispatcher.runClaimed(task, this.arena.view(REGION.ctl), plan.count, label, inputs.nonFinite);
     this.timeParallel(r);
@@ -253,11 +262,16 @@ export class PoolCore {
     return r.results.flatMap((x) => x.vmap ?? []);
   }
 
+  /** What a subclass adds to every chunk task (an ensemble: its members; src/shared/members.ts). */
+  protected taskExtras(): object {
+    return {};
+  }
+
   /** The mean of the last sumGrads' partials, `scale` × their chunk-order sum, in the reused grad region. */
   reduce(plan: ChunkPlan, scale: number): Float32Array {
     const t0 = performance.now();
     const grad = this.region(REGION.grad, plan);
-    reducePartials(this.arena.view(REGION.partial), plan.count, this.model.layout.total, grad, scale);
+    reducePartials(this.arena.view(REGION.partial), plan.count, this.stored, grad, scale);
     this.time('reduceMs', performance.now() - t0);
     return grad;
   }
@@ -268,7 +282,7 @@ export class PoolCore {
    * Nothing is current until {@link commit}: a failure before it leaves the pool as it was.
    */
   async update(plan: ChunkPlan, u: UpdateSpec, placement: UpdatePlacement): Promise<Float32Array> {
-    const P = this.model.layout.total;
+    const P = this.stored;
     const grad = this.region(REGION.grad, plan);
     this.region(REGION.partial, plan); // an empty batch (DP) reduces zero rows of it
     const { optimizer, ...figures } = u;
@@ -297,18 +311,24 @@ export class PoolCore {
    */
   updateOverflow(): UpdateOverflow | null {
     if (!this.staged || !this.stagedState) throw new Error('core: updateOverflow() without an update');
-    const P = this.model.layout.total;
+    const P = this.stored;
     const sOut = this.stagedState;
     const written: [string, RegionSpec<'f32'>][] = [['', this.params.inactiveRegion], ...stateSlots(this.staged).map((slot, j): [string, RegionSpec<'f32'>] => [`optimizer state ${slot} of `, sOut[j]!])];
     for (const [prefix, spec] of written) {
       const view = this.arena.view(spec, P);
       const k = firstNonFinite(view);
       if (k < 0) continue;
-      const { names, offsets, sizes } = this.model.layout;
-      const p = names.findIndex((_, i) => k >= offsets[i]! && k < offsets[i]! + sizes[i]!);
-      return { what: `${prefix}parameter ${names[p]}`, index: k - offsets[p]!, value: view[k]! };
+      const { names, offsets, sizes, total } = this.model.layout;
+      const j = k % total; // the element within its member's block
+      const p = names.findIndex((_, i) => j >= offsets[i]! && j < offsets[i]! + sizes[i]!);
+      return { what: `${prefix}${this.memberLabel(Math.floor(k / total))}parameter ${names[p]}`, index: j - offsets[p]!, value: view[k]! };
     }
     return null;
+  }
+
+  /** How messages name member `k` of an ensemble (`member 2's `); empty for a single pool. */
+  protected memberLabel(_k: number): string {
+    return '';
   }
 
   /** Makes the update's parameters and optimizer state current, together. */

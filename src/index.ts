@@ -9,7 +9,11 @@
 export { GradPool } from './pool.js';
 export type { FnRef } from './pool-vmap.js';
 export type { PerSampleGrads, MeanGradient, PoolStats, Evaluation, OutputOptions } from './pool.js';
-export type { GradPoolOptions } from './options.js';
+export type { GradPoolOptions, EnsembleOptions } from './options.js';
+// Model ensembles, GradPool.create({ model, ensemble: K }): README "Model ensembles".
+export type { EnsemblePool } from './ensemble/pool.js';
+export type { EnsemblePerSampleGrads, EnsembleStepResult, EnsembleEvaluation, StackedArray } from './ensemble/results.js';
+export type { EnsembleStepSummary } from './ensemble/fit.js';
 export type { CallOptions, CloseOptions } from './lifecycle.js';
 export type { LayersLoss, LayersLossFn } from './model/layers/losses.js';
 // Plain @tensorflow/tfjs has no file:// IOHandler in Node: these read and write tfjs Layers model.json files.

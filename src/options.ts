@@ -128,16 +128,37 @@ export interface GradPoolOptions {
    * ```
    */
   replay?: boolean;
+  /** A single pool has none; `ensemble: K` makes an ensemble ({@link EnsembleOptions}). */
+  ensemble?: undefined;
+}
+
+/** Options of {@link GradPool.create} for a model ensemble: a single pool's, and `ensemble`. */
+export interface EnsembleOptions extends Omit<GradPoolOptions, 'ensemble'> {
+  /**
+   * Model ensembles: K independent copies of the model's parameters, trained and evaluated together
+   * (`torch.func.stack_module_state` + `vmap`). `GradPool.create` then returns an {@link EnsemblePool}
+   * whose results carry a leading `[K]` axis; member k starts, and stays, exactly as a single pool with
+   * `seed: seed + k` (README "Model ensembles"). An integer ≥ 1; not with a tfjs-layers `model`, which
+   * starts from its own weights, so every member would be the same.
+   *
+   * @example
+   * ```ts
+   * const ens = await GradPool.create({ model: new URL('./model.js', import.meta.url), ensemble: 8, seed: 0 });
+   * const pred = await ens.predict(x);          // [8, B, ...outputShape]
+   * await ens.step(x, y, { optimizer: adam() }); // all 8 members, each with its own Adam moments
+   * ```
+   */
+  ensemble: number;
 }
 
 /** The options with defaults filled in; `executor` is still `'auto'` until the probe at creation resolves it. */
-export type ResolvedOptions = Required<Omit<GradPoolOptions, 'backendModule' | 'chunkSize' | 'executor' | 'loss' | 'callTimeoutMs'>> &
-  Pick<GradPoolOptions, 'backendModule' | 'chunkSize' | 'loss' | 'callTimeoutMs'> & { executor: 'auto' | ExecutorName };
+export type ResolvedOptions = Required<Omit<GradPoolOptions, 'backendModule' | 'chunkSize' | 'executor' | 'loss' | 'callTimeoutMs' | 'ensemble'>> &
+  Pick<GradPoolOptions, 'backendModule' | 'chunkSize' | 'loss' | 'callTimeoutMs'> & { executor: 'auto' | ExecutorName; ensemble: number | undefined };
 
 /** The options of a running pool: the executor is resolved. */
 export type PoolOptions = ResolvedOptions & { executor: ExecutorName };
 
-const KNOWN = ['model', 'threads', 'backend', 'backendModule', 'seed', 'chunkSize', 'executor', 'resourceLimits', 'randomness', 'loss', 'replay', 'callTimeoutMs'];
+const KNOWN = ['model', 'threads', 'backend', 'backendModule', 'seed', 'chunkSize', 'executor', 'resourceLimits', 'randomness', 'loss', 'replay', 'callTimeoutMs', 'ensemble'];
 
 /**
  * What one idle worker costs in memory, in MB: the process's RSS growth per worker for pools of 1 to
@@ -181,8 +202,18 @@ function checkThreads(threads: unknown, cores: number): number {
 }
 const EXECUTOR_CHOICES = ['auto', ...EXECUTORS];
 
+/** Validates `ensemble` (members are seeded `seed + k`, so those must be integers too). */
+function checkEnsemble(K: unknown, model: GradPoolOptions['model'], seed: number): number | undefined {
+  if (K === undefined) return undefined;
+  if (!isPosInt(K)) throw errors.invalidOption('ensemble', 'an integer >= 1 (the number of members)', K);
+  if (isLayersRef(model)) throw errors.invalidOption('ensemble', 'no ensemble with model a tfjs-layers model (it starts from its own weights, so every member would be the same; use a defineModel module)', K);
+  // Compared without forming seed + K - 1, which float64 would round back into range.
+  if (K - 1 > Number.MAX_SAFE_INTEGER - seed) throw errors.invalidOption('ensemble', `at most ${Number.MAX_SAFE_INTEGER - seed + 1} members with seed ${seed} (member k is seeded seed + k)`, K);
+  return K;
+}
+
 /** Validates every option with an error that names it, and fills in defaults. */
-export function resolveOptions(o: GradPoolOptions): ResolvedOptions {
+export function resolveOptions(o: GradPoolOptions | EnsembleOptions): ResolvedOptions {
   checkOptionsObject(o, KNOWN);
   if (o.model === undefined) throw errors.invalidOption('model', 'a module path or URL', undefined);
   if (o.loss !== undefined && !isLayersRef(o.model))
@@ -210,5 +241,6 @@ export function resolveOptions(o: GradPoolOptions): ResolvedOptions {
   if (callTimeoutMs !== undefined && !(isPositive(callTimeoutMs) && callTimeoutMs <= 2 ** 31 - 1))
     throw errors.invalidOption('callTimeoutMs', 'a number of milliseconds > 0 and at most 2147483647 (omit it for no limit)', callTimeoutMs);
   const resourceLimits = { maxOldGenerationSizeMb: defaultHeapLimitMb(threads), ...o.resourceLimits };
-  return { model: o.model, threads, backend, backendModule: o.backendModule, seed, chunkSize: o.chunkSize, executor, resourceLimits, randomness, loss: o.loss, replay, callTimeoutMs };
+  const ensemble = checkEnsemble(o.ensemble, o.model, seed);
+  return { model: o.model, threads, backend, backendModule: o.backendModule, seed, chunkSize: o.chunkSize, executor, resourceLimits, randomness, loss: o.loss, replay, callTimeoutMs, ensemble };
 }

@@ -43,10 +43,16 @@ export class ParamStore {
     initial: Float32Array,
     /** How many calls have been made so far (see {@link flush}). */
     private readonly callsMade: () => number,
+    /** Copies of the parameters held, member-major (an ensemble's K; see src/ensemble/params.ts). */
+    readonly members = 1,
   ) {
-    for (const r of HALVES) arena.ensure(r, layout.total);
-    arena.view(HALVES[0], layout.total).set(initial);
+    this.total = layout.total * members;
+    for (const r of HALVES) arena.ensure(r, this.total);
+    arena.view(HALVES[0], this.total).set(initial);
   }
+
+  /** Scalars held: P, or K·P for an ensemble. */
+  readonly total: number;
 
   /** The half workers read. */
   get region(): RegionSpec<'f32'> {
@@ -59,7 +65,7 @@ export class ParamStore {
 
   /** The current parameters, flat (pending values included, on top of the active ones). A copy. */
   flat(): Float32Array {
-    const out = this.arena.view(this.region, this.layout.total).slice();
+    const out = this.arena.view(this.region, this.total).slice();
     for (const s of this.pending) for (const [off, data] of s.writes) out.set(data, off);
     return out;
   }
@@ -80,6 +86,11 @@ export class ParamStore {
       for (let k = 0; k < data.length; k++) if (!Number.isFinite(data[k]!)) throw errors.nonFinite(`params.${name}`, k);
       writes.push([this.layout.offsets[i]!, data.slice()]);
     }
+    this.stage(writes);
+  }
+
+  /** Stages validated values (flat offset → data) for the next call made after this one. */
+  stage(writes: [offset: number, data: Float32Array][]): void {
     this.pending.push({ after: this.callsMade(), writes });
   }
 
@@ -91,7 +102,7 @@ export class ParamStore {
     let n = 0;
     while (n < this.pending.length && this.pending[n]!.after < call) n++;
     if (n === 0) return;
-    const view = this.arena.view(this.region, this.layout.total);
+    const view = this.arena.view(this.region, this.total);
     for (const s of this.pending.splice(0, n)) for (const [off, data] of s.writes) view.set(data, off);
     this.version++;
   }

@@ -8,7 +8,7 @@ import { isLayersRef, openLayersModel, withWeights } from './model/layers/source
 import { loadModel, modelHref } from './model/load.js';
 import { warnOnSecondTfjs } from './model/tfjs-copies.js';
 import type { OptimizerSpec } from './optim/types.js';
-import { resolveOptions, type GradPoolOptions } from './options.js';
+import { resolveOptions, type EnsembleOptions, type GradPoolOptions } from './options.js';
 import { checkOptionsObject } from './validate.js';
 import type { ParamValue } from './params.js';
 import type { ExecutorName, LoadSpec, Randomness, RuntimeSpec } from './shared/protocol.js';
@@ -19,6 +19,9 @@ import { accuracy, METRICS, type Metric } from './train/metrics.js';
 import type { OptimizerState } from './train/opt-state.js';
 import { trainStep, type StepOptions, type StepResult } from './train/step.js';
 import { meanGradient, type GradientOptions } from './train/gradient.js';
+import { EnsembleCore } from './ensemble/core.js';
+import { stackedInit } from './ensemble/params.js';
+import { EnsemblePool } from './ensemble/pool.js';
 import { checkSignal, type CallOptions, type CloseOptions } from './lifecycle.js';
 import { poolVmap, type FnRef } from './pool-vmap.js';
 import type { VmapOptions } from './frontend/vmap.js';
@@ -73,8 +76,13 @@ export class GradPool<N extends string = string> implements Trainer {
    * The type argument `M` names the parameters in results (`grads.W`, `getParams().b`): pass the
    * type of the model module's default export, `GradPool.create<typeof model>(…)` after
    * `import type model from './model.js'`, or a union of names (`'W' | 'b'`). Default: any name.
+   *
+   * With `ensemble: K` it returns an {@link EnsemblePool} of K members instead (README "Model ensembles"):
+   * `const ens = await GradPool.create({ model, ensemble: 8 }); await ens.predict(x); // [8, B, ...]`
    */
-  static async create<M = string>(options: GradPoolOptions): Promise<GradPool<ParamNames<M>>> {
+  static create<M = string>(options: EnsembleOptions): Promise<EnsemblePool<ParamNames<M>>>;
+  static create<M = string>(options: GradPoolOptions): Promise<GradPool<ParamNames<M>>>;
+  static async create<M = string>(options: GradPoolOptions | EnsembleOptions): Promise<GradPool<ParamNames<M>> | EnsemblePool<ParamNames<M>>> {
     const o = resolveOptions(options);
     warnOnSecondTfjs(o.model);
     // A tfjs-layers model travels as one shared buffer with a short cache key (src/model/layers/).
@@ -93,6 +101,8 @@ export class GradPool<N extends string = string> implements Trainer {
       const outputShape = described.outputShape!;
       // Prime every worker's executor so the first calls don't pay V8/wasm tier-up (workers/prime.ts).
       await dispatcher.warmup(load, { runtime, outputSize: outputShape.reduce((a, b) => a * b, 1), gradients: described.notDifferentiable === undefined });
+      const K = o.ensemble; // an ensemble of K members: src/ensemble/
+      if (K !== undefined) return new EnsemblePool<ParamNames<M>>(new EnsembleCore(model, { ...o, executor }, dispatcher, runtime, outputShape, stackedInit(model, o.seed, K), described.notDifferentiable, K));
       return new GradPool<ParamNames<M>>(new PoolCore(model, { ...o, executor }, dispatcher, runtime, outputShape, layers?.initial ?? initParams(model, o.seed), described.notDifferentiable), layers?.model ?? null);
     } catch (e) {
       await dispatcher.close();

@@ -1,74 +1,89 @@
 import type * as tf from '@tensorflow/tfjs';
 import type { ModelDef } from '../src/model/define.js';
 import { ChunkPlan } from '../src/shared/chunks.js';
-import { opViews, REGION, regionView, type ChunkTask } from '../src/shared/protocol.js';
+import { opViews, REGION, regionView } from '../src/shared/protocol.js';
+import { encodeSample, type MemberChunkTask } from '../src/shared/members.js';
 import { claim } from './claim.js';
 import { sumGradsByLoop } from './executors/sum.js';
 import { SampleError, type ChunkJob, type Executor } from './executors/types.js';
 import { withTraining } from '../src/model/mode.js';
 import { withRandomness } from '../src/shared/random/scope.js';
 
-/** Runs one chunk `c` covering samples [s, e). */
-type ChunkWork = (job: ChunkJob, c: number, s: number, e: number) => void;
+/** Runs member `k`'s part of chunk `c`, covering samples [s, e). */
+type ChunkWork = (job: ChunkJob, k: number, c: number, s: number, e: number) => void;
 
 /**
  * Claims chunks of the batch until none are left (or another worker failed) and runs `task.op` on
  * each, reading and writing the shared regions in place (see src/shared/protocol.ts for the layout).
- * Returns how many chunks this worker did and the lowest non-finite sample it saw (sumGrads), or -1.
+ * An ensemble's task runs every member on each chunk it claims, in member order, on the one copy of
+ * the chunk's inputs (src/shared/members.ts has the member-major layout; one member is a single pool).
+ * Returns how many chunks this worker did and the lowest non-finite sample it saw (sumGrads), or -1;
+ * for an ensemble, samples are encoded with their member (encodeSample).
  */
-export function runChunks(task: ChunkTask, model: ModelDef, executor: Executor, params: tf.Tensor[]): { done: number; badSample: number } {
+export function runChunks(task: MemberChunkTask, model: ModelDef, executor: Executor, params: tf.Tensor[][]): { done: number; badSample: number } {
   const { regions } = task;
   const plan = ChunkPlan.from(task.plan);
   const { inputSize, targetSize, layout } = model;
+  const K = task.members?.count ?? 1;
+  const seeds = task.members?.seeds ?? [task.runtime.seed];
+  const B = plan.batch;
   const outputSize = task.outputShape.reduce((a, b) => a * b, 1);
   const x = regionView(regions, REGION.x);
   const y = task.op === 'forward' ? null : regionView(regions, REGION.y);
   let badSample = -1;
-  // The op's views are made once per task, not once per chunk.
+  // The op's views are made once per task, not once per chunk. Member k's rows start at k·B.
   let work: ChunkWork;
   switch (task.op) {
     case 'forward': {
       const { pred } = opViews(regions, 'forward');
-      work = (job, _c, s, e) => executor.forward(job, pred.subarray(s * outputSize, e * outputSize));
+      work = (job, k, _c, s, e) => executor.forward(job, pred.subarray((k * B + s) * outputSize, (k * B + e) * outputSize));
       break;
     }
     case 'evaluate': {
       const { pred, loss } = opViews(regions, 'evaluate');
-      work = (job, _c, s, e) => executor.losses(job, loss.subarray(s, e), pred.subarray(s * outputSize, e * outputSize));
+      work = (job, k, _c, s, e) => executor.losses(job, loss.subarray(k * B + s, k * B + e), pred.subarray((k * B + s) * outputSize, (k * B + e) * outputSize));
       break;
     }
     case 'perSampleGrads': {
       const { loss, psg } = opViews(regions, 'perSampleGrads');
-      const B = plan.batch;
-      // One [B, ...shape] block per parameter: this chunk's rows of each.
-      work = (job, _c, s, e) => executor.lossAndGrads(job, loss.subarray(s, e), layout.sizes.map((sz, p) => psg.subarray(B * layout.offsets[p]! + s * sz, B * layout.offsets[p]! + e * sz)));
+      // One [K, B, ...shape] block per parameter: this member's, this chunk's rows of each.
+      const at = (k: number, p: number, s: number) => K * B * layout.offsets[p]! + (k * B + s) * layout.sizes[p]!;
+      work = (job, k, _c, s, e) => executor.lossAndGrads(job, loss.subarray(k * B + s, k * B + e), layout.sizes.map((_, p) => psg.subarray(at(k, p, s), at(k, p, e))));
       break;
     }
     case 'sumGrads': {
       const { loss, norms, partial } = opViews(regions, 'sumGrads');
-      work = (job, c, s, e) => {
-        const row = partial.subarray(c * layout.total, (c + 1) * layout.total);
+      const P = layout.total;
+      work = (job, k, c, s, e) => {
+        const row = partial.subarray((c * K + k) * P, (c * K + k + 1) * P);
         row.fill(0);
-        const [l, nm] = [loss.subarray(s, e), norms.subarray(s, e)];
+        const [l, nm] = [loss.subarray(k * B + s, k * B + e), norms.subarray(k * B + s, k * B + e)];
         const bad = executor.sumGrads ? executor.sumGrads(job, l, nm, row, task.clip) : sumGradsByLoop(job, executor, l, nm, row, task.clip);
-        if (bad >= 0 && (badSample < 0 || s + bad < badSample)) badSample = s + bad;
+        const code = bad >= 0 ? encodeSample(s + bad, k, K) : -1;
+        if (code >= 0 && (badSample < 0 || code < badSample)) badSample = code;
       };
       break;
     }
   }
   // Gradient ops run the model in training mode (a Layers model's Dropout); forward and evaluate do not.
   const training = task.op === 'perSampleGrads' || task.op === 'sumGrads';
-  // Random ops in the model draw by (seed, call, sample, ordinal), never by chunk or thread.
-  const random = { mode: task.runtime.randomness, seed: task.runtime.seed, call: task.randomCall };
+  // Random ops in the model draw by (seed, call, sample, ordinal), never by chunk or thread; member k
+  // draws with its own pool's seed.
+  const random = seeds.map((seed) => ({ mode: task.runtime.randomness, seed, call: task.randomCall }));
+  const ctl = regionView(regions, REGION.ctl);
   try {
-    const done = withRandomness(random, () =>
-      claim(regionView(regions, REGION.ctl), plan.count, (c) => {
-        const [s, e] = plan.range(c);
-        const job: ChunkJob = { model, params, x: x.subarray(s * inputSize, e * inputSize), n: e - s, first: s };
+    const done = claim(ctl, plan.count, (c) => {
+      const [s, e] = plan.range(c);
+      for (let k = 0; k < K; k++) {
+        const job: ChunkJob = { model, params: params[k]!, x: x.subarray(s * inputSize, e * inputSize), n: e - s, first: s };
         if (y) job.y = y.subarray(s * targetSize, e * targetSize);
-        withTraining(training, () => work(job, c, s, e));
-      }),
-    );
+        try {
+          withRandomness(random[k]!, () => withTraining(training, () => work(job, k, c, s, e)));
+        } catch (err) {
+          throw K > 1 && err instanceof SampleError ? new SampleError(encodeSample(err.sample, k, K), err.message) : err;
+        }
+      }
+    });
     return { done, badSample };
   } catch (e) {
     // A non-finite sample of an earlier chunk outranks a later sample's throw under nonFinite 'throw'.

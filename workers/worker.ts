@@ -10,7 +10,8 @@ import { errors, GradPoolError } from '../src/errors.js';
 import type { ModelDef } from '../src/model/define.js';
 import { loadModelFor } from '../src/model/load.js';
 import { withTraining } from '../src/model/mode.js';
-import { REGION, regionView, type ChunkTask, type ExecutorName, type LoadSpec, type RemoteError, type Task, type TaskResult, type WorkerInfo } from '../src/shared/protocol.js';
+import type { MemberChunkTask } from '../src/shared/members.js';
+import { REGION, regionView, type ExecutorName, type LoadSpec, type RemoteError, type Task, type TaskResult, type WorkerInfo } from '../src/shared/protocol.js';
 import { initBackend } from './backend.js';
 import { runChunks } from './chunks.js';
 import { abortClaims } from './claim.js';
@@ -27,7 +28,7 @@ import { runVmapTask } from './vmap.js';
 
 /** This worker's model and the executors made for it, by name (a pool uses one; the probe another). */
 let runtime: { model: string; value: ModelDef; executors: Map<ExecutorName, Executor> } | null = null;
-let paramCache: { key: string; tensors: tf.Tensor[] } | null = null;
+let paramCache: { key: string; tensors: tf.Tensor[][] } | null = null;
 
 /** Selects the backend and loads the model (once per model). */
 async function load(spec: LoadSpec): Promise<NonNullable<typeof runtime>> {
@@ -42,14 +43,18 @@ function executorFor(rt: NonNullable<typeof runtime>, name: ExecutorName, backen
   return ex;
 }
 
-/** The parameters as tensors, rebuilt only when the coordinator bumped the version or swapped regions. */
-function paramTensors(task: ChunkTask, model: ModelDef): tf.Tensor[] {
-  const key = `${task.paramsRegion}@${task.paramsVersion}`;
+/**
+ * The parameters as tensors, one set per member (one for a single pool; src/shared/members.ts),
+ * rebuilt only when the coordinator bumped the version or swapped regions.
+ */
+function paramTensors(task: MemberChunkTask, model: ModelDef): tf.Tensor[][] {
+  const K = task.members?.count ?? 1;
+  const key = `${task.paramsRegion}@${task.paramsVersion}x${K}`;
   if (paramCache?.key === key) return paramCache.tensors;
-  paramCache?.tensors.forEach((t) => t.dispose());
+  paramCache?.tensors.flat().forEach((t) => t.dispose());
   const flat = regionView(task.regions, { name: task.paramsRegion, kind: 'f32' });
-  const { offsets, sizes, shapes } = model.layout;
-  const tensors = shapes.map((shape, p) => tf.tensor(flat.slice(offsets[p]!, offsets[p]! + sizes[p]!), shape));
+  const { offsets, sizes, shapes, total } = model.layout;
+  const tensors = Array.from({ length: K }, (_, k) => shapes.map((shape, p) => tf.tensor(flat.slice(k * total + offsets[p]!, k * total + offsets[p]! + sizes[p]!), shape)));
   paramCache = { key, tensors };
   return tensors;
 }

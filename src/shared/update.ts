@@ -21,6 +21,11 @@ export interface UpdatePlan {
   lr: number;
   /** 1-based number of this update; also the DP noise counter. */
   t: number;
+  /**
+   * An ensemble (src/shared/members.ts): the vector is K member blocks of `size` elements, and member
+   * m's noise is keyed by `noiseSeeds[m]` and the element's index within its block, as its own pool's.
+   */
+  members?: { size: number; noiseSeeds: number[] };
 }
 
 /** The arrays of one update. `*In` are read; `*Out` (the inactive double-buffer halves) are written. */
@@ -50,9 +55,18 @@ export function updateSlice(plan: UpdatePlan, v: UpdateViews, lo: number, hi: nu
   const sum = scratch.subarray(0, hi - lo);
   reducePartials(v.partial, numChunks, P, sum, 1, lo, hi);
   // DP: noise is added to the SUM of clipped gradients, before dividing (as Opacus does).
-  addNoise(sum, lo, hi, plan.noiseStd, plan.noiseSeed, plan.t, lo);
+  if (plan.members) addMemberNoise(plan, plan.members, sum, lo, hi);
+  else addNoise(sum, lo, hi, plan.noiseStd, plan.noiseSeed, plan.t, lo);
   for (let k = lo; k < hi; k++) v.grad[k] = sum[k - lo]! / divisor;
   v.pOut.set(v.pIn.subarray(lo, hi), lo);
   v.sIn.forEach((s, j) => v.sOut[j]!.set(s.subarray(lo, hi), lo));
   applyUpdate(plan.spec, { lr: plan.lr, step: plan.t }, v.pOut, v.grad, v.sOut, lo, hi);
+}
+
+/** {@link addNoise} for elements [lo, hi) of an ensemble's vector, member block by member block. */
+function addMemberNoise(plan: UpdatePlan, m: NonNullable<UpdatePlan['members']>, sum: Float64Array, lo: number, hi: number): void {
+  for (let k = Math.floor(lo / m.size); k * m.size < hi; k++) {
+    const base = k * m.size;
+    addNoise(sum, Math.max(lo, base) - base, Math.min(hi, base + m.size) - base, plan.noiseStd, m.noiseSeeds[k]!, plan.t, lo - base);
+  }
 }

@@ -59,7 +59,8 @@ export const SHARDED_UPDATE_MIN_PARAMS = 32768;
 
 const KNOWN = ['optimizer', 'dp', 'nonFinite', 'update', 'signal'];
 
-function validate(o: StepOptions): void {
+/** Validates the options of a step (single pools and ensembles alike). */
+export function validateStepOptions(o: StepOptions): void {
   checkOptionsObject(o, KNOWN, 'an object with an optimizer');
   if (o.optimizer === undefined) throw errors.invalidOption('optimizer', 'an optimizer such as sgd({ learningRate: 0.1 })', undefined);
   validateOptimizerSpec(o.optimizer);
@@ -81,17 +82,22 @@ export function dpNoiseSeed(seed: number): number {
   return r.nextU32() * 2 ** 21 + (r.nextU32() >>> 11);
 }
 
-/** Implements {@link GradPool.step}: sumGrads on the workers, the update, then commit. */
-export async function trainStep(core: PoolCore, x: BatchInput, y: BatchInput, o: StepOptions): Promise<StepResult> {
-  const op = 'step';
-  validate(o);
-  const [xs, ys] = core.readXY(op, x, y);
-  const B = xs.batch;
-  const dp = o.dp;
+/** Refuses an empty batch without dp, and one with dp but no divisor. */
+export function checkStepBatch(dp: StepDp | undefined, B: number): void {
   if (!dp && B === 0) throw errors.invalidOption('x', 'at least one sample (an empty batch is only meaningful with dp)', raw('an empty batch'));
   // The noisy sum is divided by expectedBatchSize, else by B: for an empty batch that is 0, and every parameter would become NaN.
   if (dp && B === 0 && dp.expectedBatchSize === undefined)
     throw errors.invalidOption('dp.expectedBatchSize', 'a positive number for an empty batch (the noisy gradient sum is divided by it, else by the batch size, here 0)', undefined);
+}
+
+/** Implements {@link GradPool.step}: sumGrads on the workers, the update, then commit. */
+export async function trainStep(core: PoolCore, x: BatchInput, y: BatchInput, o: StepOptions): Promise<StepResult> {
+  const op = 'step';
+  validateStepOptions(o);
+  const [xs, ys] = core.readXY(op, x, y);
+  const B = xs.batch;
+  const dp = o.dp;
+  checkStepBatch(dp, B);
   return core.serial(op, async () => {
     const optimizer = o.optimizer;
     const t = core.optimizers.prepare(optimizer).t + 1;

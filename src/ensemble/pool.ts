@@ -1,0 +1,201 @@
+import { errors } from '../errors.js';
+import { readBatch, readExact, type BatchInput, type NDArray } from '../input.js';
+import { checkSignal, type CallOptions, type CloseOptions } from '../lifecycle.js';
+import type { ModelDef } from '../model/define.js';
+import type { OptimizerSpec } from '../optim/types.js';
+import type { ParamValue } from '../params.js';
+import type { OutputOptions, PoolStats } from '../results.js';
+import type { ExecutorName, Randomness } from '../shared/protocol.js';
+import { REGION } from '../shared/protocol.js';
+import { orderedSum } from '../shared/reduce.js';
+import type { FitData, FitOptions, History } from '../train/fit.js';
+import { accuracy, METRICS, type Metric } from '../train/metrics.js';
+import type { OptimizerState } from '../train/opt-state.js';
+import type { StepOptions } from '../train/step.js';
+import { checkOptionsObject } from '../validate.js';
+import type { EnsembleCore } from './core.js';
+import { ensembleFit } from './fit.js';
+import { stackParams, unstackWrites } from './params.js';
+import type { EnsembleEvaluation, EnsemblePerSampleGrads, EnsembleStepResult, StackedArray } from './results.js';
+import { ensembleStep } from './step.js';
+
+/** A fresh copy of a shared-memory view, or the view itself with `copy: false`. */
+const take = (view: Float32Array, o: OutputOptions): Float32Array => (o.copy === false ? view : view.slice());
+
+/**
+ * K independent copies of one model's parameters on one pool of workers, what
+ * `torch.func.stack_module_state` + `vmap` give PyTorch: every call runs all K members on the same
+ * batch and returns results with a leading `[K]` axis. Member k is initialised as a single
+ * {@link GradPool} with `seed: seed + k` would be, and after any sequence of calls its parameters,
+ * optimizer state and results equal that pool's, bit for bit. The batch is copied into shared memory
+ * once and each worker runs every member on the chunks it claims, so a call pays dispatch once, not K
+ * times. Made by `GradPool.create({ model, ensemble: K })`.
+ *
+ * @example
+ * ```ts
+ * import { GradPool, adam } from 'gradpool';
+ * const ens = await GradPool.create({ model: new URL('./model.js', import.meta.url), ensemble: 4, seed: 0, threads: 2 });
+ * const pred = await ens.predict(x);                        // [4, B, ...outputShape]
+ * const { losses, grads } = await ens.perSampleGrads(x, y); // losses [4, B]; grads.W [4, B, ...W.shape]
+ * const opt = adam({ learningRate: 1e-3 });
+ * const { loss } = await ens.step(x, y, { optimizer: opt }); // loss: 4 numbers, one per member
+ * ens.getParams().W;                                         // [4, ...W.shape]
+ * await ens.close();
+ * ```
+ */
+export class EnsemblePool<N extends string = string> {
+  /** @internal Made by `GradPool.create({ ensemble })`. */
+  constructor(private readonly core: EnsembleCore) {}
+
+  /** K, the number of members. */
+  get members(): number {
+    return this.core.members;
+  }
+  /** The executor the workers run (`'auto'` resolved at creation). */
+  get executor(): ExecutorName {
+    return this.core.options.executor;
+  }
+  /** Samples per chunk for a batch of `batch` samples: a single pool's, so each member's bits are its pool's. */
+  chunkSizeFor(batch: number): number {
+    return this.core.plan(batch).chunkSize;
+  }
+  /** The validated model definition (shapes, parameter layout of one member). */
+  get model(): ModelDef {
+    return this.core.model;
+  }
+  /** Shape of one member's forward output for one sample. */
+  get outputShape(): number[] {
+    return this.core.outputShape;
+  }
+  get threads(): number {
+    return this.core.options.threads;
+  }
+  /** The seed of member 0; member k's is `seed + k`. */
+  get seed(): number {
+    return this.core.options.seed;
+  }
+  get randomness(): Randomness {
+    return this.core.options.randomness;
+  }
+  /** Calls so far that ran the model; every member's pool would count the same (see GradPool.randomCalls). */
+  get randomCalls(): number {
+    return this.core.randomCalls;
+  }
+  set randomCalls(n: number) {
+    this.core.assertOpen('randomCalls');
+    if (!Number.isSafeInteger(n) || n < 0) throw errors.invalidOption('randomCalls', 'a non-negative integer', n);
+    this.core.randomCalls = n;
+  }
+
+  /** A copy of every member's parameters, by name, each `[K, ...shape]`. */
+  getParams(): Record<N, StackedArray> {
+    return stackParams(this.core.model.layout, this.core.params.flat(), this.members) as Record<N, StackedArray>;
+  }
+
+  /** Replaces some or all parameters of every member, each given as `[K, ...shape]`; validated in full first, applied at the next call. */
+  setParams(values: Partial<Record<N, ParamValue>>): void {
+    this.core.assertOpen('setParams');
+    this.core.params.stage(unstackWrites(this.core.model.layout, values as Record<string, ParamValue>, this.members));
+  }
+
+  /** A copy of `optimizer`'s state: each slot is `[K, P]` flat, member k's block its own pool's slot vector. */
+  getOptimizerState(optimizer: OptimizerSpec): OptimizerState {
+    return this.core.optimizers.get(optimizer);
+  }
+  /** Restores `optimizer`'s state (slots of K·P values, member-major); validated in full first. */
+  setOptimizerState(optimizer: OptimizerSpec, state: OptimizerState): void {
+    this.core.assertOpen('setOptimizerState');
+    this.core.optimizers.set(optimizer, state);
+  }
+
+  /** A zero-copy input buffer for `batch` samples, shared by every member (see GradPool.inputBuffer). */
+  inputBuffer(batch: number): Float32Array {
+    return this.core.buffer(REGION.x, batch);
+  }
+  /** The target-side twin of {@link inputBuffer}. */
+  targetBuffer(batch: number): Float32Array {
+    return this.core.buffer(REGION.y, batch);
+  }
+
+  /** Every member's forward pass: `[B, ...inputShape]` → `[K, B, ...outputShape]`. */
+  async predict(x: BatchInput, options: OutputOptions = {}): Promise<StackedArray> {
+    const op = 'predict';
+    const core = this.core;
+    core.assertOpen(op);
+    checkOptionsObject(options, ['copy', 'signal']);
+    const xs = readBatch('x', x, core.model.inputShape);
+    const shape = [this.members, xs.batch, ...core.outputShape];
+    return core.serial(op, async () => {
+      if (xs.batch === 0) return { shape, data: new Float32Array(0) };
+      const { pred } = await core.run('forward', core.plan(xs.batch), { x: xs.data }, op);
+      return { shape, data: take(pred, options) };
+    }, checkSignal(options.signal));
+  }
+
+  /** Every member's mean loss (and accuracy) over the batch, without gradients. */
+  async evaluate(x: BatchInput, y: BatchInput, options: { metrics?: Metric[] } & CallOptions = {}): Promise<EnsembleEvaluation> {
+    const op = 'evaluate';
+    const core = this.core;
+    const [xs, ys] = core.readXY(op, x, y);
+    checkOptionsObject(options, ['metrics', 'signal']);
+    const metrics = options.metrics ?? [];
+    metrics.forEach((m, i) => {
+      if (!METRICS.includes(m)) throw errors.invalidOption(`metrics[${i}]`, `one of ${METRICS.join(', ')}`, m);
+    });
+    const K = this.members;
+    return core.serial(op, async () => {
+      const B = xs.batch;
+      const each = (f: (k: number) => number) => Array.from({ length: K }, (_, k) => (B === 0 ? NaN : f(k)));
+      const { pred, loss } = B > 0 ? await core.run('evaluate', core.plan(B), { x: xs.data, y: ys.data }, op) : { pred: new Float32Array(0), loss: new Float32Array(0) };
+      const out = B * core.outputSize;
+      return { loss: each((k) => orderedSum(loss.subarray(k * B, (k + 1) * B)) / B), batch: B, ...(metrics.includes('accuracy') ? { accuracy: each((k) => accuracy(pred.subarray(k * out, (k + 1) * out), ys.data, B)) } : {}) };
+    }, checkSignal(options.signal));
+  }
+
+  /** Every member's per-sample losses `[K, B]` and gradients `[K, B, ...paramShape]` (`vmap` over members of `vmap(grad)`). */
+  async perSampleGrads(x: BatchInput, y: BatchInput, options: OutputOptions = {}): Promise<EnsemblePerSampleGrads<N>> {
+    const op = 'perSampleGrads';
+    const core = this.core;
+    const [xs, ys] = core.readXY(op, x, y);
+    checkOptionsObject(options, ['copy', 'signal']);
+    const K = this.members;
+    const { names, shapes, sizes, offsets } = core.model.layout;
+    return core.serial(op, async () => {
+      const B = xs.batch;
+      const { loss, psg } = B > 0 ? await core.run('perSampleGrads', core.plan(B), { x: xs.data, y: ys.data }, op) : { loss: new Float32Array(0), psg: new Float32Array(0) };
+      const grads = {} as Record<N, NDArray>;
+      names.forEach((n, p) => (grads[n as N] = { shape: [K, B, ...shapes[p]!], data: take(psg.subarray(K * B * offsets[p]!, K * B * (offsets[p]! + sizes[p]!)), options) }));
+      return { losses: { shape: [K, B], data: take(loss, options) }, grads };
+    }, checkSignal(options.signal));
+  }
+
+  /**
+   * One training step of every member on the same batch, each with its own optimizer state (and, with
+   * `dp`, its own noise). Committed for all members together, or for none: a non-finite loss or
+   * update in any member fails (or with `nonFinite: 'skip-step'` skips) the step of all of them.
+   */
+  step(x: BatchInput, y: BatchInput, options: StepOptions): Promise<EnsembleStepResult> {
+    return ensembleStep(this.core, x, y, options);
+  }
+
+  /**
+   * `fit` for every member at once, on the same batches (shuffled by the pool's seed): member k
+   * trains as a single pool seeded `seed + k` would on those batches, which with `shuffle: false` (or
+   * iterable data) are that pool's own. The history's losses are the mean over members; `onStep`'s
+   * logs carry each member's figures under `members`. See {@link FitOptions}.
+   */
+  async fit(data: FitData, options: FitOptions): Promise<History> {
+    this.core.assertOpen('fit');
+    return ensembleFit(this, data, options);
+  }
+
+  /** Diagnostics, as GradPool.stats: per-worker figures, the last call's time breakdown, shared memory. */
+  stats(): PoolStats {
+    return this.core.stats();
+  }
+
+  /** Stops the pool (see GradPool.close). */
+  close(options: CloseOptions = {}): Promise<void> {
+    return this.core.close(options);
+  }
+}
