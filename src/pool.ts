@@ -2,7 +2,7 @@ import { PoolCore } from './core.js';
 import { Dispatcher } from './dispatch.js';
 import { errors, raw } from './errors.js';
 import { readBatch, readExact, type BatchInput, type NDArray } from './input.js';
-import { initParams, type ModelDef, type ParamNames } from './model/define.js';
+import { initParams, type ParamNames } from './model/define.js';
 import type * as tf from '@tensorflow/tfjs';
 import { isLayersRef, openLayersModel, withWeights } from './model/layers/source.js';
 import { loadModel, modelHref } from './model/load.js';
@@ -11,8 +11,7 @@ import type { OptimizerSpec } from './optim/types.js';
 import { resolveOptions, type EnsembleOptions, type GradPoolOptions } from './options.js';
 import { checkOptionsObject } from './validate.js';
 import type { ParamValue } from './params.js';
-import type { ExecutorName, LoadSpec, Randomness, RuntimeSpec } from './shared/protocol.js';
-import { REGION } from './shared/protocol.js';
+import type { ExecutorName, LoadSpec, RuntimeSpec } from './shared/protocol.js';
 import { orderedSum } from './shared/reduce.js';
 import { fit, type FitData, type FitOptions, type History, type Trainer } from './train/fit.js';
 import { accuracy, METRICS, type Metric } from './train/metrics.js';
@@ -23,9 +22,8 @@ import { EnsembleCore } from './ensemble/core.js';
 import { stackedInit } from './ensemble/params.js';
 import { EnsemblePool } from './ensemble/pool.js';
 import { checkSignal, type CallOptions, type CloseOptions } from './lifecycle.js';
-import { poolVmap, type FnRef } from './pool-vmap.js';
-import type { VmapOptions } from './frontend/vmap.js';
-import type { Evaluation, MeanGradient, OutputOptions, PerSampleGrads, PoolStats } from './results.js';
+import { PoolBase } from './pool-base.js';
+import type { Evaluation, MeanGradient, OutputOptions, PerSampleGrads } from './results.js';
 
 export type { Evaluation, MeanGradient, OutputOptions, PerSampleGrads, PoolStats } from './results.js';
 
@@ -62,12 +60,14 @@ function chooseExecutor(requested: 'auto' | ExecutorName, notVectorizable: strin
  * await pool.close();
  * ```
  */
-export class GradPool<N extends string = string> implements Trainer {
+export class GradPool<N extends string = string> extends PoolBase implements Trainer {
   private constructor(
-    private readonly core: PoolCore,
+    core: PoolCore,
     /** Gradpool's copy of a tfjs-layers model (the template of {@link toLayersModel}); null for a defineModel module. */
     private layers: tf.LayersModel | null,
-  ) {}
+  ) {
+    super(core);
+  }
 
   /**
    * Starts the workers, loads the model in each, and initialises the parameters from `seed`.
@@ -111,48 +111,6 @@ export class GradPool<N extends string = string> implements Trainer {
     }
   }
 
-  /** The executor the workers run (`'auto'` resolved at creation). */
-  get executor(): ExecutorName {
-    return this.core.options.executor;
-  }
-  /** Samples per chunk for a batch of `batch` samples (the `chunkSize` option, or the default for this model). */
-  chunkSizeFor(batch: number): number {
-    return this.core.plan(batch).chunkSize;
-  }
-
-  /** The validated model definition (shapes, parameter layout). */
-  get model(): ModelDef {
-    return this.core.model;
-  }
-  /** Shape of one sample's forward output. */
-  get outputShape(): number[] {
-    return this.core.outputShape;
-  }
-  get threads(): number {
-    return this.core.options.threads;
-  }
-  get seed(): number {
-    return this.core.options.seed;
-  }
-  /** How random ops inside the model draw (see {@link GradPoolOptions.randomness}). */
-  get randomness(): Randomness {
-    return this.core.options.randomness;
-  }
-
-  /**
-   * Calls so far that ran the model (predict, evaluate, perSampleGrads, gradient, step): the next
-   * call's random draws are keyed by this number. `fit` saves it in its state and restores it on
-   * resume, so training with dropout continues bit-exactly; set it yourself (between calls) to replay.
-   */
-  get randomCalls(): number {
-    return this.core.randomCalls;
-  }
-  set randomCalls(n: number) {
-    this.core.assertOpen('randomCalls');
-    if (!Number.isSafeInteger(n) || n < 0) throw errors.invalidOption('randomCalls', 'a non-negative integer', n);
-    this.core.randomCalls = n;
-  }
-
   /** A copy of the current parameters, by name. */
   getParams(): Record<N, NDArray> {
     return this.core.params.get() as Record<N, NDArray>;
@@ -193,20 +151,6 @@ export class GradPool<N extends string = string> implements Trainer {
   setOptimizerState(optimizer: OptimizerSpec, state: OptimizerState): void {
     this.core.assertOpen('setOptimizerState');
     this.core.optimizers.set(optimizer, state);
-  }
-
-  /**
-   * A zero-copy input buffer for `batch` samples: fill it and pass it to `predict`/`perSampleGrads`/
-   * `gradient`/`step` to skip the copy into shared memory. Valid until a call with a larger batch; do
-   * not fill it while a call is in flight.
-   */
-  inputBuffer(batch: number): Float32Array {
-    return this.core.buffer(REGION.x, batch);
-  }
-
-  /** The target-side twin of {@link inputBuffer}. */
-  targetBuffer(batch: number): Float32Array {
-    return this.core.buffer(REGION.y, batch);
   }
 
   /**
@@ -285,36 +229,10 @@ export class GradPool<N extends string = string> implements Trainer {
     return trainStep(this.core, x, y, options);
   }
 
-  /**
-   * The in-process {@link vmap} of a function, run across the pool's workers: batched inference of any
-   * function, per-sample Jacobians, … The function must be importable by every worker, so it is named
-   * by module and export. The result equals `vmap(f, options)(...args)` on the pool's backend bit for
-   * bit, for any thread count (with the same `seed`; it defaults to the pool's).
-   *
-   * @example
-   * ```ts
-   * // jac.js: export const jac = jacrev((x) => tf.tanh(tf.matMul(W, x)));
-   * const perSampleJac = pool.vmap({ module: new URL('./jac.js', import.meta.url), export: 'jac' });
-   * const J = await perSampleJac(xs); // [B, out, in]
-   * ```
-   */
-  vmap<A extends unknown[] = tf.Tensor[], R = unknown>(fnRef: FnRef, options?: VmapOptions): (...args: A) => Promise<R> {
-    this.core.assertOpen('vmap');
-    return poolVmap<A, R>(this.core, fnRef, options);
-  }
-
   /** Trains over a dataset for some epochs, like tfjs's `model.fit`. See {@link FitOptions}. */
   async fit(data: FitData, options: FitOptions): Promise<History> {
     this.core.assertOpen('fit'); // else the first step would name itself: `step: the pool is closed`
     return fit(this, data, options);
-  }
-
-  /**
-   * Diagnostics: what each live worker reported after its last task (tf tensor counts, for leak
-   * checks), the last call's time breakdown, and the shared memory held.
-   */
-  stats(): PoolStats {
-    return this.core.stats();
   }
 
   /**

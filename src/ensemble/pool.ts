@@ -1,12 +1,9 @@
 import { errors } from '../errors.js';
-import { readBatch, readExact, type BatchInput, type NDArray } from '../input.js';
+import { readBatch, type BatchInput, type NDArray } from '../input.js';
 import { checkSignal, type CallOptions, type CloseOptions } from '../lifecycle.js';
-import type { ModelDef } from '../model/define.js';
 import type { OptimizerSpec } from '../optim/types.js';
 import type { ParamValue } from '../params.js';
-import type { OutputOptions, PoolStats } from '../results.js';
-import type { ExecutorName, Randomness } from '../shared/protocol.js';
-import { REGION } from '../shared/protocol.js';
+import type { OutputOptions } from '../results.js';
 import { orderedSum } from '../shared/reduce.js';
 import type { FitData, FitOptions, History } from '../train/fit.js';
 import { accuracy, METRICS, type Metric } from '../train/metrics.js';
@@ -14,6 +11,7 @@ import type { OptimizerState } from '../train/opt-state.js';
 import type { StepOptions } from '../train/step.js';
 import { checkOptionsObject } from '../validate.js';
 import type { EnsembleCore } from './core.js';
+import { PoolBase } from '../pool-base.js';
 import { ensembleFit } from './fit.js';
 import { stackParams, unstackWrites } from './params.js';
 import type { EnsembleEvaluation, EnsemblePerSampleGrads, EnsembleStepResult, StackedArray } from './results.js';
@@ -43,50 +41,16 @@ const take = (view: Float32Array, o: OutputOptions): Float32Array => (o.copy ===
  * await ens.close();
  * ```
  */
-export class EnsemblePool<N extends string = string> {
+export class EnsemblePool<N extends string = string> extends PoolBase<EnsembleCore> {
   /** @internal Made by `GradPool.create({ ensemble })`. */
-  constructor(private readonly core: EnsembleCore) {}
+  constructor(core: EnsembleCore) {
+    super(core);
+  }
 
   /** K, the number of members. */
   get members(): number {
     return this.core.members;
   }
-  /** The executor the workers run (`'auto'` resolved at creation). */
-  get executor(): ExecutorName {
-    return this.core.options.executor;
-  }
-  /** Samples per chunk for a batch of `batch` samples: a single pool's, so each member's bits are its pool's. */
-  chunkSizeFor(batch: number): number {
-    return this.core.plan(batch).chunkSize;
-  }
-  /** The validated model definition (shapes, parameter layout of one member). */
-  get model(): ModelDef {
-    return this.core.model;
-  }
-  /** Shape of one member's forward output for one sample. */
-  get outputShape(): number[] {
-    return this.core.outputShape;
-  }
-  get threads(): number {
-    return this.core.options.threads;
-  }
-  /** The seed of member 0; member k's is `seed + k`. */
-  get seed(): number {
-    return this.core.options.seed;
-  }
-  get randomness(): Randomness {
-    return this.core.options.randomness;
-  }
-  /** Calls so far that ran the model; every member's pool would count the same (see GradPool.randomCalls). */
-  get randomCalls(): number {
-    return this.core.randomCalls;
-  }
-  set randomCalls(n: number) {
-    this.core.assertOpen('randomCalls');
-    if (!Number.isSafeInteger(n) || n < 0) throw errors.invalidOption('randomCalls', 'a non-negative integer', n);
-    this.core.randomCalls = n;
-  }
-
   /** A copy of every member's parameters, by name, each `[K, ...shape]`. */
   getParams(): Record<N, StackedArray> {
     return stackParams(this.core.model.layout, this.core.params.flat(), this.members) as Record<N, StackedArray>;
@@ -106,15 +70,6 @@ export class EnsemblePool<N extends string = string> {
   setOptimizerState(optimizer: OptimizerSpec, state: OptimizerState): void {
     this.core.assertOpen('setOptimizerState');
     this.core.optimizers.set(optimizer, state);
-  }
-
-  /** A zero-copy input buffer for `batch` samples, shared by every member (see GradPool.inputBuffer). */
-  inputBuffer(batch: number): Float32Array {
-    return this.core.buffer(REGION.x, batch);
-  }
-  /** The target-side twin of {@link inputBuffer}. */
-  targetBuffer(batch: number): Float32Array {
-    return this.core.buffer(REGION.y, batch);
   }
 
   /** Every member's forward pass: `[B, ...inputShape]` → `[K, B, ...outputShape]`. */
@@ -187,11 +142,6 @@ export class EnsemblePool<N extends string = string> {
   async fit(data: FitData, options: FitOptions): Promise<History> {
     this.core.assertOpen('fit');
     return ensembleFit(this, data, options);
-  }
-
-  /** Diagnostics, as GradPool.stats: per-worker figures, the last call's time breakdown, shared memory. */
-  stats(): PoolStats {
-    return this.core.stats();
   }
 
   /** Stops the pool (see GradPool.close). */
