@@ -58,6 +58,14 @@ for (const backend of BACKENDS) describe(`frontend: jacrev, jacfwd, hessian (${b
     x.dispose();
   });
 
+  it("jacrev's rows are bit-identical to tfjs's own tf.grads with the same basis cotangents (its passes walk a cut tape: the same nodes, in the same order)", () => {
+    const x = tf.tensor1d(X);
+    const J = jacrev(mlp)(x);
+    const rows = Array.from({ length: OUT }, (_, i) => tf.tidy(() => Array.from(tf.grads(mlp)([x], tf.oneHot(tf.scalar(i, 'int32'), OUT, 1, 0, 'float32'))[0]!.dataSync())));
+    assert.deepEqual(Array.from(read(J)), rows.flat());
+    tf.dispose([x, J]);
+  });
+
   it('output shape is out.shape ++ in.shape: a [2,2] output of a [3,1] input gives [2,2,3,1]', () => {
     const x = tf.tensor2d(X, [3, 1]);
     const f = (v: tf.Tensor) => tf.mul(tf.slice(v, [0, 0], [1, 1]), tf.tensor2d([[1, 2], [3, 4]])); // broadcast [1,1]·[2,2]
