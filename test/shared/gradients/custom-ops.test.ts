@@ -8,11 +8,11 @@ import * as tf from '@tensorflow/tfjs';
 import assert from 'node:assert/strict';
 import { installSecondOrderGradients } from '../../../src/shared/gradients/index.js';
 import { withTfjsCustomGrad } from '../../../src/shared/gradients/custom-ops.js';
-import { disposeAbandonedTape } from '../../../workers/executors/vectorized/engine.js';
 import { sameBytes } from '../../helpers/assert.js';
 import { uniform } from '../../helpers/data.js';
 import { useBackend } from '../../helpers/env.js';
 import type { Probe } from '../../workers/kernels/gradient-probes.js';
+import { gradientsAt } from './probe-gradients.js';
 import { secondOrder } from './second-order-probe.js';
 
 type T = tf.Tensor;
@@ -45,27 +45,7 @@ const CUSTOM_OPS: Record<string, FProbe> = {
 };
 const NAMES = Object.keys(CUSTOM_OPS);
 
-/** The probe's first-order gradients for a seeded dy, as a plain tf.grads or inside an outer gradient. */
-function gradients(probe: FProbe, outer: boolean): Float32Array[] {
-  const args = probe.args();
-  const shape = tf.tidy(() => probe.f(...args).shape);
-  const dy = tf.tensor(uniform(tf.util.sizeFromShape(shape), 7), shape);
-  let values: Float32Array[] = [];
-  const inner = () => {
-    const grads = tf.grads(probe.f)(args, dy);
-    values = grads.map((g) => Float32Array.from(g.dataSync()));
-    return tf.addN(grads.map((g) => tf.sum(g)));
-  };
-  try {
-    tf.tidy(() => (outer ? tf.engine().gradients(inner, args, undefined, true).grads : inner()));
-  } catch (e) {
-    disposeAbandonedTape();
-    if (!outer) throw e; // tfjs's own gradient under an outer one may throw; its values were read first
-  } finally {
-    tf.dispose([...args, dy]);
-  }
-  return values;
-}
+const gradients = (probe: FProbe, outer: boolean) => gradientsAt(probe.f, probe.args(), outer);
 
 const differing = (a: Float32Array[][], b: Float32Array[][]) =>
   NAMES.flatMap((k, i) => (a[i]!.length === b[i]!.length && a[i]!.every((g, j) => sameBytes(g, b[i]![j]!)) ? [] : [k]));
