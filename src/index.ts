@@ -39,7 +39,7 @@ export type { ParamValue } from './params.js';
 export { GradPoolError } from './errors.js';
 // Function transforms (torch.func for tfjs), in-process on the active backend: README "Function transforms".
 export { grad, valueAndGrad, vjp, jvp, jacrev, jacfwd, hessian, vmap } from './frontend/index.js';
-export type { GradOf, JacOf, Argnums, TransformOptions, Tree, VmapOptions, VmapRandomness, AxisSpec } from './frontend/index.js';
+export type { GradOf, JacOf, Argnums, TransformOptions, Tree, VjpOptions, VmapOptions, VmapRandomness, AxisSpec } from './frontend/index.js';
 // tfjs's own gradients of tanh, sigmoid, exp, softmax, max, conv2d, … cannot be differentiated again
 // (tf.grad(tf.grad(f)) throws or is wrong); importing gradpool replaces them on this thread, as
 // initBackend does in the workers. First-order gradients keep their bits.

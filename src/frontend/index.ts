@@ -6,6 +6,7 @@
 export { grad, valueAndGrad } from './grad.js';
 export type { GradOf } from './grad.js';
 export { vjp, jvp } from './vjp.js';
+export type { VjpOptions } from './vjp.js';
 export { jacrev, jacfwd, hessian } from './jacobian.js';
 export type { JacOf } from './jacobian.js';
 export type { Argnums, TransformOptions } from './args.js';

@@ -32,21 +32,12 @@ export type JacOf<O, G> = O extends tf.Tensor
 type OutOf<R> = R extends readonly [infer O, unknown] ? O : never;
 type AuxOf<R> = R extends readonly [unknown, infer X] ? X : never;
 
-/**
- * tf.stack, except that one tensor is only given its new axis: tf.stack's gradient is an Unpack, and
- * tfjs's Unpack gradient fails when Unpack has a single output (it receives that dy bare, not in an
- * array), so differentiating a one-row stack again (jacfwd(jacrev(scalar f))) would throw.
- */
-function stackOf(ts: readonly tf.Tensor[], axis: number): tf.Tensor {
-  return ts.length === 1 ? tf.expandDims(ts[0]!, axis) : tf.stack([...ts], axis);
-}
-
 /** Per input leaf, the block `∂out/∂in` of shape `out.shape ++ in.shape`, by one reverse pass per element of out. */
 function reverseBlocks(out: tf.Tensor, ins: readonly tf.Tensor[]): tf.Tensor[] {
   const m = out.size;
   if (m === 0) return ins.map((x) => tf.zeros([...out.shape, ...x.shape]));
   const rows = Array.from({ length: m }, (_, i) => backprop(out, ins, basisTensor(i, m, out.shape)));
-  return ins.map((x, j) => tf.reshape(stackOf(rows.map((r) => r[j]!), 0), [...out.shape, ...x.shape]));
+  return ins.map((x, j) => tf.reshape(tf.stack(rows.map((r) => r[j]!), 0), [...out.shape, ...x.shape]));
 }
 
 /** Per output leaf k and input leaf j, the block `∂out_k/∂in_j`, by one double-vjp jvp per element of each input. */
@@ -57,7 +48,7 @@ function forwardBlocks(outs: readonly tf.Tensor[], ins: readonly tf.Tensor[]): t
     if (n === 0) return outs.map((o) => tf.zeros([...o.shape, ...x.shape]));
     // Column e, for every output at once: the vjp of Jᵀu with respect to u at the basis tangent e.
     const cols = Array.from({ length: n }, (_, e) => backprop(pulled[j]!, u, basisTensor(e, n, x.shape)));
-    return outs.map((o, k) => tf.reshape(stackOf(cols.map((c) => c[k]!), o.rank), [...o.shape, ...x.shape]));
+    return outs.map((o, k) => tf.reshape(tf.stack(cols.map((c) => c[k]!), o.rank), [...o.shape, ...x.shape]));
   });
   return outs.map((_, k) => byInput.map((blocks) => blocks[k]!));
 }

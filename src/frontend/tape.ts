@@ -80,8 +80,46 @@ export function taped<T>(fn: () => T): T {
  */
 export function backprop(y: tf.Tensor, xs: readonly tf.Tensor[], dy?: tf.Tensor): tf.Tensor[] {
   if (xs.length === 0) return [];
-  const { grads } = tf.engine().gradients(() => y, [...xs], dy, true);
+  const { grads } = withTapeWindow(y, xs, () => tf.engine().gradients(() => y, [...xs], dy, true));
   return grads.map((g, i) => g ?? tf.zerosLike(xs[i]!));
+}
+
+interface TapeNode {
+  outputs: tf.Tensor[];
+}
+const tapeState = () => (tf.engine() as unknown as { state: { activeTape: TapeNode[] | null } }).state;
+
+/**
+ * Runs `pass` (one tf.grads from y to xs) with tfjs's tape cut to the nodes that can lie between xs
+ * and y, then puts the whole tape back with whatever `pass` recorded appended. tfjs filters the whole
+ * tape on every pass (getFilteredNodesXToY), and a transform's tape grows with every backward pass it
+ * records: jacrev(jacrev(f)) spent most of its time there. A node recorded after y's own can't be an
+ * ancestor of y, nor one recorded before the first x's producer a descendant of an x; the filter
+ * keeps the same nodes in the same order, so the pass computes the same values.
+ */
+function withTapeWindow<R>(y: tf.Tensor, xs: readonly tf.Tensor[], pass: () => R): R {
+  const state = tapeState();
+  const tape = state.activeTape;
+  if (!tape) return pass();
+  let end = tape.length - 1;
+  while (end >= 0 && !tape[end]!.outputs.some((o) => o.id === y.id)) end--;
+  if (end < 0) return pass(); // y not recorded: tfjs's own walk (it finds no path)
+  // The window starts at the earliest x's producer; an x no node before y produced (a leaf) keeps it at 0.
+  const unseen = new Set(xs.map((x) => x.id));
+  let start = -1;
+  for (let i = 0; i <= end && unseen.size > 0; i++) {
+    for (const o of tape[i]!.outputs) if (unseen.delete(o.id) && start < 0) start = i;
+  }
+  if (unseen.size > 0 || start < 0) start = 0;
+  const window = tape.slice(start, end + 1);
+  state.activeTape = window;
+  const recordedFrom = window.length;
+  try {
+    return pass();
+  } finally {
+    tape.push(...window.slice(recordedFrom));
+    state.activeTape = tape;
+  }
 }
 
 /**

@@ -13,7 +13,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { errors } from '../errors.js';
-import { outputLeaves } from './args.js';
+import { outputLeaves, parseOptions, splitAux } from './args.js';
 import { ensureGradients } from './install.js';
 import { flatten, flattenLike, requireFloat, unflatten, type Structure } from '../shared/pytree.js';
 import { backprop, innerProduct, standIns, taped } from './tape.js';
@@ -39,11 +39,22 @@ function sameOutput(first: Structure, firstShapes: readonly (readonly number[])[
   flattenLike(unflatten(again.structure, again.leaves), first, firstShapes, "f's output (on vjpFn's re-run)", "f's output (on vjp's run)");
 }
 
+/** vjp's options, given first (see {@link vjp}): torch.func's `has_aux`. */
+export interface VjpOptions {
+  /** f returns `[output, aux]`; aux is returned third, not differentiated (default false). */
+  hasAux?: boolean;
+}
+
 /**
  * `[out, vjpFn]`: f's output at the primals, and `vjpFn(cotangents)`, which returns the tuple of
  * vector–Jacobian products `cotangentsᵀ · ∂f/∂primal_i`, one per primal with that primal's structure
  * (torch.func.vjp). `cotangents` has the structure and shapes of `out`. f must be deterministic:
  * each vjpFn call re-runs it (see the module comment for why and what it costs).
+ *
+ * With options, which come first: `vjp({ hasAux: true }, f, ...primals)` is torch.func's
+ * `vjp(f, *primals, has_aux=True)`: f returns `[output, aux]` and the result is `[out, vjpFn, aux]`
+ * (aux from the first run; vjpFn's re-runs discard theirs). They cannot trail as grad's do: a trailing
+ * plain object would be indistinguishable from a pytree primal.
  *
  * @example
  * ```ts
@@ -51,22 +62,37 @@ function sameOutput(first: Structure, firstShapes: readonly (readonly number[])[
  * import { vjp } from 'gradpool';
  * const [out, vjpFn] = vjp((x: tf.Tensor) => tf.square(x), tf.tensor1d([1, 2, 3]));
  * const [dx] = vjpFn(tf.tensor1d([1, 0, 1])); // [2, 0, 6]
+ * const [y, fn, aux] = vjp({ hasAux: true }, (x: tf.Tensor) => [tf.exp(x), { norm: tf.norm(x) }] as const, tf.tensor1d([0, 1]));
+ * fn(tf.ones([2])); // [[1, e]]; aux.norm = 1
  * ```
  */
-export function vjp<P extends unknown[], O>(f: (...primals: P) => O, ...primals: P): [O, (cotangents: O) => unknown[]] {
-  if (typeof f !== 'function') throw errors.type('f', 'a function', f);
+export function vjp<P extends unknown[], O>(f: (...primals: P) => O, ...primals: P): [O, (cotangents: O) => unknown[]];
+export function vjp<P extends unknown[], O, X>(
+  options: VjpOptions & { hasAux: true },
+  f: (...primals: P) => readonly [O, X],
+  ...primals: P
+): [O, (cotangents: O) => unknown[], X];
+export function vjp<P extends unknown[], O>(options: VjpOptions & { hasAux?: false }, f: (...primals: P) => O, ...primals: P): [O, (cotangents: O) => unknown[]];
+export function vjp(...call: unknown[]): unknown[] {
+  // Options first only when an options object is followed by the function; otherwise call[0] is f.
+  const first0 = call[0];
+  const withOptions = typeof call[1] === 'function' && first0 !== null && typeof first0 === 'object' && !Array.isArray(first0) && !(first0 instanceof tf.Tensor);
+  const [options, f, primals] = withOptions ? [call[0], call[1], call.slice(2)] : [undefined, call[0], call.slice(1)];
+  const { hasAux } = parseOptions(f, options, ['hasAux']);
   ensureGradients();
+  const fn = f as (...args: unknown[]) => unknown;
   const parts = primalParts(primals, 'primals');
-  const first = taped(() => {
-    const out = outputLeaves(f(...primals));
-    return unflatten(out.structure, out.leaves);
+  const [first, aux] = taped(() => {
+    const [raw, aux] = splitAux(fn(...primals), hasAux);
+    const out = outputLeaves(raw);
+    return [unflatten(out.structure, out.leaves), aux];
   });
   const { structure, leaves } = flatten(first, "f's output");
   const shapes = leaves.map((t) => t.shape);
-  const vjpFn = (cotangents: O): unknown[] => {
+  const vjpFn = (cotangents: unknown): unknown[] => {
     const cts = flattenLike(cotangents, structure, shapes, 'cotangents', "f's output");
     return taped(() => {
-      const { ins, out } = callOnStandIns(f as (...args: unknown[]) => unknown, parts);
+      const { ins, out } = callOnStandIns((...args) => splitAux(fn(...args), hasAux)[0], parts);
       sameOutput(structure, shapes, out);
       // One output: its cotangent is the reverse pass's seed. Several: one pass over Σ⟨out_k, ct_k⟩.
       const flat = out.leaves.length === 1 ? backprop(out.leaves[0]!, ins.flat(), cts[0]) : backprop(innerProduct(out.leaves, cts), ins.flat());
@@ -74,7 +100,7 @@ export function vjp<P extends unknown[], O>(f: (...primals: P) => O, ...primals:
       return parts.map((p) => unflatten(p.structure, flat.slice(at, (at += p.leaves.length))));
     });
   };
-  return [first as O, vjpFn];
+  return hasAux ? [first, vjpFn, aux] : [first, vjpFn];
 }
 
 /**

@@ -1,17 +1,18 @@
 /**
  * grad and valueAndGrad: values against hand-derived derivatives and float64 finite differences,
  * argnums / hasAux semantics (torch.func's), pytree arguments, and composition (grad(grad(f))).
+ * On cpu and wasm, against the same float64 oracles and float32 tolerances.
  */
 import * as tf from '@tensorflow/tfjs';
 import assert from 'node:assert/strict';
 import { grad, hessian, valueAndGrad } from '../../src/index.js';
 import { assertClose } from '../helpers/assert.js';
-import { withBackend } from '../helpers/env.js';
+import { BACKENDS, withBackend } from '../helpers/env.js';
 import { fdGrad } from '../helpers/fd.js';
 import { disposeTree, read, values } from './oracle.js';
 
-describe('frontend: grad, valueAndGrad', () => {
-  withBackend('cpu');
+for (const backend of BACKENDS) describe(`frontend: grad, valueAndGrad (${backend})`, () => {
+  withBackend(backend);
 
   it('grad of Σ tanh(W x)² with respect to W matches float64 finite differences', () => {
     const W0 = values(6, 1);

@@ -2,13 +2,13 @@
  * jacrev, jacfwd, hessian against independent oracles: float64 central differences of the function
  * re-written in plain JavaScript, and hand-derived closed forms (the tanh MLP's W2·diag(1−t²)·W1, the
  * softmax cross-entropy's diag(p) − ppᵀ). Tolerances: float32 results, so ~1e-5 relative with a floor
- * on the array's scale for entries near zero.
+ * on the array's scale for entries near zero. On cpu and wasm, against the same oracles.
  */
 import * as tf from '@tensorflow/tfjs';
 import assert from 'node:assert/strict';
 import { hessian, jacfwd, jacrev } from '../../src/index.js';
 import { assertClose } from '../helpers/assert.js';
-import { withBackend } from '../helpers/env.js';
+import { BACKENDS, withBackend } from '../helpers/env.js';
 import { disposeTree, fdJacobian, matVec, read, values } from './oracle.js';
 
 const IN = 3;
@@ -40,8 +40,8 @@ function mlpJacobian(x: ArrayLike<number>): Float64Array {
   return J;
 }
 
-describe('frontend: jacrev, jacfwd, hessian', () => {
-  withBackend('cpu');
+for (const backend of BACKENDS) describe(`frontend: jacrev, jacfwd, hessian (${backend})`, () => {
+  withBackend(backend);
 
   it("a tanh MLP's Jacobian with respect to its input: jacrev and jacfwd [2,3] match the closed form and float64 finite differences", () => {
     const x = tf.tensor1d(X);
@@ -56,6 +56,14 @@ describe('frontend: jacrev, jacfwd, hessian', () => {
       J.dispose();
     }
     x.dispose();
+  });
+
+  it("jacrev's rows are bit-identical to tfjs's own tf.grads with the same basis cotangents (its passes walk a cut tape: the same nodes, in the same order)", () => {
+    const x = tf.tensor1d(X);
+    const J = jacrev(mlp)(x);
+    const rows = Array.from({ length: OUT }, (_, i) => tf.tidy(() => Array.from(tf.grads(mlp)([x], tf.oneHot(tf.scalar(i, 'int32'), OUT, 1, 0, 'float32'))[0]!.dataSync())));
+    assert.deepEqual(Array.from(read(J)), rows.flat());
+    tf.dispose([x, J]);
   });
 
   it('output shape is out.shape ++ in.shape: a [2,2] output of a [3,1] input gives [2,2,3,1]', () => {

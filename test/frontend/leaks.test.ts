@@ -37,6 +37,9 @@ describe('frontend: no tensor leaks over 1,000 calls of each transform', () => {
     ['hessian', () => hessian(f)(x), (r) => assert.deepEqual((r as tf.Tensor).shape, [3, 3])],
     ['grad(grad)', () => grad(grad((s: tf.Tensor) => tf.mul(tf.tanh(s), s)))(s0), (r) => assert.equal((r as tf.Tensor).rank, 0)],
     ['jacrev(jacrev)', () => jacrev(jacrev(g))(x), (r) => assert.deepEqual((r as tf.Tensor).shape, [3, 3, 3])],
+    // Through a customGrad op: its second-order path keeps clones and a recorded re-run on the tape.
+    ['hessian through tf.logSoftmax', () => hessian((v: tf.Tensor) => tf.neg(tf.sum(tf.mul(ones, tf.logSoftmax(v)))))(x), (r) => assert.notEqual((r as tf.Tensor).dataSync()[0], 0)],
+    ['vjp with hasAux and vjpFn', () => { const [out, fn, aux] = vjp({ hasAux: true }, (v: tf.Tensor) => [g(v), { m: tf.max(v) }] as const, x); return [out, fn(ones), aux]; }, (r) => assert.equal((r as [unknown, unknown, { m: tf.Tensor }])[2].m.dataSync()[0], 2)],
   ];
 
   for (const [name, call, check] of cases) {

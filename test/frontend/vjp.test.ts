@@ -2,13 +2,13 @@
  * vjp and jvp: vjp against the transposed float64 finite-difference Jacobian and tfjs's own tf.grads;
  * jvp (double-vjp) against float64 directional finite differences, first on ops whose tfjs gradients
  * were always differentiable (matMul, add, mul, square, reshape, sum), then on tanh and softmax,
- * whose differentiable gradients src/shared/gradients installs.
+ * whose differentiable gradients src/shared/gradients installs. On cpu and wasm. vjp's hasAux form too.
  */
 import * as tf from '@tensorflow/tfjs';
 import assert from 'node:assert/strict';
 import { jvp, vjp } from '../../src/index.js';
 import { assertClose } from '../helpers/assert.js';
-import { withBackend } from '../helpers/env.js';
+import { BACKENDS, withBackend } from '../helpers/env.js';
 import { disposeTree, fdDirectional, fdJacobian, matVec, read, values } from './oracle.js';
 
 const A0 = values(12, 41); // [4, 3]
@@ -34,8 +34,8 @@ function smooth64(x: Float64Array): Float64Array {
   return e.map((v) => v / s);
 }
 
-describe('frontend: vjp, jvp', () => {
-  withBackend('cpu');
+for (const backend of BACKENDS) describe(`frontend: vjp, jvp (${backend})`, () => {
+  withBackend(backend);
   const x0 = values(3, 42);
   const t0 = values(3, 43);
 
@@ -66,6 +66,28 @@ describe('frontend: vjp, jvp', () => {
     assert.deepEqual(Array.from(read(da)), [3 + 5, 30 + 5]); // s·c_p + c_q
     assert.deepEqual(Array.from(read(db.s)), [1 + 20]); // u·c_p
     disposeTree([a, b, out, da, db]);
+  });
+
+  it('vjp({ hasAux: true }, f, ...primals) returns [out, vjpFn, aux]: aux from the first run, not differentiated; vjpFn as without aux', () => {
+    const x = tf.tensor1d(x0);
+    const c0 = values(4, 45);
+    const c = tf.tensor2d(c0, [2, 2]);
+    let runs = 0;
+    const f = (v: tf.Tensor) => [poly(v), { norm: tf.norm(v), run: ++runs }] as const;
+    const [out, vjpFn, aux] = vjp({ hasAux: true }, f, x);
+    assertClose(read(out), poly64(Float64Array.from(x0)), { rtol: 1e-5 }, 'out');
+    assertClose(read(aux.norm), [Math.hypot(...x0)], { rtol: 1e-6 }, 'aux.norm');
+    assert.equal(aux.run, 1);
+    const [dx] = vjpFn(c);
+    const J = fdJacobian(poly64, x0);
+    assertClose(read(dx), [0, 1, 2].map((j) => c0.reduce((s, ci, i) => s + ci * J[i * 3 + j]!, 0)), { rtol: 1e-5, floor: 1e-2 }, 'Jᵀc (aux adds nothing)');
+    assert.equal(aux.run, 1, "vjpFn's re-run does not replace aux");
+    const [plainOut, plainFn] = vjp({ hasAux: false }, poly, x);
+    assert.deepEqual(Array.from(read(plainFn(c)[0])), Array.from(read(dx)), 'hasAux: false is the plain form');
+    assert.throws(() => vjp({ hasAux: true }, poly as never, x), /f's output: expected an array \[output, aux\] \(hasAux is true\)/);
+    assert.throws(() => vjp({ hasAux: 1 } as never, poly, x), /hasAux/);
+    assert.throws(() => vjp({ argnums: 0 } as never, poly, x), /options\.argnums/);
+    disposeTree([x, c, out, dx, aux, plainOut]);
   });
 
   for (const [name, f, f64] of [

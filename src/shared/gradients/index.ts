@@ -1,24 +1,30 @@
 /**
  * Second-order gradients for tfjs: every gradient config here replaces (or, for kernels tfjs only
  * runs inside gradients, adds) one of tfjs-core's, so that tf.grad(tf.grad(f)) works where tfjs's
- * own throws or is silently wrong. Both threads install them: the workers in `initBackend`, the main
- * thread when 'gradpool' is imported. First-order gradients are bit-identical to tfjs's (the configs
+ * own throws or is silently wrong (and Unpack's and SplitV's, whose tfjs gradients throw already at
+ * first order when the kernel has a single output: multi-output.ts). Both threads install them: the
+ * workers in `initBackend`, the main thread when 'gradpool' is imported. First-order gradients are bit-identical to tfjs's (the configs
  * compute the same ops; test/shared/gradients/first-order.test.ts compares bits on cpu and wasm).
  */
 import * as tf from '@tensorflow/tfjs';
 import { ACTIVATION_GRADIENTS } from './activations.js';
 import { BACKWARD_KERNEL_GRADIENTS } from './backward-kernels.js';
+import { installCustomOpGradients } from './custom-ops.js';
+import { MULTI_OUTPUT_GRADIENTS } from './multi-output.js';
 import { SELECTION_GRADIENTS } from './selections.js';
 
 /** The list: one config per kernel, each kernel once. */
-export const SECOND_ORDER_GRADIENTS: readonly tf.GradConfig[] = [...ACTIVATION_GRADIENTS, ...SELECTION_GRADIENTS, ...BACKWARD_KERNEL_GRADIENTS];
+export const SECOND_ORDER_GRADIENTS: readonly tf.GradConfig[] = [
+  ...ACTIVATION_GRADIENTS, ...SELECTION_GRADIENTS, ...BACKWARD_KERNEL_GRADIENTS, ...MULTI_OUTPUT_GRADIENTS,
+];
 
 /** tfjs's configs as they were before the first install (null: tfjs had none), by kernel. */
 const replaced = new Map<string, tf.GradConfig | null>();
 
 /**
  * Registers gradpool's differentiable gradients with tfjs, replacing tfjs's for the kernels in
- * SECOND_ORDER_GRADIENTS. Idempotent: a config already registered is left as it is.
+ * SECOND_ORDER_GRADIENTS, and makes tfjs's customGrad ops (logSoftmax, softmaxCrossEntropy, the fused
+ * ops; custom-ops.ts) differentiable twice. Idempotent: a config already registered is left as it is.
  *
  * @example
  * ```ts
@@ -30,6 +36,7 @@ const replaced = new Map<string, tf.GradConfig | null>();
  * ```
  */
 export function installSecondOrderGradients(): void {
+  installCustomOpGradients();
   for (const config of SECOND_ORDER_GRADIENTS) {
     const current = tf.getGradient(config.kernelName);
     if (current === config) continue;

@@ -68,7 +68,15 @@ export function constant<T extends tf.Tensor>(fn: () => T): T {
  * ```
  */
 export function inputsIfNested(names: string[]): string[] {
-  return savingForHigherOrder > 0 || engine().state.gradientDepth > 1 ? names : [];
+  return savingForHigherOrderNow() ? names : [];
+}
+
+/**
+ * Whether a forward run now may have its backward pass differentiated: under two or more tf.grads, or
+ * inside {@link forHigherOrder}. Then gradients must keep what a second derivative needs.
+ */
+export function savingForHigherOrderNow(): boolean {
+  return savingForHigherOrder > 0 || engine().state.gradientDepth > 1;
 }
 
 /** Depth of {@link forHigherOrder} calls: while positive, every config saves what a second derivative needs. */

@@ -121,9 +121,13 @@ runs only inside gradients that gradpool adds gradients for (${kernels} kernels)
   gradpool's second-order gradients installed (\`src/shared/gradients/\`: they replace tfjs's for the
   kernels marked *gradpool's gradient*, whose tfjs gradient throws or is wrong when differentiated, and
   add gradients for ${SECOND_ORDER_GRADIENTS.map((c) => c.kernelName).filter((k) => tfjsGradient(k) === null).join(', ')}). *no*: not supported, with the
-  reason the run found. Ops that are tfjs \`customGrad\`s rather than kernels are outside this table
-  and their second derivatives stay wrong: \`tf.logSoftmax\` and \`tf.losses.softmaxCrossEntropy\`
-  (write them as \`x − tf.logSumExp(x)\`, whose kernels all support it).
+  reason the run found. Ops that are tfjs \`customGrad\`s rather than kernels are outside this table;
+  gradpool makes every one differentiable twice (\`src/shared/gradients/custom-ops.ts\`), and
+  \`test/shared/gradients/custom-ops.test.ts\` checks all of tfjs-core's the same way on cpu and wasm:
+  \`tf.logSoftmax\` and \`tf.losses.softmaxCrossEntropy\` (tfjs's were wrong: their gradients read
+  a tensor computed inside the op, which no tape links to the logits), \`tf.logSigmoid\` and
+  \`tf.fused.matMul\` / \`conv2d\` / \`depthwiseConv2d\` (tfjs's were right: their gradients read only
+  inputs). tfjs's softmaxCrossEntropy gradient is p − y, the derivative only for labels summing to 1.
 - **covered by**: \`test/shared/kernels/registry.test.ts\` runs every kernel's gradient on wasm
   against cpu; \`test/workers/vectorized/coverage.test.ts\` makes the vmap column and fails when a
   kernel with a rule does not match or falls back (but where the rule itself runs the kernel per sample,

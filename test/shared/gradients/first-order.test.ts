@@ -5,41 +5,16 @@
 import * as tf from '@tensorflow/tfjs';
 import assert from 'node:assert/strict';
 import { installSecondOrderGradients, SECOND_ORDER_GRADIENTS, tfjsGradient } from '../../../src/shared/gradients/index.js';
-import { disposeAbandonedTape } from '../../../src/shared/batching/engine.js';
 import { sameBytes } from '../../helpers/assert.js';
-import { uniform } from '../../helpers/data.js';
 import { useBackend } from '../../helpers/env.js';
 import { PROBES, probeArgs, runProbe, WASM_OWN_WRONG, type Probe } from '../kernels/gradient-probes.js';
+import { gradientsAt } from './probe-gradients.js';
 import { withTfjsGradients } from './tfjs-configs.js';
 
 type FProbe = Extract<Probe, { f: unknown }>;
 
-/**
- * The probe's first-order gradients for a seeded dy (not ones: dy = 1 would hide a reordered product),
- * as a plain tf.grads or, with `outer`, inside an outer gradient that then differentiates their sum.
- */
-function gradients(probe: FProbe, outer: boolean): Float32Array[] {
-  const args = probeArgs(probe);
-  const shape = tf.tidy(() => probe.f(...args).shape);
-  const dy = tf.tensor(uniform(tf.util.sizeFromShape(shape), 7), shape);
-  let values: Float32Array[] = [];
-  const inner = () => {
-    const grads = tf.grads(probe.f)(args, dy);
-    values = grads.map((g) => Float32Array.from(g.dataSync()));
-    return tf.addN(grads.map((g) => tf.sum(tf.cast(g, 'float32'))));
-  };
-  try {
-    const float = args.filter((a) => a.dtype === 'float32');
-    tf.tidy(() => (outer ? tf.engine().gradients(inner, float, undefined, true).grads : inner()));
-  } catch (e) {
-    disposeAbandonedTape();
-    // Under an outer gradient tfjs's own gradient may not be differentiable: its values were read before.
-    if (!outer) throw e;
-  } finally {
-    tf.dispose([...args, dy]);
-  }
-  return values;
-}
+/** The probe's first-order gradients, plain or inside an outer gradient. */
+const gradients = (probe: FProbe, outer: boolean) => gradientsAt(probe.f, probeArgs(probe), outer);
 
 /**
  * Kernel/input pairs whose gradients differ between `a` and `b` in any bit. On wasm, not those whose
