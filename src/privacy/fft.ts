@@ -10,16 +10,25 @@
  * chirp), never by recurrence, so the round-off is O(ε log M) relative to the signal's norm.
  */
 
-/** Cached twiddle tables per power-of-two size: cos and sin of 2πk/n for k < n/2. */
+/**
+ * Cached twiddle tables per power-of-two size n, laid out stage by stage so the butterflies read them
+ * sequentially: for the stage of length len, entries [len/2 - 1, len - 1) hold cos and sin of
+ * 2πk/len for k < len/2 (n - 1 entries in all).
+ */
 const twiddles = new Map<number, { cos: Float64Array; sin: Float64Array }>();
 function twiddleTable(n: number): { cos: Float64Array; sin: Float64Array } {
   let t = twiddles.get(n);
   if (!t) {
-    const cos = new Float64Array(n / 2);
-    const sin = new Float64Array(n / 2);
-    for (let k = 0; k < n / 2; k++) {
-      cos[k] = Math.cos((2 * Math.PI * k) / n);
-      sin[k] = Math.sin((2 * Math.PI * k) / n);
+    const cos = new Float64Array(Math.max(1, n - 1));
+    const sin = new Float64Array(Math.max(1, n - 1));
+    for (let len = 2; len <= n; len <<= 1) {
+      const half = len >> 1;
+      for (let k = 0; k < half; k++) {
+        // The angle of the largest table, reduced: same bits for every stage that shares it.
+        const a = (2 * Math.PI * k * (n / len)) / n;
+        cos[half - 1 + k] = Math.cos(a);
+        sin[half - 1 + k] = Math.sin(a);
+      }
     }
     t = { cos, sin };
     if (twiddles.size > 8) twiddles.clear(); // the accountant uses a handful of sizes at a time
@@ -55,11 +64,11 @@ export function fftRadix2(re: Float64Array, im: Float64Array, inverse = false): 
   const sign = inverse ? 1 : -1;
   for (let len = 2; len <= n; len <<= 1) {
     const half = len >> 1;
-    const stride = n / len;
+    const base = half - 1;
     for (let start = 0; start < n; start += len) {
       for (let k = 0; k < half; k++) {
-        const wr = cos[k * stride]!;
-        const wi = sign * sin[k * stride]!;
+        const wr = cos[base + k]!;
+        const wi = sign * sin[base + k]!;
         const a = start + k;
         const b = a + half;
         const xr = re[b]! * wr - im[b]! * wi;

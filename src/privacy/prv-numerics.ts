@@ -228,3 +228,14 @@ export function epsilonBounds(d: DiscretePrv, delta: number, deltaError: number,
   };
   return { lower: find(delta + deltaError) - epsError, estimate: find(delta), upper: find(delta - deltaError) + epsError };
 }
+
+/**
+ * [lower, estimate, upper] of ε at δ for `phases`: phases that touch no data (q = 0 or no steps) are
+ * left out, none left is ε = 0, and σ = 0 on data is ε = ∞.
+ */
+export function prvBounds(phases: readonly PrivacyPhase[], delta: number, epsError: number, deltaError: number): { lower: number; estimate: number; upper: number } {
+  const live = phases.filter((p) => p.sampleRate > 0 && p.steps > 0);
+  if (live.length === 0) return { lower: 0, estimate: 0, upper: 0 };
+  if (live.some((p) => p.noiseMultiplier === 0)) return { lower: Infinity, estimate: Infinity, upper: Infinity };
+  return epsilonBounds(composedPrv(live, epsError, deltaError), delta, deltaError, epsError);
+}

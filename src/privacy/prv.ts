@@ -9,7 +9,7 @@
  */
 
 import { errors, GradPoolError } from '../errors.js';
-import { composedPrv, epsilonBounds, type PrivacyPhase } from './prv-numerics.js';
+import { prvBounds, type PrivacyPhase } from './prv-numerics.js';
 import { checkDelta, checkNoiseMultiplier, checkOptions, checkPositive, checkSampleRate, checkSteps } from './validate.js';
 
 export type { PrivacyPhase } from './prv-numerics.js';
@@ -80,15 +80,13 @@ export function prvEpsilonDetail(options: PrvEpsilonOptions): PrvEpsilonDetail {
 
 function detail(op: string, options: PrvEpsilonOptions): PrvEpsilonDetail {
   checkOptions(op, options);
-  const phases = phasesOf(op, options).filter((p) => p.sampleRate > 0 && p.steps > 0);
+  const phases = phasesOf(op, options);
   const delta = checkDelta(options.delta);
   const epsError = options.epsError === undefined ? 0.01 : checkPositive('epsError', options.epsError);
   const deltaError = options.deltaError === undefined ? delta / 1000 : checkPositive('deltaError', options.deltaError);
   if (deltaError >= delta) throw errors.invalidOption('deltaError', `a number < delta (${delta})`, deltaError);
-  if (phases.length === 0) return { lower: 0, estimate: 0, upper: 0 };
-  if (phases.some((p) => p.noiseMultiplier === 0)) return { lower: Infinity, estimate: Infinity, upper: Infinity };
   try {
-    return epsilonBounds(composedPrv(phases, epsError, deltaError), delta, deltaError, epsError);
+    return prvBounds(phases, delta, epsError, deltaError);
   } catch (e) {
     if (e instanceof Error && !e.message.startsWith('internal')) throw errors.invalidOption('delta', `a delta the PRV accountant can resolve (${e.message})`, delta);
     throw e;
