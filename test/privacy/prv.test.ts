@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { prvEpsilon, prvEpsilonDetail } from '../../src/privacy/prv.js';
 import { erfc } from '../../src/privacy/logmath.js';
-import { rdpEpsilon } from '../../src/privacy/rdp.js';
+import { noiseMultiplierFor, rdpEpsilon } from '../../src/privacy/rdp.js';
 
 const rel = (got: number, want: number, rtol: number, what = '') =>
   assert.ok(Math.abs(got - want) <= rtol * Math.abs(want), `${what} got ${got}, want ${want} (rtol ${rtol})`);
@@ -125,5 +125,22 @@ describe('privacy/prv: edge cases and bad input', () => {
     assert.throws(() => prvEpsilon({ ...base, sigma: 1 } as never), /prvEpsilon options.sigma: unknown field/);
     assert.throws(() => prvEpsilon({ ...base, phases: [] }), /either sampleRate, noiseMultiplier and steps, or phases/);
     assert.throws(() => prvEpsilon({ phases: [{ sampleRate: 0.1, noiseMultiplier: 1, steps: 1.5 }], delta: 1e-5 }), /phases\[0\]\.steps: expected a non-negative integer, got 1.5/);
+  });
+});
+
+describe('privacy/prv: noiseMultiplierFor with the PRV accountant', () => {
+  // Opacus get_noise_multiplier(..., accountant="prv"), run as above (the first two are also
+  // asserted in opacus/tests/accountants_test.py: 1.34765625 and 1.2915 to 4 places).
+  it('matches Opacus get_noise_multiplier(accountant="prv") exactly', () => {
+    assert.equal(noiseMultiplierFor({ targetEpsilon: 8, delta: 1e-5, sampleRate: 0.04, epochs: 90, accountant: 'prv' }), 1.34765625);
+    assert.equal(noiseMultiplierFor({ targetEpsilon: 8, delta: 1e-5, sampleRate: 0.04, steps: 2000, accountant: 'prv' }), 1.29150390625);
+    assert.equal(noiseMultiplierFor({ targetEpsilon: 2, delta: 1e-5, sampleRate: TF_Q, epochs: 60, accountant: 'prv' }), 1.23046875);
+  });
+
+  it('refuses a target the PRV accountant cannot reach, and RDP-only options', () => {
+    assert.throws(() => noiseMultiplierFor({ targetEpsilon: 0.01, delta: 1e-5, sampleRate: 0.04, steps: 10, accountant: 'prv' }),
+      /^GradPoolError: targetEpsilon: expected a number > 0.0100000 \(the PRV accountant's epsError, which its upper bound adds even for infinite noise\), got 0.01$/);
+    assert.throws(() => noiseMultiplierFor({ targetEpsilon: 1, delta: 1e-5, sampleRate: 0.04, steps: 10, accountant: 'gdp' as never }), /accountant: expected 'rdp' or 'prv', got "gdp"/);
+    assert.throws(() => noiseMultiplierFor({ targetEpsilon: 1, delta: 1e-5, sampleRate: 0.04, steps: 10, epsError: 0.1 }), /epsError: expected nothing with accountant 'rdp'/);
   });
 });
