@@ -124,6 +124,16 @@ describe('train: fit with DP accounting', function () {
     assert.ok(sameBytes(flat(), before));
   });
 
+  it("refuses a wrong initialState.dp by its field", async () => {
+    let saved: FitState | null = null;
+    const dp = { maxGradNorm: 1, noiseMultiplier: 1.2, delta: 1e-3 };
+    await pool.fit({ x, y }, { optimizer: sgd({ learningRate: 0.1 }), epochs: 1, batchSize: 12, dp, onStep: (l) => (l.globalStep === 2 ? ((saved = l.state()), false) : undefined) });
+    const bad = (d: unknown) => pool.fit({ x, y }, { optimizer: sgd({ learningRate: 0.1 }), epochs: 1, batchSize: 12, dp, initialState: { ...saved!, dp: d } as never });
+    await assert.rejects(bad({ noiseMultiplier: 1.2, phases: [{ sampleRate: 0.1, noiseMultiplier: 1.2, steps: 0 }] }), { message: 'initialState.dp.phases[0].steps: expected a positive integer, got 0' });
+    await assert.rejects(bad({ noiseMultiplier: -1, phases: [] }), { message: 'initialState.dp.noiseMultiplier: expected a finite number >= 0, got -1' });
+    await assert.rejects(bad({ noiseMultiplier: 1, phases: [], sigma: 2 }), /^GradPoolError: initialState\.dp\.sigma: unknown field/);
+  });
+
   it('warns once when delta >= 1/N, as Opacus advises', async () => {
     const warnings: string[] = [];
     const onWarning = (w: Error) => void warnings.push(w.message);
