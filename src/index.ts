@@ -34,6 +34,7 @@ export type { FitData, FitOptions, FitDp, History, StepLogs, EpochLogs, FitState
 export type { Metric } from './train/metrics.js';
 export { noiseMultiplierFor, rdpEpsilon, rdpEpsilonDetail } from './privacy/rdp.js';
 export type { EpsilonOptions, EpsilonDetail, NoiseSearchOptions, RdpConversion } from './privacy/rdp.js';
+export { prvEpsilon, prvEpsilonDetail, type PrvEpsilonOptions, type PrvEpsilonDetail, type PrivacyPhase } from './privacy/prv.js';
 export type { NDArray, NDArrayLike, NumericArray, BatchInput, TensorLike } from './input.js';
 export type { ParamValue } from './params.js';
 export { GradPoolError } from './errors.js';

@@ -55,7 +55,7 @@ const { accuracy } = await pool.evaluate(test.x, test.y, { metrics: ['accuracy']
 await pool.close();
 const target = dp ? null : 0.92;
 console.log(`test accuracy ${(100 * accuracy!).toFixed(2)}% on ${test.count} held-out digits after ${history.steps} steps`);
-if (history.epsilon !== undefined) console.log(`privacy spent: ε = ${history.epsilon.toFixed(2)} at δ = 1e-5 (RDP accountant, Poisson sampling rate ${(batchSize / train.count).toFixed(4)})`);
+if (history.epsilon !== undefined) console.log(`privacy spent: ε = ${history.epsilon.toFixed(2)} at δ = 1e-5 (PRV accountant, Poisson sampling rate ${(batchSize / train.count).toFixed(4)})`);
 if (target !== null) {
   const met = accuracy! >= target;
   console.log(`target ≥ ${100 * target}%: ${met ? 'met' : 'NOT met'}`);

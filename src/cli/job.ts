@@ -21,11 +21,18 @@ import { at, existingFile, nonEmptyString, numberIn, type Obj, objectAt, oneOf, 
 /** Differential-privacy settings (DP-SGD): per-sample clipping norm, Gaussian noise, sampling, target delta. */
 export interface DpConfig {
   readonly maxGradNorm: number;
-  readonly noiseMultiplier: number;
-  /** `'poisson'` (default; what the RDP accountant assumes) or `'shuffle'` (fixed-size batches of a per-epoch permutation). */
+  /** σ; exactly one of `noiseMultiplier` and `targetEpsilon` is set. */
+  readonly noiseMultiplier?: number;
+  /** The ε the whole run may spend: σ is chosen for it (see `FitDp.targetEpsilon`). */
+  readonly targetEpsilon?: number;
+  /** `'poisson'` (default; what the accountants assume) or `'shuffle'` (fixed-size batches of a per-epoch permutation). */
   readonly sampling: 'poisson' | 'shuffle';
   /** Target delta for the reported epsilon. Default 1e-5. */
   readonly delta: number;
+  /** `'prv'` (default) or `'rdp'`. */
+  readonly accountant: 'prv' | 'rdp';
+  /** Noise from node:crypto: not reproducible (see `FitDp.secureRng`). Default false. */
+  readonly secureRng: boolean;
 }
 
 /** Where and how often results are written. */
@@ -116,14 +123,33 @@ function optimizer(v: unknown): OptimizerSpec {
 }
 
 function dp(v: unknown): DpConfig {
-  const o = objectAt('dp', v, 'an object { maxGradNorm, noiseMultiplier, sampling?, delta? }');
-  onlyKnown('dp', o, ['maxGradNorm', 'noiseMultiplier', 'sampling', 'delta']);
+  const o = objectAt('dp', v, 'an object { maxGradNorm, noiseMultiplier | targetEpsilon, sampling?, delta?, accountant?, secureRng? }');
+  onlyKnown('dp', o, ['maxGradNorm', 'noiseMultiplier', 'targetEpsilon', 'sampling', 'delta', 'accountant', 'secureRng']);
+  if ((o.noiseMultiplier === undefined) === (o.targetEpsilon === undefined)) {
+    const both = o.noiseMultiplier !== undefined;
+    throw errors.invalidOption('dp.noiseMultiplier|dp.targetEpsilon', `one of dp.noiseMultiplier and dp.targetEpsilon${both ? ', not both' : ''}`, both ? { noiseMultiplier: o.noiseMultiplier, targetEpsilon: o.targetEpsilon } : undefined);
+  }
+  if (o.secureRng !== undefined && typeof o.secureRng !== 'boolean') throw errors.invalidOption('dp.secureRng', 'a boolean', o.secureRng);
   return {
     maxGradNorm: numberIn('dp.maxGradNorm', o.maxGradNorm, 'a finite number > 0', (x) => x > 0),
-    noiseMultiplier: numberIn('dp.noiseMultiplier', o.noiseMultiplier, 'a finite number >= 0', (x) => x >= 0),
+    ...(o.noiseMultiplier !== undefined ? { noiseMultiplier: numberIn('dp.noiseMultiplier', o.noiseMultiplier, 'a finite number >= 0', (x) => x >= 0) } : {}),
+    ...(o.targetEpsilon !== undefined ? { targetEpsilon: numberIn('dp.targetEpsilon', o.targetEpsilon, 'a finite number > 0', (x) => x > 0) } : {}),
     sampling: oneOf('dp.sampling', o.sampling, ['poisson', 'shuffle'] as const, 'poisson'),
     delta: numberIn('dp.delta', o.delta, 'a number in (0, 1)', (x) => x > 0 && x < 1, 1e-5),
+    accountant: oneOf('dp.accountant', o.accountant, ['prv', 'rdp'] as const, 'prv'),
+    secureRng: o.secureRng === true,
   };
+}
+
+/**
+ * The dp fields that determine the trained weights, for {@link jobHash}: the accountant only matters
+ * when it picks σ (targetEpsilon), and secureRng only when on, so jobs written before either existed
+ * keep their hash (and their checkpoints resume).
+ */
+function dpIdentity(d: DpConfig | undefined): object | undefined {
+  if (!d) return undefined;
+  const { accountant, secureRng, ...rest } = d;
+  return { ...rest, ...(d.targetEpsilon !== undefined ? { accountant } : {}), ...(secureRng ? { secureRng } : {}) };
 }
 
 function output(v: unknown, baseDir: string): OutputConfig {
@@ -213,6 +239,6 @@ export function jobHash(job: Job): string {
   const rel = (p: string) => relative(job.baseDir, p).split(sep).join('/');
   const d = job.data;
   const data = d.format === 'npy' ? { ...d, x: rel(d.x), y: rel(d.y) } : d.format === 'mnist' ? d : { ...d, path: rel(d.path) };
-  const fields = { v: 1, model: rel(job.model), loss: job.loss, data, batchSize: job.batchSize, optimizer: job.optimizer, seed: job.seed, backend: job.backend, dp: job.dp };
+  const fields = { v: 1, model: rel(job.model), loss: job.loss, data, batchSize: job.batchSize, optimizer: job.optimizer, seed: job.seed, backend: job.backend, dp: dpIdentity(job.dp) };
   return createHash('sha256').update(canonicalJson(fields)).digest('hex');
 }

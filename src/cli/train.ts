@@ -157,14 +157,16 @@ async function run(job: Job, flags: TrainFlags, progress: Progress, stop: Stop, 
         epochs: job.epochs,
         batchSize: job.batchSize,
         ...(validationSet ? { validation: validationSet, metrics: ['accuracy' as const] } : {}),
-        ...(job.dp ? { dp: { maxGradNorm: job.dp.maxGradNorm, noiseMultiplier: job.dp.noiseMultiplier, sampling: job.dp.sampling, delta: job.dp.delta } } : {}),
+        ...(job.dp ? { dp: { ...job.dp } } : {}),
         ...(initialState ? { initialState } : {}),
         onStep: async (s) => {
           const now = performance.now();
           const samplesPerSec = s.batch / Math.max((now - last) / 1000, 1e-9);
           last = now;
           lastGlobal = s.globalStep;
-          const eps = s.epsilon !== undefined ? { epsilon: s.epsilon } : {};
+          // PRV's ε costs up to a second or two on large runs: step lines carry it under RDP only (epoch lines always do).
+          const eps = job.dp?.accountant === 'rdp' ? { epsilon: s.epsilon } : {};
+          if (s.globalStep === (initialState?.globalStep ?? 0) + 1 && job.dp) progress.event('dp', { noiseMultiplier: s.state().dp!.noiseMultiplier, accountant: job.dp.accountant, delta: job.dp.delta });
           const line = { type: 'step', step: s.globalStep, epoch: s.epoch, loss: s.loss, gradNorm: s.gradNorm, lr: s.lr, batch: s.batch, samplesPerSec, threads: job.threads, ...eps };
           await withIo('write metrics', metricsFile, () => appendFile(metricsFile, JSON.stringify(line) + '\n'));
           progress.tick({ step: s.globalStep, totalSteps: s.stepsPerEpoch * job.epochs, epoch: s.epoch, loss: s.loss, samplesPerSec, ...eps });
@@ -181,7 +183,8 @@ async function run(job: Job, flags: TrainFlags, progress: Progress, stop: Stop, 
     if (stop.signal) return signalExit(stop.signal);
     const finalDir = join(outDir, FINAL);
     const files = await withIo('write final weights in', finalDir, () => writeFinal(pool, isModelJsonRef(job.model), finalDir));
-    progress.event('done', { steps: history.steps, epochs: history.epoch.length, loss: history.history.loss?.at(-1), ...(history.epsilon !== undefined ? { epsilon: history.epsilon } : {}), weights: files.manifest });
+    const dpDone = history.epsilon !== undefined ? { epsilon: history.epsilon, noiseMultiplier: history.noiseMultiplier } : {};
+    progress.event('done', { steps: history.steps, epochs: history.epoch.length, loss: history.history.loss?.at(-1), ...dpDone, weights: files.manifest });
     return EXIT.OK;
   } finally {
     progress.stop();

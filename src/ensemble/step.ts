@@ -42,7 +42,7 @@ export async function ensembleStep(core: EnsembleCore, x: BatchInput, y: BatchIn
     const where = o.update ?? 'auto';
     const sharded = where === 'workers' || (where === 'auto' && core.options.threads > 1 && core.stored >= SHARDED_UPDATE_MIN_PARAMS);
     const members = { size: P, noiseSeeds: core.seeds.map(dpNoiseSeed) };
-    const noise = { noiseStd: dp ? dp.noiseMultiplier * dp.maxGradNorm : 0, noiseSeed: members.noiseSeeds[0]!, members };
+    const noise = { noiseStd: dp ? dp.noiseMultiplier * dp.maxGradNorm : 0, noiseSeed: members.noiseSeeds[0]!, members, ...(dp?.secureRng ? { secureNoise: true } : {}) };
     const grad = await core.update(plan, { optimizer, lr, t, divisor: dp?.expectedBatchSize ?? B, ...noise }, sharded ? 'workers' : 'coordinator');
     const gradNorm = each((k) => l2Norm(block(grad, k, P)));
     const overflow = core.updateOverflow();

@@ -1,10 +1,12 @@
 /**
- * Noise calibration: the smallest noise multiplier (up to a tolerance) whose RDP epsilon meets a
- * target, found by the same doubling-then-bisection search as Opacus `get_noise_multiplier`
- * (opacus/accountants/utils.py), so that equal inputs give equal answers.
+ * Noise calibration: the smallest noise multiplier (up to a tolerance) whose epsilon, under the RDP
+ * or the PRV accountant, meets a target, found by the same doubling-then-bisection search as Opacus
+ * `get_noise_multiplier` (opacus/accountants/utils.py), so that equal inputs give equal answers.
  */
 
 import { errors } from '../errors.js';
+import { ACCOUNTANTS, type Accountant } from './accountant.js';
+import { prvBounds } from './prv-numerics.js';
 import { DEFAULT_ORDERS, bestEpsilon, epsilonFloor, sgmRdp } from './sgm.js';
 import {
   checkConversion,
@@ -35,6 +37,10 @@ export interface NoiseSearchOptions {
   orders?: readonly number[] | Float64Array;
   /** RDP -> (epsilon, delta) conversion; default 'improved' (Opacus). */
   conversion?: RdpConversion;
+  /** `'rdp'` (default, as Opacus `get_noise_multiplier`) or `'prv'` (`orders` and `conversion` then do not apply). */
+  accountant?: Accountant;
+  /** PRV only: the accountant's `epsError` (default 0.01). */
+  epsError?: number;
 }
 
 /** Opacus's MAX_SIGMA: doubling from 20 stops at 655360, the last power-of-two multiple of 10 below 1e6. */
@@ -53,8 +59,9 @@ function stepsFromEpochs(epochs: number, q: number): number {
 
 /**
  * The noise multiplier sigma for DP-SGD with Poisson sampling so that the run satisfies
- * (targetEpsilon, delta)-DP under the RDP accountant; the returned sigma's epsilon is within
- * `epsilonTolerance` below the target. Mirrors Opacus `get_noise_multiplier(accountant="rdp")`:
+ * (targetEpsilon, delta)-DP under the RDP accountant (default) or, with `accountant: 'prv'`, the
+ * PRV accountant ({@link prvEpsilon}'s upper bound); the returned sigma's epsilon is within
+ * `epsilonTolerance` below the target. Mirrors Opacus `get_noise_multiplier(accountant=…)`:
  * start at sigma = 20 and double until epsilon <= target, then bisect on [0, sigma] until epsilon is
  * within tolerance, returning the upper end.
  *
@@ -69,6 +76,8 @@ function stepsFromEpochs(epochs: number, q: number): number {
  * const sigma = noiseMultiplierFor({ targetEpsilon: 1, delta: 1e-5, sampleRate: 256 / 60000, epochs: 60 });
  * console.log(sigma); // 2.1875
  * console.log(rdpEpsilon({ sampleRate: 256 / 60000, noiseMultiplier: sigma, steps: 14062, delta: 1e-5 })); // ~0.9949
+ * // The PRV accountant needs less noise for the same budget (Opacus's accountants_test: 1.34765625).
+ * noiseMultiplierFor({ targetEpsilon: 8, delta: 1e-5, sampleRate: 0.04, epochs: 90, accountant: 'prv' });
  * ```
  */
 export function noiseMultiplierFor(options: NoiseSearchOptions): number {
@@ -92,28 +101,33 @@ export function noiseMultiplierFor(options: NoiseSearchOptions): number {
     steps = checkSteps(options.steps, 'steps', true);
   }
 
-  // With sigma -> infinity the RDP tends to 0 and epsilon to this floor; it is never reached.
-  const floor = epsilonFloor(orders, delta, conversion);
-  if (target <= floor) {
-    throw errors.invalidOption(
-      'targetEpsilon',
-      `a number > ${floor.toPrecision(6)} (the epsilon of infinite noise at this delta and these orders)`,
-      target,
-    );
+  const accountant = options.accountant ?? 'rdp';
+  if (!ACCOUNTANTS.includes(accountant)) throw errors.invalidOption('accountant', "'rdp' or 'prv'", accountant);
+  if (accountant === 'prv') {
+    const epsError = options.epsError === undefined ? 0.01 : checkPositive('epsError', options.epsError);
+    const at = (sigma: number) => prvBounds([{ sampleRate: q, noiseMultiplier: sigma, steps }], delta, epsError, delta / 1000).upper;
+    return searchNoiseMultiplier('targetEpsilon', target, tolerance, at, { epsilon: epsError, why: "the PRV accountant's epsError, which its upper bound adds even for infinite noise" });
   }
+  if (options.epsError !== undefined) throw errors.invalidOption('epsError', "nothing with accountant 'rdp' (it is the PRV accountant's)", options.epsError);
+  const at = (sigma: number) => bestEpsilon(orders, sgmRdp(q, sigma, steps, orders), delta, conversion).epsilon;
+  // With sigma -> infinity the RDP tends to 0 and epsilon to this floor; it is never reached.
+  return searchNoiseMultiplier('targetEpsilon', target, tolerance, at, { epsilon: epsilonFloor(orders, delta, conversion), why: 'the epsilon of infinite noise at this delta and these orders' });
+}
 
-  const epsilonAt = (sigma: number) => bestEpsilon(orders, sgmRdp(q, sigma, steps, orders), delta, conversion).epsilon;
-
+/**
+ * Opacus's search: start at sigma = 20 and double until epsilonAt(sigma) <= target, then bisect on
+ * [0, sigma] until the epsilon is within `tolerance` below the target, returning the upper end.
+ * `floor` is the epsilon of infinite noise (never reached): a target at or below it is refused at
+ * once, naming `field`, as is one that needs sigma > 655360 (Opacus's limit).
+ */
+export function searchNoiseMultiplier(field: string, target: number, tolerance: number, epsilonAt: (sigma: number) => number, floor: { epsilon: number; why: string }): number {
+  if (target <= floor.epsilon) throw errors.invalidOption(field, `a number > ${floor.epsilon.toPrecision(6)} (${floor.why})`, target);
   let sigmaLow = 0;
   let sigmaHigh = 10;
   let epsHigh = Infinity;
   while (epsHigh > target) {
     if (2 * sigmaHigh > MAX_SIGMA) {
-      throw errors.invalidOption(
-        'targetEpsilon',
-        `a budget reachable with noiseMultiplier <= ${sigmaHigh} (which gives epsilon ${epsHigh.toPrecision(6)})`,
-        target,
-      );
+      throw errors.invalidOption(field, `a budget reachable with noiseMultiplier <= ${sigmaHigh} (which gives epsilon ${epsHigh.toPrecision(6)})`, target);
     }
     sigmaHigh *= 2;
     epsHigh = epsilonAt(sigmaHigh);

@@ -18,7 +18,9 @@ const KNOWN: Readonly<Record<string, readonly string[]>> = {
   epsilonFromRdp: ['rdp', 'orders', 'delta', 'conversion'],
   rdpEpsilon: ['sampleRate', 'noiseMultiplier', 'steps', 'orders', 'delta', 'conversion'],
   rdpEpsilonDetail: ['sampleRate', 'noiseMultiplier', 'steps', 'orders', 'delta', 'conversion'],
-  noiseMultiplierFor: ['targetEpsilon', 'delta', 'sampleRate', 'epochs', 'steps', 'epsilonTolerance', 'orders', 'conversion'],
+  noiseMultiplierFor: ['targetEpsilon', 'delta', 'sampleRate', 'epochs', 'steps', 'epsilonTolerance', 'orders', 'conversion', 'accountant', 'epsError'],
+  prvEpsilon: ['sampleRate', 'noiseMultiplier', 'steps', 'phases', 'delta', 'epsError', 'deltaError'],
+  prvEpsilonDetail: ['sampleRate', 'noiseMultiplier', 'steps', 'phases', 'delta', 'epsError', 'deltaError'],
 };
 
 /**

@@ -1,6 +1,7 @@
 import { applyUpdate } from '../optim/apply.js';
 import type { OptimizerSpec } from '../optim/types.js';
 import { addNoise } from '../privacy/gaussian.js';
+import { addSecureNoise } from '../privacy/secure-noise.js';
 import { reducePartials } from './reduce.js';
 
 /**
@@ -16,6 +17,8 @@ export interface UpdatePlan {
   /** DP noise std added to the SUM before dividing (noiseMultiplier × maxGradNorm); 0 without DP. */
   noiseStd: number;
   noiseSeed: number;
+  /** DP noise from node:crypto instead of the seeded counter-based stream (`dp.secureRng`): not reproducible. */
+  secureNoise?: boolean;
   /** Optimizer spec with the schedule replaced by the resolved `lr` (functions cannot be cloned). */
   spec: OptimizerSpec;
   lr: number;
@@ -55,7 +58,8 @@ export function updateSlice(plan: UpdatePlan, v: UpdateViews, lo: number, hi: nu
   const sum = scratch.subarray(0, hi - lo);
   reducePartials(v.partial, numChunks, P, sum, 1, lo, hi);
   // DP: noise is added to the SUM of clipped gradients, before dividing (as Opacus does).
-  if (plan.members) addMemberNoise(plan, plan.members, sum, lo, hi);
+  if (plan.secureNoise) addSecureNoise(sum, lo, hi, plan.noiseStd, lo);
+  else if (plan.members) addMemberNoise(plan, plan.members, sum, lo, hi);
   else addNoise(sum, lo, hi, plan.noiseStd, plan.noiseSeed, plan.t, lo);
   for (let k = lo; k < hi; k++) v.grad[k] = sum[k - lo]! / divisor;
   v.pOut.set(v.pIn.subarray(lo, hi), lo);

@@ -6,13 +6,14 @@
 import { errors, GradPoolError, raw } from '../errors.js';
 import type { BatchInput } from '../input.js';
 import { checkKnownFields } from '../validate.js';
+import { checkDpState } from './dp-fit.js';
 
 type Batch = { x: BatchInput; y: BatchInput };
 /** What `fit` accepts as data besides in-memory arrays: a restartable async iterable, or a function returning a fresh one per epoch. */
 export type BatchSource = AsyncIterable<Batch> | (() => AsyncIterable<Batch>);
 
-const STATE_FIELDS = ['epoch', 'batch', 'globalStep', 'dpSteps', 'sampler', 'history', 'epochLoss', 'epochSamples', 'randomCalls'];
-const HISTORY_FIELDS = ['epoch', 'history', 'steps', 'stopped', 'epsilon'];
+const STATE_FIELDS = ['epoch', 'batch', 'globalStep', 'dpSteps', 'sampler', 'history', 'epochLoss', 'epochSamples', 'randomCalls', 'dp'];
+const HISTORY_FIELDS = ['epoch', 'history', 'steps', 'stopped', 'epsilon', 'noiseMultiplier'];
 const isCount = (v: unknown): v is number => typeof v === 'number' && Number.isSafeInteger(v) && v >= 0;
 const isWords = (v: unknown): boolean => Array.isArray(v) && (v.length === 4 || v.length === 5) && v.every((w) => typeof w === 'number' && Number.isFinite(w));
 
@@ -24,6 +25,7 @@ export function checkInitialState(s: unknown): void {
   const o = s as Record<string, unknown>;
   for (const f of ['epoch', 'batch', 'globalStep', 'dpSteps', 'epochSamples'])
     if (!isCount(o[f])) throw errors.invalidOption(`${name}.${f}`, 'a non-negative integer', o[f]);
+  if (o.dp !== undefined) checkDpState(`${name}.dp`, o.dp);
   if (o.randomCalls !== undefined && !isCount(o.randomCalls)) throw errors.invalidOption(`${name}.randomCalls`, 'a non-negative integer', o.randomCalls);
   if (typeof o.epochLoss !== 'number' || !Number.isFinite(o.epochLoss)) throw errors.invalidOption(`${name}.epochLoss`, 'a finite number', o.epochLoss);
   const sampler = o.sampler as Record<string, unknown> | undefined;

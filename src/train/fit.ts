@@ -3,7 +3,7 @@ import { readPair, type BatchInput } from '../input.js';
 import { validateOptimizerSpec } from '../optim/spec.js';
 import type { OptimizerSpec } from '../optim/types.js';
 import type { ModelDef } from '../model/define.js';
-import { computeRdp, epsilonFromRdp } from '../privacy/rdp.js';
+import { checkFitDp, DpAccounting, type DpFitState, type FitDp } from './dp-fit.js';
 import { METRICS, type Metric } from './metrics.js';
 import { gatherRows, Sampler, type SamplerState, type Sampling } from './sampler.js';
 import type { StepOptions, StepResult } from './step.js';
@@ -29,15 +29,7 @@ export interface Trainer {
  */
 export type FitData = { x: BatchInput; y: BatchInput } | BatchSource;
 
-/** DP-SGD for `fit`: Opacus semantics, with an RDP accountant reporting ε. */
-export interface FitDp {
-  maxGradNorm: number;
-  noiseMultiplier: number;
-  /** `'poisson'` (default; what the accountant assumes) or `'shuffle'` (fixed-size batches). */
-  sampling?: 'poisson' | 'shuffle';
-  /** δ of the reported (ε, δ). Default 1e-5. */
-  delta?: number;
-}
+export type { FitDp } from './dp-fit.js';
 
 /** Passed to `onStep` after every step. Return `false` (or a promise of it) to stop training. */
 export interface StepLogs extends StepResult {
@@ -48,7 +40,7 @@ export interface StepLogs extends StepResult {
   globalStep: number;
   /** Steps in one epoch (for iterable data: unknown, NaN). */
   stepsPerEpoch: number;
-  /** With `dp`: ε spent so far at δ, counting this step. */
+  /** With `dp`: ε spent so far at δ, counting this step (computed when read: PRV can take a second on large runs). */
   epsilon?: number;
   /** The state to resume from after this step (with the pool's params and optimizer state). */
   state: () => FitState;
@@ -69,8 +61,10 @@ export interface History {
   history: Record<string, number[]>;
   steps: number;
   stopped: boolean;
-  /** With `dp`: ε spent at δ (RDP accountant, Mironov et al. 2019). */
+  /** With `dp`: ε spent at δ, under `dp.accountant` (PRV by default). */
   epsilon?: number;
+  /** With `dp`: the noise multiplier used (the one chosen for `dp.targetEpsilon`, or `dp.noiseMultiplier`). */
+  noiseMultiplier?: number;
 }
 
 /** Where a run stands between two steps; with params and optimizer state, it resumes bit-exactly. */
@@ -91,6 +85,8 @@ export interface FitState {
    * existed: read as 0.
    */
   randomCalls?: number;
+  /** With `dp`: the σ in use and the accountant's history of steps (absent in states saved before it existed). */
+  dp?: DpFitState;
 }
 
 export interface FitOptions {
@@ -126,10 +122,8 @@ function validate(o: FitOptions, inMemory: boolean): void {
   for (const cb of ['onStep', 'onEpochEnd'] as const) if (o[cb] !== undefined && typeof o[cb] !== 'function') throw errors.invalidOption(cb, 'a function', o[cb]);
   if (o.initialState !== undefined) checkInitialState(o.initialState);
   if (o.dp) {
-    checkOptionsObject(o.dp, ['maxGradNorm', 'noiseMultiplier', 'sampling', 'delta'], 'an object {maxGradNorm, noiseMultiplier}', 'dp');
+    checkFitDp(o.dp);
     if (!inMemory) throw errors.invalidOption('dp', 'in-memory {x, y} data (gradpool must control sampling for the privacy accounting)', raw('an async iterable'));
-    if (o.dp.sampling !== undefined && o.dp.sampling !== 'poisson' && o.dp.sampling !== 'shuffle') throw errors.invalidOption('dp.sampling', "'poisson' or 'shuffle'", o.dp.sampling);
-    if (o.dp.delta !== undefined && !(typeof o.dp.delta === 'number' && o.dp.delta > 0 && o.dp.delta < 1)) throw errors.invalidOption('dp.delta', 'a number in (0, 1)', o.dp.delta);
   }
 }
 
@@ -156,11 +150,11 @@ export async function fit(pool: Trainer, data: FitData, o: FitOptions): Promise<
     ? structuredClone({ ...s0, sampler: sampler.state() })
     : { epoch: 0, batch: 0, globalStep: 0, dpSteps: 0, sampler: sampler.state(), history: { epoch: [], history: {}, steps: 0, stopped: false }, epochLoss: 0, epochSamples: 0 };
   if (s0) pool.randomCalls = s0.randomCalls ?? 0;
-  const stepDp = dp && { maxGradNorm: dp.maxGradNorm, noiseMultiplier: dp.noiseMultiplier, expectedBatchSize: sampler.q * N };
-  // RDP composes linearly over identical steps: one step's RDP (~2 ms) once, then ε per step is cheap.
-  const rdpPerStep = dp ? computeRdp({ sampleRate: sampler.q, noiseMultiplier: dp.noiseMultiplier, steps: 1 }) : null;
-  const eps = () => (dp ? epsilonFromRdp({ rdp: rdpPerStep!.map((r) => (st.dpSteps === 0 ? 0 : r * st.dpSteps)), delta: dp.delta ?? 1e-5 }).epsilon : undefined);
-  const snapshot = (): FitState => structuredClone({ ...st, sampler: sampler.state() });
+  // Before any step: choosing σ for a target ε can fail (unreachable), and must leave everything unchanged.
+  const acct = dp ? new DpAccounting(dp, { n: N, sampleRate: sampler.q, totalSteps: epochs * sampler.batchesPerEpoch }, s0?.dp, s0?.dp ? 0 : (s0?.dpSteps ?? 0)) : null;
+  const stepDp = dp && { maxGradNorm: dp.maxGradNorm, noiseMultiplier: acct!.noiseMultiplier, expectedBatchSize: sampler.q * N, ...(dp.secureRng ? { secureRng: true } : {}) };
+  const eps = () => acct?.epsilon();
+  const snapshot = (): FitState => structuredClone({ ...st, sampler: sampler.state(), ...(acct ? { dp: acct.state() } : {}) });
   const record = (key: string, v: number | undefined) => v !== undefined && (st.history.history[key] ??= []).push(v);
   // What this fit has changed so far, for an error that stops it part-way.
   const done = { applied: 0, skipped: 0, lastApplied: st.globalStep };
@@ -204,12 +198,13 @@ export async function fit(pool: Trainer, data: FitData, o: FitOptions): Promise<
       if (r.skipped) done.skipped++;
       else (done.applied++, (done.lastApplied = st.globalStep));
       if (pool.randomCalls !== undefined) st.randomCalls = pool.randomCalls;
-      if (!r.skipped && dp) st.dpSteps++;
+      if (!r.skipped && acct) (st.dpSteps++, acct.step(sampler.q));
       if (r.batch > 0 && !r.skipped) {
         st.epochLoss += r.loss * r.batch;
         st.epochSamples += r.batch;
       }
-      const logs: StepLogs = { ...r, epoch: st.epoch, batchIndex: b, globalStep: st.globalStep, stepsPerEpoch: iterable ? NaN : sampler.batchesPerEpoch, ...(dp ? { epsilon: eps() } : {}), state: snapshot };
+      const logs: StepLogs = { ...r, epoch: st.epoch, batchIndex: b, globalStep: st.globalStep, stepsPerEpoch: iterable ? NaN : sampler.batchesPerEpoch, state: snapshot };
+      if (acct) Object.defineProperty(logs, 'epsilon', { get: acct.epsilonNow(), enumerable: true });
       if ((await o.onStep?.(logs)) === false) st.history.stopped = true;
       if (st.history.stopped) break;
     }
@@ -230,6 +225,6 @@ export async function fit(pool: Trainer, data: FitData, o: FitOptions): Promise<
     if (st.history.stopped) break;
   }
   st.history.steps = st.globalStep;
-  if (dp) st.history.epsilon = eps();
+  if (acct) Object.assign(st.history, { epsilon: eps(), noiseMultiplier: acct.noiseMultiplier });
   return st.history;
 }

@@ -16,6 +16,12 @@ export interface StepDp {
   noiseMultiplier: number;
   /** The noisy sum is divided by this (Opacus: sampleRate × datasetSize). Default: the batch size. */
   expectedBatchSize?: number;
+  /**
+   * Draw the noise from node:crypto (the sum-of-four-Gaussians sampler of Holohan & Braghin 2021,
+   * as Opacus's `secure_mode`; see privacy/secure-noise.ts) instead of the seeded counter-based
+   * generator. The step is then not reproducible: not bit-identical across thread counts or runs.
+   */
+  secureRng?: boolean;
 }
 
 export interface StepOptions extends CallOptions {
@@ -68,7 +74,8 @@ export function validateStepOptions(o: StepOptions): void {
   if (o.update !== undefined && !['auto', 'coordinator', 'workers'].includes(o.update)) throw errors.invalidOption('update', "'auto', 'coordinator' or 'workers'", o.update);
   const dp = o.dp;
   if (dp !== undefined) {
-    checkOptionsObject(dp, ['maxGradNorm', 'noiseMultiplier', 'expectedBatchSize'], 'an object {maxGradNorm, noiseMultiplier}', 'dp');
+    checkOptionsObject(dp, ['maxGradNorm', 'noiseMultiplier', 'expectedBatchSize', 'secureRng'], 'an object {maxGradNorm, noiseMultiplier}', 'dp');
+    if (dp.secureRng !== undefined && typeof dp.secureRng !== 'boolean') throw errors.invalidOption('dp.secureRng', 'a boolean', dp.secureRng);
     if (!isPositive(dp.maxGradNorm)) throw errors.invalidOption('dp.maxGradNorm', 'a positive number', dp.maxGradNorm);
     if (typeof dp.noiseMultiplier !== 'number' || !Number.isFinite(dp.noiseMultiplier) || dp.noiseMultiplier < 0)
       throw errors.invalidOption('dp.noiseMultiplier', 'a number >= 0', dp.noiseMultiplier);
@@ -113,7 +120,7 @@ export async function trainStep(core: PoolCore, x: BatchInput, y: BatchInput, o:
     if (r && r.badSample >= 0) return skip(errors.nonFiniteGradient(op, r.badSample).message, NaN);
     const where = o.update ?? 'auto';
     const sharded = where === 'workers' || (where === 'auto' && core.options.threads > 1 && core.model.layout.total >= SHARDED_UPDATE_MIN_PARAMS);
-    const noise = { noiseStd: dp ? dp.noiseMultiplier * dp.maxGradNorm : 0, noiseSeed: dpNoiseSeed(core.options.seed) };
+    const noise = { noiseStd: dp ? dp.noiseMultiplier * dp.maxGradNorm : 0, noiseSeed: dpNoiseSeed(core.options.seed), ...(dp?.secureRng ? { secureNoise: true } : {}) };
     const grad = await core.update(plan, { optimizer, lr, t, divisor: dp?.expectedBatchSize ?? B, ...noise }, sharded ? 'workers' : 'coordinator');
     const overflow = core.updateOverflow();
     if (overflow) {

@@ -5,7 +5,7 @@ import { execFileSync } from 'node:child_process';
 import { readFileSync, truncateSync, writeFileSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
-import { GradPool, rdpEpsilon } from '../../src/index.js';
+import { GradPool, prvEpsilon } from '../../src/index.js';
 import { useBackend } from '../helpers/env.js';
 import { CLI, makeJob, runCli } from './helpers.js';
 import { assertClose } from '../helpers/assert.js';
@@ -75,10 +75,10 @@ describe('cli: gradpool train', function () {
       assert.deepEqual(stepsOf(dir), Array.from({ length: stepsOf(base.dir).length }, (_, i) => i + 1));
       assert.deepEqual(epochsOf(dir), epochsOf(base.dir));
       if (dp) {
-        // metrics.jsonl's ε is the accountant's figure for the steps taken (Poisson q = 8/240).
-        const last = readFileSync(join(dir, 'out', 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { type: string; step: number; epsilon: number }).filter((l) => l.type === 'step').at(-1)!;
+        // metrics.jsonl's ε is the (default, PRV) accountant's figure for the steps taken (Poisson q = 8/240).
+        const last = readFileSync(join(dir, 'out', 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { type: string; step: number; epsilon: number }).filter((l) => l.type === 'epoch').at(-1)!;
         assert.equal(last.step, 90);
-        assertClose([last.epsilon], [rdpEpsilon({ sampleRate: 8 / 240, noiseMultiplier: dp.noiseMultiplier, steps: 90, delta: 1e-5 })], { rtol: 1e-12 }, 'epsilon');
+        assertClose([last.epsilon], [prvEpsilon({ sampleRate: 8 / 240, noiseMultiplier: dp.noiseMultiplier, steps: 90, delta: 1e-5 })], { rtol: 1e-12 }, 'epsilon');
       }
     }
   });

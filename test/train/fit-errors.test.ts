@@ -118,7 +118,7 @@ describe('train: fit failures', function () {
     const data = { x: rowsWith({}), y };
     await rejectsExactly(
       pool.fit(data, { optimizer: opt(), initialState: { foo: 1 } as never }),
-      'initialState.foo: unknown field (expected one of: epoch, batch, globalStep, dpSteps, sampler, history, epochLoss, epochSamples, randomCalls)',
+      'initialState.foo: unknown field (expected one of: epoch, batch, globalStep, dpSteps, sampler, history, epochLoss, epochSamples, randomCalls, dp)',
     );
     let state: FitState | undefined;
     await pool.fit(data, { optimizer: opt(), batchSize: 4, onStep: (l) => ((state = l.state()), false) });
