@@ -6,6 +6,7 @@ import type { LayersLoss } from './model/layers/losses.js';
 import { isLayersRef } from './model/layers/source.js';
 import { EXECUTORS, RANDOMNESS, type ExecutorName, type Randomness } from './shared/protocol.js';
 import { checkKnownFields, checkOptionsObject, isPosInt, isPositive } from './validate.js';
+import { resolveCluster, type ClusterOptions } from './cluster/options.js';
 
 /** Options of {@link GradPool.create}. */
 export interface GradPoolOptions {
@@ -128,16 +129,30 @@ export interface GradPoolOptions {
    * ```
    */
   replay?: boolean;
+  /**
+   * Makes this pool one node of a multi-node run over NATS (docs/multi-node.md): `step` and `fit`
+   * compute this node's share of each batch's chunks and fold the nodes' sums in chunk order, so
+   * results are bit-identical to one pool's for any number of nodes and threads. `threads` is per node.
+   *
+   * @example
+   * ```ts
+   * // on every node, with its own rank:
+   * const pool = await GradPool.create({ model: new URL('./model.js', import.meta.url), threads: 4, cluster: { nodes: 3, rank, nats: 'nats://nats:4222', runId: 'mnist-1' } });
+   * await pool.fit({ x, y }, { optimizer: adam(), epochs: 1, batchSize: 96 }); // same data and options everywhere
+   * await pool.close();
+   * ```
+   */
+  cluster?: ClusterOptions;
 }
 
 /** The options with defaults filled in; `executor` is still `'auto'` until the probe at creation resolves it. */
-export type ResolvedOptions = Required<Omit<GradPoolOptions, 'backendModule' | 'chunkSize' | 'executor' | 'loss' | 'callTimeoutMs'>> &
-  Pick<GradPoolOptions, 'backendModule' | 'chunkSize' | 'loss' | 'callTimeoutMs'> & { executor: 'auto' | ExecutorName };
+export type ResolvedOptions = Required<Omit<GradPoolOptions, 'backendModule' | 'chunkSize' | 'executor' | 'loss' | 'callTimeoutMs' | 'cluster'>> &
+  Pick<GradPoolOptions, 'backendModule' | 'chunkSize' | 'loss' | 'callTimeoutMs' | 'cluster'> & { executor: 'auto' | ExecutorName };
 
 /** The options of a running pool: the executor is resolved. */
 export type PoolOptions = ResolvedOptions & { executor: ExecutorName };
 
-const KNOWN = ['model', 'threads', 'backend', 'backendModule', 'seed', 'chunkSize', 'executor', 'resourceLimits', 'randomness', 'loss', 'replay', 'callTimeoutMs'];
+const KNOWN = ['model', 'threads', 'backend', 'backendModule', 'seed', 'chunkSize', 'executor', 'resourceLimits', 'randomness', 'loss', 'replay', 'callTimeoutMs', 'cluster'];
 
 /**
  * What one idle worker costs in memory, in MB: the process's RSS growth per worker for pools of 1 to
@@ -210,5 +225,6 @@ export function resolveOptions(o: GradPoolOptions): ResolvedOptions {
   if (callTimeoutMs !== undefined && !(isPositive(callTimeoutMs) && callTimeoutMs <= 2 ** 31 - 1))
     throw errors.invalidOption('callTimeoutMs', 'a number of milliseconds > 0 and at most 2147483647 (omit it for no limit)', callTimeoutMs);
   const resourceLimits = { maxOldGenerationSizeMb: defaultHeapLimitMb(threads), ...o.resourceLimits };
-  return { model: o.model, threads, backend, backendModule: o.backendModule, seed, chunkSize: o.chunkSize, executor, resourceLimits, randomness, loss: o.loss, replay, callTimeoutMs };
+  const cluster = o.cluster === undefined ? {} : { cluster: resolveCluster(o.cluster) };
+  return { model: o.model, threads, backend, backendModule: o.backendModule, seed, chunkSize: o.chunkSize, executor, resourceLimits, randomness, loss: o.loss, replay, callTimeoutMs, ...cluster };
 }

@@ -21,6 +21,8 @@ import { trainStep, type StepOptions, type StepResult } from './train/step.js';
 import { meanGradient, type GradientOptions } from './train/gradient.js';
 import { checkSignal, type CallOptions, type CloseOptions } from './lifecycle.js';
 import type { Evaluation, MeanGradient, OutputOptions, PerSampleGrads, PoolStats } from './results.js';
+import { ClusterMember } from './cluster/member.js';
+import type { ClusterStats } from './cluster/node.js';
 
 export type { Evaluation, MeanGradient, OutputOptions, PerSampleGrads, PoolStats } from './results.js';
 
@@ -62,7 +64,11 @@ export class GradPool<N extends string = string> implements Trainer {
     private readonly core: PoolCore,
     /** Gradpool's copy of a tfjs-layers model (the template of {@link toLayersModel}); null for a defineModel module. */
     private layers: tf.LayersModel | null,
-  ) {}
+    /** This pool's place in a multi-node run (the `cluster` option), or null. */
+    readonly cluster: ClusterMember | null = null,
+  ) {
+    cluster?.attach(this as unknown as GradPool);
+  }
 
   /**
    * Starts the workers, loads the model in each, and initialises the parameters from `seed`.
@@ -80,6 +86,8 @@ export class GradPool<N extends string = string> implements Trainer {
     const href = layers?.key ?? modelHref(o.model as string | URL);
     const model = layers?.def ?? (await loadModel(href));
     const load: LoadSpec = { model: href, ...(layers ? { layers: layers.artifact } : {}), backend: o.backend, ...(o.backendModule !== undefined ? { backendModule: o.backendModule } : {}) };
+    // NATS first: an unreachable server fails creation at once, naming the URL, before any worker starts.
+    const cluster = o.cluster ? await ClusterMember.connect(o.cluster) : null;
     const dispatcher = new Dispatcher(o.threads, o.resourceLimits);
     try {
       // Load everywhere, learn the output shape, and resolve 'auto' by the probe's answer; only then
@@ -91,9 +99,10 @@ export class GradPool<N extends string = string> implements Trainer {
       const outputShape = described.outputShape!;
       // Prime every worker's executor so the first calls don't pay V8/wasm tier-up (workers/prime.ts).
       await dispatcher.warmup(load, { runtime, outputSize: outputShape.reduce((a, b) => a * b, 1), gradients: described.notDifferentiable === undefined });
-      return new GradPool<ParamNames<M>>(new PoolCore(model, { ...o, executor }, dispatcher, runtime, outputShape, layers?.initial ?? initParams(model, o.seed), described.notDifferentiable), layers?.model ?? null);
+      return new GradPool<ParamNames<M>>(new PoolCore(model, { ...o, executor }, dispatcher, runtime, outputShape, layers?.initial ?? initParams(model, o.seed), described.notDifferentiable), layers?.model ?? null, cluster);
     } catch (e) {
       await dispatcher.close();
+      await cluster?.close();
       layers?.model.dispose();
       throw e;
     }
@@ -270,7 +279,7 @@ export class GradPool<N extends string = string> implements Trainer {
    * slices for large models. Parameters and optimizer state change only if the whole step succeeds.
    */
   step(x: BatchInput, y: BatchInput, options: StepOptions): Promise<StepResult> {
-    return trainStep(this.core, x, y, options);
+    return trainStep(this.core, x, y, options, this.cluster);
   }
 
   /** Trains over a dataset for some epochs, like tfjs's `model.fit`. See {@link FitOptions}. */
@@ -283,8 +292,8 @@ export class GradPool<N extends string = string> implements Trainer {
    * Diagnostics: what each live worker reported after its last task (tf tensor counts, for leak
    * checks), the last call's time breakdown, and the shared memory held.
    */
-  stats(): PoolStats {
-    return this.core.stats();
+  stats(): PoolStats & { cluster?: ClusterStats } {
+    return { ...this.core.stats(), ...(this.cluster ? { cluster: this.cluster.stats() } : {}) };
   }
 
   /**
@@ -293,6 +302,7 @@ export class GradPool<N extends string = string> implements Trainer {
    */
   async close(options: CloseOptions = {}): Promise<void> {
     await this.core.close(options);
+    await this.cluster?.close();
     this.layers?.dispose();
     this.layers = null;
   }
