@@ -85,15 +85,25 @@ async function follow(link: ClusterLink, pool: PoolAccess, optimizer: OptimizerS
   hello();
   const again = setInterval(hello, HELLO_EVERY_MS);
   try {
+    // Both answers are addressed: a refusal names the process it refuses, a welcome its members. An
+    // answer to another process holding this rank (one that arrived before, or is refused now) is not ours.
     const refused = (async () => {
       for (;;) {
         const r = parse<{ target: number; why: string }>(await link.receive(KIND.refuse));
         if (r.target === link.incarnation) throw clusterErrors.refused(r.why);
-        link.dropped.unknownSender++; // a refusal for another process holding this rank
+        link.dropped.unknownSender++;
       }
     })();
-    const body = await within(Promise.race([link.receive(KIND.welcome), refused]), link, link.o.joinTimeoutMs, () => [0]);
-    const { meta, arrays } = unpack(body);
+    const welcomed = (async () => {
+      for (;;) {
+        const w = unpack(await link.receive(KIND.welcome));
+        if (w.meta.members[link.o.rank] === link.incarnation) return w;
+        link.dropped.unknownSender++;
+      }
+    })();
+    // The loser of the race waits on; a later link failure must not surface as an unhandled rejection.
+    for (const p of [refused, welcomed]) p.catch(() => undefined);
+    const { meta, arrays } = await within(Promise.race([welcomed, refused]), link, link.o.joinTimeoutMs, () => [0]);
     pool.setParams(Object.fromEntries(meta.params.map((n, i) => [n, arrays[i]!])));
     pool.setOptimizerState(optimizer, { step: meta.optimizerStep, slots: Object.fromEntries(meta.slots.map((s, i) => [s, arrays[meta.params.length + i]!])) });
     pool.randomCalls = meta.randomCalls;

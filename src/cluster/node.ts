@@ -83,7 +83,7 @@ export class ClusterLink {
   static async connect(o: ResolvedCluster): Promise<ClusterLink> {
     let nc: NatsConnection;
     try {
-      nc = await connect({ servers: o.nats, name: `gradpool-${o.runId}-${o.rank}`, reconnect: false, pingInterval: o.heartbeatMs, maxPingOut: Math.max(2, Math.ceil(o.heartbeatTimeoutMs / o.heartbeatMs)), timeout: Math.min(20_000, o.joinTimeoutMs) });
+      nc = await connect({ servers: o.nats, name: `gradpool-${o.runId}-${o.rank}`, reconnect: false, noEcho: true, pingInterval: o.heartbeatMs, maxPingOut: Math.max(2, Math.ceil(o.heartbeatTimeoutMs / o.heartbeatMs)), timeout: Math.min(20_000, o.joinTimeoutMs) });
     } catch (e) {
       throw clusterErrors.unreachable(o.nats, e);
     }

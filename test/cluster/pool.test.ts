@@ -54,4 +54,82 @@ describe('cluster: pools as nodes over NATS', function () {
       }
     });
   }
+
+  const data = { x: { shape: [40, 5], data: x }, y: { shape: [40, 3], data: y } };
+
+  it('messages of another run, of a past step, from a process that is not the member, or malformed are dropped and counted, never summed', async () => {
+    const optimizer = adam({ learningRate: 0.05 });
+    const single = await GradPool.create(base);
+    await single.fit(data, { optimizer, epochs: 1, batchSize: B });
+    await single.fit(data, { optimizer, epochs: 1, batchSize: B });
+    const want = bits(single.getParams());
+    await single.close();
+    const pools = await nodesOf(2);
+    const runId = pools[0]!.cluster!.runId;
+    const nc = await connect({ servers: nats.url });
+    try {
+      const to1 = `gradpool.${runId}.to.1`;
+      // A well-formed fold for the first step, of ones: summed, it would change every parameter.
+      const fold = new Uint8Array(8 * (4 + 39)).fill(0);
+      new Float64Array(fold.buffer).fill(1, 4);
+      const inc0 = pools[0]!.cluster!.link.incarnation;
+      for (const m of encode({ kind: KIND.fold, from: 0, step: 1, incarnation: inc0, runId: 'another-run' }, fold, 2 ** 20)) nc.publish(to1, m);
+      nc.publish(to1, new Uint8Array([1, 2, 3, 4, 5]));
+      await nc.flush();
+      const opts = () => ({ optimizer: adam({ learningRate: 0.05 }), epochs: 1, batchSize: B });
+      const o1 = pools.map(opts);
+      await Promise.all(pools.map((p, k) => p.fit(data, o1[k]!)));
+      const seq = pools[1]!.cluster!.link.seq;
+      for (const m of encode({ kind: KIND.fold, from: 0, step: seq, incarnation: inc0, runId }, fold, 2 ** 20)) nc.publish(to1, m);
+      for (const m of encode({ kind: KIND.fold, from: 0, step: seq + 1, incarnation: inc0 ^ 1, runId }, fold, 2 ** 20)) nc.publish(to1, m);
+      await nc.flush();
+      await Promise.all(pools.map((p, k) => p.fit(data, o1[k]!)));
+      for (const p of pools) assert.equal(bits(p.getParams()), want);
+      const { dropped } = pools[1]!.stats().cluster!;
+      assert.deepEqual(dropped, { otherRun: 1, outOfStep: 1, unknownSender: 1, malformed: 1 });
+    } finally {
+      await nc.close();
+      await Promise.all(pools.map((p) => p.close()));
+    }
+  });
+
+  it('a node arriving once the run is under way is refused, naming its step and the run\'s; the run goes on', async () => {
+    const pools = await nodesOf(2);
+    const late = await GradPool.create({ ...base, cluster: cluster(2, 1, pools[0]!.cluster!.runId) });
+    try {
+      const o = pools.map(() => adam({ learningRate: 0.05 }));
+      await Promise.all(pools.map((p, k) => p.fit(data, { optimizer: o[k]!, epochs: 1, batchSize: B })));
+      const at = pools[0]!.cluster!.link.seq;
+      await assert.rejects(late.step(data.x, data.y, { optimizer: adam() }), { code: 'ERR_CLUSTER_REFUSED', message: `cluster: refused to join: rank 1 joins at step 0, but the run is already at step ${at}` });
+      await Promise.all(pools.map((p, k) => p.step(data.x, data.y, { optimizer: o[k]! })));
+      assert.equal(pools[0]!.cluster!.link.seq, at + 1);
+    } finally {
+      await late.close();
+      await Promise.all(pools.map((p) => p.close()));
+    }
+  });
+
+  it('a node that leaves fails the next step on the others with ERR_CLUSTER_NODE_LOST naming it; parameters unchanged', async () => {
+    const pools = await nodesOf(2);
+    try {
+      const o = pools.map(() => adam({ learningRate: 0.05 }));
+      await Promise.all(pools.map((p, k) => p.step(data.x, data.y, { optimizer: o[k]! })));
+      const before = bits(pools[0]!.getParams());
+      await pools[1]!.close();
+      await assert.rejects(pools[0]!.step(data.x, data.y, { optimizer: o[0]! }), { code: 'ERR_CLUSTER_NODE_LOST', message: 'cluster: lost rank 1 (it left the run)' });
+      assert.equal(bits(pools[0]!.getParams()), before);
+    } finally {
+      await Promise.all(pools.map((p) => p.close()));
+    }
+  });
+
+  it('an unreachable NATS server fails creation with ERR_CLUSTER_UNREACHABLE naming the URL', async () => {
+    const url = `nats://127.0.0.1:${await (await import('./nats.js')).freePort()}`;
+    await assert.rejects(GradPool.create({ ...base, cluster: { nodes: 2, rank: 0, nats: url, runId: 'x' } }), (e: Error & { code?: string }) => e.code === 'ERR_CLUSTER_UNREACHABLE' && e.message.startsWith(`cluster.nats: cannot connect to ${url} (`));
+  });
+
+  it('bad cluster options name the field', async () => {
+    await assert.rejects(GradPool.create({ ...base, cluster: { nodes: 2, rank: 2, nats: nats.url, runId: 'x' } }), { code: 'ERR_INVALID_OPTION', message: 'cluster.rank: expected an integer in [0, 1], got 2' });
+    await assert.rejects(GradPool.create({ ...base, cluster: { nodes: 2, rank: 0, nats: nats.url, runId: 'a.b' } }), { code: 'ERR_INVALID_OPTION', message: 'cluster.runId: expected 1-64 characters of [A-Za-z0-9_-], got "a.b"' });
+  });
 });
