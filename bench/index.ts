@@ -16,6 +16,7 @@ import { resolveBenchOptions, type BenchOptions } from './options.js';
 import { renderSpeedupSvg } from './plot.js';
 import { consoleReport } from './report.js';
 import { runSuite } from './suite.js';
+import { clusterReport, runClusterBench } from './cluster.js';
 import type { BenchResult, MachineInfo } from './types.js';
 
 export type { BenchOptions, WorkloadName } from './options.js';
@@ -82,12 +83,13 @@ export async function runBench(options: BenchOptions = {}): Promise<BenchRun> {
   const suite = await runSuite(o);
   const scaling = o.scaling && o.workloads.includes('seed') ? await runScaling(o, o.scaling.batch, o.scaling.rounds) : null;
   const targetRun = o.targets ? await runTargets(o, o.targets) : null;
+  const cluster = await runClusterBench({ quick: o.quick }); // multi-node communication on loopback (docs/multi-node.md)
   const speedupBase = o.threads[0]!;
   const rows = deriveRows(suite.rows, speedupBase);
   const notes = [...suite.notes];
   if (o.threads.some((t) => t > machine.availableParallelism))
     notes.push(`threads above the ${machine.availableParallelism} available cores were requested: those figures measure oversubscription`);
-  const result: BenchResult = {
+  const result: BenchResult & { cluster: typeof cluster } = {
     schema: 'gradpool-bench/1',
     date: started.toISOString(),
     machine,
@@ -117,6 +119,7 @@ export async function runBench(options: BenchOptions = {}): Promise<BenchRun> {
     notes,
     loadAverage: { start: loadStart, end: os.loadavg() },
     durationMs: performance.now() - t0,
+    cluster,
   };
   let files: BenchRun['files'] = null;
   if (o.out !== null) {
@@ -128,6 +131,7 @@ export async function runBench(options: BenchOptions = {}): Promise<BenchRun> {
   }
   if (o.log) {
     console.log(consoleReport(result));
+    console.log(clusterReport(cluster));
     if (files) console.log(`\nwrote ${files.json}\n      ${files.svg}`);
   }
   return { result, files };
