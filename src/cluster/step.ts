@@ -10,7 +10,8 @@ import { GradPoolError } from '../errors.js';
 import { ChunkPlan } from '../shared/chunks.js';
 import { countAbove } from '../shared/reduce.js';
 import { exchange, type Failure, type LocalPart } from './exchange.js';
-import type { ClusterMember } from './member.js';
+import type { ClusterLink } from './node.js';
+import type { OptimizerSpec } from '../optim/types.js';
 import { chunkRange } from './options.js';
 
 /** What the chunk phase of a step found over the whole batch, and the plan the update reduces. */
@@ -19,6 +20,13 @@ export interface BatchSums {
   clipped: number;
   badSample: number;
   plan: ChunkPlan;
+}
+
+/** What a step needs of a pool's cluster membership (member.ts's ClusterMember, without its fit types). */
+export interface StepCluster {
+  readonly link: ClusterLink;
+  readonly assembled: boolean;
+  join(optimizer: OptimizerSpec): Promise<unknown>;
 }
 
 /** The update reduces one row: the fold's total. */
@@ -36,7 +44,7 @@ function asFailure(e: unknown, first: number): Failure {
  * sumGrads over this node's share of the batch `plan` (x, y: the whole batch, the same on every
  * node), then the fold. Throws the step's failure, whichever node it happened on.
  */
-export async function clusterSums(core: PoolCore, member: ClusterMember, plan: ChunkPlan, x: Float32Array, y: Float32Array, clip: number | undefined, nonFinite: ((s: number) => GradPoolError) | undefined, op: string): Promise<BatchSums> {
+export async function clusterSums(core: PoolCore, member: StepCluster, plan: ChunkPlan, x: Float32Array, y: Float32Array, clip: number | undefined, nonFinite: ((s: number) => GradPoolError) | undefined, op: string): Promise<BatchSums> {
   const link = member.link;
   const P = core.model.layout.total;
   const [c0, c1] = chunkRange(plan.count, link.o.nodes, link.o.rank);

@@ -7,8 +7,7 @@ import { Rng } from '../rng.js';
 import { countAbove, l2Norm, orderedSum } from '../shared/reduce.js';
 import { checkOptionsObject, isPositive } from '../validate.js';
 import { checkSignal, type CallOptions } from '../lifecycle.js';
-import type { ClusterMember } from '../cluster/member.js';
-import { clusterSums, type BatchSums } from '../cluster/step.js';
+import { clusterSums, type BatchSums, type StepCluster } from '../cluster/step.js';
 import type { ChunkPlan } from '../shared/chunks.js';
 
 /** DP-SGD settings of one step (Abadi et al. 2016; Opacus semantics). */
@@ -89,7 +88,7 @@ export function dpNoiseSeed(seed: number): number {
  * `cluster`, this node computes its share of the batch's chunks and the nodes fold their sums
  * (src/cluster/step.ts) before the same update runs on every node.
  */
-export async function trainStep(core: PoolCore, x: BatchInput, y: BatchInput, o: StepOptions, cluster?: ClusterMember | null): Promise<StepResult> {
+export async function trainStep(core: PoolCore, x: BatchInput, y: BatchInput, o: StepOptions, cluster?: StepCluster | null): Promise<StepResult> {
   const op = 'step';
   validate(o);
   const [xs, ys] = core.readXY(op, x, y);
