@@ -17,6 +17,7 @@ import { renderSpeedupSvg } from './plot.js';
 import { consoleReport } from './report.js';
 import { runSuite } from './suite.js';
 import { ensembleReport, runEnsembleBench, type EnsembleBenchResult } from './ensemble.js';
+import { clusterReport, runClusterBench } from './cluster.js';
 import type { BenchResult, MachineInfo } from './types.js';
 
 export type { BenchOptions, WorkloadName } from './options.js';
@@ -85,12 +86,13 @@ export async function runBench(options: BenchOptions = {}): Promise<BenchRun> {
   const targetRun = o.targets ? await runTargets(o, o.targets) : null;
   // K=8 MNIST MLP ensembles against 8 separate pools (bench/ensemble.ts), with the targets.
   const ensemble = o.targets && o.workloads.includes('mlp') ? await runEnsembleBench({ members: 8, batch: 128, threads: Math.max(...o.threads), backend: o.backend, rounds: o.quick ? 5 : 15, warmupCalls: o.quick ? 2 : 5, seed: o.seed, log: o.log }) : null;
+  const cluster = await runClusterBench({ quick: o.quick }); // multi-node communication on loopback (docs/multi-node.md)
   const speedupBase = o.threads[0]!;
   const rows = deriveRows(suite.rows, speedupBase);
   const notes = [...suite.notes];
   if (o.threads.some((t) => t > machine.availableParallelism))
     notes.push(`threads above the ${machine.availableParallelism} available cores were requested: those figures measure oversubscription`);
-  const result: BenchResult & { ensemble: EnsembleBenchResult | null } = {
+  const result: BenchResult & { ensemble: EnsembleBenchResult | null; cluster: typeof cluster } = {
     schema: 'gradpool-bench/1',
     date: started.toISOString(),
     machine,
@@ -121,6 +123,7 @@ export async function runBench(options: BenchOptions = {}): Promise<BenchRun> {
     notes,
     loadAverage: { start: loadStart, end: os.loadavg() },
     durationMs: performance.now() - t0,
+    cluster,
   };
   let files: BenchRun['files'] = null;
   if (o.out !== null) {
@@ -133,6 +136,7 @@ export async function runBench(options: BenchOptions = {}): Promise<BenchRun> {
   if (o.log) {
     console.log(consoleReport(result));
     if (ensemble) console.log(`\n${ensembleReport(ensemble)}`);
+    console.log(clusterReport(cluster));
     if (files) console.log(`\nwrote ${files.json}\n      ${files.svg}`);
   }
   return { result, files };

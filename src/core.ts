@@ -267,6 +267,11 @@ export class PoolCore {
     return {};
   }
 
+  /** The partial region's rows for `plan`: a multi-node step writes its reduced total there (src/cluster/step.ts). */
+  partials(plan: ChunkPlan): Float64Array {
+    return this.region(REGION.partial, plan);
+  }
+
   /** The mean of the last sumGrads' partials, `scale` × their chunk-order sum, in the reused grad region. */
   reduce(plan: ChunkPlan, scale: number): Float32Array {
     const t0 = performance.now();

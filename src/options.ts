@@ -1,11 +1,12 @@
 import { availableParallelism, totalmem } from 'node:os';
 import type { ResourceLimits } from 'node:worker_threads';
 import type * as tf from '@tensorflow/tfjs';
-import { errors } from './errors.js';
+import { errors, raw } from './errors.js';
 import type { LayersLoss } from './model/layers/losses.js';
 import { isLayersRef } from './model/layers/source.js';
 import { EXECUTORS, RANDOMNESS, type ExecutorName, type Randomness } from './shared/protocol.js';
 import { checkKnownFields, checkOptionsObject, isPosInt, isPositive } from './validate.js';
+import { resolveCluster, type ClusterOptions } from './cluster/options.js';
 
 /** Options of {@link GradPool.create}. */
 export interface GradPoolOptions {
@@ -128,6 +129,20 @@ export interface GradPoolOptions {
    * ```
    */
   replay?: boolean;
+  /**
+   * Makes this pool one node of a multi-node run over NATS (docs/multi-node.md): `step` and `fit`
+   * compute this node's share of each batch's chunks and fold the nodes' sums in chunk order, so
+   * results are bit-identical to one pool's for any number of nodes and threads. `threads` is per node.
+   *
+   * @example
+   * ```ts
+   * // on every node, with its own rank:
+   * const pool = await GradPool.create({ model: new URL('./model.js', import.meta.url), threads: 4, cluster: { nodes: 3, rank, nats: 'nats://nats:4222', runId: 'mnist-1' } });
+   * await pool.fit({ x, y }, { optimizer: adam(), epochs: 1, batchSize: 96 }); // same data and options everywhere
+   * await pool.close();
+   * ```
+   */
+  cluster?: ClusterOptions;
   /** A single pool has none; `ensemble: K` makes an ensemble ({@link EnsembleOptions}). */
   ensemble?: undefined;
 }
@@ -152,13 +167,13 @@ export interface EnsembleOptions extends Omit<GradPoolOptions, 'ensemble'> {
 }
 
 /** The options with defaults filled in; `executor` is still `'auto'` until the probe at creation resolves it. */
-export type ResolvedOptions = Required<Omit<GradPoolOptions, 'backendModule' | 'chunkSize' | 'executor' | 'loss' | 'callTimeoutMs' | 'ensemble'>> &
-  Pick<GradPoolOptions, 'backendModule' | 'chunkSize' | 'loss' | 'callTimeoutMs'> & { executor: 'auto' | ExecutorName; ensemble: number | undefined };
+export type ResolvedOptions = Required<Omit<GradPoolOptions, 'backendModule' | 'chunkSize' | 'executor' | 'loss' | 'callTimeoutMs' | 'ensemble' | 'cluster'>> &
+  Pick<GradPoolOptions, 'backendModule' | 'chunkSize' | 'loss' | 'callTimeoutMs' | 'cluster'> & { executor: 'auto' | ExecutorName; ensemble: number | undefined };
 
 /** The options of a running pool: the executor is resolved. */
 export type PoolOptions = ResolvedOptions & { executor: ExecutorName };
 
-const KNOWN = ['model', 'threads', 'backend', 'backendModule', 'seed', 'chunkSize', 'executor', 'resourceLimits', 'randomness', 'loss', 'replay', 'callTimeoutMs', 'ensemble'];
+const KNOWN = ['model', 'threads', 'backend', 'backendModule', 'seed', 'chunkSize', 'executor', 'resourceLimits', 'randomness', 'loss', 'replay', 'callTimeoutMs', 'ensemble', 'cluster'];
 
 /**
  * What one idle worker costs in memory, in MB: the process's RSS growth per worker for pools of 1 to
@@ -242,5 +257,7 @@ export function resolveOptions(o: GradPoolOptions | EnsembleOptions): ResolvedOp
     throw errors.invalidOption('callTimeoutMs', 'a number of milliseconds > 0 and at most 2147483647 (omit it for no limit)', callTimeoutMs);
   const resourceLimits = { maxOldGenerationSizeMb: defaultHeapLimitMb(threads), ...o.resourceLimits };
   const ensemble = checkEnsemble(o.ensemble, o.model, seed);
-  return { model: o.model, threads, backend, backendModule: o.backendModule, seed, chunkSize: o.chunkSize, executor, resourceLimits, randomness, loss: o.loss, replay, callTimeoutMs, ensemble };
+  if (ensemble !== undefined && o.cluster !== undefined) throw errors.invalidOption('cluster', 'no cluster with ensemble (a multi-node ensemble is not supported yet)', raw(`a cluster of ${(o.cluster as { nodes?: unknown }).nodes} nodes with ensemble ${ensemble}`));
+  const cluster = o.cluster === undefined ? {} : { cluster: resolveCluster(o.cluster) };
+  return { model: o.model, threads, backend, backendModule: o.backendModule, seed, chunkSize: o.chunkSize, executor, resourceLimits, randomness, loss: o.loss, replay, callTimeoutMs, ensemble, ...cluster };
 }

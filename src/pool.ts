@@ -23,7 +23,9 @@ import { stackedInit } from './ensemble/params.js';
 import { EnsemblePool } from './ensemble/pool.js';
 import { checkSignal, type CallOptions, type CloseOptions } from './lifecycle.js';
 import { PoolBase } from './pool-base.js';
-import type { Evaluation, MeanGradient, OutputOptions, PerSampleGrads } from './results.js';
+import type { Evaluation, MeanGradient, OutputOptions, PerSampleGrads, PoolStats } from './results.js';
+import { ClusterMember } from './cluster/member.js';
+import type { ClusterStats } from './cluster/node.js';
 
 export type { Evaluation, MeanGradient, OutputOptions, PerSampleGrads, PoolStats } from './results.js';
 
@@ -65,8 +67,11 @@ export class GradPool<N extends string = string> extends PoolBase implements Tra
     core: PoolCore,
     /** Gradpool's copy of a tfjs-layers model (the template of {@link toLayersModel}); null for a defineModel module. */
     private layers: tf.LayersModel | null,
+    /** This pool's place in a multi-node run (the `cluster` option), or null. */
+    readonly cluster: ClusterMember | null = null,
   ) {
     super(core);
+    cluster?.attach(this as unknown as GradPool);
   }
 
   /**
@@ -90,6 +95,8 @@ export class GradPool<N extends string = string> extends PoolBase implements Tra
     const href = layers?.key ?? modelHref(o.model as string | URL);
     const model = layers?.def ?? (await loadModel(href));
     const load: LoadSpec = { model: href, ...(layers ? { layers: layers.artifact } : {}), backend: o.backend, ...(o.backendModule !== undefined ? { backendModule: o.backendModule } : {}) };
+    // NATS first: an unreachable server fails creation at once, naming the URL, before any worker starts.
+    const cluster = o.cluster ? await ClusterMember.connect(o.cluster) : null;
     const dispatcher = new Dispatcher(o.threads, o.resourceLimits);
     try {
       // Load everywhere, learn the output shape, and resolve 'auto' by the probe's answer; only then
@@ -103,9 +110,10 @@ export class GradPool<N extends string = string> extends PoolBase implements Tra
       await dispatcher.warmup(load, { runtime, outputSize: outputShape.reduce((a, b) => a * b, 1), gradients: described.notDifferentiable === undefined });
       const K = o.ensemble; // an ensemble of K members: src/ensemble/
       if (K !== undefined) return new EnsemblePool<ParamNames<M>>(new EnsembleCore(model, { ...o, executor }, dispatcher, runtime, outputShape, stackedInit(model, o.seed, K), described.notDifferentiable, K));
-      return new GradPool<ParamNames<M>>(new PoolCore(model, { ...o, executor }, dispatcher, runtime, outputShape, layers?.initial ?? initParams(model, o.seed), described.notDifferentiable), layers?.model ?? null);
+      return new GradPool<ParamNames<M>>(new PoolCore(model, { ...o, executor }, dispatcher, runtime, outputShape, layers?.initial ?? initParams(model, o.seed), described.notDifferentiable), layers?.model ?? null, cluster);
     } catch (e) {
       await dispatcher.close();
+      await cluster?.close();
       layers?.model.dispose();
       throw e;
     }
@@ -226,7 +234,7 @@ export class GradPool<N extends string = string> extends PoolBase implements Tra
    * slices for large models. Parameters and optimizer state change only if the whole step succeeds.
    */
   step(x: BatchInput, y: BatchInput, options: StepOptions): Promise<StepResult> {
-    return trainStep(this.core, x, y, options);
+    return trainStep(this.core, x, y, options, this.cluster);
   }
 
   /** Trains over a dataset for some epochs, like tfjs's `model.fit`. See {@link FitOptions}. */
@@ -236,11 +244,20 @@ export class GradPool<N extends string = string> extends PoolBase implements Tra
   }
 
   /**
+   * Diagnostics: what each live worker reported after its last task (tf tensor counts, for leak
+   * checks), the last call's time breakdown, and the shared memory held.
+   */
+  override stats(): PoolStats & { cluster?: ClusterStats } {
+    return { ...this.core.stats(), ...(this.cluster ? { cluster: this.cluster.stats() } : {}) };
+  }
+
+  /**
    * Stops the pool; later calls reject with `ERR_POOL_CLOSED`. Queued calls still run unless `force`;
    * a call still running after `graceMs` is ended (`ERR_ABORTED`), so close never hangs. See {@link CloseOptions}.
    */
   async close(options: CloseOptions = {}): Promise<void> {
     await this.core.close(options);
+    await this.cluster?.close();
     this.layers?.dispose();
     this.layers = null;
   }

@@ -2,6 +2,7 @@ export const HELP = `gradpool — per-sample gradients and data-parallel trainin
 
 Usage:
   gradpool train <job.json> [--resume | --fresh] [--force] [--progress-every <ms>]
+                 [--nodes N --node-rank R --nats nats://host:4222 [--run-id ID]]
   gradpool predict <job.json> [--out <file>]
   gradpool bench [--threads 1,2,4] [--quick] [--workload seed,mlp,conv] [--backend wasm|cpu] [--out <dir>]
   gradpool <command> --help | gradpool --help | --version
@@ -18,6 +19,7 @@ bench     Runs the thread-scaling benchmark suite (table, JSON and SVG under ben
 
 Exit codes: 0 success · 1 runtime failure (I/O errors, corrupt checkpoints) ·
             2 usage, job-file or data-file error, or output.dir locked by another trainer ·
+            75 a node of a multi-node run was lost (restart every node with --resume) ·
             130 after SIGINT · 143 after SIGTERM (once the checkpoint is written)
 `;
 
@@ -38,7 +40,15 @@ Options:
   --force                with --resume: continue even if the job file, the model module or a training
                          data file changed since the checkpoint (a warning names what changed)
   --progress-every <ms>  minimum time between JSONL progress lines when stderr is not a terminal (1000)
+  --nodes <N>            train on N nodes over NATS, bit-identical to one node (GRADPOOL_NODES; default 1)
+  --node-rank <R>        this node's rank, 0..N-1 (GRADPOOL_NODE_RANK, else JOB_COMPLETION_INDEX); only
+                         rank 0 writes output.dir and its state is what every node starts from
+  --nats <url>           the NATS server, e.g. nats://nats:4222 (GRADPOOL_NATS_URL); unreachable: exit 2
+  --run-id <id>          names the run on NATS (GRADPOOL_RUN_ID; default: a hash of the job)
   -h, --help             print this help
+
+A lost node (no heartbeat for GRADPOOL_HEARTBEAT_TIMEOUT_MS, default 5000) or a lost NATS connection
+makes every other node exit 75 after rank 0 checkpoints the last committed step.
 
 On SIGTERM or SIGINT the current step finishes, a checkpoint is written, and the exit code is 143 or 130.
 `;

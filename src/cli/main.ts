@@ -11,7 +11,7 @@ import { HELP, PREDICT_HELP, TRAIN_HELP } from './help.js';
 import { errnoLine, isErrno } from './io-errors.js';
 
 /** GradPoolError codes that mean the user's input is wrong (exit 2, like a usage error), not that the run failed. */
-const INPUT_ERRORS: ReadonlySet<string> = new Set(['ERR_JOB_INVALID', 'ERR_DATA_INVALID', 'ERR_LOCKED']);
+const INPUT_ERRORS: ReadonlySet<string> = new Set(['ERR_JOB_INVALID', 'ERR_DATA_INVALID', 'ERR_LOCKED', 'ERR_CLUSTER_UNREACHABLE', 'ERR_CLUSTER_REFUSED']);
 
 /** parseArgs's own messages explain its syntax rules; say which option is wrong and where to look instead. */
 function parseError(command: string, e: Error & { code?: string }): UsageError {
@@ -47,13 +47,14 @@ async function main(argv: string[]): Promise<number> {
   }
   switch (command) {
     case 'train': {
-      const { values, positionals } = parse({ resume: { type: 'boolean' }, force: { type: 'boolean' }, fresh: { type: 'boolean' }, 'progress-every': { type: 'string' } });
+      const { values, positionals } = parse({ resume: { type: 'boolean' }, force: { type: 'boolean' }, fresh: { type: 'boolean' }, 'progress-every': { type: 'string' }, nodes: { type: 'string' }, 'node-rank': { type: 'string' }, nats: { type: 'string' }, 'run-id': { type: 'string' } });
       if (values.resume && values.fresh) throw new UsageError('train: --resume and --fresh: expected at most one (--resume continues the earlier run, --fresh moves it aside and starts over)');
       if (positionals.length !== 1) throw new UsageError(`train: expected one job file, got ${positionals.length}`);
       const every = values['progress-every'] === undefined ? 1000 : Number(values['progress-every']);
       if (!Number.isFinite(every) || every < 0) throw new UsageError(`--progress-every: expected a number of milliseconds >= 0, got ${JSON.stringify(values['progress-every'])}`);
       const { train } = await import('./train.js');
-      return train(positionals[0]!, { resume: Boolean(values.resume), force: Boolean(values.force), fresh: Boolean(values.fresh), progressEveryMs: every });
+      const cluster = { nodes: values.nodes as string | undefined, nodeRank: values['node-rank'] as string | undefined, nats: values.nats as string | undefined, runId: values['run-id'] as string | undefined };
+      return train(positionals[0]!, { resume: Boolean(values.resume), force: Boolean(values.force), fresh: Boolean(values.fresh), progressEveryMs: every, cluster });
     }
     case 'predict': {
       const { values, positionals } = parse({ out: { type: 'string' } });

@@ -16,6 +16,9 @@ import { Progress } from './progress.js';
 import { resumePoint, type RunIdentity } from './resume.js';
 import { CHECKPOINTS, earlierRunError, FINAL, findEarlierRun, keepMetricsThrough, METRICS_FILE, moveEarlierRunAside } from './run-dir.js';
 import { capture, restore } from './state.js';
+import { clusterFromCli, EXIT_NODE_LOST, type ClusterFlags } from '../cluster/cli.js';
+import type { ClusterOptions } from '../cluster/options.js';
+import { GradPoolError } from '../errors.js';
 
 export interface TrainFlags {
   /** Continue from the newest valid checkpoint. */
@@ -25,6 +28,8 @@ export interface TrainFlags {
   /** Start over in an output directory that holds an earlier run, moving that run aside first. */
   fresh: boolean;
   progressEveryMs: number;
+  /** Multi-node flags (src/cluster/cli.ts); absent or --nodes 1: a single-node run. */
+  cluster?: ClusterFlags;
 }
 
 /**
@@ -89,7 +94,10 @@ export async function train(jobPath: string, flags: TrainFlags): Promise<number>
   process.on('SIGTERM', onSignal);
   process.on('SIGINT', onSignal);
   try {
-    return await trainLocked(job, flags, progress, stop);
+    const cluster = clusterFromCli(flags.cluster ?? {}, process.env, jobHash(job));
+    // Only rank 0 owns output.dir; the other ranks touch no file (they get rank 0's state at the start).
+    if (cluster && cluster.rank !== 0) return await follower(job, progress, stop, cluster);
+    return await trainLocked(job, flags, progress, stop, cluster);
   } finally {
     process.off('SIGTERM', onSignal);
     process.off('SIGINT', onSignal);
@@ -101,7 +109,7 @@ interface Stop {
   signal: NodeJS.Signals | null;
 }
 
-async function trainLocked(job: Job, flags: TrainFlags, progress: Progress, stop: Stop): Promise<number> {
+async function trainLocked(job: Job, flags: TrainFlags, progress: Progress, stop: Stop, cluster: ClusterOptions | null): Promise<number> {
   const data = await withIo('read data file', undefined, () => loadData(job.data, 'data'));
   const validation = job.validation ? await withIo('read validation file', undefined, () => loadData(job.validation!, 'validation')) : undefined;
   const identity: RunIdentity = { jobHash: jobHash(job), files: await inputDigests(job) };
@@ -114,14 +122,14 @@ async function trainLocked(job: Job, flags: TrainFlags, progress: Progress, stop
       const movedTo = await moveEarlierRunAside(outDir, earlier);
       if (movedTo) progress.warn(`--fresh: moved the earlier run (${earlier!.outputs.join(', ')}) to ${displayPath(movedTo)}`);
     } else if (earlier && !flags.resume) throw earlierRunError(earlier);
-    return await run(job, flags, progress, stop, { data, validation, identity });
+    return await run(job, flags, progress, stop, { data, validation, identity }, cluster);
   } finally {
     lock.release();
   }
 }
 
 /** The training run proper, once the output directory is this process's. */
-async function run(job: Job, flags: TrainFlags, progress: Progress, stop: Stop, input: { data: Dataset; validation: Dataset | undefined; identity: RunIdentity }): Promise<number> {
+async function run(job: Job, flags: TrainFlags, progress: Progress, stop: Stop, input: { data: Dataset; validation: Dataset | undefined; identity: RunIdentity }, cluster: ClusterOptions | null): Promise<number> {
   const { data, validation, identity } = input;
   const outDir = job.output.dir;
   const ckptDir = join(outDir, CHECKPOINTS);
@@ -129,7 +137,7 @@ async function run(job: Job, flags: TrainFlags, progress: Progress, stop: Stop, 
   await withIo('create directory', ckptDir, () => mkdir(ckptDir, { recursive: true }));
   const ckpt = flags.resume ? await resumePoint(ckptDir, identity, flags.force, progress.warn) : undefined;
 
-  const pool = await GradPool.create({ model: job.model, threads: job.threads, backend: job.backend, seed: job.seed, ...(job.loss ? { loss: job.loss } : {}) });
+  const pool = await GradPool.create({ ...poolOptions(job), ...(cluster ? { cluster } : {}) });
   try {
     const trainSet = samples('data', data, pool);
     const validationSet = validation && samples('validation', validation, pool);
@@ -143,14 +151,18 @@ async function run(job: Job, flags: TrainFlags, progress: Progress, stop: Stop, 
 
     let last = performance.now();
     let lastGlobal = initialState?.globalStep ?? 0;
+    /** The fit state after the last committed step, and the step of the last checkpoint written. */
+    let committed: FitState | undefined;
+    let saved = initialState?.globalStep ?? -1;
     const save = async (state: FitState) => {
+      saved = state.globalStep;
       const name = join(ckptDir, checkpointName(state.globalStep));
       const file = await withIo('write checkpoint', name, () => writeCheckpoint(ckptDir, state.globalStep, capture(pool, job.optimizer, state, identity.jobHash, identity.files)));
       await withIo('prune checkpoints in', ckptDir, () => pruneCheckpoints(ckptDir, job.output.keepLast));
       progress.event('checkpoint', { step: state.globalStep, file });
     };
 
-    const history = await pool.fit(
+    const history = await lostNode(pool, () => (committed && saved !== committed.globalStep ? save(committed) : Promise.resolve()), () => saved, () => pool.fit(
       trainSet,
       {
         optimizer: job.optimizer,
@@ -164,6 +176,7 @@ async function run(job: Job, flags: TrainFlags, progress: Progress, stop: Stop, 
           const samplesPerSec = s.batch / Math.max((now - last) / 1000, 1e-9);
           last = now;
           lastGlobal = s.globalStep;
+          if (cluster) committed = s.state(); // taken now: the next epoch's start changes the sampler
           // PRV's ε costs up to a second or two on large runs: step lines carry it under RDP only (epoch lines always do).
           const eps = job.dp?.accountant === 'rdp' ? { epsilon: s.epsilon } : {};
           if (s.globalStep === (initialState?.globalStep ?? 0) + 1 && job.dp) progress.event('dp', { noiseMultiplier: s.state().dp!.noiseMultiplier, accountant: job.dp.accountant, delta: job.dp.delta });
@@ -178,13 +191,72 @@ async function run(job: Job, flags: TrainFlags, progress: Progress, stop: Stop, 
           await withIo('write metrics', metricsFile, () => appendFile(metricsFile, JSON.stringify({ type: 'epoch', step: lastGlobal, ...e }) + '\n'));
         },
       },
-    );
+    ));
+    if (typeof history === 'number') return history;
     progress.stop();
     if (stop.signal) return signalExit(stop.signal);
     const finalDir = join(outDir, FINAL);
     const files = await withIo('write final weights in', finalDir, () => writeFinal(pool, isModelJsonRef(job.model), finalDir));
     const dpDone = history.epsilon !== undefined ? { epsilon: history.epsilon, noiseMultiplier: history.noiseMultiplier } : {};
     progress.event('done', { steps: history.steps, epochs: history.epoch.length, loss: history.history.loss?.at(-1), ...dpDone, weights: files.manifest });
+    return EXIT.OK;
+  } finally {
+    progress.stop();
+    await pool.close();
+  }
+}
+
+/** What GradPool.create gets from a job (every rank alike). */
+function poolOptions(job: Job) {
+  return { model: job.model, threads: job.threads, backend: job.backend, seed: job.seed, ...(job.loss ? { loss: job.loss } : {}) };
+}
+
+/**
+ * Runs `train`; when a node (or NATS) is lost, rank 0 writes a checkpoint of the last committed step
+ * (`checkpoint`), and every survivor prints one line naming the lost rank and returns 75.
+ */
+async function lostNode<T>(pool: GradPool, checkpoint: () => Promise<void>, savedStep: () => number, train: () => Promise<T>): Promise<T | number> {
+  try {
+    return await train();
+  } catch (e) {
+    const lost = e instanceof GradPoolError && e.code === 'ERR_CLUSTER_NODE_LOST' ? e : (e as { cause?: unknown })?.cause;
+    if (!(lost instanceof GradPoolError) || lost.code !== 'ERR_CLUSTER_NODE_LOST') throw e;
+    const rank = pool.cluster!.rank;
+    if (rank === 0) await checkpoint();
+    const step = savedStep();
+    const after = rank === 0 ? (step >= 0 ? `; rank 0 holds a checkpoint of step ${step}` : '; no step was checkpointed') : '';
+    process.stderr.write(`gradpool: ${lost.message}${after}; restart every node with --resume\n`);
+    return EXIT_NODE_LOST;
+  }
+}
+
+/**
+ * A rank other than 0: reads the data, trains in step with the others, and writes nothing — no lock,
+ * metrics, checkpoints or weights (rank 0 does). Its starting state comes from rank 0.
+ */
+async function follower(job: Job, progress: Progress, stop: Stop, cluster: ClusterOptions): Promise<number> {
+  const data = await withIo('read data file', undefined, () => loadData(job.data, 'data'));
+  const pool = await GradPool.create({ ...poolOptions(job), cluster });
+  try {
+    const trainSet = samples('data', data, pool);
+    const dp = job.dp ? { dp: { maxGradNorm: job.dp.maxGradNorm, noiseMultiplier: job.dp.noiseMultiplier, sampling: job.dp.sampling, delta: job.dp.delta } } : {};
+    const result = await lostNode(pool, () => Promise.resolve(), () => -1, () =>
+      pool.fit(trainSet, {
+        optimizer: job.optimizer,
+        epochs: job.epochs,
+        batchSize: job.batchSize,
+        ...dp,
+        onStep: (s) => {
+          progress.tick({ step: s.globalStep, totalSteps: s.stepsPerEpoch * job.epochs, epoch: s.epoch, loss: s.loss, samplesPerSec: NaN });
+          if (s.globalStep === holdAt) hold(progress, s.globalStep);
+          return stop.signal ? false : undefined;
+        },
+      }),
+    );
+    if (typeof result === 'number') return result;
+    progress.stop();
+    if (stop.signal) return signalExit(stop.signal);
+    progress.event('done', { steps: result.steps, rank: cluster.rank });
     return EXIT.OK;
   } finally {
     progress.stop();

@@ -1,5 +1,5 @@
 import type { PoolCore } from '../core.js';
-import { errors, raw } from '../errors.js';
+import { errors, raw, type GradPoolError } from '../errors.js';
 import type { BatchInput } from '../input.js';
 import { resolveLearningRate, validateOptimizerSpec } from '../optim/spec.js';
 import type { OptimizerSpec } from '../optim/types.js';
@@ -7,6 +7,8 @@ import { Rng } from '../rng.js';
 import { countAbove, l2Norm, orderedSum } from '../shared/reduce.js';
 import { checkOptionsObject, isPositive } from '../validate.js';
 import { checkSignal, type CallOptions } from '../lifecycle.js';
+import { clusterSums, type BatchSums, type StepCluster } from '../cluster/step.js';
+import type { ChunkPlan } from '../shared/chunks.js';
 
 /** DP-SGD settings of one step (Abadi et al. 2016; Opacus semantics). */
 export interface StepDp {
@@ -97,14 +99,21 @@ export function checkStepBatch(dp: StepDp | undefined, B: number): void {
     throw errors.invalidOption('dp.expectedBatchSize', 'a positive number for an empty batch (the noisy gradient sum is divided by it, else by the batch size, here 0)', undefined);
 }
 
-/** Implements {@link GradPool.step}: sumGrads on the workers, the update, then commit. */
-export async function trainStep(core: PoolCore, x: BatchInput, y: BatchInput, o: StepOptions): Promise<StepResult> {
+/**
+ * Implements {@link GradPool.step}: sumGrads on the workers, the update, then commit. With a
+ * `cluster`, this node computes its share of the batch's chunks and the nodes fold their sums
+ * (src/cluster/step.ts) before the same update runs on every node.
+ */
+export async function trainStep(core: PoolCore, x: BatchInput, y: BatchInput, o: StepOptions, cluster?: StepCluster | null): Promise<StepResult> {
   const op = 'step';
   validateStepOptions(o);
   const [xs, ys] = core.readXY(op, x, y);
   const B = xs.batch;
   const dp = o.dp;
   checkStepBatch(dp, B);
+  // Every node runs the update itself: noise from node:crypto would differ from node to node.
+  if (cluster && dp?.secureRng) throw errors.invalidOption('dp.secureRng', 'false in a multi-node run (every node runs the update, and each would draw its own secure noise, so their parameters would part)', true);
+  if (cluster && !cluster.assembled) await cluster.join(o.optimizer);
   return core.serial(op, async () => {
     const optimizer = o.optimizer;
     const t = core.optimizers.prepare(optimizer).t + 1;
@@ -113,15 +122,15 @@ export async function trainStep(core: PoolCore, x: BatchInput, y: BatchInput, o:
     const throws = (o.nonFinite ?? 'throw') === 'throw';
     // Under 'throw', the run itself fails with the lowest failing sample, thrown or non-finite.
     const nonFinite = throws ? (s: number) => errors.nonFiniteGradient(op, s) : undefined;
-    const r = B > 0 ? await core.run('sumGrads', plan, { x: xs.data, y: ys.data, clip: dp?.maxGradNorm, nonFinite }, op) : null;
-    const loss = r ? orderedSum(r.loss) / B : NaN;
-    const clipped = dp && r ? { clippedFraction: countAbove(r.norms, dp.maxGradNorm) / B } : {};
+    const sums = cluster ? await clusterSums(core, cluster, plan, xs.data, ys.data, dp?.maxGradNorm, nonFinite, op) : await localSums(core, plan, xs.data, ys.data, dp?.maxGradNorm, nonFinite, op);
+    const loss = B > 0 ? sums.lossSum / B : NaN;
+    const clipped = dp && B > 0 ? { clippedFraction: sums.clipped / B } : {};
     const skip = (why: string, gradNorm: number): StepResult => ({ loss, gradNorm, lr, batch: B, step: t - 1, skipped: true, skipReason: why, ...clipped });
-    if (r && r.badSample >= 0) return skip(errors.nonFiniteGradient(op, r.badSample).message, NaN);
+    if (sums.badSample >= 0) return skip(errors.nonFiniteGradient(op, sums.badSample).message, NaN);
     const where = o.update ?? 'auto';
     const sharded = where === 'workers' || (where === 'auto' && core.options.threads > 1 && core.model.layout.total >= SHARDED_UPDATE_MIN_PARAMS);
     const noise = { noiseStd: dp ? dp.noiseMultiplier * dp.maxGradNorm : 0, noiseSeed: dpNoiseSeed(core.options.seed), ...(dp?.secureRng ? { secureNoise: true } : {}) };
-    const grad = await core.update(plan, { optimizer, lr, t, divisor: dp?.expectedBatchSize ?? B, ...noise }, sharded ? 'workers' : 'coordinator');
+    const grad = await core.update(sums.plan, { optimizer, lr, t, divisor: dp?.expectedBatchSize ?? B, ...noise }, sharded ? 'workers' : 'coordinator');
     const overflow = core.updateOverflow();
     if (overflow) {
       const e = errors.nonFiniteUpdate(op, overflow.what, overflow.index, overflow.value, lr);
@@ -131,4 +140,11 @@ export async function trainStep(core: PoolCore, x: BatchInput, y: BatchInput, o:
     core.commit();
     return { loss, gradNorm: l2Norm(grad), lr, batch: B, step: t, skipped: false, ...clipped };
   }, checkSignal(o.signal));
+}
+
+/** The chunk phase on this pool alone: sumGrads over the whole batch. */
+async function localSums(core: PoolCore, plan: ChunkPlan, x: Float32Array, y: Float32Array, clip: number | undefined, nonFinite: ((s: number) => GradPoolError) | undefined, op: string): Promise<BatchSums> {
+  if (plan.batch === 0) return { lossSum: 0, clipped: 0, badSample: -1, plan };
+  const r = await core.run('sumGrads', plan, { x, y, clip, nonFinite }, op);
+  return { lossSum: orderedSum(r.loss), clipped: clip === undefined ? 0 : countAbove(r.norms, clip), badSample: r.badSample, plan };
 }

@@ -1,0 +1,109 @@
+// `gradpool train` on 1, 2 and 3 node processes (1 thread each) over a real nats-server on loopback:
+// the MNIST example job (a 288-sample subset, batches of 96 = 3 chunks of 32) ends with the single-
+// node run's final weights, bit for bit, with and without DP. Killing a node mid-run makes the others
+// exit 75 naming it, rank 0 checkpoints the last committed step, and --resume ends bit-identical.
+// NATS unreachable at the start: exit 2 naming the URL.
+import assert from 'node:assert/strict';
+import { copyFileSync, existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { plainLines, runCli, type CliRun } from '../cli/helpers.js';
+import { freePort, startNats, type NatsServer } from './nats.js';
+
+const EXAMPLE = fileURLToPath(new URL('../../../examples/jobs/mnist/', import.meta.url));
+const TIMEOUT_MS = 3000;
+
+/** The MNIST example job, cut down: 288 training digits, 2 epochs of 3 batches of 96, 1 thread, no validation. */
+function mnistJob(dp: boolean): string {
+  const dir = mkdtempSync(join(tmpdir(), 'gradpool-cluster-'));
+  copyFileSync(join(EXAMPLE, 'model.js'), join(dir, 'model.js'));
+  const job = JSON.parse(readFileSync(join(EXAMPLE, 'job.json'), 'utf8')) as Record<string, unknown>;
+  delete job.validation;
+  Object.assign(job, { data: { format: 'mnist', split: 'train', limit: 288 }, batchSize: 96, epochs: 2, threads: 1, output: { dir: 'out', checkpointEvery: 100, keepLast: 3 } });
+  if (dp) job.dp = { maxGradNorm: 1, noiseMultiplier: 1.1 };
+  writeFileSync(join(dir, 'job.json'), JSON.stringify(job));
+  return join(dir, 'job.json');
+}
+const weights = (job: string) => readFileSync(join(job, '..', 'out', 'final', 'weights.bin'));
+const env = { GRADPOOL_HEARTBEAT_TIMEOUT_MS: String(TIMEOUT_MS) };
+
+describe('cli: gradpool train on several nodes', function () {
+  let nats: NatsServer;
+  let runs = 0;
+  before(async () => (nats = await startNats()));
+  after(async () => nats?.stop());
+
+  /** Starts `n` node processes of `job` (all ranks), with `extra` flags and per-rank env and event hooks. */
+  function nodes(job: string, n: number, extra: string[] = [], per: (rank: number) => { env?: Record<string, string>; onEvent?: Parameters<typeof runCli>[1] } = () => ({})): Promise<CliRun[]> {
+    const runId = `cli${++runs}`;
+    return Promise.all(Array.from({ length: n }, (_, rank) => runCli(['train', job, '--nodes', String(n), '--node-rank', String(rank), '--nats', nats.url, '--run-id', runId, ...extra], per(rank).onEvent, { ...env, ...per(rank).env })));
+  }
+
+  for (const dp of [false, true]) {
+    it(`1, 2 and 3 nodes end with the single-node run's final weights, bit for bit${dp ? ' (DP-SGD)' : ''}; only rank 0 writes output.dir`, async () => {
+      const single = mnistJob(dp);
+      const ref = await runCli(['train', single]);
+      assert.equal(ref.code, 0, ref.stderr);
+      for (const n of dp ? [2, 3] : [1, 2, 3]) {
+        const job = mnistJob(dp);
+        const rs = await nodes(job, n);
+        rs.forEach((r, rank) => assert.equal(r.code, 0, `rank ${rank} of ${n}: ${r.stderr}`));
+        assert.ok(weights(job).equals(weights(single)), `${n} nodes: final weights differ from the single-node run's`);
+        const steps = readFileSync(join(job, '..', 'out', 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { type: string; loss: number }).filter((l) => l.type === 'step');
+        const refSteps = readFileSync(join(single, '..', 'out', 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { type: string; loss: number }).filter((l) => l.type === 'step');
+        assert.deepEqual(steps.map((s) => s.loss), refSteps.map((s) => s.loss), `${n} nodes: step losses`);
+      }
+    });
+  }
+
+  it('a node killed mid-run: the others exit 75 naming it, rank 0 checkpoints the last committed step, and --resume ends bit-identical', async () => {
+    const single = mnistJob(false);
+    const ref = await runCli(['train', single]);
+    assert.equal(ref.code, 0, ref.stderr);
+    const job = mnistJob(false);
+    let killedAt = 0;
+    const rs = await nodes(job, 3, [], (rank) =>
+      rank === 1
+        ? { env: { GRADPOOL_TEST_HOLD_AT_STEP: '2' }, onEvent: (e, kill) => e.type === 'hold' && ((killedAt = performance.now()), kill('SIGKILL')) }
+        : {},
+    );
+    const exitedAfterMs = performance.now() - killedAt;
+    assert.equal(rs[1]!.signal, 'SIGKILL');
+    for (const rank of [0, 2]) {
+      assert.equal(rs[rank]!.code, 75, `rank ${rank}: ${rs[rank]!.stderr}`);
+      const tail = rank === 0 ? '; rank 0 holds a checkpoint of step 2' : '';
+      assert.deepEqual(plainLines(rs[rank]!.stderr), [`gradpool: cluster: lost rank 1 (no heartbeat for ${TIMEOUT_MS} ms)${tail}; restart every node with --resume`]);
+    }
+    // A bound against hanging, not a speed check: the timeout plus process start-up slack.
+    assert.ok(exitedAfterMs < TIMEOUT_MS + 15_000, `the survivors took ${exitedAfterMs} ms`);
+    assert.ok(existsSync(join(job, '..', 'out', 'checkpoints', 'ckpt-000000000002.gpck')));
+    const resumed = await nodes(job, 3, ['--resume']);
+    resumed.forEach((r, rank) => assert.equal(r.code, 0, `rank ${rank}: ${r.stderr}`));
+    assert.equal(resumed[0]!.events.find((e) => e.type === 'resume')?.step, 2);
+    assert.ok(weights(job).equals(weights(single)), 'resumed weights differ from the uninterrupted run');
+  });
+
+  it('NATS unreachable at the start: exit 2 with one line naming the URL', async () => {
+    const url = `nats://127.0.0.1:${await freePort()}`;
+    const r = await runCli(['train', mnistJob(false), '--nodes', '2', '--node-rank', '1', '--nats', url]);
+    assert.equal(r.code, 2, r.stderr);
+    const lines = plainLines(r.stderr);
+    assert.equal(lines.length, 1, r.stderr);
+    assert.ok(lines[0]!.startsWith(`gradpool: cluster.nats: cannot connect to ${url} (`), lines[0]);
+  });
+
+  it('bad multi-node flags exit 2 naming the flag', async () => {
+    const job = mnistJob(false);
+    const cases: [string[], string][] = [
+      [['--nodes', '2'], 'gradpool: --nats: expected the NATS server\'s URL (e.g. nats://nats:4222) for --nodes 2; or set GRADPOOL_NATS_URL'],
+      [['--nodes', 'two', '--nats', nats.url], 'gradpool: --nodes (or GRADPOOL_NODES): expected a non-negative integer, got "two"'],
+      [['--nodes', '2', '--node-rank', '2', '--nats', nats.url], 'gradpool: --node-rank: expected an integer in [0, 1], got 2'],
+    ];
+    for (const [flags, line] of cases) {
+      const r = await runCli(['train', job, ...flags]);
+      assert.equal(r.code, 2, r.stderr);
+      assert.deepEqual(plainLines(r.stderr), [line]);
+    }
+  });
+});
