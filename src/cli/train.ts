@@ -239,7 +239,7 @@ async function follower(job: Job, progress: Progress, stop: Stop, cluster: Clust
   const pool = await GradPool.create({ ...poolOptions(job), cluster });
   try {
     const trainSet = samples('data', data, pool);
-    const dp = job.dp ? { dp: { maxGradNorm: job.dp.maxGradNorm, noiseMultiplier: job.dp.noiseMultiplier, sampling: job.dp.sampling, delta: job.dp.delta } } : {};
+    const dp = job.dp ? { dp: { ...job.dp } } : {}; // exactly what rank 0 passes (see train above)
     const result = await lostNode(pool, () => Promise.resolve(), () => -1, () =>
       pool.fit(trainSet, {
         optimizer: job.optimizer,

@@ -21,7 +21,8 @@ function mnistJob(dp: boolean): string {
   const job = JSON.parse(readFileSync(join(EXAMPLE, 'job.json'), 'utf8')) as Record<string, unknown>;
   delete job.validation;
   Object.assign(job, { data: { format: 'mnist', split: 'train', limit: 288 }, batchSize: 96, epochs: 2, threads: 1, output: { dir: 'out', checkpointEvery: 100, keepLast: 3 } });
-  if (dp) job.dp = { maxGradNorm: 1, noiseMultiplier: 1.1 };
+  // σ picked for a target ε (RDP, quick to search): every node must pick the one rank 0 picks.
+  if (dp) job.dp = { maxGradNorm: 1, targetEpsilon: 8, accountant: 'rdp' };
   writeFileSync(join(dir, 'job.json'), JSON.stringify(job));
   return join(dir, 'job.json');
 }
@@ -41,7 +42,7 @@ describe('cli: gradpool train on several nodes', function () {
   }
 
   for (const dp of [false, true]) {
-    it(`1, 2 and 3 nodes end with the single-node run's final weights, bit for bit${dp ? ' (DP-SGD)' : ''}; only rank 0 writes output.dir`, async () => {
+    it(`1, 2 and 3 nodes end with the single-node run's final weights, bit for bit${dp ? ' (DP-SGD, σ for a target ε)' : ''}; only rank 0 writes output.dir`, async () => {
       const single = mnistJob(dp);
       const ref = await runCli(['train', single]);
       assert.equal(ref.code, 0, ref.stderr);
