@@ -43,6 +43,8 @@ export interface RunInputs {
   nonFinite?: ((sample: number) => GradPoolError) | undefined;
   /** Reuse this call number for the model's random draws (a second pass over the same call's batch). */
   randomCall?: number | undefined;
+  /** Index in the whole batch of `x`'s first sample, for the random draws (a cluster node's share of it). */
+  randomBase?: number | undefined;
 }
 
 /** The first non-finite value an update wrote: `what` names the parameter or optimizer state, `index` the element within it. */
@@ -247,6 +249,7 @@ export class PoolCore {
       outputShape: this.outputShape,
       ...(inputs.clip !== undefined ? { clip: inputs.clip } : {}),
       randomCall: inputs.randomCall ?? this.randomCalls++,
+      ...(inputs.randomBase ? { randomBase: inputs.randomBase } : {}),
       ...this.taskExtras(),
     };
     const r = await this.dispatcher.runClaimed(task, this.arena.view(REGION.ctl), plan.count, label, inputs.nonFinite);

@@ -69,7 +69,7 @@ export function runChunks(task: MemberChunkTask, model: ModelDef, executor: Exec
   const training = task.op === 'perSampleGrads' || task.op === 'sumGrads';
   // Random ops in the model draw by (seed, call, sample, ordinal), never by chunk or thread; member k
   // draws with its own pool's seed.
-  const random = seeds.map((seed) => ({ mode: task.runtime.randomness, seed, call: task.randomCall }));
+  const random = seeds.map((seed) => ({ mode: task.runtime.randomness, seed, call: task.randomCall, base: task.randomBase ?? 0 }));
   const ctl = regionView(regions, REGION.ctl);
   try {
     const done = claim(ctl, plan.count, (c) => {

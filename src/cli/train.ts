@@ -236,15 +236,20 @@ async function lostNode<T>(pool: GradPool, checkpoint: () => Promise<void>, save
  */
 async function follower(job: Job, progress: Progress, stop: Stop, cluster: ClusterOptions): Promise<number> {
   const data = await withIo('read data file', undefined, () => loadData(job.data, 'data'));
+  // Followers evaluate the validation set too, though only rank 0 reports it: an evaluation takes a
+  // random-call number (the next step's dropout masks are keyed by it), so every node must run it.
+  const validation = job.validation ? await withIo('read validation file', undefined, () => loadData(job.validation!, 'validation')) : undefined;
   const pool = await GradPool.create({ ...poolOptions(job), cluster });
   try {
     const trainSet = samples('data', data, pool);
+    const validationSet = validation && samples('validation', validation, pool);
     const dp = job.dp ? { dp: { ...job.dp } } : {}; // exactly what rank 0 passes (see train above)
     const result = await lostNode(pool, () => Promise.resolve(), () => -1, () =>
       pool.fit(trainSet, {
         optimizer: job.optimizer,
         epochs: job.epochs,
         batchSize: job.batchSize,
+        ...(validationSet ? { validation: validationSet, metrics: ['accuracy' as const] } : {}),
         ...dp,
         onStep: (s) => {
           progress.tick({ step: s.globalStep, totalSteps: s.stepsPerEpoch * job.epochs, epoch: s.epoch, loss: s.loss, samplesPerSec: NaN });

@@ -53,9 +53,12 @@ export async function clusterSums(core: PoolCore, member: StepCluster, plan: Chu
   const local = new ChunkPlan(end - first, plan.chunkSize);
   const { inputSize, targetSize } = core.model;
   const part: LocalPart = { rows: 0, partial: null, loss: null, clipped: 0, badSample: -1, failure: null };
+  // The step's call number keys its random draws: taken even by a node with no chunks in this batch,
+  // so every node's counter stays the single pool's.
+  const randomCall = core.randomCalls++;
   if (end > first) {
     try {
-      const r = await core.run('sumGrads', local, { x: x.subarray(first * inputSize, end * inputSize), y: y.subarray(first * targetSize, end * targetSize), clip, nonFinite }, op);
+      const r = await core.run('sumGrads', local, { x: x.subarray(first * inputSize, end * inputSize), y: y.subarray(first * targetSize, end * targetSize), clip, nonFinite, randomCall, randomBase: first }, op);
       Object.assign(part, { rows: local.count, partial: r.partial, loss: r.loss, clipped: clip === undefined ? 0 : countAbove(r.norms, clip), badSample: r.badSample < 0 ? -1 : r.badSample + first });
     } catch (e) {
       part.failure = asFailure(e, first);

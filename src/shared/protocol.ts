@@ -150,6 +150,8 @@ export interface RandomSpec {
   mode: Randomness;
   seed: number;
   call: number;
+  /** Index in the whole batch of the first sample the task sees (a cluster node holds only its share); default 0. */
+  base?: number;
 }
 
 /** What runs a pool's calls: the loaded runtime and the executor chosen at creation. */
@@ -180,6 +182,8 @@ export interface ChunkTask {
   clip?: number;
   /** The pool's count of earlier calls that ran the model: keys this call's random draws. */
   randomCall: number;
+  /** Index in the whole batch of this task's sample 0, for random keys (a cluster node's share); default 0. */
+  randomBase?: number;
 }
 
 /** One optimizer update, sharded by parameter slices claimed from the shared counter. */

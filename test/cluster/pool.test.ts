@@ -58,6 +58,30 @@ describe('cluster: pools as nodes over NATS', function () {
 
   const data = { x: { shape: [40, 5], data: x }, y: { shape: [40, 3], data: y } };
 
+  it('a model with dropout, with a validation set: 2 and 3 nodes end with the single pool\'s parameters and losses, bit for bit', async () => {
+    // Each node draws its share of the batch's masks by the samples' indices in the whole batch, and
+    // every node evaluates the validation set, which takes a random-call number as on one pool.
+    const y2 = Float32Array.from({ length: 40 * 2 }, (_, i) => (i % 2 === Math.floor(i / 2) % 2 ? 1 : 0));
+    const data = { x: { shape: [40, 4], data: x.subarray(0, 160) }, y: { shape: [40, 2], data: y2 } };
+    const opts = { optimizer: adam({ learningRate: 0.05 }), epochs: 2, batchSize: B, validation: { x: { shape: [8, 4], data: x.subarray(160, 192) }, y: { shape: [8, 2], data: y2.subarray(0, 16) } } };
+    const dropout: Partial<GradPoolOptions> = { model: fixture('random'), randomness: 'different' };
+    const single = await GradPool.create({ ...base, ...dropout });
+    const want = await single.fit(data, { ...opts, optimizer: adam({ learningRate: 0.05 }) });
+    const wantParams = bits(single.getParams());
+    await single.close();
+    for (const n of [2, 3]) {
+      const pools = await nodesOf(n, dropout);
+      try {
+        const hs = await Promise.all(pools.map((p) => p.fit(data, { ...opts, optimizer: adam({ learningRate: 0.05 }) })));
+        pools.forEach((p, k) => assert.equal(bits(p.getParams()), wantParams, `${n} nodes, rank ${k}`));
+        assert.deepEqual(hs[0]!.history.loss, want.history.loss, `${n} nodes: epoch losses`);
+      } finally {
+        await Promise.all(pools.map((p) => p.close()));
+      }
+    }
+  });
+
+
   it('messages of another run, of a past step, from a process that is not the member, or malformed are dropped and counted, never summed', async () => {
     const optimizer = adam({ learningRate: 0.05 });
     const single = await GradPool.create(base);

@@ -189,14 +189,15 @@ function draw(state: Active, op: DrawOp, impl: (...a: unknown[]) => unknown, thi
   if (op.seeded(args[SEED_ARG])) return run(); // the user's fixed draw, as in tfjs
   if (spec.mode === 'same') return run(drawSeed(spec.seed, spec.call, ordinal, null));
   const t = target!;
-  if (!t.stack) return run(drawSeed(spec.seed, spec.call, ordinal, t.first));
+  const base = spec.base ?? 0;
+  if (!t.stack) return run(drawSeed(spec.seed, spec.call, ordinal, base + t.first));
   state.drawing = true;
   try {
     let values: tf.TypedArray | null = null;
     let shape: number[] = [];
     let dtype: tf.DataType = 'float32';
     for (let i = 0; i < t.n; i++) {
-      const d = run(drawSeed(spec.seed, spec.call, ordinal, t.first + i));
+      const d = run(drawSeed(spec.seed, spec.call, ordinal, base + t.first + i));
       try {
         const v = d.dataSync() as tf.TypedArray;
         if (!values) {
