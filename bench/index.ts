@@ -18,6 +18,7 @@ import { consoleReport } from './report.js';
 import { runSuite } from './suite.js';
 import { ensembleReport, runEnsembleBench, type EnsembleBenchResult } from './ensemble.js';
 import { clusterReport, runClusterBench } from './cluster.js';
+import { dpClippingReport, runDpClippingBench, type DpClippingCell } from './dp-clipping.js';
 import type { BenchResult, MachineInfo } from './types.js';
 
 export type { BenchOptions, WorkloadName } from './options.js';
@@ -87,12 +88,14 @@ export async function runBench(options: BenchOptions = {}): Promise<BenchRun> {
   // K=8 MNIST MLP ensembles against 8 separate pools (bench/ensemble.ts), with the targets.
   const ensemble = o.targets && o.workloads.includes('mlp') ? await runEnsembleBench({ members: 8, batch: 128, threads: Math.max(...o.threads), backend: o.backend, rounds: o.quick ? 5 : 15, warmupCalls: o.quick ? 2 : 5, seed: o.seed, log: o.log }) : null;
   const cluster = await runClusterBench({ quick: o.quick }); // multi-node communication on loopback (docs/multi-node.md)
+  // DP steps (ghost and per-sample clipping) against non-private steps (bench/dp-clipping.ts), with the targets.
+  const dpClipping = o.targets && o.workloads.includes('mlp') && o.workloads.includes('conv') ? await runDpClippingBench({ threads: Math.max(...o.threads), backend: o.backend, rounds: o.quick ? 5 : 15, warmupCalls: o.quick ? 3 : 10, seed: o.seed, log: o.log }) : null;
   const speedupBase = o.threads[0]!;
   const rows = deriveRows(suite.rows, speedupBase);
   const notes = [...suite.notes];
   if (o.threads.some((t) => t > machine.availableParallelism))
     notes.push(`threads above the ${machine.availableParallelism} available cores were requested: those figures measure oversubscription`);
-  const result: BenchResult & { ensemble: EnsembleBenchResult | null; cluster: typeof cluster } = {
+  const result: BenchResult & { ensemble: EnsembleBenchResult | null; cluster: typeof cluster; dpClipping: DpClippingCell[] | null } = {
     schema: 'gradpool-bench/1',
     date: started.toISOString(),
     machine,
@@ -124,6 +127,7 @@ export async function runBench(options: BenchOptions = {}): Promise<BenchRun> {
     loadAverage: { start: loadStart, end: os.loadavg() },
     durationMs: performance.now() - t0,
     cluster,
+    dpClipping,
   };
   let files: BenchRun['files'] = null;
   if (o.out !== null) {
@@ -137,6 +141,7 @@ export async function runBench(options: BenchOptions = {}): Promise<BenchRun> {
     console.log(consoleReport(result));
     if (ensemble) console.log(`\n${ensembleReport(ensemble)}`);
     console.log(clusterReport(cluster));
+    if (dpClipping) console.log(`\n${dpClippingReport(dpClipping)}`);
     if (files) console.log(`\nwrote ${files.json}\n      ${files.svg}`);
   }
   return { result, files };

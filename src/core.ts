@@ -7,6 +7,7 @@ import type { ModelDef } from './model/define.js';
 import type { PoolOptions } from './options.js';
 import { namedArrays, ParamStore } from './params.js';
 import { ChunkPlan, defaultChunkSize } from './shared/chunks.js';
+import type { ClippingChoice } from './train/clipping.js';
 import { CTL, OP_REGIONS, REGION, type ChunkOp, type ChunkTask, type OpOutputs, type RegionKind, type RegionSizes, type RegionSpec, type RuntimeSpec, type UpdateTask, type View, type VmapChunkResult, type VmapTask } from './shared/protocol.js';
 import { firstNonFinite, reducePartials } from './shared/reduce.js';
 import { updateSlice, type UpdatePlan } from './shared/update.js';
@@ -43,6 +44,8 @@ export interface RunInputs {
   nonFinite?: ((sample: number) => GradPoolError) | undefined;
   /** Reuse this call number for the model's random draws (a second pass over the same call's batch). */
   randomCall?: number | undefined;
+  /** DP: clip by ghost norms where the executor can (src/train/clipping.ts). */
+  ghost?: boolean | undefined;
   /** Index in the whole batch of `x`'s first sample, for the random draws (a cluster node's share of it). */
   randomBase?: number | undefined;
 }
@@ -70,6 +73,8 @@ export interface CoreStats {
   idleWorkerCrashes: number;
   sharedBytes: number;
   sharedAllocations: number;
+  /** How the last DP step clipped, and why (absent before one). */
+  dpClipping?: ClippingChoice;
 }
 
 /**
@@ -98,6 +103,7 @@ export class PoolCore {
    * replays the same ones. The creation probe takes none.
    */
   randomCalls = 0;
+  private clipping: ClippingChoice | null = null;
   readonly outputSize: number;
   /**
    * Parameter scalars held: the model's P for one pool, K·P for an ensemble of K members (member-major:
@@ -176,7 +182,14 @@ export class PoolCore {
       idleWorkerCrashes: this.dispatcher.idleCrashes,
       sharedBytes: this.arena.bytes,
       sharedAllocations: this.arena.allocations,
+      ...(this.clipping ? { dpClipping: this.clipping } : {}),
     };
+  }
+
+  /** Records how the DP step being made clips (for {@link stats}); returns it. */
+  noteClipping(c: ClippingChoice): ClippingChoice {
+    this.clipping = c;
+    return c;
   }
 
   /** Reads and checks x and y, including that their batch sizes agree. */
@@ -248,6 +261,7 @@ export class PoolCore {
       plan: { batch: plan.batch, chunkSize: plan.chunkSize, count: plan.count },
       outputShape: this.outputShape,
       ...(inputs.clip !== undefined ? { clip: inputs.clip } : {}),
+      ...(inputs.ghost ? { ghost: true } : {}),
       randomCall: inputs.randomCall ?? this.randomCalls++,
       ...(inputs.randomBase ? { randomBase: inputs.randomBase } : {}),
       ...this.taskExtras(),

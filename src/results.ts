@@ -1,3 +1,4 @@
+import type { ClippingChoice } from './train/clipping.js';
 /** What the public calls of {@link GradPool} return, and their output options. */
 import type { CallTimings } from './core.js';
 import type { WorkerStats } from './dispatch.js';
@@ -43,4 +44,6 @@ export interface PoolStats {
   idleWorkerCrashes: number;
   sharedBytes: number;
   sharedAllocations: number;
+  /** How the last DP step clipped (ghost or per-sample) and why; absent before one. */
+  dpClipping?: ClippingChoice;
 }

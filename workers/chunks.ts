@@ -75,7 +75,7 @@ export function runChunks(task: MemberChunkTask, model: ModelDef, executor: Exec
     const done = claim(ctl, plan.count, (c) => {
       const [s, e] = plan.range(c);
       for (let k = 0; k < K; k++) {
-        const job: ChunkJob = { model, params: params[k]!, x: x.subarray(s * inputSize, e * inputSize), n: e - s, first: s };
+        const job: ChunkJob = { model, params: params[k]!, x: x.subarray(s * inputSize, e * inputSize), n: e - s, first: s, ...(task.ghost ? { ghost: true } : {}) };
         if (y) job.y = y.subarray(s * targetSize, e * targetSize);
         try {
           withRandomness(random[k]!, () => withTraining(training, () => work(job, k, c, s, e)));

@@ -33,6 +33,8 @@ export interface DpConfig {
   readonly accountant: 'prv' | 'rdp';
   /** Noise from node:crypto: not reproducible (see `FitDp.secureRng`). Default false. */
   readonly secureRng: boolean;
+  /** `'auto'` (default), `'ghost'` or `'per-sample'` (see `StepDp.clipping`). */
+  readonly clipping: 'auto' | 'ghost' | 'per-sample';
 }
 
 /** Where and how often results are written. */
@@ -124,7 +126,7 @@ function optimizer(v: unknown): OptimizerSpec {
 
 function dp(v: unknown): DpConfig {
   const o = objectAt('dp', v, 'an object { maxGradNorm, noiseMultiplier | targetEpsilon, sampling?, delta?, accountant?, secureRng? }');
-  onlyKnown('dp', o, ['maxGradNorm', 'noiseMultiplier', 'targetEpsilon', 'sampling', 'delta', 'accountant', 'secureRng']);
+  onlyKnown('dp', o, ['maxGradNorm', 'noiseMultiplier', 'targetEpsilon', 'sampling', 'delta', 'accountant', 'secureRng', 'clipping']);
   if ((o.noiseMultiplier === undefined) === (o.targetEpsilon === undefined)) {
     const both = o.noiseMultiplier !== undefined;
     throw errors.invalidOption('dp.noiseMultiplier|dp.targetEpsilon', `one of dp.noiseMultiplier and dp.targetEpsilon${both ? ', not both' : ''}`, both ? { noiseMultiplier: o.noiseMultiplier, targetEpsilon: o.targetEpsilon } : undefined);
@@ -138,6 +140,7 @@ function dp(v: unknown): DpConfig {
     delta: numberIn('dp.delta', o.delta, 'a number in (0, 1)', (x) => x > 0 && x < 1, 1e-5),
     accountant: oneOf('dp.accountant', o.accountant, ['prv', 'rdp'] as const, 'prv'),
     secureRng: o.secureRng === true,
+    clipping: oneOf('dp.clipping', o.clipping, ['auto', 'ghost', 'per-sample'] as const, 'auto'),
   };
 }
 
@@ -148,8 +151,8 @@ function dp(v: unknown): DpConfig {
  */
 function dpIdentity(d: DpConfig | undefined): object | undefined {
   if (!d) return undefined;
-  const { accountant, secureRng, ...rest } = d;
-  return { ...rest, ...(d.targetEpsilon !== undefined ? { accountant } : {}), ...(secureRng ? { secureRng } : {}) };
+  const { accountant, secureRng, clipping, ...rest } = d;
+  return { ...rest, ...(d.targetEpsilon !== undefined ? { accountant } : {}), ...(secureRng ? { secureRng } : {}), ...(clipping !== 'auto' ? { clipping } : {}) };
 }
 
 function output(v: unknown, baseDir: string): OutputConfig {

@@ -13,6 +13,7 @@ import { exchange, type Failure, type LocalPart } from './exchange.js';
 import type { ClusterLink } from './node.js';
 import type { OptimizerSpec } from '../optim/types.js';
 import { chunkRange } from './options.js';
+import type { ClipSpec } from '../train/clipping.js';
 
 /** What the chunk phase of a step found over the whole batch, and the plan the update reduces. */
 export interface BatchSums {
@@ -44,7 +45,7 @@ function asFailure(e: unknown, first: number): Failure {
  * sumGrads over this node's share of the batch `plan` (x, y: the whole batch, the same on every
  * node), then the fold. Throws the step's failure, whichever node it happened on.
  */
-export async function clusterSums(core: PoolCore, member: StepCluster, plan: ChunkPlan, x: Float32Array, y: Float32Array, clip: number | undefined, nonFinite: ((s: number) => GradPoolError) | undefined, op: string): Promise<BatchSums> {
+export async function clusterSums(core: PoolCore, member: StepCluster, plan: ChunkPlan, x: Float32Array, y: Float32Array, clip: ClipSpec | undefined, nonFinite: ((s: number) => GradPoolError) | undefined, op: string): Promise<BatchSums> {
   const link = member.link;
   const P = core.model.layout.total;
   const [c0, c1] = chunkRange(plan.count, link.o.nodes, link.o.rank);
@@ -58,8 +59,8 @@ export async function clusterSums(core: PoolCore, member: StepCluster, plan: Chu
   const randomCall = core.randomCalls++;
   if (end > first) {
     try {
-      const r = await core.run('sumGrads', local, { x: x.subarray(first * inputSize, end * inputSize), y: y.subarray(first * targetSize, end * targetSize), clip, nonFinite, randomCall, randomBase: first }, op);
-      Object.assign(part, { rows: local.count, partial: r.partial, loss: r.loss, clipped: clip === undefined ? 0 : countAbove(r.norms, clip), badSample: r.badSample < 0 ? -1 : r.badSample + first });
+      const r = await core.run('sumGrads', local, { x: x.subarray(first * inputSize, end * inputSize), y: y.subarray(first * targetSize, end * targetSize), clip: clip?.maxGradNorm, ghost: clip?.ghost, nonFinite, randomCall, randomBase: first }, op);
+      Object.assign(part, { rows: local.count, partial: r.partial, loss: r.loss, clipped: clip === undefined ? 0 : countAbove(r.norms, clip.maxGradNorm), badSample: r.badSample < 0 ? -1 : r.badSample + first });
     } catch (e) {
       part.failure = asFailure(e, first);
     }

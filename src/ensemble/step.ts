@@ -5,6 +5,7 @@ import { resolveLearningRate } from '../optim/spec.js';
 import { countAbove, l2Norm, orderedSum } from '../shared/reduce.js';
 import { checkStepBatch, dpNoiseSeed, SHARDED_UPDATE_MIN_PARAMS, validateStepOptions, type StepOptions } from '../train/step.js';
 import type { EnsembleCore } from './core.js';
+import { chooseClipping } from '../train/clipping.js';
 import type { EnsembleStepResult } from './results.js';
 
 /** Member k's block of a member-major array of K blocks. */
@@ -34,7 +35,8 @@ export async function ensembleStep(core: EnsembleCore, x: BatchInput, y: BatchIn
     const throws = (o.nonFinite ?? 'throw') === 'throw';
     // Under 'throw', the run fails with the first failing (sample, member), thrown or non-finite.
     const nonFinite = throws ? (s: number) => errors.nonFiniteGradient(op, s) : undefined;
-    const r = B > 0 ? await core.run('sumGrads', plan, { x: xs.data, y: ys.data, clip: dp?.maxGradNorm, nonFinite }, op) : null;
+    const ghost = dp ? core.noteClipping(chooseClipping(core.options.executor, core, dp.clipping)).mode === 'ghost' : false;
+    const r = B > 0 ? await core.run('sumGrads', plan, { x: xs.data, y: ys.data, clip: dp?.maxGradNorm, ghost, nonFinite }, op) : null;
     const loss = each((k) => (r ? orderedSum(block(r.loss, k, B)) / B : NaN));
     const clipped = dp && r ? { clippedFraction: each((k) => countAbove(block(r.norms, k, B), dp.maxGradNorm) / B) } : {};
     const skip = (why: string, gradNorm: number[]): EnsembleStepResult => ({ loss, gradNorm, lr, batch: B, step: t - 1, skipped: true, skipReason: why, ...clipped });

@@ -16,24 +16,27 @@ const M1 = 0xcd9e8d57;
 const W0 = 0x9e3779b9;
 const W1 = 0xbb67ae85;
 
-/** High and low 32 bits of the 64-bit product of two uint32s, exactly, in float64 arithmetic. */
+/**
+ * The high 32 bits of the 64-bit product of two uint32s, exactly: four 16×16-bit products, each
+ * exact in float64, recombined with integer shifts (no division, no allocation: this runs once per
+ * Philox round, ten per two noise values).
+ */
 function mulhi(a: number, b: number): number {
-  const ah = a >>> 16;
   const al = a & 0xffff;
-  const bh = b >>> 16;
+  const ah = a >>> 16;
   const bl = b & 0xffff;
-  const mid = ah * bl + al * bh + Math.floor((al * bl) / 65536);
-  return (ah * bh + Math.floor(mid / 65536)) >>> 0;
+  const bh = b >>> 16;
+  const lh = al * bh;
+  const hl = ah * bl;
+  const mid = ((al * bl) >>> 16) + (lh & 0xffff) + (hl & 0xffff);
+  return (ah * bh + (lh >>> 16) + (hl >>> 16) + (mid >>> 16)) >>> 0;
 }
 
-/** Philox4x32 with `rounds` rounds (10 is the standard). Returns a new 4-word block. */
-export function philox4x32(ctr: ArrayLike<number>, key: ArrayLike<number>, rounds = 10): Uint32Array {
-  let c0 = ctr[0]! >>> 0;
-  let c1 = ctr[1]! >>> 0;
-  let c2 = ctr[2]! >>> 0;
-  let c3 = ctr[3]! >>> 0;
-  let k0 = key[0]! >>> 0;
-  let k1 = key[1]! >>> 0;
+/** The last block {@link philoxInto} computed (module scratch: the noise loop allocates nothing). */
+const block4 = new Uint32Array(4);
+
+/** Philox4x32 with `rounds` rounds into `out`, from counter words c0..c3 and key words k0, k1. */
+function philoxInto(c0: number, c1: number, c2: number, c3: number, k0: number, k1: number, rounds: number, out: Uint32Array): void {
   for (let r = 0; r < rounds; r++) {
     if (r > 0) {
       k0 = (k0 + W0) >>> 0;
@@ -50,14 +53,26 @@ export function philox4x32(ctr: ArrayLike<number>, key: ArrayLike<number>, round
     c2 = n2;
     c3 = lo0;
   }
-  return Uint32Array.of(c0, c1, c2, c3);
+  out[0] = c0;
+  out[1] = c1;
+  out[2] = c2;
+  out[3] = c3;
+}
+
+/** Philox4x32 with `rounds` rounds (10 is the standard). Returns a new 4-word block. */
+export function philox4x32(ctr: ArrayLike<number>, key: ArrayLike<number>, rounds = 10): Uint32Array {
+  const out = new Uint32Array(4);
+  philoxInto(ctr[0]! >>> 0, ctr[1]! >>> 0, ctr[2]! >>> 0, ctr[3]! >>> 0, key[0]! >>> 0, key[1]! >>> 0, rounds, out);
+  return out;
 }
 
 const TWO_POW_53 = 9007199254740992;
+const NOISE_TAG = 0x6e6f6973; // "nois"
 
 /** Two standard normals for block `block` of step `step` under `seed`. */
 function normalPair(seed: number, step: number, block: number, out: Float64Array): void {
-  const w = philox4x32([block >>> 0, Math.floor(block / 2 ** 32), step >>> 0, 0x6e6f6973 /* "nois" */], [seed >>> 0, Math.floor(seed / 2 ** 32) >>> 0]);
+  philoxInto(block >>> 0, Math.floor(block / 2 ** 32) >>> 0, step >>> 0, NOISE_TAG, seed >>> 0, Math.floor(seed / 2 ** 32) >>> 0, 10, block4);
+  const w = block4;
   // (0, 1] so the log is finite; 53 random bits each.
   const u1 = ((w[0]! >>> 5) * 67108864 + (w[1]! >>> 6) + 1) / TWO_POW_53;
   const u2 = ((w[2]! >>> 5) * 67108864 + (w[3]! >>> 6)) / TWO_POW_53;

@@ -180,6 +180,8 @@ export interface ChunkTask {
   outputShape: number[];
   /** DP: clip each sample's whole gradient to this L2 norm before summing (sumGrads only). */
   clip?: number;
+  /** With `clip`: by ghost norms where the executor can (workers/executors/vectorized/ghost.ts). */
+  ghost?: boolean;
   /** The pool's count of earlier calls that ran the model: keys this call's random draws. */
   randomCall: number;
   /** Index in the whole batch of this task's sample 0, for random keys (a cluster node's share); default 0. */

@@ -9,6 +9,7 @@ import { searchNoiseMultiplier } from '../privacy/noise.js';
 import type { PrivacyPhase } from '../privacy/prv-numerics.js';
 import { DEFAULT_ORDERS, epsilonFloor } from '../privacy/sgm.js';
 import { checkKnownFields, checkOptionsObject } from '../validate.js';
+import { CLIPPINGS, type Clipping } from './clipping.js';
 
 /** DP-SGD for `fit`: Opacus semantics, with the PRV (default) or RDP accountant reporting ε. */
 export interface FitDp {
@@ -34,6 +35,8 @@ export interface FitDp {
    * counts, runs or resumes. Default false.
    */
   secureRng?: boolean;
+  /** Ghost or per-sample clipping (see {@link StepDp.clipping}); default `'auto'`. */
+  clipping?: Clipping;
 }
 
 /** What the fit state keeps of DP: the σ in use and every step so far, as Opacus's accountant history. */
@@ -43,7 +46,7 @@ export interface DpFitState {
   phases: PrivacyPhase[];
 }
 
-const FIELDS = ['maxGradNorm', 'noiseMultiplier', 'targetEpsilon', 'sampling', 'delta', 'accountant', 'secureRng'];
+const FIELDS = ['maxGradNorm', 'noiseMultiplier', 'targetEpsilon', 'sampling', 'delta', 'accountant', 'secureRng', 'clipping'];
 const finite = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v);
 
 /** Checks `fit`'s `dp` field by field (the step re-checks maxGradNorm and σ itself). */
@@ -58,6 +61,7 @@ export function checkFitDp(dp: FitDp): void {
   if (dp.delta !== undefined && !(typeof dp.delta === 'number' && dp.delta > 0 && dp.delta < 1)) throw errors.invalidOption('dp.delta', 'a number in (0, 1)', dp.delta);
   if (dp.accountant !== undefined && !ACCOUNTANTS.includes(dp.accountant)) throw errors.invalidOption('dp.accountant', "'prv' or 'rdp'", dp.accountant);
   if (dp.secureRng !== undefined && typeof dp.secureRng !== 'boolean') throw errors.invalidOption('dp.secureRng', 'a boolean', dp.secureRng);
+  if (dp.clipping !== undefined && !CLIPPINGS.includes(dp.clipping)) throw errors.invalidOption('dp.clipping', "'auto', 'ghost' or 'per-sample'", dp.clipping);
 }
 
 /** Checks a saved `initialState.dp`. */

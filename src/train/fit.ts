@@ -154,7 +154,7 @@ export async function fit(pool: Trainer, data: FitData, o: FitOptions): Promise<
   if (s0) pool.randomCalls = s0.randomCalls ?? 0;
   // Before any step: choosing σ for a target ε can fail (unreachable), and must leave everything unchanged.
   const acct = dp ? new DpAccounting(dp, { n: N, sampleRate: sampler.q, totalSteps: epochs * sampler.batchesPerEpoch }, s0?.dp, s0?.dp ? 0 : (s0?.dpSteps ?? 0)) : null;
-  const stepDp = dp && { maxGradNorm: dp.maxGradNorm, noiseMultiplier: acct!.noiseMultiplier, expectedBatchSize: sampler.q * N, ...(dp.secureRng ? { secureRng: true } : {}) };
+  const stepDp = dp && { maxGradNorm: dp.maxGradNorm, noiseMultiplier: acct!.noiseMultiplier, expectedBatchSize: sampler.q * N, ...(dp.secureRng ? { secureRng: true } : {}), ...(dp.clipping ? { clipping: dp.clipping } : {}) };
   const eps = () => acct?.epsilon();
   const snapshot = (): FitState => structuredClone({ ...st, sampler: sampler.state(), ...(acct ? { dp: acct.state() } : {}) });
   const record = (key: string, v: number | undefined) => v !== undefined && (st.history.history[key] ??= []).push(v);

@@ -8,6 +8,7 @@ import { countAbove, l2Norm, orderedSum } from '../shared/reduce.js';
 import { checkOptionsObject, isPositive } from '../validate.js';
 import { checkSignal, type CallOptions } from '../lifecycle.js';
 import { clusterSums, type BatchSums, type StepCluster } from '../cluster/step.js';
+import { chooseClipping, CLIPPINGS, type ClipSpec, type Clipping } from './clipping.js';
 import type { ChunkPlan } from '../shared/chunks.js';
 
 /** DP-SGD settings of one step (Abadi et al. 2016; Opacus semantics). */
@@ -24,6 +25,13 @@ export interface StepDp {
    * generator. The step is then not reproducible: not bit-identical across thread counts or runs.
    */
   secureRng?: boolean;
+  /**
+   * `'auto'` (default): ghost clipping on the vectorized executor (a dense layer's per-sample gradient
+   * norms from its activations and output gradients, without materialising the gradients; see
+   * docs/architecture.md), per-sample clipping on the loop executor. `'ghost'` insists (refused on the
+   * loop executor); `'per-sample'` always materialises. Results agree to float32 precision.
+   */
+  clipping?: Clipping;
 }
 
 export interface StepOptions extends CallOptions {
@@ -76,7 +84,8 @@ export function validateStepOptions(o: StepOptions): void {
   if (o.update !== undefined && !['auto', 'coordinator', 'workers'].includes(o.update)) throw errors.invalidOption('update', "'auto', 'coordinator' or 'workers'", o.update);
   const dp = o.dp;
   if (dp !== undefined) {
-    checkOptionsObject(dp, ['maxGradNorm', 'noiseMultiplier', 'expectedBatchSize', 'secureRng'], 'an object {maxGradNorm, noiseMultiplier}', 'dp');
+    checkOptionsObject(dp, ['maxGradNorm', 'noiseMultiplier', 'expectedBatchSize', 'secureRng', 'clipping'], 'an object {maxGradNorm, noiseMultiplier}', 'dp');
+    if (dp.clipping !== undefined && !CLIPPINGS.includes(dp.clipping)) throw errors.invalidOption('dp.clipping', "'auto', 'ghost' or 'per-sample'", dp.clipping);
     if (dp.secureRng !== undefined && typeof dp.secureRng !== 'boolean') throw errors.invalidOption('dp.secureRng', 'a boolean', dp.secureRng);
     if (!isPositive(dp.maxGradNorm)) throw errors.invalidOption('dp.maxGradNorm', 'a positive number', dp.maxGradNorm);
     if (typeof dp.noiseMultiplier !== 'number' || !Number.isFinite(dp.noiseMultiplier) || dp.noiseMultiplier < 0)
@@ -122,7 +131,8 @@ export async function trainStep(core: PoolCore, x: BatchInput, y: BatchInput, o:
     const throws = (o.nonFinite ?? 'throw') === 'throw';
     // Under 'throw', the run itself fails with the lowest failing sample, thrown or non-finite.
     const nonFinite = throws ? (s: number) => errors.nonFiniteGradient(op, s) : undefined;
-    const sums = cluster ? await clusterSums(core, cluster, plan, xs.data, ys.data, dp?.maxGradNorm, nonFinite, op) : await localSums(core, plan, xs.data, ys.data, dp?.maxGradNorm, nonFinite, op);
+    const clip = dp && { maxGradNorm: dp.maxGradNorm, ghost: core.noteClipping(chooseClipping(core.options.executor, core, dp.clipping)).mode === 'ghost' };
+    const sums = cluster ? await clusterSums(core, cluster, plan, xs.data, ys.data, clip, nonFinite, op) : await localSums(core, plan, xs.data, ys.data, clip, nonFinite, op);
     const loss = B > 0 ? sums.lossSum / B : NaN;
     const clipped = dp && B > 0 ? { clippedFraction: sums.clipped / B } : {};
     const skip = (why: string, gradNorm: number): StepResult => ({ loss, gradNorm, lr, batch: B, step: t - 1, skipped: true, skipReason: why, ...clipped });
@@ -143,8 +153,8 @@ export async function trainStep(core: PoolCore, x: BatchInput, y: BatchInput, o:
 }
 
 /** The chunk phase on this pool alone: sumGrads over the whole batch. */
-async function localSums(core: PoolCore, plan: ChunkPlan, x: Float32Array, y: Float32Array, clip: number | undefined, nonFinite: ((s: number) => GradPoolError) | undefined, op: string): Promise<BatchSums> {
+async function localSums(core: PoolCore, plan: ChunkPlan, x: Float32Array, y: Float32Array, clip: ClipSpec | undefined, nonFinite: ((s: number) => GradPoolError) | undefined, op: string): Promise<BatchSums> {
   if (plan.batch === 0) return { lossSum: 0, clipped: 0, badSample: -1, plan };
-  const r = await core.run('sumGrads', plan, { x, y, clip, nonFinite }, op);
-  return { lossSum: orderedSum(r.loss), clipped: clip === undefined ? 0 : countAbove(r.norms, clip), badSample: r.badSample, plan };
+  const r = await core.run('sumGrads', plan, { x, y, clip: clip?.maxGradNorm, ghost: clip?.ghost, nonFinite }, op);
+  return { lossSum: orderedSum(r.loss), clipped: clip === undefined ? 0 : countAbove(r.norms, clip.maxGradNorm), badSample: r.badSample, plan };
 }

@@ -19,8 +19,8 @@ const parse = (dp: unknown) => parseJob(JSON.stringify({ ...minimal, dp }), { ba
 
 describe('cli: job file dp fields for accounting and secure noise', () => {
   it('parses targetEpsilon, accountant and secureRng, with PRV and the seeded generator by default', () => {
-    assert.deepEqual(parse({ maxGradNorm: 1, targetEpsilon: 3, accountant: 'rdp', secureRng: true }).dp, { maxGradNorm: 1, targetEpsilon: 3, sampling: 'poisson', delta: 1e-5, accountant: 'rdp', secureRng: true });
-    assert.deepEqual(parse({ maxGradNorm: 1, noiseMultiplier: 1.1 }).dp, { maxGradNorm: 1, noiseMultiplier: 1.1, sampling: 'poisson', delta: 1e-5, accountant: 'prv', secureRng: false });
+    assert.deepEqual(parse({ maxGradNorm: 1, targetEpsilon: 3, accountant: 'rdp', secureRng: true }).dp, { maxGradNorm: 1, targetEpsilon: 3, sampling: 'poisson', delta: 1e-5, accountant: 'rdp', secureRng: true, clipping: 'auto' });
+    assert.deepEqual(parse({ maxGradNorm: 1, noiseMultiplier: 1.1 }).dp, { maxGradNorm: 1, noiseMultiplier: 1.1, sampling: 'poisson', delta: 1e-5, accountant: 'prv', secureRng: false, clipping: 'auto' });
   });
 
   it('refuses bad dp fields, naming them', () => {
@@ -29,6 +29,7 @@ describe('cli: job file dp fields for accounting and secure noise', () => {
     throwsExactly(() => parse({ maxGradNorm: 1, targetEpsilon: 0 }), 'dp.targetEpsilon: expected a finite number > 0, got 0');
     throwsExactly(() => parse({ maxGradNorm: 1, noiseMultiplier: 1, accountant: 'gdp' }), 'dp.accountant: expected "prv" or "rdp", got "gdp"');
     throwsExactly(() => parse({ maxGradNorm: 1, noiseMultiplier: 1, secureRng: 'true' }), 'dp.secureRng: expected a boolean, got "true"');
+    throwsExactly(() => parse({ maxGradNorm: 1, noiseMultiplier: 1, clipping: 'fast' }), 'dp.clipping: expected "auto" or "ghost" or "per-sample", got "fast"');
   });
 
   it("keeps the hash of a dp job written before these fields (its checkpoints still resume); a target ε's accountant counts", () => {
@@ -37,6 +38,8 @@ describe('cli: job file dp fields for accounting and secure noise', () => {
     assert.equal(jobHash(old), createHash('sha256').update(canonicalJson(fields)).digest('hex'));
     assert.equal(jobHash(parse({ maxGradNorm: 1, noiseMultiplier: 1.1, accountant: 'rdp' })), jobHash(old));
     assert.notEqual(jobHash(parse({ maxGradNorm: 1, noiseMultiplier: 1.1, secureRng: true })), jobHash(old));
+    assert.equal(jobHash(parse({ maxGradNorm: 1, noiseMultiplier: 1.1, clipping: 'auto' })), jobHash(old), "clipping 'auto' is the default: same hash");
+    assert.notEqual(jobHash(parse({ maxGradNorm: 1, noiseMultiplier: 1.1, clipping: 'per-sample' })), jobHash(old));
     assert.notEqual(jobHash(parse({ maxGradNorm: 1, targetEpsilon: 3, accountant: 'rdp' })), jobHash(parse({ maxGradNorm: 1, targetEpsilon: 3 })));
   });
 });

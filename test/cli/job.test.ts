@@ -55,7 +55,7 @@ describe('cli: job file', () => {
     assert.deepEqual(job.validation, { format: 'mnist', split: 'test', limit: 500 });
     assert.deepEqual(job.optimizer, momentum({ learningRate: 0.1, momentum: 0.9 }));
     assert.deepEqual([job.threads, job.backend, job.seed], [2, 'cpu', -7]);
-    assert.deepEqual(job.dp, { maxGradNorm: 1, noiseMultiplier: 1.1, sampling: 'poisson', delta: 1e-5, accountant: 'prv', secureRng: false });
+    assert.deepEqual(job.dp, { maxGradNorm: 1, noiseMultiplier: 1.1, sampling: 'poisson', delta: 1e-5, accountant: 'prv', secureRng: false, clipping: 'auto' });
     assert.deepEqual(job.output, { dir: '/tmp/run', checkpointEvery: 5, keepLast: 1 });
     assert.deepEqual(parse(withFields({ data: { format: 'mnist' } })).data, { format: 'mnist', split: 'train' });
     assert.deepEqual(parse(withFields({ validation: { format: 'jsonl', path: 'val.jsonl' } })).validation, { format: 'jsonl', path: join(base, 'val.jsonl') });
@@ -99,7 +99,7 @@ describe('cli: job file', () => {
       [withFields({ dp: { maxGradNorm: 1, noiseMultiplier: -1 } }), 'dp.noiseMultiplier: expected a finite number >= 0, got -1'],
       [withFields({ dp: { maxGradNorm: 1, noiseMultiplier: 1, sampling: 'uniform' } }), 'dp.sampling: expected "poisson" or "shuffle", got "uniform"'],
       [withFields({ dp: { maxGradNorm: 1, noiseMultiplier: 1, delta: 1 } }), 'dp.delta: expected a number in (0, 1), got 1'],
-      [withFields({ dp: { maxGradNorm: 1, noiseMultiplier: 1, epsilon: 3 } }), 'dp.epsilon: unknown field (expected one of: maxGradNorm, noiseMultiplier, targetEpsilon, sampling, delta, accountant, secureRng)'],
+      [withFields({ dp: { maxGradNorm: 1, noiseMultiplier: 1, epsilon: 3 } }), 'dp.epsilon: unknown field (expected one of: maxGradNorm, noiseMultiplier, targetEpsilon, sampling, delta, accountant, secureRng, clipping)'],
       [withFields({ output: [] }), 'output: expected an object { dir?, checkpointEvery?, keepLast? }, got []'],
       [withFields({ output: { dir: '' } }), 'output.dir: expected a directory path, got ""'],
       [withFields({ output: { checkpointEvery: -5 } }), 'output.checkpointEvery: expected a positive integer, got -5'],

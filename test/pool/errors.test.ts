@@ -86,7 +86,7 @@ describe('pool creation errors', function () {
     await assert.rejects(GradPool.create({ model: fixture('seed'), chunkSize: -1 }), { message: 'chunkSize: expected a positive integer, got -1' });
     await assert.rejects(GradPool.create({ model: fixture('seed'), seed: 0.5 }), { message: 'seed: expected an integer, got 0.5' });
     await assert.rejects(GradPool.create({ model: fixture('seed'), executor: 'magic' as never }), { message: 'executor: expected one of auto, vectorized, loop, got "magic"' });
-    await assert.rejects(GradPool.create({ model: fixture('seed'), thread: 2 } as never), { message: 'options.thread: unknown field (expected one of: model, threads, backend, backendModule, seed, chunkSize, executor, resourceLimits, randomness, loss, replay, callTimeoutMs, ensemble)' });
+    await assert.rejects(GradPool.create({ model: fixture('seed'), thread: 2 } as never), { message: 'options.thread: unknown field (expected one of: model, threads, backend, backendModule, seed, chunkSize, executor, resourceLimits, randomness, loss, replay, callTimeoutMs, ensemble, cluster)' });
     await assert.rejects(GradPool.create({} as never), { message: 'model: expected a module path or URL, got undefined' });
   });
 

@@ -28,7 +28,7 @@ describe('unknown fields in nested options', function () {
 
   it('step: dp', async () => {
     const opt = sgd({ learningRate: 0.1 });
-    await refusedUnchanged(() => pool.step(x, y, { optimizer: opt, dp: { maxGradNorm: 1, noiseMultiplier: 1, clipnorm: 2 } as never }), 'dp.clipnorm: unknown field (expected one of: maxGradNorm, noiseMultiplier, expectedBatchSize, secureRng)', opt);
+    await refusedUnchanged(() => pool.step(x, y, { optimizer: opt, dp: { maxGradNorm: 1, noiseMultiplier: 1, clipnorm: 2 } as never }), 'dp.clipnorm: unknown field (expected one of: maxGradNorm, noiseMultiplier, expectedBatchSize, secureRng, clipping)', opt);
   });
 
   it('step and fit: an optimizer spec written as an object literal', async () => {
@@ -40,7 +40,7 @@ describe('unknown fields in nested options', function () {
 
   it('fit: dp, validation and in-memory data', async () => {
     const opt = sgd({ learningRate: 0.1 });
-    await refusedUnchanged(() => pool.fit({ x, y }, { optimizer: opt, dp: { maxGradNorm: 1, noiseMultiplier: 1, clipnorm: 2 } as never }), 'dp.clipnorm: unknown field (expected one of: maxGradNorm, noiseMultiplier, targetEpsilon, sampling, delta, accountant, secureRng)', opt);
+    await refusedUnchanged(() => pool.fit({ x, y }, { optimizer: opt, dp: { maxGradNorm: 1, noiseMultiplier: 1, clipnorm: 2 } as never }), 'dp.clipnorm: unknown field (expected one of: maxGradNorm, noiseMultiplier, targetEpsilon, sampling, delta, accountant, secureRng, clipping)', opt);
     await refusedUnchanged(() => pool.fit({ x, y }, { optimizer: opt, validation: { x, y, sampleWeight: x } as never }), 'validation.sampleWeight: unknown field (expected one of: x, y)', opt);
     await refusedUnchanged(() => pool.fit({ x, y, shuffle: false } as never, { optimizer: opt }), 'data.shuffle: unknown field (expected one of: x, y)', opt);
   });

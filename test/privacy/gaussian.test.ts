@@ -14,6 +14,21 @@ describe('privacy: Philox4x32-10 noise', function () {
     it(`matches Random123 known-answer vector ${i + 1}`, () => assert.deepEqual(Array.from(philox4x32(ctr, key)), want)),
   );
 
+  it("the allocation-free mulhi gives the reference 64-bit product's high word for 200k operand pairs, extremes included", () => {
+    // Reference: the exact product in BigInt.
+    const hi = (a: number, b: number) => Number((BigInt(a) * BigInt(b)) >> 32n);
+    let s = 12345;
+    const next = () => (s = (Math.imul(s, 1664525) + 1013904223) >>> 0);
+    const pairs: [number, number][] = [[0, 0], [0xffffffff, 0xffffffff], [0xffffffff, 1], [0x80000000, 0x80000000], [0xd2511f53, 0xffffffff], [0xcd9e8d57, 0xfffffffe]];
+    for (let i = 0; i < 200_000; i++) pairs.push([next(), next()]);
+    // mulhi is internal: a 1-round Philox from counter (a, 0, b, 0) and key (0, 0) exposes hi(M0·a) and hi(M1·b).
+    for (const [a, b] of pairs) {
+      const w = philox4x32([a, 0, b, 0], [0, 0], 1);
+      assert.equal(w[0], hi(0xcd9e8d57, b) >>> 0, `hi(M1 * ${b})`);
+      assert.equal(w[2], hi(0xd2511f53, a) >>> 0, `hi(M0 * ${a})`);
+    }
+  });
+
   it('gives each element the same noise whatever slices it is generated in', () => {
     const whole = new Float64Array(1001);
     addNoise(whole, 0, 1001, 0.7, 12345, 9);

@@ -17,6 +17,8 @@ export interface ChunkJob {
   n: number;
   /** Index in the whole batch of the chunk's first sample, for error messages. */
   first: number;
+  /** DP: clip by ghost norms where the executor can (workers/executors/vectorized/ghost.ts). */
+  ghost?: boolean;
 }
 
 /**

@@ -112,6 +112,19 @@ export class VmapBackend extends tf.KernelBackend {
     return { dataId, shape: shapeOf(v), dtype: v.info.dtype };
   }
 
+  /**
+   * One inner reference to each operand of `t`'s lazy outer product (the caller owns them; `t` stays
+   * lazy), or null when `t` is not one. Ghost clipping reads a dense layer's per-sample gradient
+   * norms off the operands: ‖aᵢᵀbᵢ‖ = ‖aᵢ‖·‖bᵢ‖.
+   */
+  takeLazy(t: tf.Tensor): LazyOuter | null {
+    const l = this.recs.get(t.dataId)?.lazy;
+    if (!l) return null;
+    this.inner.incRef(l.a.dataId);
+    this.inner.incRef(l.b.dataId);
+    return { a: { ...l.a }, b: { ...l.b }, shape: l.shape };
+  }
+
   /** The batching-level value behind an engine tensor of this backend. */
   valueFor(t: tf.Tensor): BVal {
     return this.resolve({ dataId: t.dataId, shape: t.shape, dtype: t.dtype });

@@ -12,6 +12,7 @@ import { disposeAbandonedTape } from '../../../src/shared/batching/engine.js';
 import { BatchingRuleError, warnOnce } from '../../../src/shared/batching/errors.js';
 import { BATCH_SUM, ensureVmapBackend } from '../../../src/shared/batching/register.js';
 import { sumBatchedGrads } from './sum-grads.js';
+import { fromInfos, ghostClippedSum } from './ghost.js';
 import { sumGradsByLoop } from '../sum.js';
 import { allFinite } from '../../../src/shared/reduce.js';
 import { forBatch } from '../../../src/shared/random/scope.js';
@@ -33,6 +34,8 @@ export class VectorizedExecutor implements Executor {
   private readonly loop = new LoopExecutor();
   /** Models that failed to vectorize once: later chunks go straight to the loop. */
   private readonly loopOnly = new WeakSet<ModelDef>();
+  /** Per model, which parameters' gradients ghost clipping gets as outer products (see sumGhost). */
+  private readonly ghostLayout = new WeakMap<ModelDef, boolean[]>();
 
   /**
    * @param sticky after a model fails to vectorize once, run it sample by sample from then on. The
@@ -85,7 +88,8 @@ export class VectorizedExecutor implements Executor {
   sumGrads(job: ChunkJob, losses: Float32Array, norms: Float32Array, row: Float64Array, clip?: number): number {
     if (!this.loopOnly.has(job.model)) {
       try {
-        if (clip === undefined ? this.sumUnclipped(job, losses, norms, row) : this.sumClipped(job, losses, norms, row, clip)) return -1;
+        const done = clip === undefined ? this.sumUnclipped(job, losses, norms, row) : job.ghost ? this.sumGhost(job, losses, norms, row, clip) : this.sumClipped(job, losses, norms, row, clip);
+        if (done) return -1;
       } catch {
         // Fall through to the reference path, which names a failing sample or falls back to the loop.
       }
@@ -102,6 +106,35 @@ export class VectorizedExecutor implements Executor {
     try {
       infos = this.exportedGrads('sumClipped', vm, job, losses, (ps) => ps, (g) => vm.exportBatched(g, n));
       return sumBatchedGrads(vm, infos, model.layout.sizes, model.layout.offsets, n, losses, norms, row, clip);
+    } finally {
+      for (const i of infos) vm.release(i.dataId);
+    }
+  }
+
+  /**
+   * DP by ghost norms (ghost.ts): in sum mode a dense layer's gradient stays a lazy outer product, so
+   * its operands are exported instead of n per-sample weight gradients. Which parameters come out
+   * that way is the model's, recorded per model for the replayed runs (which return the same infos).
+   */
+  private sumGhost(job: ChunkJob, losses: Float32Array, norms: Float32Array, row: Float64Array, clip: number): boolean {
+    const { model, n } = job;
+    const vm = this.backend();
+    let outer: boolean[] = [];
+    let infos: tf.TensorInfo[] = [];
+    vm.sumMode = true;
+    try {
+      infos = this.exportedGrads('ghost', vm, job, losses, (ps) => ps, (g) => {
+        const l = vm.takeLazy(g);
+        outer.push(l !== null);
+        return l ? [l.a, l.b] : [vm.exportBatched(g, n)];
+      });
+      if (outer.length > 0) this.ghostLayout.set(model, outer);
+      else outer = this.ghostLayout.get(model)!;
+    } finally {
+      vm.sumMode = false;
+    }
+    try {
+      return ghostClippedSum(vm, fromInfos(infos, outer), model.layout.sizes, model.layout.offsets, n, losses, norms, row, clip);
     } finally {
       for (const i of infos) vm.release(i.dataId);
     }
@@ -149,14 +182,14 @@ export class VectorizedExecutor implements Executor {
    * sample's loss into `losses`, and each gradient handed out of the run by `exportOne` (the caller
    * releases what it returns).
    */
-  private exportedGrads(kind: 'sum' | 'sumClipped', vm: VmapBackend, job: ChunkJob, losses: Float32Array, wrap: (ps: tf.Tensor[]) => tf.Tensor[], exportOne: (g: tf.Tensor) => tf.TensorInfo): tf.TensorInfo[] {
+  private exportedGrads(kind: 'sum' | 'sumClipped' | 'ghost', vm: VmapBackend, job: ChunkJob, losses: Float32Array, wrap: (ps: tf.Tensor[]) => tf.Tensor[], exportOne: (g: tf.Tensor) => tf.TensorInfo | tf.TensorInfo[]): tf.TensorInfo[] {
     return traced(kind, vm, job, [losses], () => {
       let out: tf.TensorInfo[] = [];
       this.runBatched(vm, job, () =>
         tf.tidy(() => {
           const { value, grads } = this.valueAndGrads(vm, job, wrap);
           vm.readInto(value, job.n, losses);
-          out = grads.map(exportOne);
+          out = grads.flatMap(exportOne);
         }),
       );
       return out;

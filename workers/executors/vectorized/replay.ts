@@ -23,7 +23,7 @@ import { Recorder, type Trace } from './trace.js';
 import { asList } from '../../../src/shared/batching/values.js';
 
 /** Which executor op a trace is for: the kernels run differ between them. */
-export type TraceKind = 'forward' | 'lossAndGrads' | 'sum' | 'sumClipped';
+export type TraceKind = 'forward' | 'lossAndGrads' | 'sum' | 'sumClipped' | 'ghost';
 
 type Entry = { vm: VmapBackend } & ({ state: 'refused'; why: string } | { state: 'pending' | 'verified'; trace: Trace; replays: number });
 

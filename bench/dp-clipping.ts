@@ -1,0 +1,83 @@
+/**
+ * DP-SGD's cost against non-private training: a DP step by ghost norms (the default on the
+ * vectorized executor) and by per-sample gradients, each against a non-private step of the same
+ * model, batch and threads, interleaved in one run (one call of each per round, rotated), as medians
+ * with quartiles and per-round ratios. The issue's target: ghost ≤ 1.3× non-private on the MNIST MLP
+ * at B=256 and the conv model at B=128. Peak memory of a DP step is bounded by the chunk (a chunk's
+ * per-sample gradients, or for ghost its activations and output gradients), never B × P.
+ */
+import { GradPool, sgd } from '../src/index.js';
+import { interleave, latencyStats } from './measure.js';
+import { ratioStats } from './target-checks.js';
+import type { LatencyStats, RatioStats } from './types.js';
+import { WORKLOADS } from './workloads.js';
+
+export interface DpClippingBenchOptions {
+  threads: number;
+  backend: 'wasm' | 'cpu';
+  rounds: number;
+  warmupCalls: number;
+  seed?: number;
+  log?: boolean;
+}
+
+export interface DpClippingCell {
+  workload: string;
+  batch: number;
+  plain: LatencyStats;
+  ghost: LatencyStats;
+  perSample: LatencyStats;
+  /** Per round: a ghost DP step's time over the non-private step's. */
+  ghostRatio: RatioStats;
+  /** Per round: a per-sample DP step's time over the non-private step's. */
+  perSampleRatio: RatioStats;
+  /** Target: ghost ≤ 1.3× non-private (median of the per-round ratios). */
+  met: boolean;
+}
+
+const CASES = [
+  { workload: 'mlp', batch: 256 },
+  { workload: 'conv', batch: 128 },
+] as const;
+
+/** Runs the comparison (see the file comment). */
+export async function runDpClippingBench(o: DpClippingBenchOptions): Promise<DpClippingCell[]> {
+  const cells: DpClippingCell[] = [];
+  for (const c of CASES) {
+    const w = WORKLOADS[c.workload];
+    const pools = await Promise.all([0, 1, 2].map(() => GradPool.create({ model: w.model, threads: o.threads, backend: o.backend, seed: o.seed ?? 0 })));
+    try {
+      const { x, y } = w.data(c.batch, o.seed ?? 0);
+      const dp = { maxGradNorm: 1, noiseMultiplier: 1, expectedBatchSize: c.batch };
+      const opts = pools.map(() => sgd({ learningRate: 0.01 }));
+      if (o.log) console.log(`dp clipping: ${w.title}, B=${c.batch}, ${o.threads} threads, ${o.rounds} interleaved rounds`);
+      const [plain, ghost, perSample] = await interleave(
+        [
+          { fn: () => pools[0]!.step(x, y, { optimizer: opts[0]! }) },
+          { fn: () => pools[1]!.step(x, y, { optimizer: opts[1]!, dp: { ...dp, clipping: 'ghost' } }) },
+          { fn: () => pools[2]!.step(x, y, { optimizer: opts[2]!, dp: { ...dp, clipping: 'per-sample' } }) },
+        ],
+        o.rounds,
+        o.warmupCalls,
+      );
+      const ghostRatio = ratioStats(ghost!, plain!);
+      cells.push({ workload: w.title, batch: c.batch, plain: latencyStats(plain!), ghost: latencyStats(ghost!), perSample: latencyStats(perSample!), ghostRatio, perSampleRatio: ratioStats(perSample!, plain!), met: ghostRatio.median <= 1.3 });
+    } finally {
+      await Promise.all(pools.map((p) => p.close()));
+    }
+  }
+  return cells;
+}
+
+/** The cells as console lines: medians with IQR, and both ratios to the non-private step. */
+export function dpClippingReport(cells: readonly DpClippingCell[]): string {
+  const f = (v: number) => v.toFixed(2);
+  const ms = (s: LatencyStats) => `${f(s.medianMs)} ms (IQR ${f(s.q1Ms!)}–${f(s.q3Ms!)})`;
+  const lines = ['DP-SGD step vs non-private step (same model, batch, threads; interleaved):'];
+  for (const c of cells)
+    lines.push(
+      `  ${c.workload}, B=${c.batch}: non-private ${ms(c.plain)}, ghost ${ms(c.ghost)}, per-sample ${ms(c.perSample)}; ` +
+        `ghost / non-private ${f(c.ghostRatio.median)}× (IQR ${f(c.ghostRatio.q1)}–${f(c.ghostRatio.q3)}) target ≤ 1.3×: ${c.met ? 'met' : 'not met'}; per-sample / non-private ${f(c.perSampleRatio.median)}× (IQR ${f(c.perSampleRatio.q1)}–${f(c.perSampleRatio.q3)})`,
+    );
+  return lines.join('\n');
+}
