@@ -69,6 +69,47 @@ export async function runDpClippingBench(o: DpClippingBenchOptions): Promise<DpC
   return cells;
 }
 
+/** Memory of a ghost-clipped DP step at one batch size, on a fresh pool. */
+export interface DpMemoryRow {
+  batch: number;
+  /** What the batch's per-sample gradients would take, materialised at once: B × P × 4 bytes. */
+  perSampleGradBytes: number;
+  /** The pool's shared memory after the step (inputs, losses, norms, chunk partials, parameters). */
+  sharedBytes: number;
+  /** Growth of the workers' wasm heaps over the step (their chunk working sets). */
+  heapGrowthBytes: number;
+  /** Growth of the process's RSS over the step (the workers are its threads). */
+  rssGrowthBytes: number;
+}
+
+/** A ghost DP step of the MNIST MLP at B = 256 and 2048, each on a fresh pool: memory is one chunk's, not B × P. */
+export async function runDpMemory(o: DpClippingBenchOptions): Promise<DpMemoryRow[]> {
+  const w = WORKLOADS.mlp;
+  const rows: DpMemoryRow[] = [];
+  for (const batch of [256, 2048]) {
+    const pool = await GradPool.create({ model: w.model, threads: o.threads, backend: o.backend, seed: o.seed ?? 0 });
+    try {
+      const heaps = () => pool.stats().workers.reduce((a, x) => a + (x.wasmHeapBytes ?? 0), 0);
+      const { x, y } = w.data(batch, o.seed ?? 0);
+      const small = w.data(8, o.seed ?? 0);
+      const dp = { maxGradNorm: 1, noiseMultiplier: 1, clipping: 'ghost' as const };
+      await pool.step(small.x, small.y, { optimizer: sgd({ learningRate: 0.01 }), dp }); // load and warm the workers
+      const [rss0, heap0] = [process.memoryUsage().rss, heaps()];
+      await pool.step(x, y, { optimizer: sgd({ learningRate: 0.01 }), dp });
+      rows.push({ batch, perSampleGradBytes: batch * pool.model.layout.total * 4, sharedBytes: pool.stats().sharedBytes, heapGrowthBytes: heaps() - heap0, rssGrowthBytes: process.memoryUsage().rss - rss0 });
+    } finally {
+      await pool.close();
+    }
+  }
+  return rows;
+}
+
+/** The memory rows as console lines. */
+export function dpMemoryReport(rows: readonly DpMemoryRow[]): string {
+  const mb = (b: number) => `${(b / 2 ** 20).toFixed(1)} MiB`;
+  return ['DP step memory (ghost clipping, MNIST MLP, fresh pool per batch size):', ...rows.map((r) => `  B=${r.batch}: per-sample gradients would be ${mb(r.perSampleGradBytes)}; shared ${mb(r.sharedBytes)}, wasm heaps +${mb(r.heapGrowthBytes)}, RSS +${mb(r.rssGrowthBytes)}`)].join('\n');
+}
+
 /** The cells as console lines: medians with IQR, and both ratios to the non-private step. */
 export function dpClippingReport(cells: readonly DpClippingCell[]): string {
   const f = (v: number) => v.toFixed(2);

@@ -18,7 +18,7 @@ import { consoleReport } from './report.js';
 import { runSuite } from './suite.js';
 import { ensembleReport, runEnsembleBench, type EnsembleBenchResult } from './ensemble.js';
 import { clusterReport, runClusterBench } from './cluster.js';
-import { dpClippingReport, runDpClippingBench, type DpClippingCell } from './dp-clipping.js';
+import { dpClippingReport, dpMemoryReport, runDpClippingBench, runDpMemory, type DpClippingCell, type DpMemoryRow } from './dp-clipping.js';
 import type { BenchResult, MachineInfo } from './types.js';
 
 export type { BenchOptions, WorkloadName } from './options.js';
@@ -90,12 +90,13 @@ export async function runBench(options: BenchOptions = {}): Promise<BenchRun> {
   const cluster = await runClusterBench({ quick: o.quick }); // multi-node communication on loopback (docs/multi-node.md)
   // DP steps (ghost and per-sample clipping) against non-private steps (bench/dp-clipping.ts), with the targets.
   const dpClipping = o.targets && o.workloads.includes('mlp') && o.workloads.includes('conv') ? await runDpClippingBench({ threads: Math.max(...o.threads), backend: o.backend, rounds: o.quick ? 5 : 15, warmupCalls: o.quick ? 3 : 10, seed: o.seed, log: o.log }) : null;
+  const dpMemory = dpClipping ? await runDpMemory({ threads: Math.max(...o.threads), backend: o.backend, rounds: 0, warmupCalls: 0, seed: o.seed }) : null;
   const speedupBase = o.threads[0]!;
   const rows = deriveRows(suite.rows, speedupBase);
   const notes = [...suite.notes];
   if (o.threads.some((t) => t > machine.availableParallelism))
     notes.push(`threads above the ${machine.availableParallelism} available cores were requested: those figures measure oversubscription`);
-  const result: BenchResult & { ensemble: EnsembleBenchResult | null; cluster: typeof cluster; dpClipping: DpClippingCell[] | null } = {
+  const result: BenchResult & { ensemble: EnsembleBenchResult | null; cluster: typeof cluster; dpClipping: DpClippingCell[] | null; dpMemory: DpMemoryRow[] | null } = {
     schema: 'gradpool-bench/1',
     date: started.toISOString(),
     machine,
@@ -128,6 +129,7 @@ export async function runBench(options: BenchOptions = {}): Promise<BenchRun> {
     durationMs: performance.now() - t0,
     cluster,
     dpClipping,
+    dpMemory,
   };
   let files: BenchRun['files'] = null;
   if (o.out !== null) {
@@ -142,6 +144,7 @@ export async function runBench(options: BenchOptions = {}): Promise<BenchRun> {
     if (ensemble) console.log(`\n${ensembleReport(ensemble)}`);
     console.log(clusterReport(cluster));
     if (dpClipping) console.log(`\n${dpClippingReport(dpClipping)}`);
+    if (dpMemory) console.log(dpMemoryReport(dpMemory));
     if (files) console.log(`\nwrote ${files.json}\n      ${files.svg}`);
   }
   return { result, files };

@@ -13,6 +13,9 @@ import { contenderLabel, isScalingTarget } from './analyze.js';
 import { DEFAULT_OUT } from './options.js';
 import { executorLine, loadLine, machineLine, pivotTable, renderMarkdown, targetsReport } from './report.js';
 import type { BenchResult, TargetResult } from './types.js';
+import { clusterReport } from './cluster.js';
+import { dpClippingReport, dpMemoryReport, type DpClippingCell, type DpMemoryRow } from './dp-clipping.js';
+import { ensembleReport, type EnsembleBenchResult } from './ensemble.js';
 
 export const START = '<!-- bench:start -->';
 export const END = '<!-- bench:end -->';
@@ -58,6 +61,8 @@ export function readmeSection(res: BenchResult, jsonRel: string, svgRel: string)
     ...scalingSection(res),
     '',
     ...targetsSection(res),
+    '',
+    ...extrasSection(res),
     '',
     'Regenerate: `npm run bench` (or `npm run bench:quick`), then `npm run bench:readme`.',
     '',
@@ -121,6 +126,21 @@ function targetsSection(res: BenchResult): string[] {
     'Default pool options, per-sample results as views of the pool\'s buffers (`{ copy: false }`, as the issue measures), 1 and 2 worker threads, steady state; µs/sample medians.',
     ...targetsReport(res, renderMarkdown, (t) => `- \`${t.id}\`: ${t.detail}`).map((l) => (l.startsWith('* ') ? `\\${l}` : l)),
   ];
+}
+
+/** The run's other comparisons, as the bench printed them: ensembles, DP clipping and its memory, multi-node communication. */
+function extrasSection(res: BenchResult & Extras): string[] {
+  const parts = [res.ensemble && ensembleReport(res.ensemble), res.dpClipping && dpClippingReport(res.dpClipping), res.dpMemory && dpMemoryReport(res.dpMemory), res.cluster && clusterReport(res.cluster)].filter((p): p is string => Boolean(p));
+  if (parts.length === 0) return [];
+  return ['### Ensembles, DP-SGD clipping, multi-node communication', '', `Measured in the same run (${machineLine(res)}; ${loadLine(res)}), as \`npm run bench\` printed them:`, '', '```text', ...parts.flatMap((p) => [...p.split('\n'), '']), '```'];
+}
+
+/** The optional parts of a results file (bench/index.ts). */
+interface Extras {
+  ensemble?: EnsembleBenchResult | null;
+  dpClipping?: DpClippingCell[] | null;
+  dpMemory?: DpMemoryRow[] | null;
+  cluster?: Parameters<typeof clusterReport>[0] | null;
 }
 
 /** Replaces the text between the markers in `text`; throws if they are missing or out of order. */
