@@ -57,9 +57,12 @@ export function runCli(
   onEvent?: (e: Record<string, unknown>, kill: (s: NodeJS.Signals) => void, pid: number) => unknown,
   env: Record<string, string> = {},
   nodeArgs: string[] = [],
+  /** A command the CLI runs under, e.g. `['ip', 'netns', 'exec', 'ns1']` (a node in another network namespace). */
+  prefix: string[] = [],
 ): Promise<CliRun> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [...nodeArgs, CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
+    const argv = [...prefix, process.execPath, ...nodeArgs, CLI, ...args];
+    const child = spawn(argv[0]!, argv.slice(1), { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
     let stdout = '';
     let stderr = '';
     let pending = '';

@@ -15,12 +15,12 @@ const EXAMPLE = fileURLToPath(new URL('../../../examples/jobs/mnist/', import.me
 const TIMEOUT_MS = 3000;
 
 /** The MNIST example job, cut down: 288 training digits, 2 epochs of 3 batches of 96, 1 thread, no validation. */
-function mnistJob(dp: boolean): string {
+function mnistJob(dp: boolean, epochs = 2): string {
   const dir = mkdtempSync(join(tmpdir(), 'gradpool-cluster-'));
   copyFileSync(join(EXAMPLE, 'model.js'), join(dir, 'model.js'));
   const job = JSON.parse(readFileSync(join(EXAMPLE, 'job.json'), 'utf8')) as Record<string, unknown>;
   delete job.validation;
-  Object.assign(job, { data: { format: 'mnist', split: 'train', limit: 288 }, batchSize: 96, epochs: 2, threads: 1, output: { dir: 'out', checkpointEvery: 100, keepLast: 3 } });
+  Object.assign(job, { data: { format: 'mnist', split: 'train', limit: 288 }, batchSize: 96, epochs, threads: 1, output: { dir: 'out', checkpointEvery: 100, keepLast: 3 } });
   // σ picked for a target ε (RDP, quick to search): every node must pick the one rank 0 picks.
   if (dp) job.dp = { maxGradNorm: 1, targetEpsilon: 8, accountant: 'rdp' };
   writeFileSync(join(dir, 'job.json'), JSON.stringify(job));
@@ -83,6 +83,29 @@ describe('cli: gradpool train on several nodes', function () {
     resumed.forEach((r, rank) => assert.equal(r.code, 0, `rank ${rank}: ${r.stderr}`));
     assert.equal(resumed[0]!.events.find((e) => e.type === 'resume')?.step, 2);
     assert.ok(weights(job).equals(weights(single)), 'resumed weights differ from the uninterrupted run');
+  });
+
+  it('NATS lost mid-run: every node exits 75 naming the connection, and --resume on a new server ends bit-identical', async () => {
+    const single = mnistJob(false, 12);
+    const ref = await runCli(['train', single]);
+    assert.equal(ref.code, 0, ref.stderr);
+    const own = await startNats();
+    const job = mnistJob(false, 12);
+    const run = (server: NatsServer, extra: string[] = []) =>
+      Promise.all([0, 1].map((rank) => runCli(['train', job, '--nodes', '2', '--node-rank', String(rank), '--nats', server.url, '--run-id', 'natslost', ...extra], rank === 0 ? (e) => e.type === 'step' && e.step === 2 && own.stop() : undefined, env)));
+    const rs = await run(own);
+    for (const [rank, r] of rs.entries()) {
+      assert.equal(r.code, 75, `rank ${rank}: ${r.stderr}`);
+      assert.match(plainLines(r.stderr).at(-1)!, new RegExp(`^gradpool: cluster: lost the connection to NATS at ${own.url.replace(/\./g, '\\.')}`));
+    }
+    const again = await startNats();
+    try {
+      const resumed = await run(again, ['--resume']);
+      resumed.forEach((r, rank) => assert.equal(r.code, 0, `rank ${rank}: ${r.stderr}`));
+      assert.ok(weights(job).equals(weights(single)), 'resumed weights differ from the uninterrupted run');
+    } finally {
+      await again.stop();
+    }
   });
 
   it('NATS unreachable at the start: exit 2 with one line naming the URL', async () => {
