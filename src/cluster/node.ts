@@ -12,6 +12,9 @@ import { clusterErrors } from './errors.js';
 import type { ResolvedCluster } from './options.js';
 import { Assembly, decode, encode, KIND, type Header, type Kind } from './wire.js';
 
+/** How long a goodbye may take to flush before the connection is closed anyway. */
+const CLOSE_GRACE_MS = 2000;
+
 /** Messages dropped on arrival, by reason; none of them is ever summed. See `pool.stats().cluster`. */
 export interface DroppedCounts {
   /** Carried another run id. */
@@ -161,8 +164,19 @@ export class ClusterLink {
     if (this.closing) return;
     this.closing = true;
     try {
-      if (!this.failure && !this.nc.isClosed()) this.send(this.all, KIND.bye, this.seq, new Uint8Array(0));
-      await this.nc.drain();
+      if (this.nc.isClosed()) return;
+      if (this.failure) {
+        // A failed link may be cut off from the server: draining would wait for a flush that never
+        // comes (and with nothing else pending, Node would then exit with code 0 mid-shutdown).
+        await this.nc.close();
+        return;
+      }
+      this.send(this.all, KIND.bye, this.seq, new Uint8Array(0));
+      let timer: NodeJS.Timeout | undefined;
+      const bounded = new Promise<void>((resolve) => (timer = setTimeout(resolve, CLOSE_GRACE_MS)));
+      await Promise.race([this.nc.drain(), bounded]);
+      clearTimeout(timer);
+      if (!this.nc.isClosed()) await this.nc.close();
     } catch {
       // Already gone: nothing to say goodbye on.
     }

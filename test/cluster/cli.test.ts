@@ -15,12 +15,12 @@ const EXAMPLE = fileURLToPath(new URL('../../../examples/jobs/mnist/', import.me
 const TIMEOUT_MS = 3000;
 
 /** The MNIST example job, cut down: 288 training digits, 2 epochs of 3 batches of 96, 1 thread, no validation. */
-function mnistJob(dp: boolean, epochs = 2): string {
+function mnistJob(dp: boolean, epochs = 2, checkpointEvery = 100): string {
   const dir = mkdtempSync(join(tmpdir(), 'gradpool-cluster-'));
   copyFileSync(join(EXAMPLE, 'model.js'), join(dir, 'model.js'));
   const job = JSON.parse(readFileSync(join(EXAMPLE, 'job.json'), 'utf8')) as Record<string, unknown>;
   delete job.validation;
-  Object.assign(job, { data: { format: 'mnist', split: 'train', limit: 288 }, batchSize: 96, epochs, threads: 1, output: { dir: 'out', checkpointEvery: 100, keepLast: 3 } });
+  Object.assign(job, { data: { format: 'mnist', split: 'train', limit: 288 }, batchSize: 96, epochs, threads: 1, output: { dir: 'out', checkpointEvery, keepLast: 3 } });
   // σ picked for a target ε (RDP, quick to search): every node must pick the one rank 0 picks.
   if (dp) job.dp = { maxGradNorm: 1, targetEpsilon: 8, accountant: 'rdp' };
   writeFileSync(join(dir, 'job.json'), JSON.stringify(job));
@@ -86,13 +86,13 @@ describe('cli: gradpool train on several nodes', function () {
   });
 
   it('NATS lost mid-run: every node exits 75 naming the connection, and --resume on a new server ends bit-identical', async () => {
-    const single = mnistJob(false, 12);
+    const single = mnistJob(false, 12, 2);
     const ref = await runCli(['train', single]);
     assert.equal(ref.code, 0, ref.stderr);
     const own = await startNats();
-    const job = mnistJob(false, 12);
+    const job = mnistJob(false, 12, 2);
     const run = (server: NatsServer, extra: string[] = []) =>
-      Promise.all([0, 1].map((rank) => runCli(['train', job, '--nodes', '2', '--node-rank', String(rank), '--nats', server.url, '--run-id', 'natslost', ...extra], rank === 0 ? (e) => e.type === 'step' && e.step === 2 && own.stop() : undefined, env)));
+      Promise.all([0, 1].map((rank) => runCli(['train', job, '--nodes', '2', '--node-rank', String(rank), '--nats', server.url, '--run-id', 'natslost', ...extra], rank === 0 ? (e) => e.type === 'checkpoint' && e.step === 2 && own.stop() : undefined, env)));
     const rs = await run(own);
     for (const [rank, r] of rs.entries()) {
       assert.equal(r.code, 75, `rank ${rank}: ${r.stderr}`);

@@ -20,13 +20,13 @@ const [HOST_IF, NS_IF] = [`${tag}h`, `${tag}n`];
 const [HOST_IP, NS_IP] = ['10.231.77.1', '10.231.77.2'];
 const ip = (...args: string[]) => execFileSync('ip', args, { stdio: 'pipe' });
 
-/** The MNIST example job, cut down to a run long enough to cut mid-way: 288 digits, batches of 96, 12 epochs. */
+/** The MNIST example job, cut down to a run long enough to cut mid-way: 288 digits, batches of 96, 60 epochs (180 steps). */
 function job(): string {
   const dir = mkdtempSync(join(tmpdir(), 'gradpool-partition-'));
   copyFileSync(join(EXAMPLE, 'model.js'), join(dir, 'model.js'));
   const j = JSON.parse(readFileSync(join(EXAMPLE, 'job.json'), 'utf8')) as Record<string, unknown>;
   delete j.validation;
-  Object.assign(j, { data: { format: 'mnist', split: 'train', limit: 288 }, batchSize: 96, epochs: 12, threads: 1, output: { dir: 'out', checkpointEvery: 1000, keepLast: 3 } });
+  Object.assign(j, { data: { format: 'mnist', split: 'train', limit: 288 }, batchSize: 96, epochs: 60, threads: 1, output: { dir: 'out', checkpointEvery: 2, keepLast: 3 } });
   writeFileSync(join(dir, 'job.json'), JSON.stringify(j));
   return join(dir, 'job.json');
 }
@@ -75,9 +75,9 @@ describe('cluster: a network partition between two nodes (network namespaces)', 
     const env = { GRADPOOL_HEARTBEAT_TIMEOUT_MS: String(TIMEOUT_MS) };
     const flags = (rank: number, host: string) => ['train', j, '--nodes', '2', '--node-rank', String(rank), '--nats', `nats://${host}:${nats!.port}`, '--run-id', runId];
     let cutAt = 0;
-    // Cut when rank 0 reports step 2: the run has 36 steps, so the partition lands mid-run.
+    // Cut when rank 0 announces its checkpoint of step 2: the run has 180 steps, so the partition lands mid-run.
     const cut = (e: Record<string, unknown>) => {
-      if (cutAt === 0 && e.type === 'step' && e.step === 2) {
+      if (cutAt === 0 && e.type === 'checkpoint' && e.step === 2) {
         cutAt = performance.now();
         ip('link', 'set', HOST_IF, 'down');
       }
@@ -88,7 +88,7 @@ describe('cluster: a network partition between two nodes (network namespaces)', 
     ]);
     const exitedAfterMs = performance.now() - cutAt;
     ip('link', 'set', HOST_IF, 'up');
-    assert.ok(cutAt > 0, `rank 0 never reported step 2: ${r0.stderr}`);
+    assert.ok(cutAt > 0, `rank 0 never checkpointed step 2: ${r0.stderr}`);
     assert.equal(r0.code, 75, r0.stderr);
     const line = plainLines(r0.stderr).at(-1)!;
     assert.match(line, new RegExp(`^gradpool: cluster: lost rank 1 \\(no heartbeat for ${TIMEOUT_MS} ms\\); rank 0 holds a checkpoint of step \\d+; restart every node with --resume$`));
