@@ -7,6 +7,8 @@ import type { PoolCore } from './core.js';
 import { errors } from './errors.js';
 import type { VmapOptions } from './frontend/vmap.js';
 import type { ModelDef } from './model/define.js';
+import type { OptimizerSpec } from './optim/types.js';
+import type { OptimizerState } from './train/opt-state.js';
 import { poolVmap, type FnRef } from './pool-vmap.js';
 import type { PoolStats } from './results.js';
 import type { ExecutorName, Randomness } from './shared/protocol.js';
@@ -56,6 +58,20 @@ export abstract class PoolBase<C extends PoolCore = PoolCore> {
     this.core.assertOpen('randomCalls');
     if (!Number.isSafeInteger(n) || n < 0) throw errors.invalidOption('randomCalls', 'a non-negative integer', n);
     this.core.randomCalls = n;
+  }
+
+  /**
+   * A copy of `optimizer`'s state on this pool (moments and update count), for checkpoints. On an
+   * ensemble each slot is `[K, P]` flat, member k's block its own pool's slot vector.
+   */
+  getOptimizerState(optimizer: OptimizerSpec): OptimizerState {
+    return this.core.optimizers.get(optimizer);
+  }
+
+  /** Restores `optimizer`'s state (validated in full first). Takes effect for the next step. */
+  setOptimizerState(optimizer: OptimizerSpec, state: OptimizerState): void {
+    this.core.assertOpen('setOptimizerState');
+    this.core.optimizers.set(optimizer, state);
   }
 
   /**

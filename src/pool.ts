@@ -7,7 +7,6 @@ import type * as tf from '@tensorflow/tfjs';
 import { isLayersRef, openLayersModel, withWeights } from './model/layers/source.js';
 import { loadModel, modelHref } from './model/load.js';
 import { warnOnSecondTfjs } from './model/tfjs-copies.js';
-import type { OptimizerSpec } from './optim/types.js';
 import { resolveOptions, type EnsembleOptions, type GradPoolOptions } from './options.js';
 import { checkOptionsObject } from './validate.js';
 import type { ParamValue } from './params.js';
@@ -15,7 +14,6 @@ import type { ExecutorName, LoadSpec, RuntimeSpec } from './shared/protocol.js';
 import { orderedSum } from './shared/reduce.js';
 import { fit, type FitData, type FitOptions, type History, type Trainer } from './train/fit.js';
 import { accuracy, METRICS, type Metric } from './train/metrics.js';
-import type { OptimizerState } from './train/opt-state.js';
 import { trainStep, type StepOptions, type StepResult } from './train/step.js';
 import { meanGradient, type GradientOptions } from './train/gradient.js';
 import { EnsembleCore } from './ensemble/core.js';
@@ -148,17 +146,6 @@ export class GradPool<N extends string = string> extends PoolBase implements Tra
   setParams(values: Partial<Record<N, ParamValue>>): void {
     this.core.assertOpen('setParams');
     this.core.params.set(values as Record<string, ParamValue>, readExact);
-  }
-
-  /** A copy of `optimizer`'s state on this pool (moments and update count), for checkpoints. */
-  getOptimizerState(optimizer: OptimizerSpec): OptimizerState {
-    return this.core.optimizers.get(optimizer);
-  }
-
-  /** Restores `optimizer`'s state (validated in full first). Takes effect for the next step. */
-  setOptimizerState(optimizer: OptimizerSpec, state: OptimizerState): void {
-    this.core.assertOpen('setOptimizerState');
-    this.core.optimizers.set(optimizer, state);
   }
 
   /**

@@ -1,13 +1,11 @@
 import { errors } from '../errors.js';
 import { readBatch, type BatchInput, type NDArray } from '../input.js';
 import { checkSignal, type CallOptions, type CloseOptions } from '../lifecycle.js';
-import type { OptimizerSpec } from '../optim/types.js';
 import type { ParamValue } from '../params.js';
 import type { OutputOptions } from '../results.js';
 import { orderedSum } from '../shared/reduce.js';
 import type { FitData, FitOptions, History } from '../train/fit.js';
 import { accuracy, METRICS, type Metric } from '../train/metrics.js';
-import type { OptimizerState } from '../train/opt-state.js';
 import type { StepOptions } from '../train/step.js';
 import { checkOptionsObject } from '../validate.js';
 import type { EnsembleCore } from './core.js';
@@ -60,16 +58,6 @@ export class EnsemblePool<N extends string = string> extends PoolBase<EnsembleCo
   setParams(values: Partial<Record<N, ParamValue>>): void {
     this.core.assertOpen('setParams');
     this.core.params.stage(unstackWrites(this.core.model.layout, values as Record<string, ParamValue>, this.members));
-  }
-
-  /** A copy of `optimizer`'s state: each slot is `[K, P]` flat, member k's block its own pool's slot vector. */
-  getOptimizerState(optimizer: OptimizerSpec): OptimizerState {
-    return this.core.optimizers.get(optimizer);
-  }
-  /** Restores `optimizer`'s state (slots of K·P values, member-major); validated in full first. */
-  setOptimizerState(optimizer: OptimizerSpec, state: OptimizerState): void {
-    this.core.assertOpen('setOptimizerState');
-    this.core.optimizers.set(optimizer, state);
   }
 
   /** Every member's forward pass: `[B, ...inputShape]` → `[K, B, ...outputShape]`. */
