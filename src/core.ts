@@ -67,9 +67,12 @@ export type UpdatePlacement = 'workers' | 'coordinator';
 const SLICE = 8192;
 
 /** Diagnostics of the machinery; see GradPool.stats. */
+/** What {@link PoolCore.stats} reports (`pool.stats()`). */
 export interface CoreStats {
   workers: WorkerStats[];
+  /** Timings of the last completed call (null before the first). */
   lastCall: CallTimings | null;
+  /** Workers that died between calls and were replaced (no call was affected). */
   idleWorkerCrashes: number;
   sharedBytes: number;
   sharedAllocations: number;

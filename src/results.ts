@@ -1,7 +1,5 @@
-import type { ClippingChoice } from './train/clipping.js';
 /** What the public calls of {@link GradPool} return, and their output options. */
-import type { CallTimings } from './core.js';
-import type { WorkerStats } from './dispatch.js';
+import type { CoreStats } from './core.js';
 import type { NDArray } from './input.js';
 import type { CallOptions } from './lifecycle.js';
 
@@ -35,15 +33,5 @@ export interface Evaluation {
   batch: number;
 }
 
-/** See {@link GradPool.stats}. */
-export interface PoolStats {
-  workers: WorkerStats[];
-  /** Timings of the last completed call (null before the first). */
-  lastCall: CallTimings | null;
-  /** Workers that died between calls and were replaced (no call was affected). */
-  idleWorkerCrashes: number;
-  sharedBytes: number;
-  sharedAllocations: number;
-  /** How the last DP step clipped (ghost or per-sample) and why; absent before one. */
-  dpClipping?: ClippingChoice;
-}
+/** See {@link GradPool.stats}: the pool core's figures, as they are. */
+export type PoolStats = CoreStats;
