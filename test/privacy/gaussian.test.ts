@@ -42,6 +42,14 @@ describe('privacy: Philox4x32-10 noise', function () {
     assert.equal(whole[77], 0.7 * noiseAt(12345, 9, 77));
   });
 
+  it('addNoise (the block-walking loop) gives every element noiseAt\'s bits, for odd and even slice ends, large seeds and steps', () => {
+    for (const [seed, step, lo, hi] of [[12345, 9, 0, 1001], [2 ** 40 + 17, 2 ** 31 + 5, 3, 998], [7, 0, 1, 2], [99, 4, 10, 11]] as const) {
+      const got = new Float64Array(hi - lo);
+      addNoise(got, lo, hi, 0.3, seed, step, lo);
+      for (let k = lo; k < hi; k++) assert.ok(Object.is(got[k - lo], 0 + 0.3 * noiseAt(seed, step, k)), `seed ${seed}, step ${step}, element ${k}`);
+    }
+  });
+
   it('changes with the step and the seed', () => {
     assert.notEqual(noiseAt(1, 1, 0), noiseAt(1, 2, 0));
     assert.notEqual(noiseAt(1, 1, 0), noiseAt(2, 1, 0));
