@@ -1,11 +1,9 @@
 import { errors } from '../errors.js';
 import type { BatchInput } from '../input.js';
 import { checkSignal } from '../lifecycle.js';
-import { resolveLearningRate } from '../optim/spec.js';
 import { countAbove, l2Norm, orderedSum } from '../shared/reduce.js';
-import { checkStepBatch, dpNoiseSeed, SHARDED_UPDATE_MIN_PARAMS, validateStepOptions, type StepOptions } from '../train/step.js';
+import { dpNoiseSeed, SHARDED_UPDATE_MIN_PARAMS, stepInputs, stepSetup, type StepOptions } from '../train/step.js';
 import type { EnsembleCore } from './core.js';
-import { chooseClipping } from '../train/clipping.js';
 import type { EnsembleStepResult } from './results.js';
 
 /** Member k's block of a member-major array of K blocks. */
@@ -19,24 +17,14 @@ const block = <T extends Float32Array>(a: T, k: number, n: number): T => a.subar
  */
 export async function ensembleStep(core: EnsembleCore, x: BatchInput, y: BatchInput, o: StepOptions): Promise<EnsembleStepResult> {
   const op = 'step';
-  validateStepOptions(o);
-  const [xs, ys] = core.readXY(op, x, y);
-  const B = xs.batch;
-  const dp = o.dp;
-  checkStepBatch(dp, B);
+  const { xs, ys, B, dp } = stepInputs(core, op, x, y, o);
   const K = core.members;
   const P = core.model.layout.total;
   const each = <T>(f: (k: number) => T): T[] => Array.from({ length: K }, (_, k) => f(k));
   return core.serial(op, async () => {
-    const optimizer = o.optimizer;
-    const t = core.optimizers.prepare(optimizer).t + 1;
-    const lr = resolveLearningRate(optimizer, t); // throws before anything changes
-    const plan = core.plan(B);
-    const throws = (o.nonFinite ?? 'throw') === 'throw';
     // Under 'throw', the run fails with the first failing (sample, member), thrown or non-finite.
-    const nonFinite = throws ? (s: number) => errors.nonFiniteGradient(op, s) : undefined;
-    const ghost = dp ? core.noteClipping(chooseClipping(core.options.executor, core, dp.clipping)).mode === 'ghost' : false;
-    const r = B > 0 ? await core.run('sumGrads', plan, { x: xs.data, y: ys.data, clip: dp?.maxGradNorm, ghost, nonFinite }, op) : null;
+    const { optimizer, t, lr, plan, throws, nonFinite, clip } = stepSetup(core, o, B, op);
+    const r = B > 0 ? await core.run('sumGrads', plan, { x: xs.data, y: ys.data, clip: clip?.maxGradNorm, ghost: clip?.ghost, nonFinite }, op) : null;
     const loss = each((k) => (r ? orderedSum(block(r.loss, k, B)) / B : NaN));
     const clipped = dp && r ? { clippedFraction: each((k) => countAbove(block(r.norms, k, B), dp.maxGradNorm) / B) } : {};
     const skip = (why: string, gradNorm: number[]): EnsembleStepResult => ({ loss, gradNorm, lr, batch: B, step: t - 1, skipped: true, skipReason: why, ...clipped });

@@ -94,6 +94,31 @@ export function validateStepOptions(o: StepOptions): void {
   }
 }
 
+/** A step's options and batch, checked before anything runs (a pool's step and an ensemble's alike). */
+export function stepInputs(core: PoolCore, op: string, x: BatchInput, y: BatchInput, o: StepOptions) {
+  validateStepOptions(o);
+  const [xs, ys] = core.readXY(op, x, y);
+  checkStepBatch(o.dp, xs.batch);
+  return { xs, ys, B: xs.batch, dp: o.dp };
+}
+
+/**
+ * What every step (a pool's, an ensemble's) fixes before its chunk phase, inside its serial call: the
+ * update count and learning rate (resolving it throws before anything changes), the chunk plan, the
+ * non-finite policy (under 'throw' the run fails with the lowest failing sample, thrown or
+ * non-finite) and, with dp, how it clips (noted for `pool.stats()`).
+ */
+export function stepSetup(core: PoolCore, o: StepOptions, B: number, op: string) {
+  const optimizer = o.optimizer;
+  const t = core.optimizers.prepare(optimizer).t + 1;
+  const lr = resolveLearningRate(optimizer, t);
+  const throws = (o.nonFinite ?? 'throw') === 'throw';
+  const nonFinite = throws ? (s: number) => errors.nonFiniteGradient(op, s) : undefined;
+  const dp = o.dp;
+  const clip: ClipSpec | undefined = dp && { maxGradNorm: dp.maxGradNorm, ghost: core.noteClipping(chooseClipping(core.options.executor, core, dp.clipping)).mode === 'ghost' };
+  return { optimizer, t, lr, plan: core.plan(B), throws, nonFinite, clip };
+}
+
 /** The Philox key for a pool's DP noise: derived from the pool seed, distinct from the init stream. */
 export function dpNoiseSeed(seed: number): number {
   const r = new Rng(seed ^ 0x2545f491);
@@ -115,23 +140,12 @@ export function checkStepBatch(dp: StepDp | undefined, B: number): void {
  */
 export async function trainStep(core: PoolCore, x: BatchInput, y: BatchInput, o: StepOptions, cluster?: StepCluster | null): Promise<StepResult> {
   const op = 'step';
-  validateStepOptions(o);
-  const [xs, ys] = core.readXY(op, x, y);
-  const B = xs.batch;
-  const dp = o.dp;
-  checkStepBatch(dp, B);
+  const { xs, ys, B, dp } = stepInputs(core, op, x, y, o);
   // Every node runs the update itself: noise from node:crypto would differ from node to node.
   if (cluster && dp?.secureRng) throw errors.invalidOption('dp.secureRng', 'false in a multi-node run (every node runs the update, and each would draw its own secure noise, so their parameters would part)', true);
   if (cluster && !cluster.assembled) await cluster.join(o.optimizer);
   return core.serial(op, async () => {
-    const optimizer = o.optimizer;
-    const t = core.optimizers.prepare(optimizer).t + 1;
-    const lr = resolveLearningRate(optimizer, t); // throws before anything changes
-    const plan = core.plan(B);
-    const throws = (o.nonFinite ?? 'throw') === 'throw';
-    // Under 'throw', the run itself fails with the lowest failing sample, thrown or non-finite.
-    const nonFinite = throws ? (s: number) => errors.nonFiniteGradient(op, s) : undefined;
-    const clip = dp && { maxGradNorm: dp.maxGradNorm, ghost: core.noteClipping(chooseClipping(core.options.executor, core, dp.clipping)).mode === 'ghost' };
+    const { optimizer, t, lr, plan, throws, nonFinite, clip } = stepSetup(core, o, B, op);
     const sums = cluster ? await clusterSums(core, cluster, plan, xs.data, ys.data, clip, nonFinite, op) : await localSums(core, plan, xs.data, ys.data, clip, nonFinite, op);
     const loss = B > 0 ? sums.lossSum / B : NaN;
     const clipped = dp && B > 0 ? { clippedFraction: sums.clipped / B } : {};
