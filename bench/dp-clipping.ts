@@ -9,17 +9,10 @@
 import { GradPool, sgd } from '../src/index.js';
 import { interleave, latencyStats } from './measure.js';
 import { ratioStats } from './target-checks.js';
-import type { LatencyStats, RatioStats } from './types.js';
+import type { InterleavedOptions, LatencyStats, RatioStats } from './types.js';
 import { WORKLOADS } from './workloads.js';
 
-export interface DpClippingBenchOptions {
-  threads: number;
-  backend: 'wasm' | 'cpu';
-  rounds: number;
-  warmupCalls: number;
-  seed?: number;
-  log?: boolean;
-}
+export type DpClippingBenchOptions = InterleavedOptions;
 
 export interface DpClippingCell {
   workload: string;
@@ -83,7 +76,7 @@ export interface DpMemoryRow {
 }
 
 /** A ghost DP step of the MNIST MLP at B = 256 and 2048, each on a fresh pool: memory is one chunk's, not B × P. */
-export async function runDpMemory(o: DpClippingBenchOptions): Promise<DpMemoryRow[]> {
+export async function runDpMemory(o: Pick<InterleavedOptions, 'threads' | 'backend' | 'seed'>): Promise<DpMemoryRow[]> {
   const w = WORKLOADS.mlp;
   const rows: DpMemoryRow[] = [];
   for (const batch of [256, 2048]) {

@@ -9,18 +9,12 @@
 import { GradPool, sgd, type EnsemblePool } from '../src/index.js';
 import { interleave, latencyStats } from './measure.js';
 import { ratioStats } from './target-checks.js';
-import type { LatencyStats, RatioStats } from './types.js';
+import type { InterleavedOptions, LatencyStats, RatioStats } from './types.js';
 import { WORKLOADS } from './workloads.js';
 
-export interface EnsembleBenchOptions {
+export interface EnsembleBenchOptions extends InterleavedOptions {
   members: number;
   batch: number;
-  threads: number;
-  backend: 'wasm' | 'cpu';
-  rounds: number;
-  warmupCalls: number;
-  seed?: number;
-  log?: boolean;
 }
 
 export interface EnsembleBenchCell {

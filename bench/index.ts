@@ -90,7 +90,7 @@ export async function runBench(options: BenchOptions = {}): Promise<BenchRun> {
   const cluster = await runClusterBench({ quick: o.quick }); // multi-node communication on loopback (docs/multi-node.md)
   // DP steps (ghost and per-sample clipping) against non-private steps (bench/dp-clipping.ts), with the targets.
   const dpClipping = o.targets && o.workloads.includes('mlp') && o.workloads.includes('conv') ? await runDpClippingBench({ threads: Math.max(...o.threads), backend: o.backend, rounds: o.quick ? 5 : 15, warmupCalls: o.quick ? 3 : 10, seed: o.seed, log: o.log }) : null;
-  const dpMemory = dpClipping ? await runDpMemory({ threads: Math.max(...o.threads), backend: o.backend, rounds: 0, warmupCalls: 0, seed: o.seed }) : null;
+  const dpMemory = dpClipping ? await runDpMemory({ threads: Math.max(...o.threads), backend: o.backend, seed: o.seed }) : null;
   const speedupBase = o.threads[0]!;
   const rows = deriveRows(suite.rows, speedupBase);
   const notes = [...suite.notes];

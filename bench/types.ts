@@ -120,6 +120,16 @@ export interface ScalingResult {
 }
 
 /** Median, quartiles and range of per-round ratios (each the ratio of two calls of the same round). */
+/** Options of an interleaved same-run comparison cell (bench/ensemble.ts, bench/dp-clipping.ts). */
+export interface InterleavedOptions {
+  threads: number;
+  backend: 'wasm' | 'cpu';
+  rounds: number;
+  warmupCalls: number;
+  seed?: number;
+  log?: boolean;
+}
+
 export interface RatioStats {
   median: number;
   q1: number;
