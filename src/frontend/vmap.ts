@@ -10,7 +10,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { errors, fmtShape, raw } from '../errors.js';
-import { ensureVmapBackend, runChunk, sameStructure, tileBatch, VmapBackend, type ChunkOut, type PreparedArgs } from '../shared/batching/index.js';
+import { ensureVmapBackend, runChunk, sameStructure, tileBatch, type ChunkOut, type PreparedArgs } from '../shared/batching/index.js';
 import { activeRandomness, refusingDraws, withRandomness } from '../shared/random/scope.js';
 import { leafAxes, normalizeAxis, type AxisSpec } from './axes.js';
 import { ensureBackendKernels } from './kernels.js';
@@ -39,7 +39,11 @@ export interface VmapOptions {
 const KNOWN = ['inAxes', 'outAxes', 'chunkSize', 'randomness', 'seed'];
 const RANDOMNESS: readonly VmapRandomness[] = ['error', 'different', 'same'];
 const ADVICE = "Call vmap(f, { randomness: 'different' }) (a draw per sample) or { randomness: 'same' } (one draw shared by the batch) to allow them";
-const NESTED = 'Random ops inside a vmap nested in another vmap are not supported: draw them in the outermost vmap and pass them in';
+/**
+ * A vmap called inside another vmap, or inside a pool's model (whose executor already keys each
+ * sample's draws): a draw per inner sample would have no key of its own, so its draws are refused.
+ */
+const NESTED = "Random ops inside a vmap nested in another vmap or called from a pool's model are not supported: draw them outside that vmap (in the outermost vmap, or in the model itself) and pass them in";
 
 export interface Parsed {
   inAxes: AxisSpec;
@@ -118,10 +122,12 @@ export function vmap<A extends unknown[], R>(f: (...args: A) => R, options?: Vma
   const o = parseVmapOptions(options, () => Math.floor(Math.random() * 2 ** 32));
   let call = 0;
   return (...args: A): R => {
-    const nested = tf.engine().backend instanceof VmapBackend && activeRandomness() !== null;
+    // Any draw scope already open is an outer vmap's or a pool executor's: this vmap's samples have no
+    // keys of their own there (whatever its `randomness`), so it refuses draws.
+    const nested = activeRandomness() !== null;
     const c = call++;
-    const body = () => (nested ? refusingDraws(NESTED, () => vmapCall(f as (...a: unknown[]) => unknown, args, o)) : vmapCall(f as (...a: unknown[]) => unknown, args, o));
-    if (nested || (activeRandomness() !== null && o.randomness === 'error')) return body() as R;
+    const body = () => vmapCall(f as (...a: unknown[]) => unknown, args, o);
+    if (nested) return refusingDraws(NESTED, body) as R;
     return withRandomness({ mode: o.randomness, seed: o.seed, call: c }, body, ADVICE) as R;
   };
 }

@@ -94,6 +94,12 @@ describe('pool randomness', function () {
     );
   });
 
+  it("a vmap called from the model refuses its own draws, whatever its randomness and the pool's executor", async () => {
+    const refusal = "randomness: the model calls tf.dropout; random ops are refused with randomness 'error'. Random ops inside a vmap nested in another vmap or called from a pool's model are not supported: draw them outside that vmap (in the outermost vmap, or in the model itself) and pass them in";
+    for (const executor of ['loop', 'vectorized'] as const)
+      for (const op of ['vmap-error', 'vmap-different']) await rejectsExactly(GradPool.create({ model: model(op), threads: 1, executor }), refusal, 'ERR_RANDOMNESS');
+  });
+
   it('validates the option', async () => {
     await rejectsExactly(GradPool.create({ model: model(), randomness: 'per-sample' as never }), 'randomness: expected one of different, same, error, got "per-sample"', 'ERR_INVALID_OPTION');
   });
