@@ -1,36 +1,31 @@
 import { PoolCore } from './core.js';
 import { Dispatcher } from './dispatch.js';
 import { errors, raw } from './errors.js';
-import { readBatch, readExact, type BatchInput, type NDArray } from './input.js';
+import { readExact, type BatchInput, type NDArray } from './input.js';
 import { initParams, type ParamNames } from './model/define.js';
 import type * as tf from '@tensorflow/tfjs';
 import { isLayersRef, openLayersModel, withWeights } from './model/layers/source.js';
 import { loadModel, modelHref } from './model/load.js';
 import { warnOnSecondTfjs } from './model/tfjs-copies.js';
 import { resolveOptions, type EnsembleOptions, type GradPoolOptions } from './options.js';
-import { checkOptionsObject } from './validate.js';
 import type { ParamValue } from './params.js';
 import type { ExecutorName, LoadSpec, RuntimeSpec } from './shared/protocol.js';
-import { orderedSum } from './shared/reduce.js';
 import { fit, type FitData, type FitOptions, type History, type Trainer } from './train/fit.js';
-import { accuracy, METRICS, type Metric } from './train/metrics.js';
+import type { Metric } from './train/metrics.js';
 import { trainStep, type StepOptions, type StepResult } from './train/step.js';
 import { meanGradient, type GradientOptions } from './train/gradient.js';
 import { EnsembleCore } from './ensemble/core.js';
 import { stackedInit } from './ensemble/params.js';
 import { EnsemblePool } from './ensemble/pool.js';
-import { checkSignal, type CallOptions, type CloseOptions } from './lifecycle.js';
+import type { CallOptions, CloseOptions } from './lifecycle.js';
 import { PoolBase } from './pool-base.js';
+import { evaluateCall, perSampleGradsCall, predictCall } from './batch-calls.js';
 import type { Evaluation, MeanGradient, OutputOptions, PerSampleGrads, PoolStats } from './results.js';
 import { ClusterMember } from './cluster/member.js';
 import type { ClusterStats } from './cluster/node.js';
 
 export type { Evaluation, MeanGradient, OutputOptions, PerSampleGrads, PoolStats } from './results.js';
 
-/** A fresh copy of a shared-memory view, or the view itself with `copy: false`. */
-function take(view: Float32Array, o: OutputOptions): Float32Array {
-  return o.copy === false ? view : view.slice();
-}
 
 /**
  * Resolves `'auto'`: vectorized when the creation probe succeeded, else the loop, saying why once per
@@ -152,17 +147,8 @@ export class GradPool<N extends string = string> extends PoolBase implements Tra
    * Batched forward pass: `[B, ...inputShape]` → `[B, ...outputShape]`.
    * With `{ copy: false }` the result is a view into the pool's shared memory, valid until the next call.
    */
-  async predict(x: BatchInput, options: OutputOptions = {}): Promise<NDArray> {
-    const op = 'predict';
-    const core = this.core;
-    core.assertOpen(op);
-    checkOptionsObject(options, ['copy', 'signal']);
-    const xs = readBatch('x', x, core.model.inputShape);
-    return core.serial(op, async () => {
-      if (xs.batch === 0) return { shape: [0, ...core.outputShape], data: new Float32Array(0) };
-      const { pred } = await core.run('forward', core.plan(xs.batch), { x: xs.data }, op);
-      return { shape: [xs.batch, ...core.outputShape], data: take(pred, options) };
-    }, checkSignal(options.signal));
+  predict(x: BatchInput, options: OutputOptions = {}): Promise<NDArray> {
+    return predictCall(this.core, null, x, options);
   }
 
   /**
@@ -170,20 +156,8 @@ export class GradPool<N extends string = string> extends PoolBase implements Tra
    * `metrics: ['accuracy']` compares argmax of prediction and target (or thresholds at 0.5 for one output).
    */
   async evaluate(x: BatchInput, y: BatchInput, options: { metrics?: Metric[] } & CallOptions = {}): Promise<Evaluation> {
-    const op = 'evaluate';
-    const core = this.core;
-    const [xs, ys] = core.readXY(op, x, y);
-    checkOptionsObject(options, ['metrics', 'signal']);
-    const metrics = options.metrics ?? [];
-    metrics.forEach((m, i) => {
-      if (!METRICS.includes(m)) throw errors.invalidOption(`metrics[${i}]`, `one of ${METRICS.join(', ')}`, m);
-    });
-    return core.serial(op, async () => {
-      const B = xs.batch;
-      if (B === 0) return { loss: NaN, batch: 0, ...(metrics.length ? { accuracy: NaN } : {}) };
-      const { pred, loss } = await core.run('evaluate', core.plan(B), { x: xs.data, y: ys.data }, op);
-      return { loss: orderedSum(loss) / B, batch: B, ...(metrics.includes('accuracy') ? { accuracy: accuracy(pred, ys.data, B) } : {}) };
-    }, checkSignal(options.signal));
+    const { loss, accuracy, batch } = await evaluateCall(this.core, null, x, y, options);
+    return { loss: loss[0]!, batch, ...(accuracy ? { accuracy: accuracy[0]! } : {}) };
   }
 
   /**
@@ -191,19 +165,8 @@ export class GradPool<N extends string = string> extends PoolBase implements Tra
    * With `{ copy: false }` the arrays are views into the pool's shared memory, valid until the next
    * call: no allocation per call, which matters when per-sample gradients run to hundreds of MB.
    */
-  async perSampleGrads(x: BatchInput, y: BatchInput, options: OutputOptions = {}): Promise<PerSampleGrads<N>> {
-    const op = 'perSampleGrads';
-    const core = this.core;
-    const [xs, ys] = core.readXY(op, x, y);
-    checkOptionsObject(options, ['copy', 'signal']);
-    const { names, shapes, sizes, offsets } = core.model.layout;
-    return core.serial(op, async () => {
-      const B = xs.batch;
-      const { loss, psg } = B > 0 ? await core.run('perSampleGrads', core.plan(B), { x: xs.data, y: ys.data }, op) : { loss: new Float32Array(0), psg: new Float32Array(0) };
-      const grads = {} as Record<N, NDArray>;
-      names.forEach((n, p) => (grads[n as N] = { shape: [B, ...shapes[p]!], data: take(psg.subarray(B * offsets[p]!, B * (offsets[p]! + sizes[p]!)), options) }));
-      return { losses: { shape: [B], data: take(loss, options) }, grads };
-    }, checkSignal(options.signal));
+  perSampleGrads(x: BatchInput, y: BatchInput, options: OutputOptions = {}): Promise<PerSampleGrads<N>> {
+    return perSampleGradsCall<N>(this.core, null, x, y, options);
   }
 
   /**

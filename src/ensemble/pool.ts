@@ -1,22 +1,18 @@
-import { errors } from '../errors.js';
-import { readBatch, type BatchInput, type NDArray } from '../input.js';
-import { checkSignal, type CallOptions, type CloseOptions } from '../lifecycle.js';
+import type { BatchInput } from '../input.js';
+import type { CallOptions, CloseOptions } from '../lifecycle.js';
 import type { ParamValue } from '../params.js';
 import type { OutputOptions } from '../results.js';
-import { orderedSum } from '../shared/reduce.js';
 import type { FitData, FitOptions, History } from '../train/fit.js';
-import { accuracy, METRICS, type Metric } from '../train/metrics.js';
+import type { Metric } from '../train/metrics.js';
 import type { StepOptions } from '../train/step.js';
-import { checkOptionsObject } from '../validate.js';
 import type { EnsembleCore } from './core.js';
 import { PoolBase } from '../pool-base.js';
+import { evaluateCall, perSampleGradsCall, predictCall } from '../batch-calls.js';
 import { ensembleFit } from './fit.js';
 import { stackParams, unstackWrites } from './params.js';
 import type { EnsembleEvaluation, EnsemblePerSampleGrads, EnsembleStepResult, StackedArray } from './results.js';
 import { ensembleStep } from './step.js';
 
-/** A fresh copy of a shared-memory view, or the view itself with `copy: false`. */
-const take = (view: Float32Array, o: OutputOptions): Float32Array => (o.copy === false ? view : view.slice());
 
 /**
  * K independent copies of one model's parameters on one pool of workers, what
@@ -61,55 +57,18 @@ export class EnsemblePool<N extends string = string> extends PoolBase<EnsembleCo
   }
 
   /** Every member's forward pass: `[B, ...inputShape]` → `[K, B, ...outputShape]`. */
-  async predict(x: BatchInput, options: OutputOptions = {}): Promise<StackedArray> {
-    const op = 'predict';
-    const core = this.core;
-    core.assertOpen(op);
-    checkOptionsObject(options, ['copy', 'signal']);
-    const xs = readBatch('x', x, core.model.inputShape);
-    const shape = [this.members, xs.batch, ...core.outputShape];
-    return core.serial(op, async () => {
-      if (xs.batch === 0) return { shape, data: new Float32Array(0) };
-      const { pred } = await core.run('forward', core.plan(xs.batch), { x: xs.data }, op);
-      return { shape, data: take(pred, options) };
-    }, checkSignal(options.signal));
+  predict(x: BatchInput, options: OutputOptions = {}): Promise<StackedArray> {
+    return predictCall(this.core, this.members, x, options);
   }
 
   /** Every member's mean loss (and accuracy) over the batch, without gradients. */
-  async evaluate(x: BatchInput, y: BatchInput, options: { metrics?: Metric[] } & CallOptions = {}): Promise<EnsembleEvaluation> {
-    const op = 'evaluate';
-    const core = this.core;
-    const [xs, ys] = core.readXY(op, x, y);
-    checkOptionsObject(options, ['metrics', 'signal']);
-    const metrics = options.metrics ?? [];
-    metrics.forEach((m, i) => {
-      if (!METRICS.includes(m)) throw errors.invalidOption(`metrics[${i}]`, `one of ${METRICS.join(', ')}`, m);
-    });
-    const K = this.members;
-    return core.serial(op, async () => {
-      const B = xs.batch;
-      const each = (f: (k: number) => number) => Array.from({ length: K }, (_, k) => (B === 0 ? NaN : f(k)));
-      const { pred, loss } = B > 0 ? await core.run('evaluate', core.plan(B), { x: xs.data, y: ys.data }, op) : { pred: new Float32Array(0), loss: new Float32Array(0) };
-      const out = B * core.outputSize;
-      return { loss: each((k) => orderedSum(loss.subarray(k * B, (k + 1) * B)) / B), batch: B, ...(metrics.includes('accuracy') ? { accuracy: each((k) => accuracy(pred.subarray(k * out, (k + 1) * out), ys.data, B)) } : {}) };
-    }, checkSignal(options.signal));
+  evaluate(x: BatchInput, y: BatchInput, options: { metrics?: Metric[] } & CallOptions = {}): Promise<EnsembleEvaluation> {
+    return evaluateCall(this.core, this.members, x, y, options);
   }
 
   /** Every member's per-sample losses `[K, B]` and gradients `[K, B, ...paramShape]` (`vmap` over members of `vmap(grad)`). */
-  async perSampleGrads(x: BatchInput, y: BatchInput, options: OutputOptions = {}): Promise<EnsemblePerSampleGrads<N>> {
-    const op = 'perSampleGrads';
-    const core = this.core;
-    const [xs, ys] = core.readXY(op, x, y);
-    checkOptionsObject(options, ['copy', 'signal']);
-    const K = this.members;
-    const { names, shapes, sizes, offsets } = core.model.layout;
-    return core.serial(op, async () => {
-      const B = xs.batch;
-      const { loss, psg } = B > 0 ? await core.run('perSampleGrads', core.plan(B), { x: xs.data, y: ys.data }, op) : { loss: new Float32Array(0), psg: new Float32Array(0) };
-      const grads = {} as Record<N, NDArray>;
-      names.forEach((n, p) => (grads[n as N] = { shape: [K, B, ...shapes[p]!], data: take(psg.subarray(K * B * offsets[p]!, K * B * (offsets[p]! + sizes[p]!)), options) }));
-      return { losses: { shape: [K, B], data: take(loss, options) }, grads };
-    }, checkSignal(options.signal));
+  perSampleGrads(x: BatchInput, y: BatchInput, options: OutputOptions = {}): Promise<EnsemblePerSampleGrads<N>> {
+    return perSampleGradsCall<N>(this.core, this.members, x, y, options);
   }
 
   /**
