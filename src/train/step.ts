@@ -115,7 +115,7 @@ export function stepSetup(core: PoolCore, o: StepOptions, B: number, op: string)
   const throws = (o.nonFinite ?? 'throw') === 'throw';
   const nonFinite = throws ? (s: number) => errors.nonFiniteGradient(op, s) : undefined;
   const dp = o.dp;
-  const clip: ClipSpec | undefined = dp && { maxGradNorm: dp.maxGradNorm, ghost: core.noteClipping(chooseClipping(core.options.executor, core, dp.clipping)).mode === 'ghost' };
+  const clip: ClipSpec | undefined = dp && { maxGradNorm: dp.maxGradNorm, ghost: core.noteClipping(chooseClipping(core.options.executor, core, dp.clipping, core.model)).mode === 'ghost' };
   return { optimizer, t, lr, plan: core.plan(B), throws, nonFinite, clip };
 }
 
