@@ -26,9 +26,9 @@ export interface StepDp {
    */
   secureRng?: boolean;
   /**
-   * `'auto'` (default): ghost clipping on the vectorized executor (a dense layer's per-sample gradient
-   * norms from its activations and output gradients, without materialising the gradients; see
-   * docs/architecture.md), per-sample clipping on the loop executor. `'ghost'` insists (refused on the
+   * `'auto'` (default): ghost clipping on the vectorized executor when every parameterised op of the
+   * model has a ghost-norm rule (dense, embedding, conv, bias, scale: see docs/architecture.md),
+   * per-sample clipping otherwise and on the loop executor. `'ghost'` insists (refused on the
    * loop executor); `'per-sample'` always materialises. Results agree to float32 precision.
    */
   clipping?: Clipping;
