@@ -46,7 +46,11 @@ export function describeModel(model: ModelDef, probe: VectorizedExecutor | null)
     if (loopError === null) {
       const batchedError = attempt(() => probe.probe(job, new Float32Array(n), grads()));
       if (batchedError !== null) return { ...out, notVectorizable: (batchedError as Error).message };
-      return { ...out, ghost: probe.ghostCoverage(job) };
+      // Ghost clipping's rules per parameter; a model whose ghost pass fails keeps none (its DP
+      // chunks then take the per-sample reference path, which is exact).
+      let ghost: GhostCoverage | undefined;
+      if (attempt(() => (ghost = probe.ghostCoverage(job))) !== null) disposeAbandonedTape();
+      return ghost ? { ...out, ghost } : out;
     }
     // The model's gradient fails without vectorization too: that is the model's own error, which the
     // calls will report as the loop does. Vectorization only has to carry the forward pass.
