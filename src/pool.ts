@@ -23,6 +23,7 @@ import { evaluateCall, perSampleGradsCall, predictCall } from './batch-calls.js'
 import type { Evaluation, MeanGradient, OutputOptions, PerSampleGrads, PoolStats } from './results.js';
 import { ClusterMember } from './cluster/member.js';
 import type { ClusterStats } from './cluster/node.js';
+import { noteGhostCoverage } from './train/clipping.js';
 
 export type { Evaluation, MeanGradient, OutputOptions, PerSampleGrads, PoolStats } from './results.js';
 
@@ -97,6 +98,7 @@ export class GradPool<N extends string = string> extends PoolBase implements Tra
       await dispatcher.warmup(load);
       const described = await dispatcher.runOne({ type: 'describe', load, probeVectorized: o.executor !== 'loop', randomness: o.randomness }, 'create');
       const executor = chooseExecutor(o.executor, described.notVectorizable);
+      noteGhostCoverage(model, described.ghost);
       const runtime: RuntimeSpec = { ...load, executor, randomness: o.randomness, seed: o.seed, replay: o.replay };
       const outputShape = described.outputShape!;
       // Prime every worker's executor so the first calls don't pay V8/wasm tier-up (workers/prime.ts).

@@ -7,6 +7,7 @@ import type { ChunkJob } from './executors/types.js';
 import { disposeAbandonedTape } from '../src/shared/batching/engine.js';
 import type { VectorizedExecutor } from './executors/vectorized/executor.js';
 import { explainMissingGradient } from './gradient-check.js';
+import type { GhostCoverage } from '../src/shared/ghost-coverage.js';
 
 /** What pool creation learns about a model (see {@link describeModel}). */
 export interface ModelDescription {
@@ -15,6 +16,8 @@ export interface ModelDescription {
   notVectorizable?: string;
   /** Why the model cannot be differentiated at all, in plain tfjs too (absent: it can). */
   notDifferentiable?: string;
+  /** With a vectorized probe that ran: each parameter's ghost-norm rule, and the ops without one (src/train/clipping.ts). */
+  ghost?: GhostCoverage;
 }
 
 /** Samples in the probe chunk: enough to have a batch axis. */
@@ -42,7 +45,12 @@ export function describeModel(model: ModelDef, probe: VectorizedExecutor | null)
     if (!probe) return out;
     if (loopError === null) {
       const batchedError = attempt(() => probe.probe(job, new Float32Array(n), grads()));
-      return batchedError === null ? out : { ...out, notVectorizable: (batchedError as Error).message };
+      if (batchedError !== null) return { ...out, notVectorizable: (batchedError as Error).message };
+      // Ghost clipping's rules per parameter; a model whose ghost pass fails keeps none (its DP
+      // chunks then take the per-sample reference path, which is exact).
+      let ghost: GhostCoverage | undefined;
+      if (attempt(() => (ghost = probe.ghostCoverage(job))) !== null) disposeAbandonedTape();
+      return ghost ? { ...out, ghost } : out;
     }
     // The model's gradient fails without vectorization too: that is the model's own error, which the
     // calls will report as the loop does. Vectorization only has to carry the forward pass.

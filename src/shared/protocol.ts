@@ -6,6 +6,7 @@
  * task per worker per call: workers claim chunks from a shared atomic counter (workers/claim.ts).
  */
 import type { UpdatePlan } from './update.js';
+import type { GhostCoverage } from './ghost-coverage.js';
 
 /** Element type of a shared region. */
 export type RegionKind = 'f32' | 'f64' | 'i32';
@@ -285,6 +286,8 @@ export interface OkResult extends WorkerInfo {
   notVectorizable?: string;
   /** From `describe`: why tfjs cannot differentiate the model at all (absent: it can). */
   notDifferentiable?: string;
+  /** From `describe` with a vectorized probe: the model's ghost-norm rules (src/shared/ghost-coverage.ts). */
+  ghost?: GhostCoverage;
   /** Time spent computing, ms. */
   computeMs?: number;
   /** From `sumGrads`: the lowest sample index whose loss or gradient was non-finite. */

@@ -26,9 +26,9 @@ export interface StepDp {
    */
   secureRng?: boolean;
   /**
-   * `'auto'` (default): ghost clipping on the vectorized executor (a dense layer's per-sample gradient
-   * norms from its activations and output gradients, without materialising the gradients; see
-   * docs/architecture.md), per-sample clipping on the loop executor. `'ghost'` insists (refused on the
+   * `'auto'` (default): ghost clipping on the vectorized executor when every parameterised op of the
+   * model has a ghost-norm rule (dense, embedding, conv, bias, scale: see docs/architecture.md),
+   * per-sample clipping otherwise and on the loop executor. `'ghost'` insists (refused on the
    * loop executor); `'per-sample'` always materialises. Results agree to float32 precision.
    */
   clipping?: Clipping;
@@ -115,7 +115,7 @@ export function stepSetup(core: PoolCore, o: StepOptions, B: number, op: string)
   const throws = (o.nonFinite ?? 'throw') === 'throw';
   const nonFinite = throws ? (s: number) => errors.nonFiniteGradient(op, s) : undefined;
   const dp = o.dp;
-  const clip: ClipSpec | undefined = dp && { maxGradNorm: dp.maxGradNorm, ghost: core.noteClipping(chooseClipping(core.options.executor, core, dp.clipping)).mode === 'ghost' };
+  const clip: ClipSpec | undefined = dp && { maxGradNorm: dp.maxGradNorm, ghost: core.noteClipping(chooseClipping(core.options.executor, core, dp.clipping, core.model)).mode === 'ghost' };
   return { optimizer, t, lr, plan: core.plan(B), throws, nonFinite, clip };
 }
 

@@ -60,7 +60,9 @@ describe('train: ghost clipping', function () {
           assert.equal(perSample!.clippedFraction, fraction, 'the per-sample path clips the samples above the median');
           assert.equal(ghost!.clippedFraction, fraction, 'ghost norms clip the same samples');
           assertClose(flat(pools[0]!), flat(pools[1]!), { rtol: 1e-5, atol: 1e-7 }, 'parameters after the step');
-          assert.deepEqual(pools[0]!.stats().dpClipping, { mode: 'ghost', reason: "dp.clipping 'ghost'" });
+          const { mode, reason, parameters } = pools[0]!.stats().dpClipping!;
+          assert.deepEqual({ mode, reason }, { mode: 'ghost', reason: "dp.clipping 'ghost'" });
+          assert.deepEqual(Object.keys(parameters!), Object.keys(pools[0]!.getParams()), 'a rule and form per parameter');
           assert.deepEqual(pools[1]!.stats().dpClipping, { mode: 'per-sample', reason: "dp.clipping 'per-sample'" });
         } finally {
           await Promise.all(pools.map((p) => p.close()));
@@ -74,7 +76,8 @@ describe('train: ghost clipping', function () {
       try {
         const { x, y } = batch(pool);
         for (let s = 0; s < 3; s++) await pool.step(x, y, { optimizer: sgd({ learningRate: 0.1 }), dp: { maxGradNorm: 1, noiseMultiplier: 1 } });
-        assert.deepEqual(pool.stats().dpClipping, { mode: 'ghost', reason: "dp.clipping 'auto' on the vectorized executor" });
+        const { mode, reason } = pool.stats().dpClipping!;
+        assert.deepEqual({ mode, reason }, { mode: 'ghost', reason: "dp.clipping 'auto' on the vectorized executor" });
         const got = flat(pool);
         if (want) assert.ok(sameBytes(got, want), `${threads} threads`);
         want = got;

@@ -12,12 +12,12 @@
 import * as tf from '@tensorflow/tfjs';
 import { BatchingRuleError } from './errors.js';
 import { disposeAbandonedTape, engine } from './engine.js';
-import { shapeOf, type BVal, type LazyOuter } from './values.js';
+import { lazyOperands, shapeOf, type BVal, type LazyGhost, type LazyOuter } from './values.js';
 
 interface Rec {
   info: tf.TensorInfo;
   batched: boolean;
-  lazy?: LazyOuter;
+  lazy?: LazyOuter | LazyGhost;
   /** How many engine tensors share this vmap data id (the KernelBackend refCount contract). */
   refs: number;
 }
@@ -40,6 +40,11 @@ export class VmapBackend extends tf.KernelBackend {
    * (see {@link LazyOuter}). Results are the same either way; only the work differs.
    */
   sumMode = false;
+  /**
+   * Set (with {@link sumMode}) while a DP step clips by ghost norms: weight gradients over T positions
+   * and embedding gradients stay lazy as well ({@link LazyGhost}), and views keep them lazy.
+   */
+  ghost = false;
 
   constructor(
     readonly name: string,
@@ -57,9 +62,16 @@ export class VmapBackend extends tf.KernelBackend {
     return r ? { info: r.info, batched: r.batched } : { info: t, batched: false };
   }
 
-  /** Computes a lazy outer product in place ([n, M, 1] by [n, 1, P]: Multiply on wasm, BatchMatMul elsewhere). */
+  /** Computes a lazy value in place: the per-sample tensor it stands for, for any use but ghost clipping's. */
   private materialize(r: Rec): void {
     const l = r.lazy!;
+    if ('kind' in l) {
+      const prod = l.kind === 'gram' ? this.gramProduct(l.a, l.b) : this.segmentSumByOneHot(l.ids, l.values, l.segments);
+      for (const o of lazyOperands(l)) this.release(o.dataId);
+      r.info = { ...prod, shape: l.shape };
+      r.lazy = undefined;
+      return;
+    }
     const [n, M, P] = l.shape as [number, number, number];
     const a = { ...l.a, shape: [n, M, 1] };
     const b = { ...l.b, shape: [n, 1, P] };
@@ -70,8 +82,49 @@ export class VmapBackend extends tf.KernelBackend {
     r.lazy = undefined;
   }
 
-  /** Registers a lazy outer product (taking over one reference to each of its operands). */
-  adoptLazy(l: LazyOuter): tf.TensorInfo {
+  /** a [n, T, M], b [n, T, P] -> aᵢᵀ·bᵢ [n, M, P] (a materialised {@link LazyGram}). */
+  private gramProduct(a: tf.TensorInfo, b: tf.TensorInfo): tf.TensorInfo {
+    return this.callInner('BatchMatMul', { a, b }, { transposeA: true, transposeB: false }) as tf.TensorInfo;
+  }
+
+  /**
+   * Σ_t onehot(idsᵢ_t) ⊗ valuesᵢ_t: ids [n, k] (int32), values [n, k, R] -> [n, V, R], one batched
+   * matmul (what UnsortedSegmentSum with per-sample ids is; negative ids drop out, as in the kernel).
+   */
+  segmentSumByOneHot(ids: tf.TensorInfo, values: tf.TensorInfo, V: number): tf.TensorInfo {
+    // OneHot in int32, then a Cast: tfjs-wasm's OneHot writes int32 bits whatever dtype it is asked for.
+    const hotInt = this.callInner('OneHot', { indices: ids }, { depth: V, onValue: 1, offValue: 0, dtype: 'int32' }) as tf.TensorInfo;
+    let hot: tf.TensorInfo | null = null;
+    try {
+      hot = this.callInner('Cast', { x: hotInt }, { dtype: values.dtype }) as tf.TensorInfo;
+      return this.callInner('BatchMatMul', { a: hot, b: values }, { transposeA: true, transposeB: false }) as tf.TensorInfo;
+    } finally {
+      this.release(hotInt.dataId);
+      if (hot) this.release(hot.dataId);
+    }
+  }
+
+  /**
+   * Ghost mode: a view-like kernel (Identity, Reshape, same-dtype Cast, an identity Transpose) of a
+   * lazy ghost value is the same lazy value seen with another shape (its data order is row-major
+   * either way), so gather's and tensordot's reshapes do not multiply it out. Null for anything else.
+   */
+  lazyView(kernel: string, inputs: tf.NamedTensorInfoMap, attrs: tf.NamedAttrMap): tf.TensorInfo | null {
+    const x = inputs.x;
+    const l = x ? this.recs.get(x.dataId)?.lazy : undefined;
+    if (!this.ghost || !x || !l || !('kind' in l)) return null;
+    const perSample = l.shape.slice(1);
+    let shape: number[];
+    if (kernel === 'Identity' || (kernel === 'Cast' && attrs.dtype === 'float32')) shape = perSample;
+    else if (kernel === 'Reshape') shape = tf.util.inferFromImplicitShape((attrs.shape as number[]).slice(), tf.util.sizeFromShape(perSample));
+    else if (kernel === 'Transpose' && (attrs.perm as number[]).every((p, i) => p === i)) shape = perSample;
+    else return null;
+    for (const o of lazyOperands(l)) this.inner.incRef(o.dataId);
+    return this.adoptLazy({ ...l, shape: [this.n, ...shape] });
+  }
+
+  /** Registers a lazy value (taking over one reference to each of its operands). */
+  adoptLazy(l: LazyOuter | LazyGhost): tf.TensorInfo {
     const dataId = {};
     this.recs.set(dataId, { info: { dataId: {}, shape: l.shape, dtype: 'float32' }, batched: true, refs: 1, lazy: l });
     return { dataId, shape: l.shape.slice(1), dtype: 'float32' };
@@ -84,7 +137,7 @@ export class VmapBackend extends tf.KernelBackend {
   batchSum(t: tf.TensorInfo): tf.TensorInfo {
     const r = this.recs.get(t.dataId);
     const shape = t.shape;
-    if (r?.lazy) {
+    if (r?.lazy && !('kind' in r.lazy)) {
       const [n, M, P] = r.lazy.shape as [number, number, number];
       // aᵀ·b with an explicit transpose: tfjs-wasm's transposeA GEMM is ~2× slower than transpose + GEMM.
       const aT = this.callInner('Transpose', { x: { ...r.lazy.a, shape: [n, M] } }, { perm: [1, 0] }) as tf.TensorInfo;
@@ -119,10 +172,18 @@ export class VmapBackend extends tf.KernelBackend {
    */
   takeLazy(t: tf.Tensor): LazyOuter | null {
     const l = this.recs.get(t.dataId)?.lazy;
-    if (!l) return null;
+    if (!l || 'kind' in l) return null;
     this.inner.incRef(l.a.dataId);
     this.inner.incRef(l.b.dataId);
     return { a: { ...l.a }, b: { ...l.b }, shape: l.shape };
+  }
+
+  /** {@link takeLazy} for ghost clipping's lazy values: a copy holding one reference to each operand, or null. */
+  takeGhost(t: tf.Tensor): LazyGhost | null {
+    const l = this.recs.get(t.dataId)?.lazy;
+    if (!l || !('kind' in l)) return null;
+    for (const o of lazyOperands(l)) this.inner.incRef(o.dataId);
+    return { ...l, shape: l.shape.slice() };
   }
 
   /** The batching-level value behind an engine tensor of this backend. */
@@ -266,10 +327,8 @@ export class VmapBackend extends tf.KernelBackend {
     r.refs--;
     if (!force && r.refs > 0) return false;
     this.recs.delete(dataId);
-    if (r.lazy) {
-      this.release(r.lazy.a.dataId);
-      this.release(r.lazy.b.dataId);
-    } else this.release(r.info.dataId);
+    if (r.lazy) for (const o of lazyOperands(r.lazy)) this.release(o.dataId);
+    else this.release(r.info.dataId);
     return true;
   }
 
@@ -321,7 +380,7 @@ export class VmapBackend extends tf.KernelBackend {
   }
 
   override dispose(): void {
-    for (const r of this.recs.values()) for (const i of r.lazy ? [r.lazy.a, r.lazy.b] : [r.info]) this.release(i.dataId);
+    for (const r of this.recs.values()) for (const i of r.lazy ? lazyOperands(r.lazy) : [r.info]) this.release(i.dataId);
     this.recs.clear();
   }
 }

@@ -8,7 +8,7 @@ import * as tf from '@tensorflow/tfjs';
 import { currentLayer } from '../../model/layers/current.js';
 import type { VmapBackend } from './backend.js';
 import { BatchingRuleError, warnOnce } from './errors.js';
-import { asList, inputList, mapInputs, mapOuts, shapeOf, type BInputs, type BVal, type Outs } from './values.js';
+import { asList, inputList, lazyOperands, mapInputs, mapOuts, shapeOf, type BInputs, type BVal, type LazyGhost, type Outs } from './values.js';
 
 /**
  * A batching rule: computes kernel `kernel` on inputs of which at least one is batched (any, for a
@@ -132,10 +132,27 @@ export class Ctx {
    * when laziness is off or the result would feed another rule of this kernel rather than the engine.
    */
   lazyOuter(a: tf.TensorInfo, b: tf.TensorInfo, shape: number[]): BVal | null {
-    if (!this.vm.sumMode || this.depth !== 1) return null;
+    // Under ghost clipping the ghost forms decide (see lazyGhost): an outer product is a Gram of T = 1.
+    if (!this.vm.sumMode || this.vm.ghost || this.depth !== 1) return null;
     this.vm.inner.incRef(a.dataId);
     this.vm.inner.incRef(b.dataId);
     return { info: { dataId: {}, shape, dtype: 'float32' }, batched: true, lazy: { a: { ...a }, b: { ...b }, shape } };
+  }
+
+  /**
+   * Ghost clipping's lazy per-sample gradient `l` (its operands are taken with a reference of their
+   * own), or null outside ghost mode or when the result would feed another rule of this kernel.
+   */
+  lazyGhost(l: LazyGhost): BVal | null {
+    if (!this.vm.ghost || this.depth !== 1) return null;
+    for (const o of lazyOperands(l)) this.vm.inner.incRef(o.dataId);
+    return { info: { dataId: {}, shape: l.shape, dtype: 'float32' }, batched: true, lazy: l };
+  }
+
+  /** Makes inner data the caller owns (a VmapBackend helper's result) a temporary of this scope. */
+  own(info: tf.TensorInfo): tf.TensorInfo {
+    this.temps.add(info);
+    return info;
   }
 
   /** {@link apply} for single-output kernels. */
@@ -209,6 +226,9 @@ function sharesInput(kernel: string, inputs: BInputs, attrs: tf.NamedAttrMap): b
 
 /** The kernelFunc of every vmap kernel. */
 export function dispatch(vm: VmapBackend, table: RuleTable, kernel: string, inputs: tf.NamedTensorInfoMap, attrs: tf.NamedAttrMap): Outs<tf.TensorInfo> {
+  // Ghost clipping: views of a lazy weight gradient stay lazy (VmapBackend.lazyView).
+  const kept = vm.ghost ? vm.lazyView(kernel, inputs, attrs) : null;
+  if (kept) return kept;
   const ctx = new Ctx(vm, table);
   try {
     const bin: BInputs = Array.isArray(inputs)

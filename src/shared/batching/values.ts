@@ -14,8 +14,8 @@ export interface BVal {
   /** Inner-backend tensor; its shape is `[n, ...perSampleShape]` when batched. */
   readonly info: tf.TensorInfo;
   readonly batched: boolean;
-  /** Set on a not-yet-computed outer product (see {@link LazyOuter}); `info` is then a placeholder. */
-  readonly lazy?: LazyOuter;
+  /** Set on a not-yet-computed outer product (see {@link LazyOuter}, {@link LazyGhost}); `info` is then a placeholder. */
+  readonly lazy?: LazyOuter | LazyGhost;
 }
 
 /**
@@ -30,6 +30,45 @@ export interface LazyOuter {
   /** Batched shape of the product: `[n, M, P]`. */
   shape: number[];
 }
+
+/**
+ * A dense layer's per-sample weight gradient over T positions, Σ_t a_tᵀ b_t, kept as its operands
+ * `a` [n, T, M] and `b` [n, T, P] (ghost clipping, Li et al. 2021 §4): its norm² is ⟨AAᵀ, BBᵀ⟩
+ * and the clipped sum one GEMM over the stacked n·T rows. `shape` is the batched shape the engine
+ * sees (n·M·P values in row-major [M, P] order; a Reshape keeps it lazy with another shape).
+ */
+export interface LazyGram {
+  kind: 'gram';
+  a: tf.TensorInfo;
+  b: tf.TensorInfo;
+  shape: number[];
+}
+
+/**
+ * An embedding table's per-sample gradient, Σ_t e_{ids_t} ⊗ values_t, kept as the token ids `ids`
+ * [n, T] (int32) and the output gradients `values` [n, T, D]: never the [n, V, D] tensor. `shape` is
+ * the batched shape the engine sees ([n, V, D] in row-major order).
+ */
+export interface LazyScatter {
+  kind: 'scatter';
+  ids: tf.TensorInfo;
+  values: tf.TensorInfo;
+  segments: number;
+  shape: number[];
+}
+
+/** The lazy per-sample gradients of ghost clipping (made only while `VmapBackend.ghost` is on). */
+export type LazyGhost = LazyGram | LazyScatter;
+
+/** The inner data a lazy value holds (one reference each). */
+export const lazyOperands = (l: LazyOuter | LazyGhost): tf.TensorInfo[] => (!('kind' in l) || l.kind === 'gram' ? [l.a, l.b] : [l.ids, l.values]);
+
+/**
+ * Mixed ghost clipping's cost rule (Bu et al. 2022): a weight gradient over T positions keeps its
+ * Gram form (T² values per sample for each operand) only when 2T² < M·P, the size of the per-sample
+ * gradient it replaces; otherwise the per-sample gradient is the cheaper way to its norm.
+ */
+export const gramPays = (T: number, M: number, P: number): boolean => 2 * T * T < M * P;
 
 /** Kernel inputs at the batching level: named (most kernels) or a list (Concat, Pack, AddN). */
 export type BInputs = { [name: string]: BVal | undefined } | BVal[];

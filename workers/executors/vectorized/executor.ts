@@ -8,15 +8,26 @@ import { LoopExecutor } from '../loop.js';
 import { checkedLoss, lossOf, namedParams } from '../loss.js';
 import type { ChunkJob, Executor } from '../types.js';
 import type { VmapBackend } from '../../../src/shared/batching/backend.js';
-import { disposeAbandonedTape } from '../../../src/shared/batching/engine.js';
+import { disposeAbandonedTape, engine } from '../../../src/shared/batching/engine.js';
 import { BatchingRuleError, warnOnce } from '../../../src/shared/batching/errors.js';
 import { BATCH_SUM, ensureVmapBackend } from '../../../src/shared/batching/register.js';
 import { sumBatchedGrads } from './sum-grads.js';
-import { fromInfos, ghostClippedSum } from './ghost.js';
+import { exportedForm, exportedInfos, fromInfos } from './ghost/forms.js';
+import { ghostClippedSum } from './ghost/sum.js';
+import { coverageOf, parameterUses } from './ghost/coverage.js';
+import type { GhostCoverage, GhostForm } from '../../../src/shared/ghost-coverage.js';
+import type { Use } from './ghost/rules.js';
 import { sumGradsByLoop } from '../sum.js';
 import { allFinite } from '../../../src/shared/reduce.js';
 import { forBatch } from '../../../src/shared/random/scope.js';
 import { traced } from './replay.js';
+
+/**
+ * Per model, the form ghost clipping gets each parameter's gradient in (see sumGhost). Module-wide,
+ * as replay.ts's trace cache is: a replayed run returns only the exports, so an executor created
+ * after the recording must still know how to read them.
+ */
+const ghostLayout = new WeakMap<ModelDef, GhostForm[]>();
 
 /** An identity whose gradient is the batch sum of the incoming (per-sample) gradient. */
 const batchSummed = () =>
@@ -34,8 +45,6 @@ export class VectorizedExecutor implements Executor {
   private readonly loop = new LoopExecutor();
   /** Models that failed to vectorize once: later chunks go straight to the loop. */
   private readonly loopOnly = new WeakSet<ModelDef>();
-  /** Per model, which parameters' gradients ghost clipping gets as outer products (see sumGhost). */
-  private readonly ghostLayout = new WeakMap<ModelDef, boolean[]>();
 
   /**
    * @param sticky after a model fails to vectorize once, run it sample by sample from then on. The
@@ -112,32 +121,64 @@ export class VectorizedExecutor implements Executor {
   }
 
   /**
-   * DP by ghost norms (ghost.ts): in sum mode a dense layer's gradient stays a lazy outer product, so
-   * its operands are exported instead of n per-sample weight gradients. Which parameters come out
-   * that way is the model's, recorded per model for the replayed runs (which return the same infos).
+   * DP by ghost norms (ghost/): in ghost mode a dense layer's weight gradient stays lazy in its Gram
+   * form and an embedding's in its scatter form, so their operands are exported instead of n
+   * per-sample gradients. Which form each parameter comes out in is the model's, recorded per model
+   * for the replayed runs (which return the same infos).
    */
   private sumGhost(job: ChunkJob, losses: Float32Array, norms: Float32Array, row: Float64Array, clip: number): boolean {
     const { model, n } = job;
     const vm = this.backend();
-    let outer: boolean[] = [];
+    let forms: GhostForm[] = [];
     let infos: tf.TensorInfo[] = [];
-    vm.sumMode = true;
+    vm.sumMode = vm.ghost = true;
     try {
       infos = this.exportedGrads('ghost', vm, job, losses, (ps) => ps, (g) => {
-        const l = vm.takeLazy(g);
-        outer.push(l !== null);
-        return l ? [l.a, l.b] : [vm.exportBatched(g, n)];
+        const l = vm.takeGhost(g);
+        forms.push(exportedForm(l));
+        return l ? exportedInfos(l) : [vm.exportBatched(g, n)];
       });
-      if (outer.length > 0) this.ghostLayout.set(model, outer);
-      else outer = this.ghostLayout.get(model)!;
+      if (forms.length > 0) ghostLayout.set(model, forms);
+      else forms = ghostLayout.get(model)!;
     } finally {
-      vm.sumMode = false;
+      vm.sumMode = vm.ghost = false;
     }
     try {
-      return ghostClippedSum(vm, fromInfos(infos, outer), model.layout.sizes, model.layout.offsets, n, losses, norms, row, clip);
+      return ghostClippedSum(vm, fromInfos(infos, forms), model.layout.sizes, model.layout.offsets, n, losses, norms, row, clip);
     } finally {
       for (const i of infos) vm.release(i.dataId);
     }
+  }
+
+  /**
+   * Which ghost-norm rule each parameter gets and the form its gradient takes (the creation probe's
+   * question, answered on its chunk): one ghost pass whose forward tape names the kernels using
+   * each parameter (ghost/coverage.ts). A parameter used by a kernel without a rule is listed as
+   * missing; the coordinator then refuses `dp.clipping: 'ghost'` or falls back to per-sample.
+   */
+  ghostCoverage(job: ChunkJob): GhostCoverage {
+    const vm = this.backend();
+    const forms: GhostForm[] = [];
+    const infos: tf.TensorInfo[] = [];
+    let uses: Use[][] = [];
+    const isKernel = (k: string) => tf.getKernel(k, vm.name) !== undefined;
+    vm.sumMode = vm.ghost = true;
+    try {
+      this.runBatched(vm, job, () =>
+        tf.tidy(() => {
+          const onForward = (ps: tf.Tensor[]) => (uses = parameterUses(engine().state.activeTape ?? [], ps, isKernel));
+          for (const g of this.valueAndGrads(vm, job, (ps) => ps, onForward).grads) {
+            const l = vm.takeGhost(g);
+            forms.push(exportedForm(l));
+            if (l) infos.push(...exportedInfos(l));
+          }
+        }),
+      );
+    } finally {
+      vm.sumMode = vm.ghost = false;
+      for (const i of infos) vm.release(i.dataId);
+    }
+    return coverageOf(job.model.layout.names, uses, forms);
   }
 
   /**
@@ -205,14 +246,21 @@ export class VectorizedExecutor implements Executor {
     return vm.run(n, () => forBatch(first, n, (values, shape, dtype) => vm.upload(values, [n, ...shape], true, dtype), fn));
   }
 
-  /** One `tf.valueAndGrads` of the per-sample loss over the whole chunk, params passed through `wrap`. */
-  private valueAndGrads(vm: VmapBackend, job: ChunkJob, wrap: (ps: tf.Tensor[]) => tf.Tensor[]) {
+  /**
+   * One `tf.valueAndGrads` of the per-sample loss over the whole chunk, params passed through `wrap`;
+   * `onForward` sees the parameters while the forward pass's tape is still recording.
+   */
+  private valueAndGrads(vm: VmapBackend, job: ChunkJob, wrap: (ps: tf.Tensor[]) => tf.Tensor[], onForward?: (ps: tf.Tensor[]) => void) {
     const { model, n } = job;
     const x = vm.upload(job.x, [n, ...model.inputShape], true);
     const y = vm.upload(job.y!, [n, ...model.targetShape], true);
     // The caller's parameter tensors go in as they are: to the vmap backend they are unbatched inner
     // data, and their gradients come out batched, one row per sample (or summed, in sum mode).
-    return tf.valueAndGrads((...ps: tf.Tensor[]) => lossOf(model, wrap(ps), x, y))(job.params);
+    return tf.valueAndGrads((...ps: tf.Tensor[]) => {
+      const loss = lossOf(model, wrap(ps), x, y);
+      onForward?.(ps);
+      return loss;
+    })(job.params);
   }
 
   private forwardBatched(job: ChunkJob, out: Float32Array): void {

@@ -3,12 +3,30 @@
  * layer over n samples is ONE [n*rows, K] x [K, N] product, not n small ones.
  */
 import * as tf from '@tensorflow/tfjs';
-import { broadcastShapes, type BVal } from '../values.js';
+import { broadcastShapes, gramPays, type BVal } from '../values.js';
+import type { Ctx } from '../context.js';
 import { defrule, type RuleConfig } from './families.js';
 
 const swapLast2 = (rank: number) => [...Array.from({ length: rank - 2 }, (_, i) => i), rank - 1, rank - 2];
 
 const ACTIVATIONS: Record<string, string> = { relu: 'Relu', relu6: 'Relu6', elu: 'Elu', sigmoid: 'Sigmoid', leakyrelu: 'LeakyRelu', prelu: 'Prelu' };
+
+/**
+ * Ghost clipping (VmapBackend.ghost): a per-sample product aᵢ'ᵀ·bᵢ' of two batched matrices — a dense
+ * layer's weight gradient xᵀ·dy over its T rows — kept as its operands A [n, T, M] and B [n, T, P]
+ * when the Gram form pays (values.ts gramPays), else null (the product is computed as usual).
+ */
+function ghostGram(ctx: Ctx, a: BVal, b: BVal, tA: boolean, tB: boolean): BVal | null {
+  if (!ctx.vm.ghost || ctx.depth !== 1) return null;
+  const sa = ctx.shape(a);
+  const sb = ctx.shape(b);
+  const [T, M] = tA ? [sa[0]!, sa[1]!] : [sa[1]!, sa[0]!];
+  const P = tB ? sb[0]! : sb[1]!;
+  if (!gramPays(T, M, P)) return null;
+  // Rows of the contraction first; a transpose with T = 1 is a free view.
+  const rowsFirst = (v: BVal, already: boolean, cols: number) => (already ? v.info : T === 1 ? ctx.view(v.info, [ctx.n, 1, cols]) : ctx.transpose(v.info, [0, 2, 1]));
+  return ctx.lazyGhost({ kind: 'gram', a: rowsFirst(a, tA, M), b: rowsFirst(b, !tB, P), shape: [ctx.n, M, P] });
+}
 
 export const linalgRules: RuleConfig[] = [
   defrule('BatchMatMul', (ctx, inputs, attrs) => {
@@ -45,6 +63,8 @@ export const linalgRules: RuleConfig[] = [
       return ctx.view(ctx.broadcastTo(v, full), [rows, ...s.slice(-2)]);
     };
     const K = tA ? sa[sa.length - 2]! : sa[sa.length - 1]!;
+    const gram = rows === n && sa.length === 2 && sb.length === 2 ? ghostGram(ctx, a, b, tA, tB) : null;
+    if (gram) return gram;
     if (K === 1) {
       // A contraction of length 1 is an outer product — every dense layer's per-sample weight gradient
       // x_i^T·dy_i. With K = 1 a transpose of the last two axes is a pure reshape, so both operands are views.

@@ -144,11 +144,12 @@ export const shapeRules: RuleConfig[] = [
     }
     const k = tf.util.sizeFromShape(sIds);
     const rest = sx.slice(sIds.length);
-    // OneHot in int32, then a Cast: tfjs-wasm's OneHot writes int32 bits whatever dtype it is asked for.
-    const hotInt = ctx.call1('OneHot', { indices: ctx.view(segmentIds.info, [ctx.n, k]) }, { depth: numSegments, onValue: 1, offValue: 0, dtype: 'int32' });
-    const hot = ctx.call1('Cast', { x: hotInt }, { dtype: x.info.dtype });
+    const ids = ctx.view(segmentIds.info, [ctx.n, k]);
     const xs = ctx.view(ctx.batch(x), [ctx.n, k, tf.util.sizeFromShape(rest)]);
-    const out = ctx.call1('BatchMatMul', { a: hot, b: xs }, { transposeA: true, transposeB: false });
+    // Ghost clipping: an embedding's per-sample gradient stays its ids and rows (ghost/scatter.ts).
+    const lazy = ctx.lazyGhost({ kind: 'scatter', ids, values: xs, segments: numSegments, shape: [ctx.n, numSegments, ...rest] });
+    if (lazy) return lazy;
+    const out = ctx.own(ctx.vm.segmentSumByOneHot(ids, xs, numSegments));
     return ctx.batched(ctx.view(out, [ctx.n, numSegments, ...rest]));
   }),
 ];
