@@ -107,6 +107,11 @@ export class PoolCore {
    */
   randomCalls = 0;
   private clipping: ClippingChoice | null = null;
+  /**
+   * The open accumulator of a virtual batch (`pool.accumulate()`, src/train/accumulate.ts), if any:
+   * while it is open, steps and setParams are refused (its sums belong to the current parameters).
+   */
+  accumulator: { describe(): string } | null = null;
   readonly outputSize: number;
   /**
    * Parameter scalars held: the model's P for one pool, K·P for an ensemble of K members (member-major:
@@ -166,6 +171,11 @@ export class PoolCore {
 
   assertOpen(op: string): void {
     if (this.calls.closed) throw errors.closed(op);
+  }
+
+  /** Refuses `op` while an accumulator is open (see {@link accumulator}), naming it. */
+  assertNoAccumulator(op: string): void {
+    if (this.accumulator) throw errors.accumulatorOpen(op, this.accumulator.describe());
   }
 
   /** Adds `ms` to a field of the current call's timings. */

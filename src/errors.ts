@@ -193,6 +193,14 @@ export const errors = {
       `${name}: contracted dimensions differ: a axis ${aAxis} has size ${aSize}, b axis ${bAxis} has size ${bSize}`,
     ),
 
+  /** A step, setParams or a second accumulator while an accumulator is open: `what` names it (`accumulator 1 (2 physical batches, 64 samples added)`). */
+  accumulatorOpen: (op: string, what: string) =>
+    new GradPoolError('ERR_ACCUMULATOR_OPEN', `${op}: expected no open accumulator on this pool (finish it with step() or discard() first), got ${what}`),
+
+  /** A call on an accumulator that was stepped or discarded: `what` names it and how it ended. */
+  accumulatorClosed: (op: string, what: string) =>
+    new GradPoolError('ERR_ACCUMULATOR_CLOSED', `${op}: expected an open accumulator, got ${what} (open a new one with pool.accumulate())`),
+
   /** A job file field is wrong; `path` is the field path: `data.path: file not found: /job/train.csv`. */
   jobInvalid: (path: string, msg: string) => new GradPoolError('ERR_JOB_INVALID', `${path}: ${msg}`),
 

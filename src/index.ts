@@ -28,6 +28,7 @@ export { tensordot } from './ops/tensordot.js';
 export { adam, adamw, momentum, rmsprop, sgd } from './optim/spec.js';
 export type * from './optim/types.js';
 export type { StepOptions, StepResult, StepDp } from './train/step.js';
+export type { Accumulator, AccumulateOptions, AccumulatorProgress } from './train/accumulate.js';
 export type { GradientOptions } from './train/gradient.js';
 export type { OptimizerState } from './train/opt-state.js';
 export type { FitData, FitOptions, FitDp, History, StepLogs, EpochLogs, FitState, Trainer } from './train/fit.js';

@@ -71,6 +71,7 @@ export abstract class PoolBase<C extends PoolCore = PoolCore> {
   /** Restores `optimizer`'s state (validated in full first). Takes effect for the next step. */
   setOptimizerState(optimizer: OptimizerSpec, state: OptimizerState): void {
     this.core.assertOpen('setOptimizerState');
+    this.core.assertNoAccumulator('setOptimizerState');
     this.core.optimizers.set(optimizer, state);
   }
 

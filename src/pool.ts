@@ -13,6 +13,7 @@ import type { ExecutorName, LoadSpec, RuntimeSpec } from './shared/protocol.js';
 import { fit, type FitData, type FitOptions, type History, type Trainer } from './train/fit.js';
 import type { Metric } from './train/metrics.js';
 import { trainStep, type StepOptions, type StepResult } from './train/step.js';
+import { Accumulator, type AccumulateOptions, type AccumulatorLabels } from './train/accumulate.js';
 import { meanGradient, type GradientOptions } from './train/gradient.js';
 import { EnsembleCore } from './ensemble/core.js';
 import { stackedInit } from './ensemble/params.js';
@@ -142,6 +143,7 @@ export class GradPool<N extends string = string> extends PoolBase implements Tra
   /** Replaces some or all parameters. Validated in full before anything changes; takes effect for the next call. */
   setParams(values: Partial<Record<N, ParamValue>>): void {
     this.core.assertOpen('setParams');
+    this.core.assertNoAccumulator('setParams'); // an open accumulator's sums belong to the current parameters
     this.core.params.set(values as Record<string, ParamValue>, readExact);
   }
 
@@ -189,9 +191,29 @@ export class GradPool<N extends string = string> extends PoolBase implements Tra
     return trainStep(this.core, x, y, options, this.cluster);
   }
 
+  /**
+   * Opens a virtual batch: a logical batch added as several physical batches (`await acc.add(x, y)`,
+   * each staged alone in shared memory), then one step (`await acc.step()`), as Opacus's
+   * `BatchMemoryManager`. The same semantics and ε as one `pool.step` on the concatenated batch, and
+   * the same bits when every physical batch but the last is a multiple of `chunkSize`. Refused on a
+   * multi-node pool (`cluster`). See {@link Accumulator} and README "Virtual batches".
+   *
+   * @example
+   * ```ts
+   * const acc = pool.accumulate({ optimizer, dp: { maxGradNorm: 1, noiseMultiplier: 1.1, expectedBatchSize: 512 }, chunkSize: pool.chunkSizeFor(512) });
+   * for (const [x, y] of physicalBatches) await acc.add(x, y);   // e.g. 4 × 128 samples
+   * const { loss, step } = await acc.step();
+   * ```
+   */
+  accumulate(options: AccumulateOptions, /** How errors name its calls; for `fit`, whose accumulators speak as its steps. */ labels?: AccumulatorLabels): Accumulator {
+    if (this.cluster) throw errors.invalidOption('cluster', 'a single-node pool for accumulate (virtual batches do not run across nodes)', raw('a multi-node pool'));
+    return new Accumulator(this.core, options, labels);
+  }
+
   /** Trains over a dataset for some epochs, like tfjs's `model.fit`. See {@link FitOptions}. */
   async fit(data: FitData, options: FitOptions): Promise<History> {
     this.core.assertOpen('fit'); // else the first step would name itself: `step: the pool is closed`
+    this.core.assertNoAccumulator('fit');
     return fit(this, data, options);
   }
 

@@ -58,6 +58,8 @@ export interface Job {
   readonly data: DataSource;
   readonly validation?: DataSource;
   readonly batchSize: number;
+  /** Virtual batches: each logical batch runs as physical calls of at most this many samples (fit's `physicalBatchSize`). */
+  readonly physicalBatchSize?: number;
   readonly epochs: number;
   readonly optimizer: OptimizerSpec;
   /** Worker threads. Default: all cores (`os.availableParallelism()`). */
@@ -70,7 +72,7 @@ export interface Job {
   readonly output: OutputConfig;
 }
 
-const TOP = ['model', 'loss', 'data', 'validation', 'batchSize', 'epochs', 'optimizer', 'threads', 'backend', 'seed', 'dp', 'output'];
+const TOP = ['model', 'loss', 'data', 'validation', 'batchSize', 'physicalBatchSize', 'epochs', 'optimizer', 'threads', 'backend', 'seed', 'dp', 'output'];
 const SOURCE_FIELDS: Record<DataSource['format'], readonly string[]> = {
   csv: ['format', 'path', 'x', 'y', 'oneHot', 'delimiter'],
   jsonl: ['format', 'path', 'oneHot'],
@@ -192,6 +194,7 @@ export function parseJob(jsonText: string, options: { baseDir: string }): Job {
     data: dataSource('data', o.data, baseDir),
     ...(o.validation === undefined ? {} : { validation: dataSource('validation', o.validation, baseDir) }),
     batchSize: posInt('batchSize', o.batchSize),
+    ...(o.physicalBatchSize === undefined ? {} : { physicalBatchSize: posInt('physicalBatchSize', o.physicalBatchSize) }),
     epochs: posInt('epochs', o.epochs),
     optimizer: optimizer(o.optimizer),
     threads: posInt('threads', o.threads, availableParallelism()),
@@ -234,7 +237,8 @@ export function canonicalJson(v: unknown): string {
 /**
  * SHA-256 (hex) of the fields that determine the trained weights: model, loss, data, batchSize,
  * optimizer, seed, backend and dp. Left out, so they may change between a crash and a resume:
- * `threads` (results are bit-identical for any thread count), `output`, `validation` (evaluation
+ * `threads` (results are bit-identical for any thread count), `physicalBatchSize` (how a logical
+ * batch is staged: the same semantics, bits equal when it is a multiple of the chunk size), `output`, `validation` (evaluation
  * only) and `epochs` (so a run can be extended). Paths are hashed relative to `baseDir`, so the job
  * directory can be moved or mounted elsewhere. File contents are not hashed.
  */

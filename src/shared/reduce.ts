@@ -16,9 +16,22 @@ export function reducePartials(partial: Float64Array, chunks: number, P: number,
   }
 }
 
-/** Σ values[i] in index order, in float64. */
-export function orderedSum(values: ArrayLike<number>, n = values.length): number {
-  let s = 0;
+/**
+ * acc[k] += Σ_c partial[c*P + k], adding the `chunks` rows one at a time in order: folding a batch's
+ * chunks into a running sum this way, batch after batch, adds the same numbers in the same order as
+ * {@link reducePartials} over all the chunks at once (from acc = 0), so the result has the same bits.
+ */
+export function foldPartials(partial: Float64Array, chunks: number, P: number, acc: Float64Array): void {
+  for (let k = 0; k < P; k++) {
+    let s = acc[k]!;
+    for (let c = 0; c < chunks; c++) s += partial[c * P + k]!;
+    acc[k] = s;
+  }
+}
+
+/** `start` + Σ values[i] in index order, in float64 (a running sum continues from `start`). */
+export function orderedSum(values: ArrayLike<number>, n = values.length, start = 0): number {
+  let s = start;
   for (let i = 0; i < n; i++) s += values[i]!;
   return s;
 }

@@ -9,6 +9,7 @@ import { gatherRows, Sampler, type SamplerState, type Sampling } from './sampler
 import type { StepOptions, StepResult } from './step.js';
 import { checkOptionsObject, isPosInt } from '../validate.js';
 import { appliedSoFar, checkInitialState, EpochBatches, fitStepError, type BatchSource } from './fit-guard.js';
+import { datasetRows, givenBatch, physicalStep, type Accumulating } from './accumulate-fit.js';
 
 /** What `fit` needs of a pool ({@link GradPool} is one): a model, a seed, steps, evaluation and staging buffers. */
 export interface Trainer {
@@ -20,6 +21,9 @@ export interface Trainer {
   targetBuffer(batch: number): Float32Array;
   /** The pool's call counter that keys random draws in the model (dropout); saved in {@link FitState}. */
   randomCalls?: number;
+  /** Virtual batches (`physicalBatchSize`): a single-node, single-model pool's accumulators. */
+  accumulate?: Accumulating['accumulate'];
+  chunkSizeFor?(batch: number): number;
   /** A node of a multi-node run: fit joins it first, and continues from rank 0's state. */
   readonly cluster?: { join(optimizer: OptimizerSpec, state?: FitState): Promise<FitState | undefined> } | null;
 }
@@ -101,6 +105,14 @@ export interface FitOptions {
   validation?: { x: BatchInput; y: BatchInput };
   metrics?: Metric[];
   dp?: FitDp;
+  /**
+   * Virtual batches: run each logical batch (of `batchSize`, or Poisson-sampled) as physical calls of
+   * at most this many samples, accumulated before its one step, as Opacus's `BatchMemoryManager`
+   * (`max_physical_batch_size`). Shared memory then holds one physical batch's inputs. The sampling
+   * and ε are the logical batch's; the weights are bit-identical to a fit without it when it is a
+   * multiple of `pool.chunkSizeFor(batch)`, else equal to float precision. Single-node pools only.
+   */
+  physicalBatchSize?: number;
   nonFinite?: 'throw' | 'skip-step';
   onStep?: (logs: StepLogs) => unknown;
   onEpochEnd?: (logs: EpochLogs) => unknown;
@@ -110,13 +122,14 @@ export interface FitOptions {
   signal?: AbortSignal;
 }
 
-const KNOWN = ['optimizer', 'epochs', 'batchSize', 'shuffle', 'validation', 'metrics', 'dp', 'nonFinite', 'onStep', 'onEpochEnd', 'initialState', 'signal'];
+const KNOWN = ['optimizer', 'epochs', 'batchSize', 'shuffle', 'validation', 'metrics', 'dp', 'physicalBatchSize', 'nonFinite', 'onStep', 'onEpochEnd', 'initialState', 'signal'];
 function validate(o: FitOptions, inMemory: boolean): void {
   checkOptionsObject(o, KNOWN, 'an object with an optimizer');
   if (o.optimizer === undefined) throw errors.invalidOption('optimizer', 'an optimizer such as sgd({ learningRate: 0.1 })', undefined);
   validateOptimizerSpec(o.optimizer);
   if (o.epochs !== undefined && !isPosInt(o.epochs)) throw errors.invalidOption('epochs', 'a positive integer', o.epochs);
   if (o.batchSize !== undefined && !isPosInt(o.batchSize)) throw errors.invalidOption('batchSize', 'a positive integer', o.batchSize);
+  if (o.physicalBatchSize !== undefined && !isPosInt(o.physicalBatchSize)) throw errors.invalidOption('physicalBatchSize', 'a positive integer', o.physicalBatchSize);
   if (o.shuffle !== undefined && typeof o.shuffle !== 'boolean') throw errors.invalidOption('shuffle', 'a boolean', o.shuffle);
   (o.metrics ?? []).forEach((m, i) => {
     if (!METRICS.includes(m)) throw errors.invalidOption(`metrics[${i}]`, `one of ${METRICS.join(', ')}`, m);
@@ -129,6 +142,14 @@ function validate(o: FitOptions, inMemory: boolean): void {
   }
 }
 
+/** The pool's accumulators for `physicalBatchSize`, or why it has none. */
+function accumulating(pool: Trainer): Accumulating {
+  if (pool.cluster) throw errors.invalidOption('physicalBatchSize', 'a single-node pool (virtual batches do not run across nodes)', raw('a multi-node pool'));
+  const { accumulate, chunkSizeFor } = pool;
+  if (!accumulate || !chunkSizeFor) throw errors.invalidOption('physicalBatchSize', 'a single-model pool (an ensemble runs each batch in one call)', raw('a pool without accumulate (an ensemble)'));
+  return { accumulate: accumulate.bind(pool), chunkSizeFor: chunkSizeFor.bind(pool), inputBuffer: (n) => pool.inputBuffer(n), targetBuffer: (n) => pool.targetBuffer(n) };
+}
+
 const isIterable = (d: FitData): d is BatchSource => typeof d === 'function' || typeof (d as AsyncIterable<unknown>)[Symbol.asyncIterator] === 'function';
 
 /** Implements {@link GradPool.fit}. */
@@ -136,6 +157,7 @@ export async function fit(pool: Trainer, data: FitData, o: FitOptions): Promise<
   if (!data || (typeof data !== 'object' && typeof data !== 'function')) throw errors.type('data', 'an object {x, y}, an async iterable of batches or a function returning one', data);
   const iterable = isIterable(data);
   validate(o, !iterable);
+  const physical = o.physicalBatchSize === undefined ? null : accumulating(pool);
   const epochs = o.epochs ?? 1;
   const batchSize = o.batchSize ?? 32;
   const m = pool.model;
@@ -168,8 +190,8 @@ export async function fit(pool: Trainer, data: FitData, o: FitOptions): Promise<
     if (!iterable && !resumingMidEpoch) sampler.startEpoch();
     const batches: AsyncIterator<{ x: BatchInput; y: BatchInput }> | null = source ? source.start(st.epoch, applied) : null;
     for (let b = 0; ; b++) {
-      let x: BatchInput;
-      let y: BatchInput;
+      let x: BatchInput | null = null;
+      let y: BatchInput | null = null;
       let rows: Uint32Array | null = null;
       if (batches) {
         const it = await batches.next();
@@ -184,14 +206,19 @@ export async function fit(pool: Trainer, data: FitData, o: FitOptions): Promise<
         if (b >= sampler.batchesPerEpoch) break;
         if (b < st.batch) continue;
         const idx = (rows = sampler.batch(b));
-        x = pool.inputBuffer(idx.length);
-        y = pool.targetBuffer(idx.length);
-        gatherRows(xs!.data, idx, m.inputSize, x);
-        gatherRows(ys!.data, idx, m.targetSize, y);
+        if (!physical) {
+          // With physicalBatchSize, physicalStep gathers one physical batch at a time instead.
+          x = pool.inputBuffer(idx.length);
+          y = pool.targetBuffer(idx.length);
+          gatherRows(xs!.data, idx, m.inputSize, x);
+          gatherRows(ys!.data, idx, m.targetSize, y);
+        }
       }
       let r: StepResult;
       try {
-        r = await pool.step(x, y, { optimizer: o.optimizer, ...(stepDp ? { dp: stepDp } : {}), ...(o.nonFinite ? { nonFinite: o.nonFinite } : {}), ...(o.signal ? { signal: o.signal } : {}) });
+        const so: StepOptions = { optimizer: o.optimizer, ...(stepDp ? { dp: stepDp } : {}), ...(o.nonFinite ? { nonFinite: o.nonFinite } : {}), ...(o.signal ? { signal: o.signal } : {}) };
+        if (!physical) r = await pool.step(x!, y!, so);
+        else r = await physicalStep(physical, rows ? datasetRows(physical, xs!.data, ys!.data, rows, m) : givenBatch(x!, y!, m), so, o.physicalBatchSize!);
       } catch (e) {
         throw fitStepError(e, { globalStep: st.globalStep + 1, epoch: st.epoch, batch: b, rows }, applied());
       }

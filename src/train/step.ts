@@ -114,9 +114,12 @@ export function stepSetup(core: PoolCore, o: StepOptions, B: number, op: string)
   const lr = resolveLearningRate(optimizer, t);
   const throws = (o.nonFinite ?? 'throw') === 'throw';
   const nonFinite = throws ? (s: number) => errors.nonFiniteGradient(op, s) : undefined;
-  const dp = o.dp;
-  const clip: ClipSpec | undefined = dp && { maxGradNorm: dp.maxGradNorm, ghost: core.noteClipping(chooseClipping(core.options.executor, core, dp.clipping, core.model)).mode === 'ghost' };
-  return { optimizer, t, lr, plan: core.plan(B), throws, nonFinite, clip };
+  return { optimizer, t, lr, plan: core.plan(B), throws, nonFinite, clip: stepClip(core, o.dp) };
+}
+
+/** How a DP step clips (ghost or per-sample, by the model's ghost coverage; noted for `pool.stats()`), or undefined without dp. */
+export function stepClip(core: PoolCore, dp: StepDp | undefined): ClipSpec | undefined {
+  return dp && { maxGradNorm: dp.maxGradNorm, ghost: core.noteClipping(chooseClipping(core.options.executor, core, dp.clipping, core.model)).mode === 'ghost' };
 }
 
 /** The Philox key for a pool's DP noise: derived from the pool seed, distinct from the init stream. */
@@ -141,29 +144,42 @@ export function checkStepBatch(dp: StepDp | undefined, B: number): void {
 export async function trainStep(core: PoolCore, x: BatchInput, y: BatchInput, o: StepOptions, cluster?: StepCluster | null): Promise<StepResult> {
   const op = 'step';
   const { xs, ys, B, dp } = stepInputs(core, op, x, y, o);
+  core.assertNoAccumulator(op);
   // Every node runs the update itself: noise from node:crypto would differ from node to node.
   if (cluster && dp?.secureRng) throw errors.invalidOption('dp.secureRng', 'false in a multi-node run (every node runs the update, and each would draw its own secure noise, so their parameters would part)', true);
   if (cluster && !cluster.assembled) await cluster.join(o.optimizer);
   return core.serial(op, async () => {
-    const { optimizer, t, lr, plan, throws, nonFinite, clip } = stepSetup(core, o, B, op);
+    const setup = stepSetup(core, o, B, op);
+    const { plan, nonFinite, clip } = setup;
     const sums = cluster ? await clusterSums(core, cluster, plan, xs.data, ys.data, clip, nonFinite, op) : await localSums(core, plan, xs.data, ys.data, clip, nonFinite, op);
-    const loss = B > 0 ? sums.lossSum / B : NaN;
-    const clipped = dp && B > 0 ? { clippedFraction: sums.clipped / B } : {};
-    const skip = (why: string, gradNorm: number): StepResult => ({ loss, gradNorm, lr, batch: B, step: t - 1, skipped: true, skipReason: why, ...clipped });
-    if (sums.badSample >= 0) return skip(errors.nonFiniteGradient(op, sums.badSample).message, NaN);
-    const where = o.update ?? 'auto';
-    const sharded = where === 'workers' || (where === 'auto' && core.options.threads > 1 && core.model.layout.total >= SHARDED_UPDATE_MIN_PARAMS);
-    const noise = { noiseStd: dp ? dp.noiseMultiplier * dp.maxGradNorm : 0, noiseSeed: dpNoiseSeed(core.options.seed), ...(dp?.secureRng ? { secureNoise: true } : {}) };
-    const grad = await core.update(sums.plan, { optimizer, lr, t, divisor: dp?.expectedBatchSize ?? B, ...noise }, sharded ? 'workers' : 'coordinator');
-    const overflow = core.updateOverflow();
-    if (overflow) {
-      const e = errors.nonFiniteUpdate(op, overflow.what, overflow.index, overflow.value, lr);
-      if (throws) throw e;
-      return skip(e.message, l2Norm(grad));
-    }
-    core.commit();
-    return { loss, gradNorm: l2Norm(grad), lr, batch: B, step: t, skipped: false, ...clipped };
+    return applySums(core, o, setup, sums, B, op);
   }, checkSignal(o.signal));
+}
+
+/**
+ * The rest of a step once its batch's sums are in the partial rows of `sums.plan`: the non-finite
+ * policy, the update (noise, divide, optimizer) into the inactive halves, the overflow check and the
+ * commit. A pool's step and an accumulator's step (train/accumulate.ts) share it, so their bits agree.
+ */
+export async function applySums(core: PoolCore, o: StepOptions, setup: Pick<ReturnType<typeof stepSetup>, 'optimizer' | 't' | 'lr' | 'throws'>, sums: BatchSums, B: number, op: string): Promise<StepResult> {
+  const { optimizer, t, lr, throws } = setup;
+  const dp = o.dp;
+  const loss = B > 0 ? sums.lossSum / B : NaN;
+  const clipped = dp && B > 0 ? { clippedFraction: sums.clipped / B } : {};
+  const skip = (why: string, gradNorm: number): StepResult => ({ loss, gradNorm, lr, batch: B, step: t - 1, skipped: true, skipReason: why, ...clipped });
+  if (sums.badSample >= 0) return skip(errors.nonFiniteGradient(op, sums.badSample).message, NaN);
+  const where = o.update ?? 'auto';
+  const sharded = where === 'workers' || (where === 'auto' && core.options.threads > 1 && core.model.layout.total >= SHARDED_UPDATE_MIN_PARAMS);
+  const noise = { noiseStd: dp ? dp.noiseMultiplier * dp.maxGradNorm : 0, noiseSeed: dpNoiseSeed(core.options.seed), ...(dp?.secureRng ? { secureNoise: true } : {}) };
+  const grad = await core.update(sums.plan, { optimizer, lr, t, divisor: dp?.expectedBatchSize ?? B, ...noise }, sharded ? 'workers' : 'coordinator');
+  const overflow = core.updateOverflow();
+  if (overflow) {
+    const e = errors.nonFiniteUpdate(op, overflow.what, overflow.index, overflow.value, lr);
+    if (throws) throw e;
+    return skip(e.message, l2Norm(grad));
+  }
+  core.commit();
+  return { loss, gradNorm: l2Norm(grad), lr, batch: B, step: t, skipped: false, ...clipped };
 }
 
 /** The chunk phase on this pool alone: sumGrads over the whole batch. */

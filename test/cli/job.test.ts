@@ -65,7 +65,7 @@ describe('cli: job file', () => {
     const LR = 'a finite number >= 0 or a schedule (step) => number';
     const cases: [unknown, string, string?][] = [
       [[1], 'job: expected a JSON object, got [1]', 'ERR_INVALID_ARG_TYPE'],
-      [withFields({ batchsize: 3 }), 'batchsize: unknown field (expected one of: model, loss, data, validation, batchSize, epochs, optimizer, threads, backend, seed, dp, output)', 'ERR_JOB_INVALID'],
+      [withFields({ batchsize: 3 }), 'batchsize: unknown field (expected one of: model, loss, data, validation, batchSize, physicalBatchSize, epochs, optimizer, threads, backend, seed, dp, output)', 'ERR_JOB_INVALID'],
       [withFields({ model: undefined }), 'model: expected a path to the model module or a tfjs Layers model.json, got undefined'],
       [withFields({ model: 'missing.js' }), `model: file not found: ${join(base, 'missing.js')}`, 'ERR_JOB_INVALID'],
       [withFields({ model: '.' }), `model: not a file: ${base}`],
