@@ -21,7 +21,7 @@ export interface Trainer {
   /** The pool's call counter that keys random draws in the model (dropout); saved in {@link FitState}. */
   randomCalls?: number;
   /** A node of a multi-node run: fit joins it first, and continues from rank 0's state. */
-  readonly cluster?: { join(optimizer: OptimizerSpec, state?: FitState): Promise<FitState | undefined> } | null;
+  readonly cluster?: { join(state?: FitState): Promise<FitState | undefined>; share(batch: number): [number, number] } | null;
 }
 
 /**
@@ -146,7 +146,7 @@ export async function fit(pool: Trainer, data: FitData, o: FitOptions): Promise<
   if (!iterable && N === 0) throw errors.invalidOption('data.x', 'at least one sample', raw('an empty dataset'));
   const dp = o.dp;
   const sampling: Sampling = dp ? (dp.sampling ?? 'poisson') : o.shuffle === false ? 'sequential' : 'shuffle';
-  const s0 = pool.cluster ? await pool.cluster.join(o.optimizer, o.initialState) : o.initialState;
+  const s0 = pool.cluster ? await pool.cluster.join(o.initialState) : o.initialState;
   const sampler = new Sampler(Math.max(N, 1), batchSize, sampling, pool.seed, s0?.sampler);
   const st: FitState = s0
     ? structuredClone({ ...s0, sampler: sampler.state() })

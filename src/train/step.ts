@@ -7,7 +7,7 @@ import { Rng } from '../rng.js';
 import { countAbove, l2Norm, orderedSum } from '../shared/reduce.js';
 import { checkOptionsObject, isPositive } from '../validate.js';
 import { checkSignal, type CallOptions } from '../lifecycle.js';
-import { clusterSums, type BatchSums, type StepCluster } from '../cluster/step.js';
+import { clusterStep, type BatchSums, type StepCluster } from '../cluster/step.js';
 import { chooseClipping, CLIPPINGS, type ClipSpec, type Clipping } from './clipping.js';
 import type { ChunkPlan } from '../shared/chunks.js';
 
@@ -104,19 +104,26 @@ export function stepInputs(core: PoolCore, op: string, x: BatchInput, y: BatchIn
 
 /**
  * What every step (a pool's, an ensemble's) fixes before its chunk phase, inside its serial call: the
- * update count and learning rate (resolving it throws before anything changes), the chunk plan, the
- * non-finite policy (under 'throw' the run fails with the lowest failing sample, thrown or
- * non-finite) and, with dp, how it clips (noted for `pool.stats()`).
+ * update count and learning rate (resolving it throws before anything changes) and {@link chunkSetup}'s.
  */
 export function stepSetup(core: PoolCore, o: StepOptions, B: number, op: string) {
   const optimizer = o.optimizer;
   const t = core.optimizers.prepare(optimizer).t + 1;
   const lr = resolveLearningRate(optimizer, t);
+  return { optimizer, t, lr, ...chunkSetup(core, o, B, op) };
+}
+
+/**
+ * What the chunk phase of a step needs, and no optimizer state (a multi-node follower holds none): the
+ * chunk plan, the non-finite policy (under 'throw' the run fails with the lowest failing sample, thrown
+ * or non-finite) and, with dp, how it clips (noted for `pool.stats()`).
+ */
+export function chunkSetup(core: PoolCore, o: StepOptions, B: number, op: string) {
   const throws = (o.nonFinite ?? 'throw') === 'throw';
   const nonFinite = throws ? (s: number) => errors.nonFiniteGradient(op, s) : undefined;
   const dp = o.dp;
   const clip: ClipSpec | undefined = dp && { maxGradNorm: dp.maxGradNorm, ghost: core.noteClipping(chooseClipping(core.options.executor, core, dp.clipping)).mode === 'ghost' };
-  return { optimizer, t, lr, plan: core.plan(B), throws, nonFinite, clip };
+  return { plan: core.plan(B), throws, nonFinite, clip };
 }
 
 /** The Philox key for a pool's DP noise: derived from the pool seed, distinct from the init stream. */
@@ -135,35 +142,45 @@ export function checkStepBatch(dp: StepDp | undefined, B: number): void {
 
 /**
  * Implements {@link GradPool.step}: sumGrads on the workers, the update, then commit. With a
- * `cluster`, this node computes its share of the batch's chunks and the nodes fold their sums
- * (src/cluster/step.ts) before the same update runs on every node.
+ * `cluster`, this node computes its share of the batch's chunks, the nodes fold their sums, and rank 0
+ * alone runs the update and broadcasts its outcome (src/cluster/step.ts).
  */
 export async function trainStep(core: PoolCore, x: BatchInput, y: BatchInput, o: StepOptions, cluster?: StepCluster | null): Promise<StepResult> {
   const op = 'step';
-  const { xs, ys, B, dp } = stepInputs(core, op, x, y, o);
-  // Every node runs the update itself: noise from node:crypto would differ from node to node.
-  if (cluster && dp?.secureRng) throw errors.invalidOption('dp.secureRng', 'false in a multi-node run (every node runs the update, and each would draw its own secure noise, so their parameters would part)', true);
-  if (cluster && !cluster.assembled) await cluster.join(o.optimizer);
+  const { xs, ys, B } = stepInputs(core, op, x, y, o);
+  if (cluster && !cluster.assembled) await cluster.join();
   return core.serial(op, async () => {
-    const { optimizer, t, lr, plan, throws, nonFinite, clip } = stepSetup(core, o, B, op);
-    const sums = cluster ? await clusterSums(core, cluster, plan, xs.data, ys.data, clip, nonFinite, op) : await localSums(core, plan, xs.data, ys.data, clip, nonFinite, op);
-    const loss = B > 0 ? sums.lossSum / B : NaN;
-    const clipped = dp && B > 0 ? { clippedFraction: sums.clipped / B } : {};
-    const skip = (why: string, gradNorm: number): StepResult => ({ loss, gradNorm, lr, batch: B, step: t - 1, skipped: true, skipReason: why, ...clipped });
-    if (sums.badSample >= 0) return skip(errors.nonFiniteGradient(op, sums.badSample).message, NaN);
-    const where = o.update ?? 'auto';
-    const sharded = where === 'workers' || (where === 'auto' && core.options.threads > 1 && core.model.layout.total >= SHARDED_UPDATE_MIN_PARAMS);
-    const noise = { noiseStd: dp ? dp.noiseMultiplier * dp.maxGradNorm : 0, noiseSeed: dpNoiseSeed(core.options.seed), ...(dp?.secureRng ? { secureNoise: true } : {}) };
-    const grad = await core.update(sums.plan, { optimizer, lr, t, divisor: dp?.expectedBatchSize ?? B, ...noise }, sharded ? 'workers' : 'coordinator');
-    const overflow = core.updateOverflow();
-    if (overflow) {
-      const e = errors.nonFiniteUpdate(op, overflow.what, overflow.index, overflow.value, lr);
-      if (throws) throw e;
-      return skip(e.message, l2Norm(grad));
-    }
-    core.commit();
-    return { loss, gradNorm: l2Norm(grad), lr, batch: B, step: t, skipped: false, ...clipped };
+    if (cluster) return clusterStep(core, cluster, { x: xs.data, y: ys.data, B }, o, op);
+    const s = stepSetup(core, o, B, op);
+    const r = await stepUpdate(core, await localSums(core, s.plan, xs.data, ys.data, s.clip, s.nonFinite, op), s, o, B, op);
+    if (!r.skipped) core.commit();
+    return r;
   }, checkSignal(o.signal));
+}
+
+/**
+ * The update of a step whose chunk phase gave `sums`: the non-finite and overflow checks, noise,
+ * division and the optimizer, into the inactive halves. The result's `skipped: false` means the
+ * caller commits (core.commit) once nothing else can fail; a skip or a throw leaves everything as it was.
+ */
+export async function stepUpdate(core: PoolCore, sums: BatchSums, s: ReturnType<typeof stepSetup>, o: StepOptions, B: number, op: string): Promise<StepResult> {
+  const { optimizer, t, lr, throws } = s;
+  const dp = o.dp;
+  const loss = B > 0 ? sums.lossSum / B : NaN;
+  const clipped = dp && B > 0 ? { clippedFraction: sums.clipped / B } : {};
+  const skip = (why: string, gradNorm: number): StepResult => ({ loss, gradNorm, lr, batch: B, step: t - 1, skipped: true, skipReason: why, ...clipped });
+  if (sums.badSample >= 0) return skip(errors.nonFiniteGradient(op, sums.badSample).message, NaN);
+  const where = o.update ?? 'auto';
+  const sharded = where === 'workers' || (where === 'auto' && core.options.threads > 1 && core.model.layout.total >= SHARDED_UPDATE_MIN_PARAMS);
+  const noise = { noiseStd: dp ? dp.noiseMultiplier * dp.maxGradNorm : 0, noiseSeed: dpNoiseSeed(core.options.seed), ...(dp?.secureRng ? { secureNoise: true } : {}) };
+  const grad = await core.update(sums.plan, { optimizer, lr, t, divisor: dp?.expectedBatchSize ?? B, ...noise }, sharded ? 'workers' : 'coordinator');
+  const overflow = core.updateOverflow();
+  if (overflow) {
+    const e = errors.nonFiniteUpdate(op, overflow.what, overflow.index, overflow.value, lr);
+    if (throws) throw e;
+    return skip(e.message, l2Norm(grad));
+  }
+  return { loss, gradNorm: l2Norm(grad), lr, batch: B, step: t, skipped: false, ...clipped };
 }
 
 /** The chunk phase on this pool alone: sumGrads over the whole batch. */
