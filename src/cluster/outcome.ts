@@ -49,7 +49,7 @@ export function decodeOutcome(body: Uint8Array, P: number): Outcome | string {
   }
   const extra = body.length - start;
   const want = head.status === 'applied' ? 4 * P : 0;
-  if (extra !== want) return `a ${head.status} outcome with ${extra} bytes of parameters, expected ${want}`;
+  if (extra !== want) return `the ${head.status} outcome holds ${extra} bytes of parameters, expected ${want}`;
   if (!Number.isSafeInteger(head.randomCalls)) return `an outcome with random-call counter ${head.randomCalls}`;
   if (head.status === 'failed') return head.failure ? { status: 'failed', failure: head.failure, randomCalls: head.randomCalls } : 'a failed outcome without its failure';
   if (!head.result) return `a ${head.status} outcome without its result`;
