@@ -2,7 +2,10 @@
  * Communication of multi-node training, measured on loopback: for the MNIST MLP and the conv model,
  * 2 and 3 nodes (pools in this process, 1 thread each, over a nats-server this starts on a free
  * port), the bytes each step sends and receives and the milliseconds from a node's chunks being done
- * to the reduced sum being in hand, next to the single-node step time. docs/multi-node.md projects
+ * to the step's outcome being in hand, next to the single-node step time; and what rank 0's update
+ * costs now that it alone runs it: its update time (the time every node spent on it when the update
+ * was replicated), and its outcome broadcast's bytes next to the fold total's 8·(P+4) that the
+ * replicated update broadcast instead. docs/multi-node.md projects
  * these to 2-16 nodes at 10 Gbit/s. `npm run bench` reports them; standalone: `node dist/bench/cluster.js`.
  */
 import { spawn } from 'node:child_process';
@@ -69,6 +72,12 @@ export interface ClusterRow {
   commMs: number;
   /** Bytes every node together sent per step (message parts with headers). */
   sentBytesPerStep: number;
+  /** Median of rank 0's update (reduce and optimizer), which followers no longer run. */
+  updateMs: number;
+  /** Bytes rank 0 sent per step: the outcome broadcast (parameters as float32, and the result). */
+  outcomeBytesPerStep: number;
+  /** What the replicated update broadcast instead: the fold's total, 8·(P+4) bytes before part headers. */
+  replicatedTotalBytes: number;
 }
 
 const median = (v: number[]) => [...v].sort((a, b) => a - b)[v.length >> 1]!;
@@ -91,6 +100,8 @@ async function measure(name: 'mlp' | 'conv', nodes: number, batch: number, steps
   const stepMs: number[] = [];
   const commMs: number[] = [];
   const sent: number[] = [];
+  const updateMs: number[] = [];
+  const outcome: number[] = [];
   try {
     for (let s = 0; s < steps + 1; s++) {
       const before = pools.map((p) => p.stats().cluster!.sentBytes);
@@ -100,11 +111,14 @@ async function measure(name: 'mlp' | 'conv', nodes: number, batch: number, steps
       stepMs.push(performance.now() - t0);
       commMs.push(Math.max(...pools.map((p) => p.stats().cluster!.lastStep!.commMs)));
       sent.push(pools.reduce((n, p, k) => n + p.stats().cluster!.sentBytes - before[k]!, 0));
+      const call = pools[0]!.stats().lastCall!;
+      updateMs.push(call.reduceMs + call.optimizerMs);
+      outcome.push(pools[0]!.stats().cluster!.sentBytes - before[0]!);
     }
   } finally {
     await Promise.all(pools.map((p) => p.close()));
   }
-  return { workload: w.title, params, nodes, batch, single: median(singleMs), stepMs: median(stepMs), commMs: median(commMs), sentBytesPerStep: median(sent) };
+  return { workload: w.title, params, nodes, batch, single: median(singleMs), stepMs: median(stepMs), commMs: median(commMs), sentBytesPerStep: median(sent), updateMs: median(updateMs), outcomeBytesPerStep: median(outcome), replicatedTotalBytes: 8 * (params + 4) };
 }
 
 /** Measures every configuration (quick: fewer steps). Null with a note when nats-server is missing. */
@@ -118,7 +132,8 @@ export async function runClusterBench(o: { quick?: boolean } = {}): Promise<{ ro
     for (const [name, batch] of [['mlp', 256], ['conv', 96]] as const) {
       for (const nodes of [2, 3]) {
         const r = await measure(name, nodes, batch, steps, server.url, `bench${++run}`);
-        rows.push({ workload: r.workload, params: r.params, nodes, batch, singleStepMs: r.single, stepMs: r.stepMs, commMs: r.commMs, sentBytesPerStep: r.sentBytesPerStep });
+        const { single, ...row } = r;
+        rows.push({ ...row, singleStepMs: single });
       }
     }
   } finally {
@@ -130,8 +145,9 @@ export async function runClusterBench(o: { quick?: boolean } = {}): Promise<{ ro
 /** The rows as a console table. */
 export function clusterReport(r: { rows: ClusterRow[]; note?: string }): string {
   if (r.note) return r.note;
-  const lines = ['multi-node communication on loopback (1 thread per node, all nodes on this machine):', '| model | P | nodes | batch | 1-node step ms | N-node step ms | comm ms | sent KB/step |', '|---|---|---|---|---|---|---|---|'];
-  for (const x of r.rows) lines.push(`| ${x.workload} | ${x.params} | ${x.nodes} | ${x.batch} | ${x.singleStepMs.toFixed(1)} | ${x.stepMs.toFixed(1)} | ${x.commMs.toFixed(1)} | ${(x.sentBytesPerStep / 1024).toFixed(0)} |`);
+  const lines = ['multi-node communication on loopback (1 thread per node, all nodes on this machine):', '| model | P | nodes | batch | 1-node step ms | N-node step ms | comm ms | sent KB/step | rank 0 update ms | outcome KB/step | replicated total KB |', '|---|---|---|---|---|---|---|---|---|---|---|'];
+  const kb = (b: number) => (b / 1024).toFixed(0);
+  for (const x of r.rows) lines.push(`| ${x.workload} | ${x.params} | ${x.nodes} | ${x.batch} | ${x.singleStepMs.toFixed(1)} | ${x.stepMs.toFixed(1)} | ${x.commMs.toFixed(1)} | ${kb(x.sentBytesPerStep)} | ${x.updateMs.toFixed(1)} | ${kb(x.outcomeBytesPerStep)} | ${kb(x.replicatedTotalBytes)} |`);
   return lines.join('\n');
 }
 

@@ -19,6 +19,7 @@ export type { LayersLoss, LayersLossFn } from './model/layers/losses.js';
 // Plain @tensorflow/tfjs has no file:// IOHandler in Node: these read and write tfjs Layers model.json files.
 export { fileLoadHandler } from './model/layers/io-handler.js';
 export { layersSaveHandler } from './io/tfjs-layers.js';
+export { arrayRows, type RowSource } from './io/rows.js';
 export type { CallTimings } from './core.js';
 export type { WorkerStats } from './dispatch.js';
 export { defineModel } from './model/define.js';

@@ -107,6 +107,21 @@ export class ParamStore {
     this.version++;
   }
 
+  /** The inactive half as a view: what an update has written and not yet committed. */
+  written(): Float32Array {
+    return this.arena.view(this.inactiveRegion, this.total);
+  }
+
+  /**
+   * Makes `flat` (every parameter scalar) current at once, through the inactive half and a commit, as
+   * an update would. A multi-node follower installs rank 0's update so, inside its own step call.
+   */
+  install(flat: Float32Array): void {
+    if (flat.length !== this.total) throw new Error(`params: install of ${flat.length} values, expected ${this.total}`);
+    this.written().set(flat);
+    this.commit();
+  }
+
   /** Makes the inactive region (already fully written) the active one. */
   commit(): void {
     this.active = 1 - this.active;

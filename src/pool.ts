@@ -25,6 +25,8 @@ import type { Evaluation, MeanGradient, OutputOptions, PerSampleGrads, PoolStats
 import { ClusterMember } from './cluster/member.js';
 import type { ClusterStats } from './cluster/node.js';
 import { noteGhostCoverage } from './train/clipping.js';
+import type { OptimizerSpec } from './optim/types.js';
+import type { OptimizerState } from './train/opt-state.js';
 
 export type { Evaluation, MeanGradient, OutputOptions, PerSampleGrads, PoolStats } from './results.js';
 
@@ -66,7 +68,7 @@ export class GradPool<N extends string = string> extends PoolBase implements Tra
     readonly cluster: ClusterMember | null = null,
   ) {
     super(core);
-    cluster?.attach(this as unknown as GradPool);
+    cluster?.attach(core);
   }
 
   /**
@@ -144,7 +146,20 @@ export class GradPool<N extends string = string> extends PoolBase implements Tra
   setParams(values: Partial<Record<N, ParamValue>>): void {
     this.core.assertOpen('setParams');
     this.core.assertNoAccumulator('setParams'); // an open accumulator's sums belong to the current parameters
+    this.cluster?.checkSetParams();
     this.core.params.set(values as Record<string, ParamValue>, readExact);
+  }
+
+  /** As {@link PoolBase.getOptimizerState}; on a multi-node follower refused (rank 0 alone holds the optimizer state). */
+  override getOptimizerState(optimizer: OptimizerSpec): OptimizerState {
+    this.cluster?.rankZeroOnly('getOptimizerState', 'the optimizer state');
+    return super.getOptimizerState(optimizer);
+  }
+
+  /** As {@link PoolBase.setOptimizerState}; on a multi-node follower refused (rank 0 alone holds the optimizer state). */
+  override setOptimizerState(optimizer: OptimizerSpec, state: OptimizerState): void {
+    this.cluster?.rankZeroOnly('setOptimizerState', 'the optimizer state');
+    super.setOptimizerState(optimizer, state);
   }
 
   /**

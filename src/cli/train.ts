@@ -6,7 +6,8 @@ import { isModelJsonRef } from '../model/layers/io-handler.js';
 import { checkpointName, pruneCheckpoints, writeCheckpoint } from '../io/checkpoint.js';
 import type { Dataset } from '../io/dataset.js';
 import { loadData } from '../io/load.js';
-import { GradPool, type FitState, type NDArray } from '../index.js';
+import { openRows, type OpenRows } from '../io/open-rows.js';
+import { GradPool, type FitData, type FitState, type NDArray } from '../index.js';
 import { EXIT, UsageError } from './exit.js';
 import { inputDigests } from './identity.js';
 import { displayPath, withIo } from './io-errors.js';
@@ -41,6 +42,23 @@ function samples(field: string, d: Dataset, pool: GradPool): { x: NDArray; y: ND
   if (d.x.length / Math.max(d.count, 1) !== m.inputSize) throw new UsageError(`${field}.x: the model takes ${m.inputSize} input values per sample (shape [${m.inputShape}]), the data has ${d.x.length / d.count}`);
   if (d.y.length / Math.max(d.count, 1) !== m.targetSize) throw new UsageError(`${field}.y: the model takes ${m.targetSize} target values per sample (shape [${m.targetShape}]), the data has ${d.y.length / d.count}`);
   return { x: { shape: [d.count, ...m.inputShape], data: d.x }, y: { shape: [d.count, ...m.targetShape], data: d.y } };
+}
+
+/**
+ * The training data: on a node of a multi-node run, rows read from disk as `fit` asks for them (only
+ * the node's own chunks' rows; src/io/open-rows.ts), else the whole dataset.
+ */
+function trainingData(job: Job, cluster: ClusterOptions | null): Promise<Dataset | OpenRows> {
+  return withIo<Dataset | OpenRows>('read data file', undefined, () => (cluster ? openRows(job.data, 'data') : loadData(job.data, 'data')));
+}
+
+/** {@link samples} for the training data, which may be a row source (checked against the model alike). */
+function trainSet(d: Dataset | OpenRows, pool: GradPool): FitData {
+  if (!('read' in d)) return samples('data', d, pool);
+  const m = pool.model;
+  if (d.inputSize !== m.inputSize) throw new UsageError(`data.x: the model takes ${m.inputSize} input values per sample (shape [${m.inputShape}]), the data has ${d.inputSize}`);
+  if (d.targetSize !== m.targetSize) throw new UsageError(`data.y: the model takes ${m.targetSize} target values per sample (shape [${m.targetShape}]), the data has ${d.targetSize}`);
+  return d;
 }
 
 /** The exit code after stopping for `signal`. */
@@ -110,7 +128,7 @@ interface Stop {
 }
 
 async function trainLocked(job: Job, flags: TrainFlags, progress: Progress, stop: Stop, cluster: ClusterOptions | null): Promise<number> {
-  const data = await withIo('read data file', undefined, () => loadData(job.data, 'data'));
+  const data = await trainingData(job, cluster);
   const validation = job.validation ? await withIo('read validation file', undefined, () => loadData(job.validation!, 'validation')) : undefined;
   const identity: RunIdentity = { jobHash: jobHash(job), files: await inputDigests(job) };
   const outDir = job.output.dir;
@@ -125,11 +143,12 @@ async function trainLocked(job: Job, flags: TrainFlags, progress: Progress, stop
     return await run(job, flags, progress, stop, { data, validation, identity }, cluster);
   } finally {
     lock.release();
+    if ('close' in data) data.close();
   }
 }
 
 /** The training run proper, once the output directory is this process's. */
-async function run(job: Job, flags: TrainFlags, progress: Progress, stop: Stop, input: { data: Dataset; validation: Dataset | undefined; identity: RunIdentity }, cluster: ClusterOptions | null): Promise<number> {
+async function run(job: Job, flags: TrainFlags, progress: Progress, stop: Stop, input: { data: Dataset | OpenRows; validation: Dataset | undefined; identity: RunIdentity }, cluster: ClusterOptions | null): Promise<number> {
   const { data, validation, identity } = input;
   const outDir = job.output.dir;
   const ckptDir = join(outDir, CHECKPOINTS);
@@ -139,7 +158,7 @@ async function run(job: Job, flags: TrainFlags, progress: Progress, stop: Stop, 
 
   const pool = await GradPool.create({ ...poolOptions(job), ...(cluster ? { cluster } : {}) });
   try {
-    const trainSet = samples('data', data, pool);
+    const train = trainSet(data, pool);
     const validationSet = validation && samples('validation', validation, pool);
     let initialState: FitState | undefined;
     if (ckpt) {
@@ -163,7 +182,7 @@ async function run(job: Job, flags: TrainFlags, progress: Progress, stop: Stop, 
     };
 
     const history = await lostNode(pool, () => (committed && saved !== committed.globalStep ? save(committed) : Promise.resolve()), () => saved, () => pool.fit(
-      trainSet,
+      train,
       {
         optimizer: job.optimizer,
         epochs: job.epochs,
@@ -236,17 +255,17 @@ async function lostNode<T>(pool: GradPool, checkpoint: () => Promise<void>, save
  * metrics, checkpoints or weights (rank 0 does). Its starting state comes from rank 0.
  */
 async function follower(job: Job, progress: Progress, stop: Stop, cluster: ClusterOptions): Promise<number> {
-  const data = await withIo('read data file', undefined, () => loadData(job.data, 'data'));
+  const data = await trainingData(job, cluster);
   // Followers evaluate the validation set too, though only rank 0 reports it: an evaluation takes a
   // random-call number (the next step's dropout masks are keyed by it), so every node must run it.
   const validation = job.validation ? await withIo('read validation file', undefined, () => loadData(job.validation!, 'validation')) : undefined;
   const pool = await GradPool.create({ ...poolOptions(job), cluster });
   try {
-    const trainSet = samples('data', data, pool);
+    const train = trainSet(data, pool);
     const validationSet = validation && samples('validation', validation, pool);
     const dp = job.dp ? { dp: { ...job.dp } } : {}; // exactly what rank 0 passes (see train above)
     const result = await lostNode(pool, () => Promise.resolve(), () => -1, () =>
-      pool.fit(trainSet, {
+      pool.fit(train, {
         optimizer: job.optimizer,
         epochs: job.epochs,
         batchSize: job.batchSize,
@@ -267,5 +286,6 @@ async function follower(job: Job, progress: Progress, stop: Stop, cluster: Clust
   } finally {
     progress.stop();
     await pool.close();
+    if ('close' in data) data.close();
   }
 }

@@ -1,17 +1,20 @@
 /**
- * One step's cross-node reduction: an ordered fold along the ranks. Rank 0 adds its chunks' partial
- * rows, in chunk order, to zero and sends the running sums to rank 1; rank r adds its chunks to what
- * rank r-1 sent and passes it on; the last rank broadcasts the total. Because ranks hold contiguous
- * runs of chunks in rank order, every gradient element sees exactly the additions of the single-node
- * reduction (`reducePartials`: 0 + p₀ + p₁ + … + p_{C-1}, in float64) in the same order, so the total
- * is bit-identical to one node's for any node and thread count. The losses' sum (in sample order),
- * the clipped count and the lowest non-finite sample ride along; a failure on any rank rides along
- * instead of the sums, so every rank fails the step with the same error and none applies it.
+ * One step's cross-node reduction: an ordered fold along a chain of the ranks, 1, 2, …, N-1, then 0.
+ * The first adds its chunks' partial rows, in chunk order, to zero and sends the running sums on; each
+ * next node adds its chunks to what the one before sent; rank 0, last, ends with the total and runs
+ * the update (step.ts). Because the chain's nodes hold contiguous runs of chunks in chain order, every
+ * gradient element sees exactly the additions of the single-node reduction (`reducePartials`:
+ * 0 + p₀ + p₁ + … + p_{C-1}, in float64) in the same order, so the total is bit-identical to one
+ * node's for any node and thread count. The losses' sum (in sample order), the clipped count and the
+ * lowest non-finite sample ride along; a failure on any rank rides along instead of the sums, and
+ * rank 0 sends it to every node as the step's outcome.
  * docs/multi-node.md measures this against shipping every chunk's partials and against
  * reproducible pre-summing.
  */
 import { KIND } from './wire.js';
 import type { ClusterLink } from './node.js';
+import { chainPosition, rankAt } from './options.js';
+import { clusterErrors } from './errors.js';
 
 /** A failure of a rank's part of the step, as it travels (the error's code, message and global sample). */
 export interface Failure {
@@ -92,40 +95,36 @@ export function decodeFold(body: Uint8Array, P: number): FoldSums | string {
   return { lossSum: v[0]!, clipped: v[1]!, badSample: v[2]!, failure, sum: v.subarray(HEAD) };
 }
 
-/** Reused running sums of rank 0 (fresh memory costs page faults every step). */
+/** Reused running sums of the chain's first node (fresh memory costs page faults every step). */
 const scratch = new Map<number, Float64Array>();
 
 /**
- * Runs step `step`'s fold for this rank's `part` and returns the totals, identical on every rank.
- * Waits only on the rank before (and on the last rank's broadcast); a lost rank fails the wait.
+ * Runs step `step`'s fold for this rank's `part` along the chain (ranks 1, 2, …, N-1, 0; see
+ * options.ts chainPosition): waits for the node before it, adds its part, and passes the running sums
+ * on. Returns the totals on rank 0, the chain's end, and null on every other rank (which then waits
+ * for rank 0's outcome). A lost rank fails the wait.
  */
-export async function exchange(link: ClusterLink, step: number, P: number, part: LocalPart): Promise<FoldSums> {
+export async function fold(link: ClusterLink, step: number, P: number, part: LocalPart): Promise<FoldSums | null> {
   const { rank, nodes } = link.o;
-  const t0 = performance.now();
-  const sent0 = link.sentBytes;
-  const received0 = link.receivedBytes;
+  const at = chainPosition(nodes, rank);
   let acc: FoldSums;
-  if (rank === 0) {
+  if (at === 0) {
     let zero = scratch.get(P);
     if (!zero) scratch.set(P, (zero = new Float64Array(P)));
     zero.fill(0);
     acc = { lossSum: 0, clipped: 0, badSample: -1, failure: null, sum: zero };
-  } else acc = checked(await link.receive(KIND.fold, step, rank - 1), P, link);
+  } else acc = checked(await link.receive(KIND.fold, step, rankAt(nodes, at - 1)), P, link);
   addPart(acc, part, P);
-  if (rank < nodes - 1) {
-    link.send(link.to(rank + 1), KIND.fold, step, encodeFold(acc));
-    acc = checked(await link.receive(KIND.total, step, nodes - 1), P, link);
-  } else if (nodes > 1) link.send(link.all, KIND.total, step, encodeFold(acc));
-  link.seq = step;
-  link.lastStep = { step, sentBytes: link.sentBytes - sent0, receivedBytes: link.receivedBytes - received0, commMs: performance.now() - t0 };
-  return acc;
+  if (rank === 0) return acc;
+  link.send(link.to(rankAt(nodes, at + 1)), KIND.fold, step, encodeFold(acc));
+  return null;
 }
 
 function checked(body: Uint8Array, P: number, link: ClusterLink): FoldSums {
   const f = decodeFold(body, P);
   if (typeof f === 'string') {
     link.dropped.malformed++;
-    throw new Error(`cluster: ${f}`);
+    throw clusterErrors.protocol(f);
   }
   return f;
 }

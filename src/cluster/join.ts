@@ -2,26 +2,27 @@
  * The rendezvous at the start of a run. Every rank other than 0 says hello to rank 0 (again every
  * 250 ms: core NATS keeps nothing for a subscriber that is not there yet) and waits; when all have,
  * rank 0 broadcasts the members (each rank's process incarnation) and the starting state: the
- * parameters, the optimizer state, the fit state (sampler included) and the random-call counter. The
- * other ranks adopt it, so they keep no state of their own on disk and a `--resume` of rank 0 is the
- * run's resume. A node whose declared step differs from rank 0's, or that arrives once the run is
- * under way, is refused with a message naming both steps.
+ * parameters, the fit state (sampler included) and the random-call counter. The other ranks adopt it,
+ * so they keep no state of their own on disk and a `--resume` of rank 0 is the run's resume. The
+ * optimizer state stays on rank 0, which alone runs the update (step.ts). A node whose declared step
+ * differs from rank 0's, or that arrives once the run is under way, is refused with a message
+ * naming both steps.
  */
 import type { NDArray } from '../input.js';
-import type { OptimizerSpec } from '../optim/types.js';
 import type { FitState } from '../train/fit.js';
-import type { OptimizerState } from '../train/opt-state.js';
 import { clusterErrors } from './errors.js';
 import type { ClusterLink } from './node.js';
 import type { Header } from './wire.js';
 import { KIND } from './wire.js';
 
-/** What the rendezvous reads from and writes into a pool ({@link GradPool} is one). */
+/** What the rendezvous reads from and writes into a pool (its PoolCore is one). */
 export interface PoolAccess {
-  getParams(): Record<string, NDArray>;
-  setParams(values: Record<string, Float32Array>): void;
-  getOptimizerState(optimizer: OptimizerSpec): OptimizerState;
-  setOptimizerState(optimizer: OptimizerSpec, state: OptimizerState): void;
+  readonly params: {
+    get(): Record<string, NDArray>;
+    /** Stages values (flat offset → data) for the next call, as setParams does once it has validated them. */
+    stage(writes: [offset: number, data: Float32Array][]): void;
+    readonly layout: { readonly names: readonly string[]; readonly offsets: readonly number[]; readonly sizes: readonly number[] };
+  };
   randomCalls: number;
 }
 
@@ -30,10 +31,8 @@ interface WelcomeMeta {
   seq: number;
   fit: FitState | null;
   randomCalls: number;
-  optimizerStep: number;
   params: string[];
-  slots: string[];
-  /** Length of each array that follows, params then slots. */
+  /** Length of each array that follows, one per parameter. */
   sizes: number[];
 }
 
@@ -46,11 +45,11 @@ const parse = <T>(b: Uint8Array): T => JSON.parse(new TextDecoder().decode(b)) a
  * `fit` is the state this node starts from (undefined: a fresh start, or for ranks > 0 "whatever
  * rank 0 has"). Returns the fit state to continue from.
  */
-export async function join(link: ClusterLink, pool: PoolAccess, optimizer: OptimizerSpec, fit: FitState | undefined): Promise<FitState | undefined> {
-  return link.o.rank === 0 ? lead(link, pool, optimizer, fit) : follow(link, pool, optimizer, fit);
+export async function join(link: ClusterLink, pool: PoolAccess, fit: FitState | undefined): Promise<FitState | undefined> {
+  return link.o.rank === 0 ? lead(link, pool, fit) : follow(link, pool, fit);
 }
 
-async function lead(link: ClusterLink, pool: PoolAccess, optimizer: OptimizerSpec, fit: FitState | undefined): Promise<FitState | undefined> {
+async function lead(link: ClusterLink, pool: PoolAccess, fit: FitState | undefined): Promise<FitState | undefined> {
   const { nodes, joinTimeoutMs } = link.o;
   const step = fit?.globalStep ?? link.seq;
   const members: (number | undefined)[] = [link.incarnation, ...new Array<undefined>(nodes - 1)];
@@ -69,18 +68,16 @@ async function lead(link: ClusterLink, pool: PoolAccess, optimizer: OptimizerSpe
     if (count() === nodes) arrived();
   };
   await within(all, link, joinTimeoutMs, () => members.flatMap((m, r) => (m === undefined ? [r] : [])));
-  const opt = pool.getOptimizerState(optimizer);
-  const params = pool.getParams();
+  const params = pool.params.get();
   const names = Object.keys(params);
-  const slots = Object.keys(opt.slots);
-  const arrays = [...names.map((n) => params[n]!.data as Float32Array), ...slots.map((s) => opt.slots[s]!)];
-  const meta: WelcomeMeta = { members: members as number[], seq: step, fit: fit ?? null, randomCalls: pool.randomCalls, optimizerStep: opt.step, params: names, slots, sizes: arrays.map((a) => a.length) };
+  const arrays = names.map((n) => params[n]!.data as Float32Array);
+  const meta: WelcomeMeta = { members: members as number[], seq: step, fit: fit ?? null, randomCalls: pool.randomCalls, params: names, sizes: arrays.map((a) => a.length) };
   link.send(link.all, KIND.welcome, step, pack(meta, arrays));
   link.assembled(members as number[], step);
   return fit;
 }
 
-async function follow(link: ClusterLink, pool: PoolAccess, optimizer: OptimizerSpec, fit: FitState | undefined): Promise<FitState | undefined> {
+async function follow(link: ClusterLink, pool: PoolAccess, fit: FitState | undefined): Promise<FitState | undefined> {
   const hello = () => link.send(link.to(0), KIND.hello, link.seq, json({ step: fit?.globalStep ?? null }));
   hello();
   const again = setInterval(hello, HELLO_EVERY_MS);
@@ -104,8 +101,13 @@ async function follow(link: ClusterLink, pool: PoolAccess, optimizer: OptimizerS
     // The loser of the race waits on; a later link failure must not surface as an unhandled rejection.
     for (const p of [refused, welcomed]) p.catch(() => undefined);
     const { meta, arrays } = await within(Promise.race([welcomed, refused]), link, link.o.joinTimeoutMs, () => [0]);
-    pool.setParams(Object.fromEntries(meta.params.map((n, i) => [n, arrays[i]!])));
-    pool.setOptimizerState(optimizer, { step: meta.optimizerStep, slots: Object.fromEntries(meta.slots.map((s, i) => [s, arrays[meta.params.length + i]!])) });
+    const { names, offsets, sizes } = pool.params.layout;
+    pool.params.stage(meta.params.map((n, i) => {
+      const p = names.indexOf(n);
+      if (p < 0) throw clusterErrors.protocol(`the starting state names parameter ${JSON.stringify(n)}, which this node's model does not have`);
+      if (arrays[i]!.length !== sizes[p]) throw clusterErrors.protocol(`the starting state holds ${arrays[i]!.length} values of parameter ${n}, this node's model ${sizes[p]}`);
+      return [offsets[p]!, arrays[i]!];
+    }));
     pool.randomCalls = meta.randomCalls;
     link.assembled(meta.members, meta.seq);
     return meta.fit ?? undefined;

@@ -32,7 +32,7 @@ export interface StepTraffic {
   step: number;
   sentBytes: number;
   receivedBytes: number;
-  /** From this node's chunks being done to the reduced sum being in hand. */
+  /** From this node's chunks being done to the step's outcome being in hand (rank 0: to its outcome sent). */
   commMs: number;
 }
 
@@ -52,7 +52,7 @@ interface Waiter {
 }
 
 /** Kinds a step exchange sends; they must carry the step in progress or the next one. */
-const STEP_BOUND: ReadonlySet<Kind> = new Set([KIND.fold, KIND.total]);
+const STEP_BOUND: ReadonlySet<Kind> = new Set([KIND.fold, KIND.outcome]);
 
 export class ClusterLink {
   /** A random id of this process: heartbeats and steps from another process claiming a member's rank are not the member's. */

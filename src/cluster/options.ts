@@ -52,10 +52,27 @@ export function resolveCluster(c: unknown): ResolvedCluster {
 }
 
 /**
- * The contiguous range of chunks [lo, hi) of a C-chunk batch that `rank` of `nodes` computes: the
- * global chunk plan cut into N nearly equal runs, in rank order, so concatenating the ranks' chunks
- * in rank order gives chunk order.
+ * The contiguous range of chunks [lo, hi) of a C-chunk batch that the node at `position` of the fold's
+ * chain computes: the global chunk plan cut into N nearly equal runs, in chain order, so
+ * concatenating the runs in chain order gives chunk order.
  */
-export function chunkRange(C: number, nodes: number, rank: number): [number, number] {
-  return [Math.floor((rank * C) / nodes), Math.floor(((rank + 1) * C) / nodes)];
+export function chunkRange(C: number, nodes: number, position: number): [number, number] {
+  return [Math.floor((position * C) / nodes), Math.floor(((position + 1) * C) / nodes)];
+}
+
+/**
+ * Where `rank` stands in the fold's chain: ranks 1, 2, …, N-1, then 0. Rank 0 runs the update, so it
+ * is last: the fold's total ends on it with no extra hop, and it holds the batch's last chunks.
+ *
+ * @example
+ * chainPosition(3, 0); // 2: rank 0 adds the last run of chunks
+ * chainPosition(3, 1); // 0: rank 1 starts the fold
+ */
+export function chainPosition(nodes: number, rank: number): number {
+  return (rank + nodes - 1) % nodes;
+}
+
+/** The rank at `position` of the chain (the inverse of {@link chainPosition}). */
+export function rankAt(nodes: number, position: number): number {
+  return (position + 1) % nodes;
 }

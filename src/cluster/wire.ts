@@ -5,7 +5,7 @@
  * | bytes | field |
  * |---|---|
  * | 0–3 | magic `GPC1` |
- * | 4–5 | kind (hello, welcome, refuse, fold, total, heartbeat, bye) |
+ * | 4–5 | kind (hello, welcome, refuse, fold, heartbeat, bye, outcome) |
  * | 6–7 | sender's rank |
  * | 8–15 | step (float64, an integer) |
  * | 16–19, 20–23 | part index, part count |
@@ -17,7 +17,8 @@
  * the total), and a payload is handed on only when its parts tile it exactly.
  */
 
-export const KIND = { hello: 1, welcome: 2, refuse: 3, fold: 4, total: 5, heartbeat: 6, bye: 7 } as const;
+/** Message kinds. 5 was the fold's total, broadcast when every node ran the update; rank 0 now sends the outcome (8) instead. */
+export const KIND = { hello: 1, welcome: 2, refuse: 3, fold: 4, heartbeat: 6, bye: 7, outcome: 8 } as const;
 export type Kind = (typeof KIND)[keyof typeof KIND];
 
 export interface Header {

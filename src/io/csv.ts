@@ -40,7 +40,7 @@ export function selectColumns(field: string, header: readonly string[], sel: Col
 }
 
 /** Parses one cell strictly: empty cells, `NaN` and `Infinity` are rejected rather than silently becoming 0 or poisoning training. */
-function cellValue(field: string, cell: string, row: number, column: string): number {
+export function cellValue(field: string, cell: string, row: number, column: string): number {
   const v = cell.trim() === '' ? NaN : Number(cell);
   if (Number.isNaN(v)) throw errors.dataInvalid(field, `row ${row} column ${JSON.stringify(column)}: not a number: ${fmtValue(cell)}`);
   if (!Number.isFinite(v)) throw errors.dataInvalid(field, `row ${row} column ${JSON.stringify(column)}: not a finite number: ${fmtValue(cell)}`);

@@ -9,7 +9,7 @@ import { errors } from '../errors.js';
 import { readBatch, type BatchInput } from '../input.js';
 import type { ModelDef } from '../model/define.js';
 import { AS_FIT_STEP, type AccumulateOptions, type Accumulator, type AccumulatorLabels } from './accumulate.js';
-import { gatherRows } from './sampler.js';
+import type { RowSource } from '../io/rows.js';
 import type { StepOptions, StepResult } from './step.js';
 
 /** What a pool needs to run a logical batch in physical batches ({@link GradPool} is one). */
@@ -26,15 +26,14 @@ export interface LogicalBatch {
   slice(lo: number, hi: number): { x: BatchInput; y: BatchInput };
 }
 
-/** Dataset rows `rows` of an in-memory dataset, each physical batch gathered into the pool's input buffers when it is needed. */
-export function datasetRows(pool: Accumulating, x: Float32Array, y: Float32Array, rows: Uint32Array, m: ModelDef): LogicalBatch {
+/** Dataset rows `idx` of a row source, each physical batch read into the pool's input buffers when it is needed. */
+export function datasetRows(pool: Accumulating, rows: RowSource, idx: Uint32Array): LogicalBatch {
   return {
-    size: rows.length,
+    size: idx.length,
     slice: (lo, hi) => {
       const bx = pool.inputBuffer(hi - lo);
       const by = pool.targetBuffer(hi - lo);
-      gatherRows(x, rows.subarray(lo, hi), m.inputSize, bx);
-      gatherRows(y, rows.subarray(lo, hi), m.targetSize, by);
+      rows.read(idx.subarray(lo, hi), bx, by);
       return { x: bx, y: by };
     },
   };

@@ -9,7 +9,7 @@
  * last is a multiple of the chunk size (so its chunks are the logical batch's). The losses are summed
  * in sample order the same way, every physical batch draws its random ops with the logical batch's
  * one call number and its samples' logical indices, and the step's tail is the step's own
- * (train/step.ts applySums) on the sum written into one partial row (0 + sum is sum exactly).
+ * (train/step.ts stepUpdate) on the sum written into one partial row (0 + sum is sum exactly).
  */
 import type { PoolCore } from '../core.js';
 import { errors, GradPoolError, raw } from '../errors.js';
@@ -19,7 +19,7 @@ import { ChunkPlan } from '../shared/chunks.js';
 import { countAbove, foldPartials, orderedSum } from '../shared/reduce.js';
 import { checkOptionsObject, isPosInt } from '../validate.js';
 import type { ClipSpec } from './clipping.js';
-import { applySums, checkStepBatch, stepClip, stepSetup, validateStepOptions, type StepOptions, type StepResult } from './step.js';
+import { stepUpdate, checkStepBatch, stepClip, stepSetup, validateStepOptions, type StepOptions, type StepResult } from './step.js';
 
 /** What `pool.accumulate` takes: a step's options (without `signal`: each call has its own), and the chunk size. */
 export interface AccumulateOptions extends Omit<StepOptions, 'signal'> {
@@ -172,7 +172,8 @@ export class Accumulator {
       checkStepBatch(this.o.dp, B);
       const setup = stepSetup(core, this.o, B, op);
       core.partials(ONE_ROW).set(this.sum);
-      const r = await applySums(core, this.o, setup, { lossSum: this.lossSum, clipped: this.clipped, badSample: this.badSample, plan: ONE_ROW }, B, op);
+      const r = await stepUpdate(core, { lossSum: this.lossSum, clipped: this.clipped, badSample: this.badSample, plan: ONE_ROW }, setup, this.o, B, op);
+      if (!r.skipped) core.commit();
       this.end('stepped');
       return r;
     }, checkSignal(options.signal));

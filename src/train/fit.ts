@@ -5,7 +5,8 @@ import type { OptimizerSpec } from '../optim/types.js';
 import type { ModelDef } from '../model/define.js';
 import { checkFitDp, DpAccounting, type DpFitState, type FitDp } from './dp-fit.js';
 import { METRICS, type Metric } from './metrics.js';
-import { gatherRows, Sampler, type SamplerState, type Sampling } from './sampler.js';
+import { Sampler, type SamplerState, type Sampling } from './sampler.js';
+import { arrayRows, checkRowSource, isRowSource, type RowSource } from '../io/rows.js';
 import type { StepOptions, StepResult } from './step.js';
 import { checkOptionsObject, isPosInt } from '../validate.js';
 import { appliedSoFar, checkInitialState, EpochBatches, fitStepError, type BatchSource } from './fit-guard.js';
@@ -24,16 +25,17 @@ export interface Trainer {
   /** Virtual batches (`physicalBatchSize`): a single-node, single-model pool's accumulators. */
   accumulate?: Accumulating['accumulate'];
   chunkSizeFor?(batch: number): number;
-  /** A node of a multi-node run: fit joins it first, and continues from rank 0's state. */
-  readonly cluster?: { join(optimizer: OptimizerSpec, state?: FitState): Promise<FitState | undefined> } | null;
+  /** A node of a multi-node run: fit joins it first, continues from rank 0's state, and reads only its share of each batch. */
+  readonly cluster?: { join(state?: FitState): Promise<FitState | undefined>; share(batch: number): [number, number] } | null;
 }
 
 /**
- * In-memory arrays, or ready-made batches: an async iterable that starts over each time its
+ * In-memory arrays, a {@link RowSource} read row by row (on a node of a multi-node run, only the
+ * rows of its own chunks), or ready-made batches: an async iterable that starts over each time its
  * `[Symbol.asyncIterator]()` is called (once per epoch), or a function returning a fresh iterable per
  * epoch. A one-shot iterator (an async generator object) is refused for more than one epoch.
  */
-export type FitData = { x: BatchInput; y: BatchInput } | BatchSource;
+export type FitData = { x: BatchInput; y: BatchInput } | RowSource | BatchSource;
 
 export type { FitDp } from './dp-fit.js';
 
@@ -155,20 +157,23 @@ const isIterable = (d: FitData): d is BatchSource => typeof d === 'function' || 
 /** Implements {@link GradPool.fit}. */
 export async function fit(pool: Trainer, data: FitData, o: FitOptions): Promise<History> {
   if (!data || (typeof data !== 'object' && typeof data !== 'function')) throw errors.type('data', 'an object {x, y}, an async iterable of batches or a function returning one', data);
-  const iterable = isIterable(data);
+  const rowSource = isRowSource(data) ? data : null;
+  const iterable = !rowSource && isIterable(data);
   validate(o, !iterable);
   const physical = o.physicalBatchSize === undefined ? null : accumulating(pool);
   const epochs = o.epochs ?? 1;
   const batchSize = o.batchSize ?? 32;
   const m = pool.model;
-  const { x: xs, y: ys } = iterable ? { x: null, y: null } : readPair('data', data, m);
+  if (rowSource) checkRowSource('data', rowSource, m);
+  const pair = iterable || rowSource ? null : readPair('data', data as { x: BatchInput; y: BatchInput }, m);
   // Read (and converted) once, before the first step, so a bad one fails with nothing changed.
   const val = o.validation === undefined ? null : readPair('validation', o.validation, m);
-  const N = xs?.batch ?? 0;
-  if (!iterable && N === 0) throw errors.invalidOption('data.x', 'at least one sample', raw('an empty dataset'));
+  if (pair && pair.x.batch === 0) throw errors.invalidOption('data.x', 'at least one sample', raw('an empty dataset'));
+  const rows: RowSource | null = rowSource ?? (pair && arrayRows(pair.x.data, pair.y.data, m.inputSize, m.targetSize));
+  const N = rows?.count ?? 0;
   const dp = o.dp;
   const sampling: Sampling = dp ? (dp.sampling ?? 'poisson') : o.shuffle === false ? 'sequential' : 'shuffle';
-  const s0 = pool.cluster ? await pool.cluster.join(o.optimizer, o.initialState) : o.initialState;
+  const s0 = pool.cluster ? await pool.cluster.join(o.initialState) : o.initialState;
   const sampler = new Sampler(Math.max(N, 1), batchSize, sampling, pool.seed, s0?.sampler);
   const st: FitState = s0
     ? structuredClone({ ...s0, sampler: sampler.state() })
@@ -192,7 +197,7 @@ export async function fit(pool: Trainer, data: FitData, o: FitOptions): Promise<
     for (let b = 0; ; b++) {
       let x: BatchInput | null = null;
       let y: BatchInput | null = null;
-      let rows: Uint32Array | null = null;
+      let idx: Uint32Array | null = null;
       if (batches) {
         const it = await batches.next();
         if (it.done) {
@@ -205,22 +210,24 @@ export async function fit(pool: Trainer, data: FitData, o: FitOptions): Promise<
       } else {
         if (b >= sampler.batchesPerEpoch) break;
         if (b < st.batch) continue;
-        const idx = (rows = sampler.batch(b));
+        idx = sampler.batch(b);
         if (!physical) {
           // With physicalBatchSize, physicalStep gathers one physical batch at a time instead.
           x = pool.inputBuffer(idx.length);
           y = pool.targetBuffer(idx.length);
-          gatherRows(xs!.data, idx, m.inputSize, x);
-          gatherRows(ys!.data, idx, m.targetSize, y);
+          // A node computes only its share of the batch's rows, so it reads only those; the step
+          // takes the whole batch and never looks at the rows of the others' shares.
+          const [lo, hi] = pool.cluster ? pool.cluster.share(idx.length) : [0, idx.length];
+          rows!.read(idx.subarray(lo, hi), x.subarray(lo * m.inputSize, hi * m.inputSize), y.subarray(lo * m.targetSize, hi * m.targetSize));
         }
       }
       let r: StepResult;
       try {
         const so: StepOptions = { optimizer: o.optimizer, ...(stepDp ? { dp: stepDp } : {}), ...(o.nonFinite ? { nonFinite: o.nonFinite } : {}), ...(o.signal ? { signal: o.signal } : {}) };
         if (!physical) r = await pool.step(x!, y!, so);
-        else r = await physicalStep(physical, rows ? datasetRows(physical, xs!.data, ys!.data, rows, m) : givenBatch(x!, y!, m), so, o.physicalBatchSize!);
+        else r = await physicalStep(physical, idx ? datasetRows(physical, rows!, idx) : givenBatch(x!, y!, m), so, o.physicalBatchSize!);
       } catch (e) {
-        throw fitStepError(e, { globalStep: st.globalStep + 1, epoch: st.epoch, batch: b, rows }, applied());
+        throw fitStepError(e, { globalStep: st.globalStep + 1, epoch: st.epoch, batch: b, rows: idx }, applied());
       }
       st.batch = b + 1;
       st.globalStep++;

@@ -7,7 +7,7 @@ import { Rng } from '../rng.js';
 import { countAbove, l2Norm, orderedSum } from '../shared/reduce.js';
 import { checkOptionsObject, isPositive } from '../validate.js';
 import { checkSignal, type CallOptions } from '../lifecycle.js';
-import { clusterSums, type BatchSums, type StepCluster } from '../cluster/step.js';
+import { clusterStep, type BatchSums, type StepCluster } from '../cluster/step.js';
 import { chooseClipping, CLIPPINGS, type ClipSpec, type Clipping } from './clipping.js';
 import type { ChunkPlan } from '../shared/chunks.js';
 
@@ -104,17 +104,24 @@ export function stepInputs(core: PoolCore, op: string, x: BatchInput, y: BatchIn
 
 /**
  * What every step (a pool's, an ensemble's) fixes before its chunk phase, inside its serial call: the
- * update count and learning rate (resolving it throws before anything changes), the chunk plan, the
- * non-finite policy (under 'throw' the run fails with the lowest failing sample, thrown or
- * non-finite) and, with dp, how it clips (noted for `pool.stats()`).
+ * update count and learning rate (resolving it throws before anything changes) and {@link chunkSetup}'s.
  */
 export function stepSetup(core: PoolCore, o: StepOptions, B: number, op: string) {
   const optimizer = o.optimizer;
   const t = core.optimizers.prepare(optimizer).t + 1;
   const lr = resolveLearningRate(optimizer, t);
+  return { optimizer, t, lr, ...chunkSetup(core, o, B, op) };
+}
+
+/**
+ * What the chunk phase of a step needs, and no optimizer state (a multi-node follower holds none): the
+ * chunk plan, the non-finite policy (under 'throw' the run fails with the lowest failing sample, thrown
+ * or non-finite) and, with dp, how it clips (noted for `pool.stats()`).
+ */
+export function chunkSetup(core: PoolCore, o: StepOptions, B: number, op: string) {
   const throws = (o.nonFinite ?? 'throw') === 'throw';
   const nonFinite = throws ? (s: number) => errors.nonFiniteGradient(op, s) : undefined;
-  return { optimizer, t, lr, plan: core.plan(B), throws, nonFinite, clip: stepClip(core, o.dp) };
+  return { plan: core.plan(B), throws, nonFinite, clip: stepClip(core, o.dp) };
 }
 
 /** How a DP step clips (ghost or per-sample, by the model's ghost coverage; noted for `pool.stats()`), or undefined without dp. */
@@ -138,31 +145,32 @@ export function checkStepBatch(dp: StepDp | undefined, B: number): void {
 
 /**
  * Implements {@link GradPool.step}: sumGrads on the workers, the update, then commit. With a
- * `cluster`, this node computes its share of the batch's chunks and the nodes fold their sums
- * (src/cluster/step.ts) before the same update runs on every node.
+ * `cluster`, this node computes its share of the batch's chunks, the nodes fold their sums, and rank 0
+ * alone runs the update and broadcasts its outcome (src/cluster/step.ts).
  */
 export async function trainStep(core: PoolCore, x: BatchInput, y: BatchInput, o: StepOptions, cluster?: StepCluster | null): Promise<StepResult> {
   const op = 'step';
-  const { xs, ys, B, dp } = stepInputs(core, op, x, y, o);
+  const { xs, ys, B } = stepInputs(core, op, x, y, o);
   core.assertNoAccumulator(op);
-  // Every node runs the update itself: noise from node:crypto would differ from node to node.
-  if (cluster && dp?.secureRng) throw errors.invalidOption('dp.secureRng', 'false in a multi-node run (every node runs the update, and each would draw its own secure noise, so their parameters would part)', true);
-  if (cluster && !cluster.assembled) await cluster.join(o.optimizer);
+  if (cluster && !cluster.assembled) await cluster.join();
   return core.serial(op, async () => {
-    const setup = stepSetup(core, o, B, op);
-    const { plan, nonFinite, clip } = setup;
-    const sums = cluster ? await clusterSums(core, cluster, plan, xs.data, ys.data, clip, nonFinite, op) : await localSums(core, plan, xs.data, ys.data, clip, nonFinite, op);
-    return applySums(core, o, setup, sums, B, op);
+    if (cluster) return clusterStep(core, cluster, { x: xs.data, y: ys.data, B }, o, op);
+    const s = stepSetup(core, o, B, op);
+    const r = await stepUpdate(core, await localSums(core, s.plan, xs.data, ys.data, s.clip, s.nonFinite, op), s, o, B, op);
+    if (!r.skipped) core.commit();
+    return r;
   }, checkSignal(o.signal));
 }
 
 /**
- * The rest of a step once its batch's sums are in the partial rows of `sums.plan`: the non-finite
- * policy, the update (noise, divide, optimizer) into the inactive halves, the overflow check and the
- * commit. A pool's step and an accumulator's step (train/accumulate.ts) share it, so their bits agree.
+ * The update of a step whose chunk phase gave `sums` (in the partial rows of `sums.plan`): the
+ * non-finite and overflow checks, noise, division and the optimizer, into the inactive halves. A
+ * pool's step, a cluster's rank 0 and an accumulator's step (train/accumulate.ts) share it, so their
+ * bits agree. The result's `skipped: false` means the caller commits (core.commit) once nothing else
+ * can fail; a skip or a throw leaves everything as it was.
  */
-export async function applySums(core: PoolCore, o: StepOptions, setup: Pick<ReturnType<typeof stepSetup>, 'optimizer' | 't' | 'lr' | 'throws'>, sums: BatchSums, B: number, op: string): Promise<StepResult> {
-  const { optimizer, t, lr, throws } = setup;
+export async function stepUpdate(core: PoolCore, sums: BatchSums, s: Pick<ReturnType<typeof stepSetup>, 'optimizer' | 't' | 'lr' | 'throws'>, o: StepOptions, B: number, op: string): Promise<StepResult> {
+  const { optimizer, t, lr, throws } = s;
   const dp = o.dp;
   const loss = B > 0 ? sums.lossSum / B : NaN;
   const clipped = dp && B > 0 ? { clippedFraction: sums.clipped / B } : {};
@@ -178,7 +186,6 @@ export async function applySums(core: PoolCore, o: StepOptions, setup: Pick<Retu
     if (throws) throw e;
     return skip(e.message, l2Norm(grad));
   }
-  core.commit();
   return { loss, gradNorm: l2Norm(grad), lr, batch: B, step: t, skipped: false, ...clipped };
 }
 

@@ -10,6 +10,8 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { plainLines, runCli, type CliRun } from '../cli/helpers.js';
 import { freePort, startNats, type NatsServer } from './nats.js';
+import { loadMnist } from '../../src/io/mnist.js';
+import { npy } from '../io/helpers.js';
 
 const EXAMPLE = fileURLToPath(new URL('../../../examples/jobs/mnist/', import.meta.url));
 const TIMEOUT_MS = 3000;
@@ -57,6 +59,40 @@ describe('cli: gradpool train on several nodes', function () {
       }
     });
   }
+
+  it('npy and csv jobs on 2 nodes (each reading its own rows from disk) end with the single-node run\'s final weights, bit for bit', async () => {
+    const digits = await loadMnist({ split: 'train', limit: 288 });
+    const labels = Array.from({ length: 288 }, (_, i) => digits.y.subarray(i * 10, i * 10 + 10).indexOf(1));
+    const header = [...Array.from({ length: 784 }, (_, k) => `p${k}`), 'label'].join(',');
+    const lines = labels.map((l, i) => [...Array.from(digits.x.subarray(i * 784, (i + 1) * 784), String), l].join(','));
+    const sources = {
+      npy: (dir: string) => {
+        writeFileSync(join(dir, 'x.npy'), npy('<f4', [288, 784], new Uint8Array(digits.x.buffer, digits.x.byteOffset, digits.x.byteLength)));
+        writeFileSync(join(dir, 'y.npy'), npy('<i8', [288], new Uint8Array(BigInt64Array.from(labels, BigInt).buffer)));
+        return { format: 'npy', x: join(dir, 'x.npy'), y: join(dir, 'y.npy'), oneHot: 10 };
+      },
+      csv: (dir: string) => {
+        writeFileSync(join(dir, 'd.csv'), [header, ...lines].join('\n') + '\n');
+        return { format: 'csv', path: join(dir, 'd.csv'), x: 'p0:p783', y: 'label', oneHot: 10 };
+      },
+    };
+    for (const [format, write] of Object.entries(sources)) {
+      const jobOf = () => {
+        const job = mnistJob(false);
+        const spec = JSON.parse(readFileSync(job, 'utf8')) as Record<string, unknown>;
+        spec.data = write(join(job, '..'));
+        writeFileSync(job, JSON.stringify(spec));
+        return job;
+      };
+      const single = jobOf();
+      const ref = await runCli(['train', single]);
+      assert.equal(ref.code, 0, ref.stderr);
+      const job = jobOf();
+      const rs = await nodes(job, 2);
+      rs.forEach((r, rank) => assert.equal(r.code, 0, `${format}, rank ${rank}: ${r.stderr}`));
+      assert.ok(weights(job).equals(weights(single)), `${format}: final weights differ from the single-node run's`);
+    }
+  });
 
   it('a node killed mid-run: the others exit 75 naming it, rank 0 checkpoints the last committed step, and --resume ends bit-identical', async () => {
     const single = mnistJob(false);

@@ -93,24 +93,25 @@ describe('cluster: pools as nodes over NATS', function () {
     const runId = pools[0]!.cluster!.runId;
     const nc = await connect({ servers: nats.url });
     try {
-      const to1 = `gradpool.${runId}.to.1`;
+      // Rank 0 ends the fold's chain (ranks 1, …, N-1, 0): on 2 nodes its fold comes from rank 1.
+      const to0 = `gradpool.${runId}.to.0`;
       // A well-formed fold for the first step, of ones: summed, it would change every parameter.
       const fold = new Uint8Array(8 * (4 + 39)).fill(0);
       new Float64Array(fold.buffer).fill(1, 4);
-      const inc0 = pools[0]!.cluster!.link.incarnation;
-      for (const m of encode({ kind: KIND.fold, from: 0, step: 1, incarnation: inc0, runId: 'another-run' }, fold, 2 ** 20)) nc.publish(to1, m);
-      nc.publish(to1, new Uint8Array([1, 2, 3, 4, 5]));
+      const inc1 = pools[1]!.cluster!.link.incarnation;
+      for (const m of encode({ kind: KIND.fold, from: 1, step: 1, incarnation: inc1, runId: 'another-run' }, fold, 2 ** 20)) nc.publish(to0, m);
+      nc.publish(to0, new Uint8Array([1, 2, 3, 4, 5]));
       await nc.flush();
       const opts = () => ({ optimizer: adam({ learningRate: 0.05 }), epochs: 1, batchSize: B });
       const o1 = pools.map(opts);
       await Promise.all(pools.map((p, k) => p.fit(data, o1[k]!)));
-      const seq = pools[1]!.cluster!.link.seq;
-      for (const m of encode({ kind: KIND.fold, from: 0, step: seq, incarnation: inc0, runId }, fold, 2 ** 20)) nc.publish(to1, m);
-      for (const m of encode({ kind: KIND.fold, from: 0, step: seq + 1, incarnation: inc0 ^ 1, runId }, fold, 2 ** 20)) nc.publish(to1, m);
+      const seq = pools[0]!.cluster!.link.seq;
+      for (const m of encode({ kind: KIND.fold, from: 1, step: seq, incarnation: inc1, runId }, fold, 2 ** 20)) nc.publish(to0, m);
+      for (const m of encode({ kind: KIND.fold, from: 1, step: seq + 1, incarnation: inc1 ^ 1, runId }, fold, 2 ** 20)) nc.publish(to0, m);
       await nc.flush();
       await Promise.all(pools.map((p, k) => p.fit(data, o1[k]!)));
       for (const p of pools) assert.equal(bits(p.getParams()), want);
-      const { dropped } = pools[1]!.stats().cluster!;
+      const { dropped } = pools[0]!.stats().cluster!;
       assert.deepEqual(dropped, { otherRun: 1, outOfStep: 1, unknownSender: 1, malformed: 1 });
     } finally {
       await nc.close();
@@ -148,14 +149,21 @@ describe('cluster: pools as nodes over NATS', function () {
     }
   });
 
-  it('dp.secureRng is refused in a multi-node run (each node would draw its own noise), and the nodes stay usable', async () => {
+  it('dp.secureRng runs on several nodes: rank 0 draws the noise once, and every node ends with its parameters', async () => {
     const pools = await nodesOf(2);
     try {
-      const o = pools.map(() => adam({ learningRate: 0.05 }));
       const before = bits(pools[0]!.getParams());
-      for (const p of pools) await assert.rejects(p.step(data.x, data.y, { optimizer: o[0]!, dp: { maxGradNorm: 1, noiseMultiplier: 1, secureRng: true } }), { code: 'ERR_INVALID_OPTION', message: /^dp\.secureRng: expected false in a multi-node run/ });
-      assert.equal(bits(pools[0]!.getParams()), before);
-      await Promise.all(pools.map((p, k) => p.step(data.x, data.y, { optimizer: o[k]! })));
+      const dp = (secureRng: boolean) => ({ maxGradNorm: 1, noiseMultiplier: 1, ...(secureRng ? { secureRng } : {}) });
+      const o = pools.map(() => adam({ learningRate: 0.05 }));
+      await Promise.all(pools.map((p, k) => p.step(data.x, data.y, { optimizer: o[k]!, dp: dp(true) })));
+      const after = pools.map((p) => bits(p.getParams()));
+      assert.equal(after[1], after[0]);
+      assert.notEqual(after[0], before);
+      // The seeded noise on one pool, from the same start: the secure draw is another.
+      const single = await GradPool.create(base);
+      await single.step(data.x, data.y, { optimizer: adam({ learningRate: 0.05 }), dp: dp(false) });
+      assert.notEqual(bits(single.getParams()), after[0]);
+      await single.close();
     } finally {
       await Promise.all(pools.map((p) => p.close()));
     }

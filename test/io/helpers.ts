@@ -17,3 +17,12 @@ export function scratchDir(): { dir: string; cleanup: () => void } {
   const dir = mkdtempSync(join(tmpdir(), 'gradpool-io-'));
   return { dir, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
 }
+
+/** A minimal .npy v1.0 writer: magic, version, u16 header length, the dict padded to 64 bytes, then the raw data. */
+export function npy(descr: string, shape: number[], data: Uint8Array, fortran = false): Buffer {
+  const shapeText = shape.length === 1 ? `(${shape[0]},)` : `(${shape.join(', ')})`;
+  let dict = `{'descr': '${descr}', 'fortran_order': ${fortran ? 'True' : 'False'}, 'shape': ${shapeText}, }`;
+  dict += ' '.repeat(63 - ((10 + dict.length) % 64)) + '\n';
+  const prelude = Buffer.from([0x93, ...Buffer.from('NUMPY'), 1, 0, dict.length & 0xff, dict.length >> 8]);
+  return Buffer.concat([prelude, Buffer.from(dict, 'latin1'), data]);
+}

@@ -6,17 +6,9 @@ import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadNpy, readNpy } from '../../src/io/npy.js';
-import { dataFixture, scratchDir } from './helpers.js';
+import { dataFixture, npy, scratchDir } from './helpers.js';
 import { rejectsExactly } from '../helpers/assert.js';
 
-/** A minimal .npy v1.0 writer: magic, version, u16 header length, the dict padded to 64 bytes, then the raw data. */
-function npy(descr: string, shape: number[], data: Uint8Array, fortran = false): Buffer {
-  const shapeText = shape.length === 1 ? `(${shape[0]},)` : `(${shape.join(', ')})`;
-  let dict = `{'descr': '${descr}', 'fortran_order': ${fortran ? 'True' : 'False'}, 'shape': ${shapeText}, }`;
-  dict += ' '.repeat(63 - ((10 + dict.length) % 64)) + '\n';
-  const prelude = Buffer.from([0x93, ...Buffer.from('NUMPY'), 1, 0, dict.length & 0xff, dict.length >> 8]);
-  return Buffer.concat([prelude, Buffer.from(dict, 'latin1'), data]);
-}
 const bytes = (a: ArrayBufferView) => new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
 
 describe('io: npy', () => {
