@@ -9,9 +9,10 @@ import type { FitState } from '../train/fit.js';
 import { join } from './join.js';
 import { ClusterLink, type ClusterStats } from './node.js';
 import { resolveCluster, type ClusterOptions } from './options.js';
-import { shareOf } from './step.js';
+import { clusterStep, shareOf } from './step.js';
+import type { StepBatch, StepNode, StepOptions, StepResult } from '../train/step.js';
 
-export class ClusterMember {
+export class ClusterMember implements StepNode {
   private core: PoolCore | null = null;
   private joined: Promise<FitState | undefined> | null = null;
 
@@ -48,6 +49,11 @@ export class ClusterMember {
   join(fit?: FitState): Promise<FitState | undefined> {
     if (this.joined) return this.joined.then(() => fit);
     return (this.joined = join(this.link, this.core!, fit));
+  }
+
+  /** A step of the run on this node (cluster/step.ts): its chunks, the fold, rank 0's update and outcome. */
+  step(core: PoolCore, batch: StepBatch, o: StepOptions, op: string): Promise<StepResult> {
+    return clusterStep(core, this, batch, o, op);
   }
 
   /**

@@ -14,31 +14,16 @@ import { countAbove } from '../shared/reduce.js';
 import { fold, type Failure, type FoldSums, type LocalPart } from './exchange.js';
 import type { ClusterLink } from './node.js';
 import { chainPosition, chunkRange } from './options.js';
-import { chunkSetup, stepSetup, stepUpdate, type StepOptions, type StepResult } from '../train/step.js';
+import { chunkSetup, stepSetup, stepUpdate, type BatchSums, type StepBatch, type StepOptions, type StepResult } from '../train/step.js';
 import { decodeOutcome, encodeOutcome, type Outcome } from './outcome.js';
 import { KIND } from './wire.js';
 import { clusterErrors } from './errors.js';
-
-/** What the chunk phase of a step found over the whole batch, and the plan the update reduces. */
-export interface BatchSums {
-  lossSum: number;
-  clipped: number;
-  badSample: number;
-  plan: ChunkPlan;
-}
 
 /** What a step needs of a pool's cluster membership (member.ts's ClusterMember, without its fit types). */
 export interface StepCluster {
   readonly link: ClusterLink;
   readonly assembled: boolean;
   join(): Promise<unknown>;
-}
-
-/** The whole batch of a step, the same on every node (a node reads only its share's rows of it). */
-export interface StepBatch {
-  x: Float32Array;
-  y: Float32Array;
-  B: number;
 }
 
 /** The update reduces one row: the fold's total. */

@@ -7,7 +7,6 @@ import { Rng } from '../rng.js';
 import { countAbove, l2Norm, orderedSum } from '../shared/reduce.js';
 import { checkOptionsObject, isPositive } from '../validate.js';
 import { checkSignal, type CallOptions } from '../lifecycle.js';
-import { clusterStep, type BatchSums, type StepCluster } from '../cluster/step.js';
 import { chooseClipping, CLIPPINGS, type ClipSpec, type Clipping } from './clipping.js';
 import type { ChunkPlan } from '../shared/chunks.js';
 
@@ -143,18 +142,44 @@ export function checkStepBatch(dp: StepDp | undefined, B: number): void {
     throw errors.invalidOption('dp.expectedBatchSize', 'a positive number for an empty batch (the noisy gradient sum is divided by it, else by the batch size, here 0)', undefined);
 }
 
+/** What the chunk phase of a step found over the whole batch, and the plan the update reduces. */
+export interface BatchSums {
+  lossSum: number;
+  clipped: number;
+  badSample: number;
+  plan: ChunkPlan;
+}
+
+/** The whole batch of a step, the same on every node of a multi-node run (a node reads only its share's rows of it). */
+export interface StepBatch {
+  x: Float32Array;
+  y: Float32Array;
+  B: number;
+}
+
+/**
+ * A node of a multi-node run as a step uses it (src/cluster/member.ts implements it). The pool hands
+ * it in, so train/ never imports cluster/, which builds on train/.
+ */
+export interface StepNode {
+  readonly assembled: boolean;
+  join(): Promise<unknown>;
+  /** The step on this node: its share of the chunk phase, the fold, rank 0's update and the outcome it broadcasts. */
+  step(core: PoolCore, batch: StepBatch, o: StepOptions, op: string): Promise<StepResult>;
+}
+
 /**
  * Implements {@link GradPool.step}: sumGrads on the workers, the update, then commit. With a
  * `cluster`, this node computes its share of the batch's chunks, the nodes fold their sums, and rank 0
  * alone runs the update and broadcasts its outcome (src/cluster/step.ts).
  */
-export async function trainStep(core: PoolCore, x: BatchInput, y: BatchInput, o: StepOptions, cluster?: StepCluster | null): Promise<StepResult> {
+export async function trainStep(core: PoolCore, x: BatchInput, y: BatchInput, o: StepOptions, cluster?: StepNode | null): Promise<StepResult> {
   const op = 'step';
   const { xs, ys, B } = stepInputs(core, op, x, y, o);
   core.assertNoAccumulator(op);
   if (cluster && !cluster.assembled) await cluster.join();
   return core.serial(op, async () => {
-    if (cluster) return clusterStep(core, cluster, { x: xs.data, y: ys.data, B }, o, op);
+    if (cluster) return cluster.step(core, { x: xs.data, y: ys.data, B }, o, op);
     const s = stepSetup(core, o, B, op);
     const r = await stepUpdate(core, await localSums(core, s.plan, xs.data, ys.data, s.clip, s.nonFinite, op), s, o, B, op);
     if (!r.skipped) core.commit();
