@@ -47,5 +47,17 @@ describe('shared: reductions', () => {
     assert.equal(allFinite(Float32Array.from([1, -0, 3.4e38, -1e-45])), true);
     assert.equal(allFinite(new Float32Array(0)), true);
     for (const bad of [NaN, Infinity, -Infinity]) assert.equal(allFinite(Float64Array.from([0, 1, bad, 2])), false, String(bad));
+    // Every position of arrays of every length mod 4 (the unrolled body and its tail), and +∞ with -∞ in different lanes.
+    for (let n = 1; n <= 9; n++)
+      for (let at = 0; at < n; at++)
+        for (const bad of [NaN, Infinity, -Infinity]) {
+          const v = new Float32Array(n).fill(1.5);
+          v[at] = bad;
+          assert.equal(allFinite(v), false, `n ${n}, ${bad} at ${at}`);
+        }
+    const mixed = new Float32Array(8).fill(2);
+    mixed[1] = Infinity;
+    mixed[6] = -Infinity;
+    assert.equal(allFinite(mixed), false);
   });
 });
