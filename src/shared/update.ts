@@ -49,11 +49,26 @@ function scratchOf(n: number): Float64Array {
 }
 
 /**
+ * Elements updated per pass. The update streams the C partial rows, the float64 sum, the gradient,
+ * the parameters and the optimizer state: done over a whole slice, each of those arrays has left the
+ * cache before the next pass reads it back (at P = 100k the coordinator's update then ran at memory
+ * speed, ~1.7 ms for an SGD step). Block by block, a block's sum and gradient are still in cache
+ * when the next pass reads them.
+ */
+const BLOCK = 4096;
+
+/**
  * Reduce → noise → divide → optimizer, for parameter elements [lo, hi). Every element depends only
  * on its own column of partials, its own noise (counter-based) and its own optimizer state, so any
- * slicing over any number of workers gives the same bits as one call over [0, P).
+ * slicing over any number of workers, and any blocking within a slice, gives the same bits as one
+ * call over [0, P).
  */
-export function updateSlice(plan: UpdatePlan, v: UpdateViews, lo: number, hi: number, scratch = scratchOf(hi - lo)): void {
+export function updateSlice(plan: UpdatePlan, v: UpdateViews, lo: number, hi: number, scratch = scratchOf(Math.min(BLOCK, hi - lo))): void {
+  for (let b = lo; b < hi; b += BLOCK) updateBlock(plan, v, b, Math.min(hi, b + BLOCK), scratch);
+}
+
+/** One block of {@link updateSlice}: elements [lo, hi), with `scratch` of at least hi - lo. */
+function updateBlock(plan: UpdatePlan, v: UpdateViews, lo: number, hi: number, scratch: Float64Array): void {
   const { P, numChunks, divisor } = plan;
   const sum = scratch.subarray(0, hi - lo);
   reducePartials(v.partial, numChunks, P, sum, 1, lo, hi);
