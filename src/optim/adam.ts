@@ -11,6 +11,7 @@
  * reloaded from a checkpoint drifts from one that was not; we always use the running product.)
  */
 import type { AdamSpec, AdamWSpec } from './types.js';
+import { adamSimd, type AdamConstants } from './adam-simd.js';
 
 const f = Math.fround;
 
@@ -63,15 +64,32 @@ export function adamKernel(
   lo: number,
   hi: number,
 ): void {
-  const b1 = f(spec.beta1);
-  const b2 = f(spec.beta2);
-  const oneMinusB1 = f(1 - spec.beta1);
-  const oneMinusB2 = f(1 - spec.beta2);
-  const c1 = biasCorrection(spec.beta1, step);
-  const c2 = biasCorrection(spec.beta2, step);
-  const eps = f(spec.epsilon);
-  const negLr = f(-lr);
-  const decay = spec.kind === 'adamw' ? f(1 - lr * spec.weightDecay) : 1;
+  const c = adamConstants(spec, lr, step);
+  // The SIMD module gives these bits (adam-simd.ts); below a few dozen elements its copies cost more than they save.
+  if (hi - lo >= SIMD_MIN && adamSimd(c, p, g, m, v, lo, hi)) return;
+  adamLoop(c, p, g, m, v, lo, hi);
+}
+
+const SIMD_MIN = 64;
+
+/** The float32 constants of update number `step` (1-based). */
+export function adamConstants(spec: AdamSpec | AdamWSpec, lr: number, step: number): AdamConstants {
+  return {
+    b1: f(spec.beta1),
+    b2: f(spec.beta2),
+    oneMinusB1: f(1 - spec.beta1),
+    oneMinusB2: f(1 - spec.beta2),
+    c1: biasCorrection(spec.beta1, step),
+    c2: biasCorrection(spec.beta2, step),
+    eps: f(spec.epsilon),
+    negLr: f(-lr),
+    decay: spec.kind === 'adamw' ? f(1 - lr * spec.weightDecay) : 1,
+  };
+}
+
+/** The kernel as a JavaScript loop: the reference the SIMD module is tested against, and its fallback. */
+export function adamLoop(c: AdamConstants, p: Float32Array, g: Float32Array, m: Float32Array, v: Float32Array, lo: number, hi: number): void {
+  const { b1, b2, oneMinusB1, oneMinusB2, c1, c2, eps, negLr, decay } = c;
   for (let i = lo; i < hi; i++) {
     const gi = g[i]!;
     const mi = f(f(m[i]! * b1) + f(gi * oneMinusB1));

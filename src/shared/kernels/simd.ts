@@ -16,24 +16,11 @@
  * -Infinity, so NaN never wins and an all -Infinity/NaN window passes nothing.
  */
 import type * as tf from '@tensorflow/tfjs';
-
-const uleb = (n: number): number[] => {
-  const out: number[] = [];
-  do {
-    let b = n & 0x7f;
-    n >>>= 7;
-    if (n) b |= 0x80;
-    out.push(b);
-  } while (n);
-  return out;
-};
-const section = (id: number, body: number[]) => [id, ...uleb(body.length), ...body];
-const vec = (items: number[][]) => [...uleb(items.length), ...items.flat()];
+import { code, HEADER, I32T, name, section, simd, uleb, V128T, vec, WASM_API } from '../wasm-encode.js';
 
 // Opcodes used (core, then 0xfd-prefixed SIMD).
 const [GET, SET, I32, ADD, SHL, EQ, EQZ, SUB] = [0x20, 0x21, 0x41, 0x6a, 0x74, 0x46, 0x45, 0x6b];
 const [BLOCK, LOOP, BR, BR_IF, END, VOID] = [0x02, 0x03, 0x0c, 0x0d, 0x0b, 0x40];
-const simd = (op: number, ...imm: number[]) => [0xfd, ...uleb(op), ...imm];
 const LOAD = simd(0x00, 0, 0);
 const STORE = simd(0x0b, 0, 0);
 const vconst = (bytes: number[]) => simd(0x0c, ...bytes);
@@ -241,8 +228,6 @@ const addBody = [
   ...get(AROWS), I32, 1, SUB, ...set(AROWS),
   BR, 0, END, END, END,
 ];
-const I32T = 0x7f;
-const V128T = 0x7b;
 const poolLocals = vec([[2, I32T], [4, V128T]]);
 const sumLocals = vec([[4, I32T], [1, V128T]]);
 const outerLocals = vec([[3, I32T], [1, V128T]]);
@@ -250,10 +235,8 @@ const swapLocals = vec([[5, I32T]]);
 const filterLocals = vec([[11, I32T], [9, V128T]]);
 const stepLocals = vec([[2, I32T], [1, V128T]]);
 const addLocals = vec([[2, I32T]]);
-const code = (locals: number[], body: number[]) => [...uleb(locals.length + body.length), ...locals, ...body];
-const name = (str: string) => [...uleb(str.length), ...[...str].map((c) => c.charCodeAt(0))];
 const MODULE = new Uint8Array([
-  0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00, // "\0asm", version 1
+  ...HEADER,
   ...section(1, vec([6, 11].map((k) => [0x60, ...vec(new Array<number[]>(k).fill([I32T])), 0]))), // types: (i32 x 6|11) -> ()
   ...section(2, vec([[...name('env'), ...name('mem'), 0x02, 0x00, 0x00]])), // import memory env.mem, min 0 pages
   ...section(3, vec([[0], [0], [0], [0], [1], [0], [0]])), // seven functions, exported
@@ -270,15 +253,6 @@ export interface SimdKernels {
   stepMultiply(x: number, dy: number, out: number, n: number): void;
   addRows(x: number, b: number, out: number, rows: number, channels: number): void;
 }
-
-/** The slice of the WebAssembly API used (this project's TypeScript libs do not declare it). */
-interface WasmApi {
-  Memory: abstract new (...args: never[]) => object;
-  Module: new (bytes: Uint8Array) => object;
-  Instance: new (module: object, imports: object) => { exports: unknown };
-  validate(bytes: Uint8Array): boolean;
-}
-const WASM_API = (globalThis as unknown as { WebAssembly?: WasmApi }).WebAssembly;
 
 const instances = new WeakMap<object, SimdKernels | null>();
 

@@ -1,0 +1,41 @@
+/**
+ * Just enough of the WebAssembly binary format to write small SIMD modules by hand (no toolchain):
+ * LEB128 integers, sections and vectors, the opcodes our kernels use, and the slice of the
+ * WebAssembly API they are instantiated with. Used by the tfjs-wasm kernels (kernels/simd.ts) and the
+ * optimizer kernels (optim/adam-simd.ts).
+ */
+
+/** Unsigned LEB128. */
+export const uleb = (n: number): number[] => {
+  const out: number[] = [];
+  do {
+    let b = n & 0x7f;
+    n >>>= 7;
+    if (n) b |= 0x80;
+    out.push(b);
+  } while (n);
+  return out;
+};
+export const section = (id: number, body: number[]) => [id, ...uleb(body.length), ...body];
+export const vec = (items: number[][]) => [...uleb(items.length), ...items.flat()];
+/** A 0xfd-prefixed SIMD instruction with its immediates. */
+export const simd = (op: number, ...imm: number[]) => [0xfd, ...uleb(op), ...imm];
+/** A function body: its local declarations, then its code. */
+export const code = (locals: number[], body: number[]) => [...uleb(locals.length + body.length), ...locals, ...body];
+/** A name (import, export). */
+export const name = (str: string) => [...uleb(str.length), ...[...str].map((c) => c.charCodeAt(0))];
+/** The module header: "\0asm", version 1. */
+export const HEADER = [0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00];
+
+export const I32T = 0x7f;
+export const F32T = 0x7d;
+export const V128T = 0x7b;
+
+/** The slice of the WebAssembly API used (this project's TypeScript libs do not declare it). */
+export interface WasmApi {
+  Memory: abstract new (...args: never[]) => object;
+  Module: new (bytes: Uint8Array) => object;
+  Instance: new (module: object, imports: object) => { exports: unknown };
+  validate(bytes: Uint8Array): boolean;
+}
+export const WASM_API = (globalThis as unknown as { WebAssembly?: WasmApi }).WebAssembly;
