@@ -1,5 +1,13 @@
+/**
+ * `PoolCore`, the machinery under the pools: the shared regions, parameters and optimizer state, the
+ * call queue, and the three operations calls are composed of (run a chunk op, update, commit). What
+ * it reports of itself (timings, stats) is core-stats.ts, the update phase between a gradient sum and
+ * its commit core-update.ts.
+ */
 import { Arena } from './arena.js';
-import { Dispatcher, type ParallelResult, type WorkerStats } from './dispatch.js';
+import { CallTimer, type CoreStats } from './core-stats.js';
+import { UpdatePhase, type UpdateOverflow, type UpdatePlacement, type UpdateSpec } from './core-update.js';
+import { Dispatcher } from './dispatch.js';
 import { errors, type GradPoolError } from './errors.js';
 import { readBatch, type BatchInput, type NDArray } from './input.js';
 import { CallQueue, type CloseOptions } from './lifecycle.js';
@@ -8,28 +16,9 @@ import type { PoolOptions } from './options.js';
 import { namedArrays, ParamStore } from './params.js';
 import { ChunkPlan, defaultChunkSize } from './shared/chunks.js';
 import type { ClippingChoice } from './train/clipping.js';
-import { CTL, OP_REGIONS, REGION, type ChunkOp, type ChunkTask, type OpOutputs, type RegionKind, type RegionSizes, type RegionSpec, type RuntimeSpec, type UpdateTask, type View, type VmapChunkResult, type VmapTask } from './shared/protocol.js';
-import { firstNonFinite, reducePartials } from './shared/reduce.js';
-import { updateSlice, type UpdatePlan } from './shared/update.js';
+import { CTL, OP_REGIONS, REGION, type ChunkOp, type ChunkTask, type OpOutputs, type RegionKind, type RegionSizes, type RegionSpec, type RuntimeSpec, type View, type VmapChunkResult, type VmapTask } from './shared/protocol.js';
+import { reducePartials } from './shared/reduce.js';
 import { OptimizerStates } from './train/opt-state.js';
-import type { OptimizerSpec } from './optim/types.js';
-import { stateSlots } from './optim/spec.js';
-
-/**
- * Where the time of the last call went, in ms. `computeMs` is the busiest worker's time in the
- * executor (or optimizer); `dispatchMs` is the rest of the parallel phases (messaging, waking
- * workers, imbalance); `reduceMs` and `optimizerMs` are coordinator-side work.
- */
-export interface CallTimings {
-  op: string;
-  totalMs: number;
-  dispatchMs: number;
-  computeMs: number;
-  reduceMs: number;
-  optimizerMs: number;
-}
-
-type TimingField = 'dispatchMs' | 'computeMs' | 'reduceMs' | 'optimizerMs';
 
 /** The staged inputs of a chunk op and its extras. */
 export interface RunInputs {
@@ -50,36 +39,6 @@ export interface RunInputs {
   randomBase?: number | undefined;
 }
 
-/** The first non-finite value an update wrote: `what` names the parameter or optimizer state, `index` the element within it. */
-export interface UpdateOverflow {
-  what: string;
-  index: number;
-  value: number;
-}
-
-/** One optimizer update: the pool's optimizer object (its state is looked up by it) and the step's figures. */
-export type UpdateSpec = Omit<UpdatePlan, 'P' | 'numChunks' | 'spec'> & { optimizer: OptimizerSpec };
-
-/** Where the update runs: sharded over the workers by parameter slices, or on the coordinator. */
-export type UpdatePlacement = 'workers' | 'coordinator';
-
-/** Parameter elements per update slice a worker claims. */
-const SLICE = 8192;
-
-/** Diagnostics of the machinery; see GradPool.stats. */
-/** What {@link PoolCore.stats} reports (`pool.stats()`). */
-export interface CoreStats {
-  workers: WorkerStats[];
-  /** Timings of the last completed call (null before the first). */
-  lastCall: CallTimings | null;
-  /** Workers that died between calls and were replaced (no call was affected). */
-  idleWorkerCrashes: number;
-  sharedBytes: number;
-  sharedAllocations: number;
-  /** How the last DP step clipped, and why (absent before one). */
-  dpClipping?: ClippingChoice;
-}
-
 /**
  * The machinery under {@link GradPool}: shared memory (every region through protocol.ts's table),
  * parameters, optimizer state, the dispatcher, the call queue and the timings. Calls are composed of
@@ -92,12 +51,9 @@ export class PoolCore {
   readonly optimizers: OptimizerStates;
   /** Calls run one at a time, in order: they share the arena. */
   private readonly calls: CallQueue;
-  private timings: CallTimings | null = null;
-  private pending: CallTimings | null = null;
-  /** The optimizer whose update waits for {@link commit}. */
-  protected staged: OptimizerSpec | null = null;
-  /** The optimizer state regions that update wrote (stateSlots order). */
-  private stagedState: RegionSpec<'f32'>[] | null = null;
+  private readonly timer = new CallTimer();
+  /** The update waiting for {@link commit}. */
+  private readonly updates: UpdatePhase;
   /** Calls made so far (counted when made, not when run): orders setParams against the calls around it. */
   private callsMade = 0;
   /**
@@ -137,6 +93,7 @@ export class PoolCore {
     this.calls = new CallQueue(options.callTimeoutMs);
     this.params = new ParamStore(this.arena, model.layout, initial, () => this.callsMade, members);
     this.optimizers = new OptimizerStates(this.arena, this.stored);
+    this.updates = new UpdatePhase({ arena: this.arena, params: this.params, optimizers: this.optimizers, dispatcher, runtime, timer: this.timer, stored: this.stored, layout: model.layout, memberLabel: (k) => this.memberLabel(k) });
     this.arena.ensure(REGION.ctl, CTL.LENGTH);
   }
 
@@ -150,13 +107,12 @@ export class PoolCore {
     return this.calls.enqueue(op, signal, async (call) => {
       // Parameters set before this call was made; those set later (while it runs) wait for the next call.
       this.params.flush(made);
-      this.staged = null;
-      const t0 = performance.now();
-      this.pending = { op, totalMs: 0, dispatchMs: 0, computeMs: 0, reduceMs: 0, optimizerMs: 0 };
+      this.updates.clear();
+      this.timer.start(op);
       this.dispatcher.call = call;
       try {
         const out = await fn();
-        this.timings = { ...this.pending, totalMs: performance.now() - t0 };
+        this.timer.finish();
         return out;
       } finally {
         this.dispatcher.call = null;
@@ -178,20 +134,10 @@ export class PoolCore {
     if (this.accumulator) throw errors.accumulatorOpen(op, this.accumulator.describe());
   }
 
-  /** Adds `ms` to a field of the current call's timings. */
-  protected time(field: TimingField, ms: number): void {
-    if (this.pending) this.pending[field] += ms;
-  }
-
-  protected timeParallel(r: ParallelResult): void {
-    this.time('computeMs', r.computeMs);
-    this.time('dispatchMs', r.wallMs - r.computeMs);
-  }
-
   stats(): CoreStats {
     return {
       workers: this.dispatcher.workerStats(),
-      lastCall: this.timings,
+      lastCall: this.timer.last,
       idleWorkerCrashes: this.dispatcher.idleCrashes,
       sharedBytes: this.arena.bytes,
       sharedAllocations: this.arena.allocations,
@@ -280,7 +226,7 @@ export class PoolCore {
       ...this.taskExtras(),
     };
     const r = await this.dispatcher.runClaimed(task, this.arena.view(REGION.ctl), plan.count, label, inputs.nonFinite);
-    this.timeParallel(r);
+    this.timer.addParallel(r);
     return { ...(out as OpOutputs<Op>), badSample: r.badSample, randomCall: task.randomCall };
   }
 
@@ -288,7 +234,7 @@ export class PoolCore {
   async runVmap(task: Omit<VmapTask, 'type' | 'runtime' | 'regions'>): Promise<VmapChunkResult[]> {
     const full: VmapTask = { ...task, type: 'vmap', runtime: this.runtime, regions: this.arena.handles() };
     const r = await this.dispatcher.runClaimed(full, this.arena.view(REGION.ctl), Math.ceil(task.n / task.chunkSize), 'vmap');
-    this.timeParallel(r);
+    this.timer.addParallel(r);
     return r.results.flatMap((x) => x.vmap ?? []);
   }
 
@@ -307,7 +253,7 @@ export class PoolCore {
     const t0 = performance.now();
     const grad = this.region(REGION.grad, plan);
     reducePartials(this.arena.view(REGION.partial), plan.count, this.stored, grad, scale);
-    this.time('reduceMs', performance.now() - t0);
+    this.timer.add('reduceMs', performance.now() - t0);
     return grad;
   }
 
@@ -317,25 +263,9 @@ export class PoolCore {
    * Nothing is current until {@link commit}: a failure before it leaves the pool as it was.
    */
   async update(plan: ChunkPlan, u: UpdateSpec, placement: UpdatePlacement): Promise<Float32Array> {
-    const P = this.stored;
     const grad = this.region(REGION.grad, plan);
     this.region(REGION.partial, plan); // an empty batch (DP) reduces zero rows of it
-    const { optimizer, ...figures } = u;
-    const st = this.optimizers.prepare(optimizer);
-    // The plan crosses to the workers: the schedule (a function) is replaced by the step's resolved lr.
-    const full: UpdatePlan = { ...figures, P, numChunks: plan.count, spec: { ...optimizer, learningRate: u.lr } as OptimizerSpec };
-    const names = { pIn: this.params.region.name, pOut: this.params.inactiveRegion.name, sIn: st.sIn.map((s) => s.name), sOut: st.sOut.map((s) => s.name) };
-    if (placement === 'workers') {
-      const task: UpdateTask = { type: 'update', runtime: this.runtime, regions: this.arena.handles(), plan: full, names, sliceSize: SLICE };
-      this.timeParallel(await this.dispatcher.runClaimed(task, this.arena.view(REGION.ctl), Math.ceil(P / SLICE), 'step'));
-    } else {
-      const t0 = performance.now();
-      const f32 = (s: RegionSpec<'f32'>) => this.arena.view(s, P);
-      updateSlice(full, { partial: this.arena.view(REGION.partial), grad, pIn: f32(this.params.region), pOut: f32(this.params.inactiveRegion), sIn: st.sIn.map(f32), sOut: st.sOut.map(f32) }, 0, P);
-      this.time('optimizerMs', performance.now() - t0);
-    }
-    this.staged = optimizer;
-    this.stagedState = st.sOut;
+    await this.updates.run(plan.count, grad, u, placement);
     return grad;
   }
 
@@ -345,20 +275,7 @@ export class PoolCore {
    * else would notice: every later call would just run on Infinity.
    */
   updateOverflow(): UpdateOverflow | null {
-    if (!this.staged || !this.stagedState) throw new Error('core: updateOverflow() without an update');
-    const P = this.stored;
-    const sOut = this.stagedState;
-    const written: [string, RegionSpec<'f32'>][] = [['', this.params.inactiveRegion], ...stateSlots(this.staged).map((slot, j): [string, RegionSpec<'f32'>] => [`optimizer state ${slot} of `, sOut[j]!])];
-    for (const [prefix, spec] of written) {
-      const view = this.arena.view(spec, P);
-      const k = firstNonFinite(view);
-      if (k < 0) continue;
-      const { names, offsets, sizes, total } = this.model.layout;
-      const j = k % total; // the element within its member's block
-      const p = names.findIndex((_, i) => j >= offsets[i]! && j < offsets[i]! + sizes[i]!);
-      return { what: `${prefix}${this.memberLabel(Math.floor(k / total))}parameter ${names[p]}`, index: j - offsets[p]!, value: view[k]! };
-    }
-    return null;
+    return this.updates.overflow();
   }
 
   /** How messages name member `k` of an ensemble (`member 2's `); empty for a single pool. */
@@ -368,9 +285,6 @@ export class PoolCore {
 
   /** Makes the update's parameters and optimizer state current, together. */
   commit(): void {
-    if (!this.staged) throw new Error('core: commit() without an update');
-    this.params.commit();
-    this.optimizers.commit(this.staged);
-    this.staged = null;
+    this.updates.commit();
   }
 }

@@ -20,7 +20,7 @@ export type { LayersLoss, LayersLossFn } from './model/layers/losses.js';
 export { fileLoadHandler } from './model/layers/io-handler.js';
 export { layersSaveHandler } from './io/tfjs-layers.js';
 export { arrayRows, type RowSource } from './io/rows.js';
-export type { CallTimings } from './core.js';
+export type { CallTimings } from './core-stats.js';
 export type { WorkerStats } from './dispatch.js';
 export { defineModel } from './model/define.js';
 export type { ModelDef, ModelSpec, ParamSpec, ParamLayout, ParamTensors, ParamNames } from './model/define.js';

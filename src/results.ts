@@ -1,5 +1,5 @@
 /** What the public calls of {@link GradPool} return, and their output options. */
-import type { CoreStats } from './core.js';
+import type { CoreStats } from './core-stats.js';
 import type { NDArray } from './input.js';
 import type { CallOptions } from './lifecycle.js';
 

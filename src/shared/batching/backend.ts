@@ -8,10 +8,16 @@
  * backend's kernels on the batched data. Because everything above the kernel layer is untouched,
  * `tf.grads` works as is, and the gradient of an unbatched parameter comes out batched: per-sample
  * gradients.
+ *
+ * This file is the table of vmap data ids (each batched, unbatched or lazy), the KernelBackend
+ * contract over it and the ways in and out of a run; the access to the wrapped backend is inner.ts,
+ * the arithmetic behind lazy values lazy.ts.
  */
 import * as tf from '@tensorflow/tfjs';
 import { BatchingRuleError } from './errors.js';
 import { disposeAbandonedTape, engine } from './engine.js';
+import { InnerBackend } from './inner.js';
+import { multiplyOut, sumOuter, viewShape } from './lazy.js';
 import { lazyOperands, shapeOf, type BVal, type LazyGhost, type LazyOuter } from './values.js';
 
 interface Rec {
@@ -22,16 +28,8 @@ interface Rec {
   refs: number;
 }
 
-/**
- * Kernels that read `.rank` off their inputs (tfjs-backend-cpu's Dilation2D backprops assert on
- * `dy.rank`): the engine hands kernels Tensors, which have it, but rules hand them bare TensorInfos.
- */
-const READS_RANK = new Set(['Dilation2DBackpropInput', 'Dilation2DBackpropFilter']);
-const withRank = (inputs: tf.NamedTensorInfoMap): tf.NamedTensorInfoMap =>
-  Object.fromEntries(Object.entries(inputs).map(([k, t]) => [k, t && ({ ...t, rank: t.shape.length } as tf.TensorInfo)]));
-
 /** A tfjs backend whose data ids stand for batched or unbatched inner-backend tensors. */
-export class VmapBackend extends tf.KernelBackend {
+export class VmapBackend extends InnerBackend {
   private readonly recs = new Map<tf.DataId, Rec>();
   /** Batch size of the run in progress (0 outside a run). */
   n = 0;
@@ -46,14 +44,6 @@ export class VmapBackend extends tf.KernelBackend {
    */
   ghost = false;
 
-  constructor(
-    readonly name: string,
-    readonly innerName: string,
-    readonly inner: tf.KernelBackend,
-  ) {
-    super();
-  }
-
   /** Looks up a kernel input. Data ids we don't know are inner (or other-backend) tensors created
    * outside the run, e.g. the caller's parameters: they are unbatched and used in place. */
   resolve(t: tf.TensorInfo): BVal {
@@ -64,44 +54,8 @@ export class VmapBackend extends tf.KernelBackend {
 
   /** Computes a lazy value in place: the per-sample tensor it stands for, for any use but ghost clipping's. */
   private materialize(r: Rec): void {
-    const l = r.lazy!;
-    if ('kind' in l) {
-      const prod = l.kind === 'gram' ? this.gramProduct(l.a, l.b) : this.segmentSumByOneHot(l.ids, l.values, l.segments);
-      for (const o of lazyOperands(l)) this.release(o.dataId);
-      r.info = { ...prod, shape: l.shape };
-      r.lazy = undefined;
-      return;
-    }
-    const [n, M, P] = l.shape as [number, number, number];
-    const a = { ...l.a, shape: [n, M, 1] };
-    const b = { ...l.b, shape: [n, 1, P] };
-    const prod = (this.innerName === 'wasm' ? this.callInner('Multiply', { a, b }, {}) : this.callInner('BatchMatMul', { a, b }, { transposeA: false, transposeB: false })) as tf.TensorInfo;
-    this.release(l.a.dataId);
-    this.release(l.b.dataId);
-    r.info = prod;
+    r.info = multiplyOut(this, r.lazy!);
     r.lazy = undefined;
-  }
-
-  /** a [n, T, M], b [n, T, P] -> aᵢᵀ·bᵢ [n, M, P] (a materialised {@link LazyGram}). */
-  private gramProduct(a: tf.TensorInfo, b: tf.TensorInfo): tf.TensorInfo {
-    return this.callInner('BatchMatMul', { a, b }, { transposeA: true, transposeB: false }) as tf.TensorInfo;
-  }
-
-  /**
-   * Σ_t onehot(idsᵢ_t) ⊗ valuesᵢ_t: ids [n, k] (int32), values [n, k, R] -> [n, V, R], one batched
-   * matmul (what UnsortedSegmentSum with per-sample ids is; negative ids drop out, as in the kernel).
-   */
-  segmentSumByOneHot(ids: tf.TensorInfo, values: tf.TensorInfo, V: number): tf.TensorInfo {
-    // OneHot in int32, then a Cast: tfjs-wasm's OneHot writes int32 bits whatever dtype it is asked for.
-    const hotInt = this.callInner('OneHot', { indices: ids }, { depth: V, onValue: 1, offValue: 0, dtype: 'int32' }) as tf.TensorInfo;
-    let hot: tf.TensorInfo | null = null;
-    try {
-      hot = this.callInner('Cast', { x: hotInt }, { dtype: values.dtype }) as tf.TensorInfo;
-      return this.callInner('BatchMatMul', { a: hot, b: values }, { transposeA: true, transposeB: false }) as tf.TensorInfo;
-    } finally {
-      this.release(hotInt.dataId);
-      if (hot) this.release(hot.dataId);
-    }
   }
 
   /**
@@ -113,12 +67,8 @@ export class VmapBackend extends tf.KernelBackend {
     const x = inputs.x;
     const l = x ? this.recs.get(x.dataId)?.lazy : undefined;
     if (!this.ghost || !x || !l || !('kind' in l)) return null;
-    const perSample = l.shape.slice(1);
-    let shape: number[];
-    if (kernel === 'Identity' || (kernel === 'Cast' && attrs.dtype === 'float32')) shape = perSample;
-    else if (kernel === 'Reshape') shape = tf.util.inferFromImplicitShape((attrs.shape as number[]).slice(), tf.util.sizeFromShape(perSample));
-    else if (kernel === 'Transpose' && (attrs.perm as number[]).every((p, i) => p === i)) shape = perSample;
-    else return null;
+    const shape = viewShape(kernel, attrs, l.shape.slice(1));
+    if (!shape) return null;
     for (const o of lazyOperands(l)) this.inner.incRef(o.dataId);
     return this.adoptLazy({ ...l, shape: [this.n, ...shape] });
   }
@@ -137,17 +87,7 @@ export class VmapBackend extends tf.KernelBackend {
   batchSum(t: tf.TensorInfo): tf.TensorInfo {
     const r = this.recs.get(t.dataId);
     const shape = t.shape;
-    if (r?.lazy && !('kind' in r.lazy)) {
-      const [n, M, P] = r.lazy.shape as [number, number, number];
-      // aᵀ·b with an explicit transpose: tfjs-wasm's transposeA GEMM is ~2× slower than transpose + GEMM.
-      const aT = this.callInner('Transpose', { x: { ...r.lazy.a, shape: [n, M] } }, { perm: [1, 0] }) as tf.TensorInfo;
-      try {
-        const out = this.callInner('BatchMatMul', { a: aT, b: { ...r.lazy.b, shape: [n, P] } }, { transposeA: false, transposeB: false }) as tf.TensorInfo;
-        return { ...out, shape };
-      } finally {
-        this.release(aT.dataId);
-      }
-    }
+    if (r?.lazy && !('kind' in r.lazy)) return sumOuter(this, r.lazy, shape);
     const v = this.resolve(t);
     if (v.batched) return { ...(this.callInner('Sum', { x: v.info }, { axis: [0], keepDims: false }) as tf.TensorInfo), shape };
     const scale = { dataId: this.inner.write(new Float32Array([this.n]), [], 'float32'), shape: [], dtype: 'float32' as const };
@@ -258,19 +198,6 @@ export class VmapBackend extends tf.KernelBackend {
     return { info: { ...v.info }, batched: v.batched };
   }
 
-  /**
-   * The wasm backend's readSync copies the tensor out of the wasm heap into a fresh array; for per-sample
-   * gradients of a large model that is a big extra allocation per chunk. A view on the heap, used at
-   * once, avoids it. Returns null (use readSync) if the inner backend is not laid out like that.
-   */
-  heapView(info: tf.TensorInfo): Float32Array | null {
-    const be = this.inner as unknown as { wasm?: { HEAPU8?: Uint8Array }; dataIdMap?: { get(id: tf.DataId): { memoryOffset?: number } | undefined } };
-    const heap = be.wasm?.HEAPU8;
-    const offset = be.dataIdMap?.get(info.dataId)?.memoryOffset;
-    if (info.dtype !== 'float32' || !heap || typeof offset !== 'number') return null;
-    return new Float32Array(heap.buffer, heap.byteOffset + offset, tf.util.sizeFromShape(info.shape));
-  }
-
   /** One inner-backend reference to `t`'s data as `[n, ...shape]` (broadcasting an unbatched value);
    * the caller owns it. Used to hand results of `vmap` back as inner tensors. */
   exportBatched(t: tf.Tensor, n: number): tf.TensorInfo {
@@ -281,30 +208,6 @@ export class VmapBackend extends tf.KernelBackend {
     }
     const s = v.info.shape;
     return this.callInner('Tile', { x: { ...v.info, shape: [1, ...s] } }, { reps: [n, ...s.map(() => 1)] }) as tf.TensorInfo;
-  }
-
-  /**
-   * Runs an inner kernel; the caller owns one reference to each output. Some cpu kernels return
-   * engine-tracked Tensors (their `makeOutput`), which the current tidy scope would free under us:
-   * those are turned into plain TensorInfos holding a reference of our own.
-   */
-  callInner(kernel: string, inputs: tf.NamedTensorInfoMap, attrs: tf.NamedAttrMap): tf.TensorInfo | tf.TensorInfo[] {
-    const k = tf.getKernel(kernel, this.innerName);
-    if (!k) throw new BatchingRuleError(kernel, `vectorized: backend '${this.innerName}' has no kernel '${kernel}'`);
-    const out = k.kernelFunc({ inputs: READS_RANK.has(kernel) ? withRank(inputs) : inputs, backend: this.inner, attrs });
-    const detach = (o: tf.TensorInfo): tf.TensorInfo => {
-      if (!(o instanceof tf.Tensor)) return o;
-      this.inner.incRef(o.dataId);
-      o.dispose();
-      return { dataId: o.dataId, shape: o.shape, dtype: o.dtype };
-    };
-    return Array.isArray(out) ? out.map(detach) : detach(out);
-  }
-
-  /** Drops one reference to inner data; when that frees it, also forgets the engine's record of it
-   * (left behind when {@link callInner} detached an engine tensor). */
-  release(dataId: tf.DataId): void {
-    if (this.inner.disposeData(dataId)) engine().removeDataId(dataId, this.inner);
   }
 
   /** Number of live vmap data ids (each owns exactly one inner reference). */
@@ -359,24 +262,6 @@ export class VmapBackend extends tf.KernelBackend {
     } catch (e) {
       return Promise.reject(e);
     }
-  }
-
-  override memory(): { unreliable: boolean; reasons?: string[] } {
-    return { unreliable: true, reasons: [`vectorized backend over '${this.innerName}'`] };
-  }
-
-  override floatPrecision(): 16 | 32 {
-    return this.inner.floatPrecision();
-  }
-
-  override timerAvailable(): boolean {
-    return false;
-  }
-
-  override async time(f: () => void): Promise<tf.BackendTimingInfo> {
-    const t0 = performance.now();
-    f();
-    return { kernelMs: performance.now() - t0 };
   }
 
   override dispose(): void {

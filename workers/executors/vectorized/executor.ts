@@ -1,33 +1,25 @@
 /**
  * The vectorized executor: the user's unchanged single-sample model, run ONCE over a whole chunk on the
- * vmap backend, with per-sample gradients from a single `tf.grads`-style pass.
+ * vmap backend, with per-sample gradients from a single `tf.grads`-style pass. This file chooses the
+ * path for each op and falls back to the loop; the batched pass itself is pass.ts, the ghost-clipping
+ * passes ghost/passes.ts.
  */
 import * as tf from '@tensorflow/tfjs';
 import type { ModelDef } from '../../../src/model/define.js';
 import { LoopExecutor } from '../loop.js';
-import { checkedLoss, lossOf, namedParams } from '../loss.js';
+import { checkedLoss, namedParams } from '../loss.js';
 import type { ChunkJob, Executor } from '../types.js';
 import type { VmapBackend } from '../../../src/shared/batching/backend.js';
-import { disposeAbandonedTape, engine } from '../../../src/shared/batching/engine.js';
+import { disposeAbandonedTape } from '../../../src/shared/batching/engine.js';
 import { BatchingRuleError, warnOnce } from '../../../src/shared/batching/errors.js';
 import { BATCH_SUM, ensureVmapBackend } from '../../../src/shared/batching/register.js';
 import { sumBatchedGrads } from './sum-grads.js';
-import { exportedForm, exportedInfos, fromInfos } from './ghost/forms.js';
-import { ghostClippedSum } from './ghost/sum.js';
-import { coverageOf, parameterUses } from './ghost/coverage.js';
-import type { GhostCoverage, GhostForm } from '../../../src/shared/ghost-coverage.js';
-import type { Use } from './ghost/rules.js';
+import { coverageByGhostPass, ghostSum } from './ghost/passes.js';
+import type { GhostCoverage } from '../../../src/shared/ghost-coverage.js';
 import { sumGradsByLoop } from '../sum.js';
 import { allFinite } from '../../../src/shared/reduce.js';
-import { forBatch } from '../../../src/shared/random/scope.js';
 import { traced } from './replay.js';
-
-/**
- * Per model, the form ghost clipping gets each parameter's gradient in (see sumGhost). Module-wide,
- * as replay.ts's trace cache is: a replayed run returns only the exports, so an executor created
- * after the recording must still know how to read them.
- */
-const ghostLayout = new WeakMap<ModelDef, GhostForm[]>();
+import { exportedGrads, runBatched, valueAndGrads } from './pass.js';
 
 /** An identity whose gradient is the batch sum of the incoming (per-sample) gradient. */
 const batchSummed = () =>
@@ -97,7 +89,7 @@ export class VectorizedExecutor implements Executor {
   sumGrads(job: ChunkJob, losses: Float32Array, norms: Float32Array, row: Float64Array, clip?: number): number {
     if (!this.loopOnly.has(job.model)) {
       try {
-        const done = clip === undefined ? this.sumUnclipped(job, losses, norms, row) : job.ghost ? this.sumGhost(job, losses, norms, row, clip) : this.sumClipped(job, losses, norms, row, clip);
+        const done = clip === undefined ? this.sumUnclipped(job, losses, norms, row) : job.ghost ? ghostSum(this.backend(), job, losses, norms, row, clip) : this.sumClipped(job, losses, norms, row, clip);
         if (done) return -1;
       } catch {
         // Fall through to the reference path, which names a failing sample or falls back to the loop.
@@ -113,7 +105,7 @@ export class VectorizedExecutor implements Executor {
     const vm = this.backend();
     let infos: tf.TensorInfo[] = [];
     try {
-      infos = this.exportedGrads('sumClipped', vm, job, losses, (ps) => ps, (g) => vm.exportBatched(g, n));
+      infos = exportedGrads('sumClipped', vm, job, losses, (ps) => ps, (g) => vm.exportBatched(g, n));
       return sumBatchedGrads(vm, infos, model.layout.sizes, model.layout.offsets, n, losses, norms, row, clip);
     } finally {
       for (const i of infos) vm.release(i.dataId);
@@ -121,64 +113,12 @@ export class VectorizedExecutor implements Executor {
   }
 
   /**
-   * DP by ghost norms (ghost/): in ghost mode a dense layer's weight gradient stays lazy in its Gram
-   * form and an embedding's in its scatter form, so their operands are exported instead of n
-   * per-sample gradients. Which form each parameter comes out in is the model's, recorded per model
-   * for the replayed runs (which return the same infos).
-   */
-  private sumGhost(job: ChunkJob, losses: Float32Array, norms: Float32Array, row: Float64Array, clip: number): boolean {
-    const { model, n } = job;
-    const vm = this.backend();
-    let forms: GhostForm[] = [];
-    let infos: tf.TensorInfo[] = [];
-    vm.sumMode = vm.ghost = true;
-    try {
-      infos = this.exportedGrads('ghost', vm, job, losses, (ps) => ps, (g) => {
-        const l = vm.takeGhost(g);
-        forms.push(exportedForm(l));
-        return l ? exportedInfos(l) : [vm.exportBatched(g, n)];
-      });
-      if (forms.length > 0) ghostLayout.set(model, forms);
-      else forms = ghostLayout.get(model)!;
-    } finally {
-      vm.sumMode = vm.ghost = false;
-    }
-    try {
-      return ghostClippedSum(vm, fromInfos(infos, forms), model.layout.sizes, model.layout.offsets, n, losses, norms, row, clip);
-    } finally {
-      for (const i of infos) vm.release(i.dataId);
-    }
-  }
-
-  /**
    * Which ghost-norm rule each parameter gets and the form its gradient takes (the creation probe's
-   * question, answered on its chunk): one ghost pass whose forward tape names the kernels using
-   * each parameter (ghost/coverage.ts). A parameter used by a kernel without a rule is listed as
-   * missing; the coordinator then refuses `dp.clipping: 'ghost'` or falls back to per-sample.
+   * question, answered on its chunk; ghost/passes.ts). A parameter used by a kernel without a rule is
+   * listed as missing; the coordinator then refuses `dp.clipping: 'ghost'` or falls back to per-sample.
    */
   ghostCoverage(job: ChunkJob): GhostCoverage {
-    const vm = this.backend();
-    const forms: GhostForm[] = [];
-    const infos: tf.TensorInfo[] = [];
-    let uses: Use[][] = [];
-    const isKernel = (k: string) => tf.getKernel(k, vm.name) !== undefined;
-    vm.sumMode = vm.ghost = true;
-    try {
-      this.runBatched(vm, job, () =>
-        tf.tidy(() => {
-          const onForward = (ps: tf.Tensor[]) => (uses = parameterUses(engine().state.activeTape ?? [], ps, isKernel));
-          for (const g of this.valueAndGrads(vm, job, (ps) => ps, onForward).grads) {
-            const l = vm.takeGhost(g);
-            forms.push(exportedForm(l));
-            if (l) infos.push(...exportedInfos(l));
-          }
-        }),
-      );
-    } finally {
-      vm.sumMode = vm.ghost = false;
-      for (const i of infos) vm.release(i.dataId);
-    }
-    return coverageOf(job.model.layout.names, uses, forms);
+    return coverageByGhostPass(this.backend(), job);
   }
 
   /**
@@ -194,7 +134,7 @@ export class VectorizedExecutor implements Executor {
     vm.sumMode = true;
     let infos: tf.TensorInfo[];
     try {
-      infos = this.exportedGrads('sum', vm, job, losses, (ps) => ps.map((p) => sumGrad(p)), (g) => vm.exportValue(g).info);
+      infos = exportedGrads('sum', vm, job, losses, (ps) => ps.map((p) => sumGrad(p)), (g) => vm.exportValue(g).info);
     } finally {
       vm.sumMode = false;
     }
@@ -218,51 +158,6 @@ export class VectorizedExecutor implements Executor {
     }
   }
 
-  /**
-   * One traced batched pass of the chunk's loss and gradients (params passed through `wrap`): each
-   * sample's loss into `losses`, and each gradient handed out of the run by `exportOne` (the caller
-   * releases what it returns).
-   */
-  private exportedGrads(kind: 'sum' | 'sumClipped' | 'ghost', vm: VmapBackend, job: ChunkJob, losses: Float32Array, wrap: (ps: tf.Tensor[]) => tf.Tensor[], exportOne: (g: tf.Tensor) => tf.TensorInfo | tf.TensorInfo[]): tf.TensorInfo[] {
-    return traced(kind, vm, job, [losses], () => {
-      let out: tf.TensorInfo[] = [];
-      this.runBatched(vm, job, () =>
-        tf.tidy(() => {
-          const { value, grads } = this.valueAndGrads(vm, job, wrap);
-          vm.readInto(value, job.n, losses);
-          out = grads.flatMap(exportOne);
-        }),
-      );
-      return out;
-    });
-  }
-
-  /**
-   * Runs `fn` as the chunk's one batched pass: on the vmap backend, with each random op of the model
-   * drawing once per sample, stacked into one batched tensor (src/shared/random/scope.ts).
-   */
-  private runBatched<T>(vm: VmapBackend, job: ChunkJob, fn: () => T): T {
-    const { first, n } = job;
-    return vm.run(n, () => forBatch(first, n, (values, shape, dtype) => vm.upload(values, [n, ...shape], true, dtype), fn));
-  }
-
-  /**
-   * One `tf.valueAndGrads` of the per-sample loss over the whole chunk, params passed through `wrap`;
-   * `onForward` sees the parameters while the forward pass's tape is still recording.
-   */
-  private valueAndGrads(vm: VmapBackend, job: ChunkJob, wrap: (ps: tf.Tensor[]) => tf.Tensor[], onForward?: (ps: tf.Tensor[]) => void) {
-    const { model, n } = job;
-    const x = vm.upload(job.x, [n, ...model.inputShape], true);
-    const y = vm.upload(job.y!, [n, ...model.targetShape], true);
-    // The caller's parameter tensors go in as they are: to the vmap backend they are unbatched inner
-    // data, and their gradients come out batched, one row per sample (or summed, in sum mode).
-    return tf.valueAndGrads((...ps: tf.Tensor[]) => {
-      const loss = lossOf(model, wrap(ps), x, y);
-      onForward?.(ps);
-      return loss;
-    })(job.params);
-  }
-
   private forwardBatched(job: ChunkJob, out: Float32Array): void {
     traced('forward', this.backend(), job, [out], () => {
       this.runForward(job, out, () => undefined);
@@ -280,7 +175,7 @@ export class VectorizedExecutor implements Executor {
   private runForward(job: ChunkJob, out: Float32Array, then: (vm: VmapBackend, pred: tf.Tensor) => void): void {
     const { model, n } = job;
     const vm = this.backend();
-    this.runBatched(vm, job, () =>
+    runBatched(vm, job, () =>
       tf.tidy(() => {
         const x = vm.upload(job.x, [n, ...model.inputShape], true);
         const pred = model.forward(namedParams(model, job.params), x);
@@ -295,9 +190,9 @@ export class VectorizedExecutor implements Executor {
   private lossAndGradsBatched(job: ChunkJob, losses: Float32Array, grads: Float32Array[]): void {
     const vm = this.backend();
     traced('lossAndGrads', vm, job, [losses, ...grads], () => {
-      this.runBatched(vm, job, () =>
+      runBatched(vm, job, () =>
         tf.tidy(() => {
-          const { value, grads: g } = this.valueAndGrads(vm, job, (ps) => ps);
+          const { value, grads: g } = valueAndGrads(vm, job, (ps) => ps);
           vm.readInto(value, job.n, losses);
           g.forEach((gp, p) => vm.readInto(gp, job.n, grads[p]!));
         }),

@@ -4,6 +4,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import type { Ctx } from '../context.js';
+import { segmentSumByOneHot } from '../lazy.js';
 import { inputList, normAxis, type BVal } from '../values.js';
 import { BatchingRuleError } from '../errors.js';
 import { defrule, MAX_INNER_RANK, type RuleConfig } from './families.js';
@@ -149,7 +150,7 @@ export const shapeRules: RuleConfig[] = [
     // Ghost clipping: an embedding's per-sample gradient stays its ids and rows (ghost/scatter.ts).
     const lazy = ctx.lazyGhost({ kind: 'scatter', ids, values: xs, segments: numSegments, shape: [ctx.n, numSegments, ...rest] });
     if (lazy) return lazy;
-    const out = ctx.own(ctx.vm.segmentSumByOneHot(ids, xs, numSegments));
+    const out = ctx.own(segmentSumByOneHot(ctx.vm, ids, xs, numSegments));
     return ctx.batched(ctx.view(out, [ctx.n, numSegments, ...rest]));
   }),
 ];
