@@ -12,9 +12,9 @@ import { dirname, join } from 'node:path';
 import { errors } from '../errors.js';
 import type { Dataset } from './dataset.js';
 
-const PIXELS = 784;
-const CLASSES = 10;
-const TRAIN_FRACTION = 0.8;
+export const PIXELS = 784;
+export const CLASSES = 10;
+export const TRAIN_FRACTION = 0.8;
 
 /** Each split in output order: pixels `[N, 784]` and one-hot targets `[N, 10]`, ready to copy. */
 type Split = { x: Float32Array; y: Float32Array; count: number };
@@ -63,37 +63,58 @@ export function parseDigitFile(buf: Uint8Array): Float32Array {
   if (ok && (state === 1 || state === 3 || state === 4)) out[n++] = mant / scale;
   else if (state !== 0 || n > 0) ok = false; // a trailing '.' or ',' or an empty last element
   if (ok) return out.slice(0, n);
-  return Float32Array.from((JSON.parse(Buffer.from(buf).toString('utf8')) as { data: number[] }).data);
+  // A digit file is `{ "data": [...] }`; a sample's bytes read alone (mnist-rows.ts) are wrapped as `[...]`.
+  const parsed = JSON.parse(Buffer.from(buf).toString('utf8')) as { data: number[] } | number[];
+  return Float32Array.from(Array.isArray(parsed) ? parsed : parsed.data);
 }
+
+/**
+ * Which digit file (class) and which sample of it each row of a split is, given each class's sample
+ * count: in each class the first 80% (rounded down) are `train`, the rest `test`; rows go round-robin
+ * over the classes (0, 1, …, 9, 0, 1, …), skipping a class once its samples run out.
+ */
+export function splitOrder(lens: readonly number[], which: 'train' | 'test'): { cls: Uint8Array; sample: Uint32Array } {
+  const ranges = lens.map((len) => {
+    const cut = Math.floor(len * TRAIN_FRACTION);
+    return which === 'train' ? [0, cut] : [cut, len];
+  });
+  const count = ranges.reduce((n, [lo, hi]) => n + hi! - lo!, 0);
+  const cls = new Uint8Array(count);
+  const sample = new Uint32Array(count);
+  let i = 0;
+  for (let k = 0; i < count; k++) {
+    for (let d = 0; d < ranges.length; d++) {
+      const s = ranges[d]![0]! + k;
+      if (s >= ranges[d]![1]!) continue;
+      cls[i] = d;
+      sample[i++] = s;
+    }
+  }
+  return { cls, sample };
+}
+
+/** The `mnist` package's folder of digit files (`<d>.json`). */
+export const digitDir = (): string => join(dirname(createRequire(import.meta.url).resolve('mnist/package.json')), 'src', 'digits');
 
 /** Parses all ten files once per process (about 21 MB of JSON) and keeps both splits: later calls only copy. */
 function splits(): { train: Split; test: Split } {
   if (cache) return cache;
-  const dir = join(dirname(createRequire(import.meta.url).resolve('mnist/package.json')), 'src', 'digits');
+  const dir = digitDir();
   const perClass: Float32Array[] = [];
   for (let d = 0; d < CLASSES; d++) {
     const all = parseDigitFile(readFileSync(join(dir, `${d}.json`)));
     perClass.push(all.subarray(0, Math.floor(all.length / PIXELS) * PIXELS));
   }
+  const lens = perClass.map((a) => a.length / PIXELS);
   const build = (which: 'train' | 'test'): Split => {
-    // [first, end) sample range of each class that belongs to this split.
-    const ranges = perClass.map((a) => {
-      const len = a.length / PIXELS;
-      const cut = Math.floor(len * TRAIN_FRACTION);
-      return which === 'train' ? [0, cut] : [cut, len];
-    });
-    const count = ranges.reduce((n, [lo, hi]) => n + hi - lo, 0);
+    const { cls, sample } = splitOrder(lens, which);
+    const count = cls.length;
     const x = new Float32Array(count * PIXELS);
     const y = new Float32Array(count * CLASSES);
-    let i = 0;
-    for (let k = 0; i < count; k++) {
-      for (let d = 0; d < CLASSES; d++) {
-        const s = ranges[d][0] + k;
-        if (s >= ranges[d][1]) continue;
-        x.set(perClass[d].subarray(s * PIXELS, (s + 1) * PIXELS), i * PIXELS);
-        y[i * CLASSES + d] = 1;
-        i++;
-      }
+    for (let i = 0; i < count; i++) {
+      const d = cls[i]!;
+      x.set(perClass[d]!.subarray(sample[i]! * PIXELS, (sample[i]! + 1) * PIXELS), i * PIXELS);
+      y[i * CLASSES + d] = 1;
     }
     return { x, y, count };
   };

@@ -1,13 +1,14 @@
 /**
  * A job's training data as a {@link RowSource}, for a node of a multi-node run that should read only
- * the rows of its own chunks: `npy` and `csv` sources are read row by row from disk (npy-rows.ts,
- * csv-rows.ts); `mnist` (the `mnist` package's JSON fixture) and `jsonl` (whose shapes are those most
- * lines have, so every line is parsed to know them) are not row-addressable and load whole.
+ * the rows of its own chunks: `npy`, `csv` and the built-in `mnist` are read row by row from disk
+ * (npy-rows.ts, csv-rows.ts, mnist-rows.ts); `jsonl` (whose shapes are those most lines have, so every
+ * line is parsed to know them) loads whole.
  */
 import { sizeOf, type DataSource } from './dataset.js';
 import { openCsvRows } from './csv-rows.js';
 import { loadData } from './load.js';
 import { openNpyRows } from './npy-rows.js';
+import { openMnistRows } from './mnist-rows.js';
 import { arrayRows, type RowSource } from './rows.js';
 
 /** A row source with the shapes of one sample and a close for its files. */
@@ -23,6 +24,7 @@ export type OpenRows = RowSource & { inputShape: readonly number[]; targetShape:
 export async function openRows(source: DataSource, field = 'data'): Promise<OpenRows> {
   if (source?.format === 'npy') return openNpyRows(source, field);
   if (source?.format === 'csv') return openCsvRows(source, field);
+  if (source?.format === 'mnist') return openMnistRows(source, field);
   const d = await loadData(source, field);
   return { ...arrayRows(d.x, d.y, sizeOf(d.inputShape), sizeOf(d.targetShape)), inputShape: d.inputShape, targetShape: d.targetShape, close: () => undefined };
 }
