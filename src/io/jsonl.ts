@@ -9,7 +9,7 @@ import { errors, fmtValue } from '../errors.js';
 import { checkOneHot, type Dataset, type JsonlSource, makeDataset, oneHotEncode, requireFile } from './dataset.js';
 
 /** Shape of a nested array, read along its first elements; `flatten` then checks every element agrees. */
-function shapeOf(v: unknown): number[] {
+export function shapeOf(v: unknown): number[] {
   const shape: number[] = [];
   while (Array.isArray(v)) {
     shape.push(v.length);
@@ -19,7 +19,7 @@ function shapeOf(v: unknown): number[] {
 }
 
 /** Appends `v` (checked to have `shape`) to `out`; `at` is the element path so far, e.g. `x[2]`. */
-function flatten(v: unknown, shape: readonly number[], out: number[], at: string, fail: (msg: string) => never): void {
+export function flatten(v: unknown, shape: readonly number[], out: number[], at: string, fail: (msg: string) => never): void {
   if (shape.length === 0) {
     if (typeof v !== 'number' || !Number.isFinite(v)) fail(`${at}: expected a finite number, got ${fmtValue(v)}`);
     out.push(v as number);
@@ -31,7 +31,7 @@ function flatten(v: unknown, shape: readonly number[], out: number[], at: string
 }
 
 /** The shape most lines have; of equally common shapes, the one seen first. */
-function commonShape(shapes: number[][]): number[] {
+export function commonShape(shapes: number[][]): number[] {
   const counts = new Map<string, { shape: number[]; n: number }>();
   let best: { shape: number[]; n: number } | undefined;
   for (const shape of shapes) {
@@ -45,11 +45,26 @@ function commonShape(shapes: number[][]): number[] {
 }
 
 /** A thrower for errors on one line: `data.path: line 3: …`. */
-const failAt =
+export const failAt =
   (pathField: string, line: number) =>
   (msg: string): never => {
     throw errors.dataInvalid(pathField, `line ${line}: ${msg}`);
   };
+
+/** One line's `x` and `y` (with `oneHot`, a label written `[3]` unwrapped to 3); `fail` names the line. */
+export function parseSample(text: string, oneHot: boolean, fail: (msg: string) => never): { x: unknown; y: unknown } {
+  let obj: unknown;
+  try {
+    obj = JSON.parse(text);
+  } catch {
+    fail('not valid JSON');
+  }
+  if (typeof obj !== 'object' || obj === null || Array.isArray(obj)) fail(`expected an object {"x": ..., "y": ...}, got ${fmtValue(obj)}`);
+  const { x, y } = obj as { x?: unknown; y?: unknown };
+  if (x === undefined) fail('missing "x"');
+  if (y === undefined) fail('missing "y"');
+  return { x, y: oneHot && Array.isArray(y) && y.length === 1 ? y[0] : y };
+}
 
 /**
  * Loads a JSON-lines file. Blank lines are skipped; keys other than `x` and `y` are ignored so
@@ -69,19 +84,7 @@ export async function loadJsonl(source: JsonlSource, field = 'data'): Promise<Da
   const samples: { line: number; x: unknown; y: unknown }[] = [];
   for (let n = 0; n < lines.length; n++) {
     if (lines[n].trim() === '') continue;
-    const fail = failAt(pathField, n + 1);
-    let obj: unknown;
-    try {
-      obj = JSON.parse(lines[n]);
-    } catch {
-      fail('not valid JSON');
-    }
-    if (typeof obj !== 'object' || obj === null || Array.isArray(obj)) fail(`expected an object {"x": ..., "y": ...}, got ${fmtValue(obj)}`);
-    const { x, y } = obj as { x?: unknown; y?: unknown };
-    if (x === undefined) fail('missing "x"');
-    if (y === undefined) fail('missing "y"');
-    // A one-hot label may be written as 3 or [3]; unwrap the latter.
-    samples.push({ line: n + 1, x, y: oneHot !== undefined && Array.isArray(y) && y.length === 1 ? y[0] : y });
+    samples.push({ line: n + 1, ...parseSample(lines[n], oneHot !== undefined, failAt(pathField, n + 1)) });
   }
   if (samples.length === 0) throw errors.dataInvalid(pathField, `no samples in ${source.path}`);
   const inputShape = commonShape(samples.map((s) => shapeOf(s.x)));

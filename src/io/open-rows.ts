@@ -1,14 +1,14 @@
 /**
  * A job's training data as a {@link RowSource}, for a node of a multi-node run that should read only
- * the rows of its own chunks: `npy`, `csv` and the built-in `mnist` are read row by row from disk
- * (npy-rows.ts, csv-rows.ts, mnist-rows.ts); `jsonl` (whose shapes are those most lines have, so every
- * line is parsed to know them) loads whole.
+ * the rows of its own chunks: every source is read row by row from disk after at most one scan for
+ * the rows' offsets (npy-rows.ts, csv-rows.ts, mnist-rows.ts, jsonl-rows.ts).
  */
 import { sizeOf, type DataSource } from './dataset.js';
 import { openCsvRows } from './csv-rows.js';
 import { loadData } from './load.js';
 import { openNpyRows } from './npy-rows.js';
 import { openMnistRows } from './mnist-rows.js';
+import { openJsonlRows } from './jsonl-rows.js';
 import { arrayRows, type RowSource } from './rows.js';
 
 /** A row source with the shapes of one sample and a close for its files. */
@@ -25,6 +25,7 @@ export async function openRows(source: DataSource, field = 'data'): Promise<Open
   if (source?.format === 'npy') return openNpyRows(source, field);
   if (source?.format === 'csv') return openCsvRows(source, field);
   if (source?.format === 'mnist') return openMnistRows(source, field);
+  if (source?.format === 'jsonl') return openJsonlRows(source, field);
   const d = await loadData(source, field);
   return { ...arrayRows(d.x, d.y, sizeOf(d.inputShape), sizeOf(d.targetShape)), inputShape: d.inputShape, targetShape: d.targetShape, close: () => undefined };
 }

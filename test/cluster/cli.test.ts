@@ -60,7 +60,7 @@ describe('cli: gradpool train on several nodes', function () {
     });
   }
 
-  it('npy and csv jobs on 2 nodes (each reading its own rows from disk) end with the single-node run\'s final weights, bit for bit', async () => {
+  it('npy, csv and jsonl jobs on 2 nodes (each reading its own rows from disk) end with the single-node run\'s final weights, bit for bit', async () => {
     const digits = await loadMnist({ split: 'train', limit: 288 });
     const labels = Array.from({ length: 288 }, (_, i) => digits.y.subarray(i * 10, i * 10 + 10).indexOf(1));
     const header = [...Array.from({ length: 784 }, (_, k) => `p${k}`), 'label'].join(',');
@@ -74,6 +74,10 @@ describe('cli: gradpool train on several nodes', function () {
       csv: (dir: string) => {
         writeFileSync(join(dir, 'd.csv'), [header, ...lines].join('\n') + '\n');
         return { format: 'csv', path: join(dir, 'd.csv'), x: 'p0:p783', y: 'label', oneHot: 10 };
+      },
+      jsonl: (dir: string) => {
+        writeFileSync(join(dir, 'd.jsonl'), labels.map((l, i) => JSON.stringify({ x: Array.from(digits.x.subarray(i * 784, (i + 1) * 784)), y: l })).join('\n') + '\n');
+        return { format: 'jsonl', path: join(dir, 'd.jsonl'), oneHot: 10 };
       },
     };
     for (const [format, write] of Object.entries(sources)) {
