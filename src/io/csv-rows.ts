@@ -6,12 +6,12 @@
  * loader's column selection and strict cells (csv.ts), so a row reads the same float32 bits either way.
  * A row's number in messages is the file line it starts on, the header being line 1.
  */
-import { closeSync, openSync, readSync } from 'node:fs';
+import { readSync } from 'node:fs';
 import { parse } from 'csv-parse/sync';
 import { errors } from '../errors.js';
 import { cellValue, selectColumns } from './csv.js';
-import { checkOneHot, type CsvSource, oneHotEncode, requireFile } from './dataset.js';
-import type { RowSource } from './rows.js';
+import { type CsvSource, oneHotEncode } from './dataset.js';
+import { singleFileRows, type FileRows } from './rows.js';
 
 const CHUNK = 1 << 20;
 const NL = 0x0a;
@@ -73,13 +73,8 @@ function scan(fd: number): Records {
  * await pool.fit(rows, { optimizer: adam(), batchSize: 16 });
  * rows.close();
  */
-export function openCsvRows(source: CsvSource, field = 'data'): RowSource & { inputShape: number[]; targetShape: number[]; readonly stats: { rows: number; bytes: number }; close(): void } {
-  const oneHot = checkOneHot(field, source.oneHot);
-  const path = `${field}.path`;
-  requireFile(path, source.path);
-  const fd = openSync(source.path, 'r');
-  const close = () => closeSync(fd);
-  try {
+export function openCsvRows(source: CsvSource, field = 'data'): FileRows {
+  return singleFileRows(field, source, (fd, path, oneHot) => {
     const rec = scan(fd);
     const delimiter = source.delimiter ?? ',';
     const text = (r: number) => {
@@ -103,36 +98,25 @@ export function openCsvRows(source: CsvSource, field = 'data'): RowSource & { in
     if (oneHot !== undefined && yi.length !== 1) throw errors.invalidOption(`${field}.y`, 'a single column of class indices (oneHot is set)', yi.map((i) => header[i]));
     const count = rec.starts.length - 1;
     if (count === 0) throw errors.dataInvalid(path, `no data rows in ${source.path}`);
-    const stats = { rows: 0, bytes: 0 };
     const ySize = oneHot ?? yi.length;
     return {
       count,
-      inputSize: xi.length,
-      targetSize: ySize,
       inputShape: [xi.length],
       targetShape: [ySize],
-      stats,
-      read(rows, xo, yo) {
-        for (let j = 0; j < rows.length; j++) {
-          const r = rows[j]! + 1;
-          const buf = text(r);
-          const cells = record(r, buf);
-          const line = rec.lines[r]!;
-          if (cells.length !== header.length) throw errors.dataInvalid(path, `row ${line}: ${cells.length} fields, the header has ${header.length}`);
-          for (let k = 0; k < xi.length; k++) xo[j * xi.length + k] = cellValue(path, cells[xi[k]!]!, line, header[xi[k]!]!);
-          if (oneHot === undefined) for (let k = 0; k < yi.length; k++) yo[j * yi.length + k] = cellValue(path, cells[yi[k]!]!, line, header[yi[k]!]!);
-          else {
-            const label = cellValue(path, cells[yi[0]!]!, line, header[yi[0]!]!);
-            yo.set(oneHotEncode(path, [label], oneHot, () => `row ${line} column ${JSON.stringify(header[yi[0]!])}`), j * oneHot);
-          }
-          stats.rows++;
-          stats.bytes += buf.length;
+      readRow(row, j, xo, yo) {
+        const r = row + 1;
+        const buf = text(r);
+        const cells = record(r, buf);
+        const line = rec.lines[r]!;
+        if (cells.length !== header.length) throw errors.dataInvalid(path, `row ${line}: ${cells.length} fields, the header has ${header.length}`);
+        for (let k = 0; k < xi.length; k++) xo[j * xi.length + k] = cellValue(path, cells[xi[k]!]!, line, header[xi[k]!]!);
+        if (oneHot === undefined) for (let k = 0; k < yi.length; k++) yo[j * yi.length + k] = cellValue(path, cells[yi[k]!]!, line, header[yi[k]!]!);
+        else {
+          const label = cellValue(path, cells[yi[0]!]!, line, header[yi[0]!]!);
+          yo.set(oneHotEncode(path, [label], oneHot, () => `row ${line} column ${JSON.stringify(header[yi[0]!])}`), j * oneHot);
         }
+        return buf.length;
       },
-      close,
     };
-  } catch (e) {
-    close();
-    throw e;
-  }
+  });
 }

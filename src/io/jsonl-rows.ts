@@ -6,11 +6,11 @@
  * so it has the loader's float32 bits. A line that does not fit the shapes is found when it is read
  * (the whole-file loader finds it at the start): the run stops there, naming the line and element.
  */
-import { closeSync, openSync, readSync } from 'node:fs';
+import { readSync } from 'node:fs';
 import { errors } from '../errors.js';
-import { checkOneHot, type JsonlSource, oneHotEncode, requireFile } from './dataset.js';
+import { type JsonlSource, oneHotEncode } from './dataset.js';
 import { commonShape, failAt, flatten, parseSample, shapeOf } from './jsonl.js';
-import type { RowSource } from './rows.js';
+import { singleFileRows, type FileRows } from './rows.js';
 
 const CHUNK = 1 << 20;
 const NL = 0x0a;
@@ -63,52 +63,35 @@ function scan(fd: number, path: string, oneHot: boolean) {
  * await pool.fit(rows, { optimizer: adam(), batchSize: 16 });
  * rows.close();
  */
-export function openJsonlRows(source: JsonlSource, field = 'data'): RowSource & { inputShape: number[]; targetShape: number[]; readonly stats: { rows: number; bytes: number }; close(): void } {
-  const oneHot = checkOneHot(field, source.oneHot);
-  const path = `${field}.path`;
-  requireFile(path, source.path);
-  const fd = openSync(source.path, 'r');
-  const close = () => closeSync(fd);
-  try {
+export function openJsonlRows(source: JsonlSource, field = 'data'): FileRows {
+  return singleFileRows(field, source, (fd, path, oneHot) => {
     const rec = scan(fd, path, oneHot !== undefined);
     if (rec.starts.length === 0) throw errors.dataInvalid(path, `no samples in ${source.path}`);
     const inputShape = commonShape(rec.xShapes);
     const yShape = oneHot === undefined ? commonShape(rec.yShapes) : [];
     const inputSize = inputShape.reduce((a, b) => a * b, 1);
     const targetSize = oneHot ?? yShape.reduce((a, b) => a * b, 1);
-    const stats = { rows: 0, bytes: 0 };
     return {
       count: rec.starts.length,
-      inputSize,
-      targetSize,
       inputShape,
       targetShape: oneHot === undefined ? yShape : [oneHot],
-      stats,
-      read(rows, xo, yo) {
-        for (let j = 0; j < rows.length; j++) {
-          const r = rows[j]!;
-          const line = rec.lines[r]!;
-          const bytes = Buffer.alloc(rec.ends[r]! - rec.starts[r]!);
-          readSync(fd, bytes, 0, bytes.length, rec.starts[r]!);
-          let text = bytes.toString('utf8');
-          if (line === 1) text = text.replace(/^\uFEFF/, '');
-          const fail = failAt(path, line);
-          const { x, y } = parseSample(text, oneHot !== undefined, fail);
-          const xs: number[] = [];
-          const ys: number[] = [];
-          flatten(x, inputShape, xs, 'x', fail);
-          flatten(y, yShape, ys, 'y', fail);
-          xo.set(xs, j * inputSize);
-          if (oneHot === undefined) yo.set(ys, j * targetSize);
-          else yo.set(oneHotEncode(path, ys, oneHot, () => `line ${line}: y`), j * targetSize);
-          stats.rows++;
-          stats.bytes += bytes.length;
-        }
+      readRow(r, j, xo, yo) {
+        const line = rec.lines[r]!;
+        const bytes = Buffer.alloc(rec.ends[r]! - rec.starts[r]!);
+        readSync(fd, bytes, 0, bytes.length, rec.starts[r]!);
+        let text = bytes.toString('utf8');
+        if (line === 1) text = text.replace(/^\uFEFF/, '');
+        const fail = failAt(path, line);
+        const { x, y } = parseSample(text, oneHot !== undefined, fail);
+        const xs: number[] = [];
+        const ys: number[] = [];
+        flatten(x, inputShape, xs, 'x', fail);
+        flatten(y, yShape, ys, 'y', fail);
+        xo.set(xs, j * inputSize);
+        if (oneHot === undefined) yo.set(ys, j * targetSize);
+        else yo.set(oneHotEncode(path, ys, oneHot, () => `line ${line}: y`), j * targetSize);
+        return bytes.length;
       },
-      close,
     };
-  } catch (e) {
-    close();
-    throw e;
-  }
+  });
 }

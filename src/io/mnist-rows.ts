@@ -9,7 +9,7 @@ import { closeSync, openSync, readSync } from 'node:fs';
 import { join } from 'node:path';
 import { errors } from '../errors.js';
 import { CLASSES, digitDir, parseDigitFile, PIXELS, splitOrder, type MnistOptions } from './mnist.js';
-import type { RowSource } from './rows.js';
+import { fileRows, type FileRows } from './rows.js';
 
 const CHUNK = 1 << 20;
 const [OPEN, CLOSE, COMMA] = [0x5b, 0x5d, 0x2c];
@@ -50,32 +50,26 @@ function scan(fd: number, file: string): { starts: number[]; ends: number[] } {
  * rows.read(Uint32Array.of(5), x, y); // sample 5 of the train split, as loadMnist gives it
  * rows.close();
  */
-export function openMnistRows(options: MnistOptions, field = 'data'): RowSource & { inputShape: number[]; targetShape: number[]; readonly stats: { rows: number; bytes: number }; close(): void } {
+export function openMnistRows(options: MnistOptions, field = 'data'): FileRows {
   const { split, limit } = options ?? ({} as MnistOptions);
   if (split !== 'train' && split !== 'test') throw errors.invalidOption(`${field}.split`, '"train" or "test"', split);
   if (limit !== undefined && (typeof limit !== 'number' || !Number.isInteger(limit) || limit < 1)) throw errors.invalidOption(`${field}.limit`, 'a positive integer', limit);
   const files = Array.from({ length: CLASSES }, (_, d) => join(digitDir(), `${d}.json`));
   const fds: number[] = [];
-  const close = () => fds.forEach((fd) => closeSync(fd));
-  try {
-    const samples = files.map((file) => {
-      const fd = openSync(file, 'r');
-      fds.push(fd);
-      return scan(fd, file);
-    });
-    const order = splitOrder(samples.map((s) => s.starts.length), split);
-    const count = Math.min(limit ?? order.cls.length, order.cls.length);
-    const stats = { rows: 0, bytes: 0 };
-    return {
-      count,
-      inputSize: PIXELS,
-      targetSize: CLASSES,
-      inputShape: [PIXELS],
-      targetShape: [CLASSES],
-      stats,
-      read(rows, xo, yo) {
-        for (let j = 0; j < rows.length; j++) {
-          const r = rows[j]!;
+  return fileRows(
+    () => fds.forEach((fd) => closeSync(fd)),
+    () => {
+      const samples = files.map((file) => {
+        const fd = openSync(file, 'r');
+        fds.push(fd);
+        return scan(fd, file);
+      });
+      const order = splitOrder(samples.map((s) => s.starts.length), split);
+      return {
+        count: Math.min(limit ?? order.cls.length, order.cls.length),
+        inputShape: [PIXELS],
+        targetShape: [CLASSES],
+        readRow(r, j, xo, yo) {
           const d = order.cls[r]!;
           const s = order.sample[r]!;
           const { starts, ends } = samples[d]!;
@@ -89,14 +83,9 @@ export function openMnistRows(options: MnistOptions, field = 'data'): RowSource 
           xo.set(values, j * PIXELS);
           yo.fill(0, j * CLASSES, (j + 1) * CLASSES);
           yo[j * CLASSES + d] = 1;
-          stats.rows++;
-          stats.bytes += buf.length - 2;
-        }
-      },
-      close,
-    };
-  } catch (e) {
-    close();
-    throw e;
-  }
+          return buf.length - 2;
+        },
+      };
+    },
+  );
 }

@@ -4,7 +4,9 @@
  * (docs/multi-node.md). In-memory arrays are one ({@link arrayRows}); the CLI's `npy` and `csv`
  * sources are others, reading from disk (npy-rows.ts, csv-rows.ts).
  */
+import { closeSync, openSync } from 'node:fs';
 import { errors } from '../errors.js';
+import { checkOneHot, requireFile } from './dataset.js';
 import { gatherRows } from '../train/sampler.js';
 
 /**
@@ -56,4 +58,58 @@ export function checkRowSource(field: string, d: RowSource, model: { inputSize: 
   if (!Number.isSafeInteger(d.count) || d.count < 1) throw errors.invalidOption(`${field}.count`, 'a positive integer (the samples in the dataset)', d.count);
   if (d.inputSize !== model.inputSize) throw errors.invalidOption(`${field}.inputSize`, `${model.inputSize} (the model's input values per sample)`, d.inputSize);
   if (d.targetSize !== model.targetSize) throw errors.invalidOption(`${field}.targetSize`, `${model.targetSize} (the model's target values per sample)`, d.targetSize);
+}
+
+/** A row source read from files: its sample shapes, what it has read so far, and a close for its files. */
+export type FileRows = RowSource & { inputShape: number[]; targetShape: number[]; readonly stats: { rows: number; bytes: number }; close(): void };
+
+/** What a file-backed reader provides: its sizes and one row's read (returning the bytes it read). */
+export interface RowReader {
+  count: number;
+  inputShape: number[];
+  targetShape: number[];
+  /** Copies dataset row `r` into slot `j` of `x` and `y`; returns the bytes read from disk. */
+  readRow(r: number, j: number, x: Float32Array, y: Float32Array): number;
+}
+
+/**
+ * A {@link FileRows} over open files: `build` scans them and returns the reader; if it throws, the
+ * files are closed before the error propagates (csv-rows.ts, jsonl-rows.ts, mnist-rows.ts).
+ */
+export function fileRows(close: () => void, build: () => RowReader): FileRows {
+  try {
+    const b = build();
+    const stats = { rows: 0, bytes: 0 };
+    const size = (shape: number[]) => shape.reduce((a, v) => a * v, 1);
+    return {
+      count: b.count,
+      inputSize: size(b.inputShape),
+      targetSize: size(b.targetShape),
+      inputShape: b.inputShape,
+      targetShape: b.targetShape,
+      stats,
+      read(rows, x, y) {
+        for (let j = 0; j < rows.length; j++) {
+          stats.bytes += b.readRow(rows[j]!, j, x, y);
+          stats.rows++;
+        }
+      },
+      close,
+    };
+  } catch (e) {
+    close();
+    throw e;
+  }
+}
+
+/** {@link fileRows} over one data file (`source.path`, checked to exist, named `${field}.path`), with its `oneHot` checked. */
+export function singleFileRows(field: string, source: { path: string; oneHot?: number }, build: (fd: number, path: string, oneHot: number | undefined) => RowReader): FileRows {
+  const oneHot = checkOneHot(field, source.oneHot);
+  const path = `${field}.path`;
+  requireFile(path, source.path);
+  const fd = openSync(source.path, 'r');
+  return fileRows(
+    () => closeSync(fd),
+    () => build(fd, path, oneHot),
+  );
 }
