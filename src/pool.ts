@@ -13,7 +13,7 @@ import type { ExecutorName, LoadSpec, RuntimeSpec } from './shared/protocol.js';
 import { fit, type FitData, type FitOptions, type History, type Trainer } from './train/fit.js';
 import type { Metric } from './train/metrics.js';
 import { trainStep, type StepOptions, type StepResult } from './train/step.js';
-import { Accumulator, type AccumulateOptions, type AccumulatorLabels } from './train/accumulate.js';
+import { Accumulator, type AccumulateOptions } from './train/accumulate.js';
 import { meanGradient, type GradientOptions } from './train/gradient.js';
 import { EnsembleCore } from './ensemble/core.js';
 import { stackedInit } from './ensemble/params.js';
@@ -220,9 +220,9 @@ export class GradPool<N extends string = string> extends PoolBase implements Tra
    * const { loss, step } = await acc.step();
    * ```
    */
-  accumulate(options: AccumulateOptions, /** How errors name its calls; for `fit`, whose accumulators speak as its steps. */ labels?: AccumulatorLabels): Accumulator {
+  accumulate(options: AccumulateOptions): Accumulator {
     if (this.cluster) throw errors.invalidOption('cluster', 'a single-node pool for accumulate (virtual batches do not run across nodes)', raw('a multi-node pool'));
-    return new Accumulator(this.core, options, labels);
+    return new Accumulator(this.core, options);
   }
 
   /** Trains over a dataset for some epochs, like tfjs's `model.fit`. See {@link FitOptions}. */

@@ -8,13 +8,13 @@
 import { errors } from '../errors.js';
 import { readBatch, type BatchInput } from '../input.js';
 import type { ModelDef } from '../model/define.js';
-import { AS_FIT_STEP, type AccumulateOptions, type Accumulator, type AccumulatorLabels } from './accumulate.js';
+import { AS_FIT_STEP, ERRORS_AS, type AccumulateOptions, type Accumulator } from './accumulate.js';
 import type { RowSource } from '../io/rows.js';
 import type { StepOptions, StepResult } from './step.js';
 
 /** What a pool needs to run a logical batch in physical batches ({@link GradPool} is one). */
 export interface Accumulating {
-  accumulate(options: AccumulateOptions, labels?: AccumulatorLabels): Accumulator;
+  accumulate(options: AccumulateOptions): Accumulator;
   chunkSizeFor(batch: number): number;
   inputBuffer(batch: number): Float32Array;
   targetBuffer(batch: number): Float32Array;
@@ -57,7 +57,7 @@ export function givenBatch(x: BatchInput, y: BatchInput, m: ModelDef): LogicalBa
 export async function physicalStep(pool: Accumulating, batch: LogicalBatch, o: StepOptions, physicalBatchSize: number): Promise<StepResult> {
   const { signal, ...step } = o;
   const call = signal ? { signal } : {};
-  const acc = pool.accumulate({ ...step, chunkSize: pool.chunkSizeFor(batch.size) }, AS_FIT_STEP);
+  const acc = pool.accumulate({ ...step, chunkSize: pool.chunkSizeFor(batch.size), [ERRORS_AS]: AS_FIT_STEP });
   try {
     // Each add is awaited before the next physical batch is gathered: they share the input buffers.
     for (let lo = 0; lo < batch.size; lo += physicalBatchSize) {

@@ -30,6 +30,8 @@ export interface AccumulateOptions extends Omit<StepOptions, 'signal'> {
    * a multiple of it.
    */
   chunkSize?: number;
+  /** How its calls name themselves in errors: set only by `fit` (the key is not exported from the package). */
+  [ERRORS_AS]?: AccumulatorLabels;
 }
 
 /** Where an accumulator stands, as `add` returns it. */
@@ -39,6 +41,12 @@ export interface AccumulatorProgress {
   /** Samples added so far (the logical batch's size once every physical batch is in). */
   samples: number;
 }
+
+/**
+ * The options key under which `fit` makes its accumulators' errors read as its steps'. A symbol, so
+ * it is no option a user can spell, nor one that option validation (string keys) sees.
+ */
+export const ERRORS_AS = Symbol('accumulator errors as');
 
 /** How an accumulator's calls name themselves in errors (fit's accumulators speak as its steps). */
 export interface AccumulatorLabels {
@@ -86,12 +94,12 @@ export class Accumulator {
   private added = 0;
   private batches = 0;
   private ended: 'stepped' | 'discarded' | null = null;
+  private readonly labels: AccumulatorLabels;
 
   /** Use `pool.accumulate()`. Validates everything a step would, before anything is open. */
   constructor(
     private readonly core: PoolCore,
     private readonly o: AccumulateOptions,
-    private readonly labels: AccumulatorLabels = PUBLIC,
   ) {
     checkOptionsObject(o, KNOWN, 'an object with an optimizer');
     const { chunkSize, ...step } = o;
@@ -100,6 +108,7 @@ export class Accumulator {
     core.assertOpen('accumulate');
     core.assertNoAccumulator('accumulate');
     this.chunkSize = chunkSize;
+    this.labels = o[ERRORS_AS] ?? PUBLIC;
     this.clip = stepClip(core, o.dp);
     const sum = sums.get(core) ?? new Float64Array(core.stored);
     sums.set(core, sum.fill(0));
