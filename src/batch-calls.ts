@@ -14,7 +14,7 @@ import { accuracy, METRICS, type Metric } from './train/metrics.js';
 import { checkOptionsObject } from './validate.js';
 
 /** A fresh copy of a shared-memory view, or the view itself with `copy: false`. */
-export const take = (view: Float32Array, o: OutputOptions): Float32Array => (o.copy === false ? view : view.slice());
+const take = (view: Float32Array, o: OutputOptions): Float32Array => (o.copy === false ? view : view.slice());
 
 const lead = (members: number | null): number[] => (members === null ? [] : [members]);
 

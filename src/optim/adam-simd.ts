@@ -13,24 +13,20 @@
  * The module owns one 64 KiB page holding one block of p, g, m and v (4096 floats each); the wrapper
  * copies each block in and out (typed-array copies, ~10 µs a block).
  */
-import { code, F32T, HEADER, I32T, name, section, simd, uleb, V128T, vec, WASM_API } from '../shared/wasm-encode.js';
+import {
+  ADD, BLOCK as BLOCK_OP, BR, BR_IF, code, END, EQ, F32_ADD as FADD, F32_DIV as FDIV, F32_MUL as FMUL, F32_SPLAT as SPLAT, F32_SQRT as SQRT,
+  F32T, get, HEADER, I32, I32T, LOOP, loadAt, name, section, set, SHL, storeAt, V128T, vec, VOID, WASM_API,
+} from '../shared/wasm-encode.js';
 
 /** Elements per call: four arrays of BLOCK floats fill the module's one page. */
 const BLOCK = 4096;
 const [P_OFF, G_OFF, M_OFF, V_OFF] = [0, 1, 2, 3].map((k) => k * BLOCK * 4) as [number, number, number, number];
 
-const [GET, SET, I32, ADD, SHL, EQ] = [0x20, 0x21, 0x41, 0x6a, 0x74, 0x46];
-const [BLOCK_OP, LOOP, BR, BR_IF, END, VOID] = [0x02, 0x03, 0x0c, 0x0d, 0x0b, 0x40];
-const loadAt = (off: number) => simd(0x00, 0, ...uleb(off));
-const storeAt = (off: number) => simd(0x0b, 0, ...uleb(off));
-const [SPLAT, SQRT, FADD, FMUL, FDIV] = [simd(0x13), simd(0xe3), simd(0xe4), simd(0xe6), simd(0xe7)];
 
 // adam(n, b1, 1-b1, b2, 1-b2, c1, c2, eps, -lr, decay): n a multiple of 4.
 // Locals: 10 k (byte offset), 11 end; v128 12-20 the nine splats, 21 g, 22 m, 23 v.
 const [N, K, ENDL, G, MI, VI] = [0, 10, 11, 21, 22, 23];
 const [B1, OMB1, B2, OMB2, C1, C2, EPS, NLR, DEC] = [12, 13, 14, 15, 16, 17, 18, 19, 20];
-const get = (l: number) => [GET, l];
-const set = (l: number) => [SET, l];
 const body = [
   ...get(N), I32, 2, SHL, ...set(ENDL),
   ...[B1, OMB1, B2, OMB2, C1, C2, EPS, NLR, DEC].flatMap((local, i) => [...get(i + 1), ...SPLAT, ...set(local)]),

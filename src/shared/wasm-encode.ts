@@ -24,6 +24,17 @@ export const simd = (op: number, ...imm: number[]) => [0xfd, ...uleb(op), ...imm
 export const code = (locals: number[], body: number[]) => [...uleb(locals.length + body.length), ...locals, ...body];
 /** A name (import, export). */
 export const name = (str: string) => [...uleb(str.length), ...[...str].map((c) => c.charCodeAt(0))];
+/** Core opcodes used by the kernels: locals, i32 arithmetic and comparisons, structured control flow. */
+export const [GET, SET, I32, ADD, SHL, EQ, EQZ, SUB] = [0x20, 0x21, 0x41, 0x6a, 0x74, 0x46, 0x45, 0x6b];
+export const [BLOCK, LOOP, BR, BR_IF, END, VOID] = [0x02, 0x03, 0x0c, 0x0d, 0x0b, 0x40];
+export const get = (local: number) => [GET, local];
+export const set = (local: number) => [SET, local];
+/** v128.load / v128.store at a constant byte offset from the address on the stack. */
+export const loadAt = (off: number) => simd(0x00, 0, ...uleb(off));
+export const storeAt = (off: number) => simd(0x0b, 0, ...uleb(off));
+/** f32x4 arithmetic. */
+export const [F32_SPLAT, F32_SQRT, F32_ADD, F32_MUL, F32_DIV] = [simd(0x13), simd(0xe3), simd(0xe4), simd(0xe6), simd(0xe7)];
+
 /** The module header: "\0asm", version 1. */
 export const HEADER = [0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00];
 

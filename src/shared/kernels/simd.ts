@@ -16,22 +16,21 @@
  * -Infinity, so NaN never wins and an all -Infinity/NaN window passes nothing.
  */
 import type * as tf from '@tensorflow/tfjs';
-import { code, HEADER, I32T, name, section, simd, uleb, V128T, vec, WASM_API } from '../wasm-encode.js';
+import {
+  ADD, BLOCK, BR, BR_IF, code, END, EQ, EQZ, F32_ADD, F32_MUL, F32_SPLAT, get, HEADER, I32, I32T, LOOP, loadAt, name, section, set, SHL, simd, storeAt, SUB,
+  uleb, V128T, vec, VOID, WASM_API,
+} from '../wasm-encode.js';
 
 // Opcodes used (core, then 0xfd-prefixed SIMD).
-const [GET, SET, I32, ADD, SHL, EQ, EQZ, SUB] = [0x20, 0x21, 0x41, 0x6a, 0x74, 0x46, 0x45, 0x6b];
-const [BLOCK, LOOP, BR, BR_IF, END, VOID] = [0x02, 0x03, 0x0c, 0x0d, 0x0b, 0x40];
 const LOAD = simd(0x00, 0, 0);
 const STORE = simd(0x0b, 0, 0);
 const vconst = (bytes: number[]) => simd(0x0c, ...bytes);
 const splatF = (v: number) => vconst([...new Uint8Array(new Float32Array([v, v, v, v]).buffer)]);
 const splatI = (v: number) => vconst([...new Uint8Array(new Int32Array([v, v, v, v]).buffer)]);
-const [BITSELECT, AND, F32_GT, I32_EQ, F32_ADD] = [simd(0x52), simd(0x4e), simd(0x44), simd(0x37), simd(0xe4)];
+const [BITSELECT, AND, F32_GT, I32_EQ] = [simd(0x52), simd(0x4e), simd(0x44), simd(0x37)];
 
 // Parameters 0-5 as documented; locals: 6 cb (channel bytes), 7 k (channel byte offset), 8 best, 9 idx, 10 gt, 11 v.
 const [X, G, D, WIN, CH, ROW, CB, K, BEST, IDX, GT, V] = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11];
-const get = (l: number) => [GET, l];
-const set = (l: number) => [SET, l];
 /** Byte offset of window position t (0: top-left, 1: top-right, 2, 3: the row below). */
 const at = (base: number, t: number) => [...get(base), ...get(K), ADD, ...(t & 1 ? [...get(CB), ADD] : []), ...(t & 2 ? [...get(ROW), ADD] : [])];
 
@@ -98,7 +97,6 @@ const sumBody = [
 // Locals: 6 pb (row bytes), 7 q, 8 lastq, 9 av.
 const [A, BV, OPTR, COLS, PB, Q, LASTQ, AV] = [0, 1, 2, 4, 6, 7, 8, 9];
 const F32_LOAD = [0x2a, 2, 0];
-const [F32_SPLAT, F32_MUL] = [simd(0x13), simd(0xe6)];
 const I32_GT_S = 0x4a;
 const storeProduct = (q: number) => [...get(OPTR), ...get(q), ADD, ...get(AV), ...get(BV), ...get(q), ADD, ...LOAD, ...F32_MUL, ...STORE];
 const outerBody = [
@@ -151,8 +149,6 @@ const [CI, CO_, BB, OHC, OWC, PX, PDY, PROW, COB, CEND, PIMG, XV] = [11, 12, 13,
 const ACCS = [22, 23, 24, 25];
 /** Per-row partial sums, added to ACCS after each row: two-level summation keeps float32 rounding near the depthwise route's. */
 const ROWS4 = [27, 28, 29, 30];
-const loadAt = (off: number) => simd(0x00, 0, ...uleb(off));
-const storeAt = (off: number) => simd(0x0b, 0, ...uleb(off));
 /** `block loop (exit when counter == 0) ... body ... counter -= 1 end end`. */
 const countDown = (counter: number, body: number[]) => [
   BLOCK, VOID, LOOP, VOID, ...get(counter), EQZ, BR_IF, 1, ...body, ...get(counter), I32, 1, SUB, ...set(counter), BR, 0, END, END,
