@@ -11,7 +11,7 @@ import type { ParamLayout } from './model/define.js';
 import type { OptimizerSpec } from './optim/types.js';
 import { stateSlots } from './optim/spec.js';
 import type { ParamStore } from './params.js';
-import { REGION, type RegionSpec, type RuntimeSpec, type UpdateTask } from './shared/protocol.js';
+import { REGION, type FusedUpdate, type RegionSpec, type RuntimeSpec, type UpdateTask } from './shared/protocol.js';
 import { firstNonFinite } from './shared/reduce.js';
 import { updateSlice, type UpdatePlan } from './shared/update.js';
 import type { OptimizerStates } from './train/opt-state.js';
@@ -61,29 +61,45 @@ export class UpdatePhase {
     this.staged = null;
   }
 
+  /** The plan, region names and state halves of update `u` over `numChunks` partials (state regions allocated). */
+  private prepare(numChunks: number, u: UpdateSpec) {
+    const { params, optimizers } = this.c;
+    const { optimizer, ...figures } = u;
+    const st = optimizers.prepare(optimizer);
+    // The plan crosses to the workers: the schedule (a function) is replaced by the step's resolved lr.
+    const plan: UpdatePlan = { ...figures, P: this.c.stored, numChunks, spec: { ...optimizer, learningRate: u.lr } as OptimizerSpec };
+    const names = { pIn: params.region.name, pOut: params.inactiveRegion.name, sIn: st.sIn.map((s) => s.name), sOut: st.sOut.map((s) => s.name) };
+    return { plan, names, st, stage: () => ((this.staged = optimizer), (this.stagedState = st.sOut)) };
+  }
+
   /**
    * Runs update `u` over the `numChunks` partials of a sumGrads, writing the gradient it applies
    * into `grad` and the inactive halves of parameters and optimizer state.
    */
   async run(numChunks: number, grad: Float32Array, u: UpdateSpec, placement: UpdatePlacement): Promise<void> {
-    const { arena, params, optimizers, dispatcher, runtime, timer } = this.c;
+    const { arena, params, dispatcher, runtime, timer } = this.c;
     const P = this.c.stored;
-    const { optimizer, ...figures } = u;
-    const st = optimizers.prepare(optimizer);
-    // The plan crosses to the workers: the schedule (a function) is replaced by the step's resolved lr.
-    const full: UpdatePlan = { ...figures, P, numChunks, spec: { ...optimizer, learningRate: u.lr } as OptimizerSpec };
-    const names = { pIn: params.region.name, pOut: params.inactiveRegion.name, sIn: st.sIn.map((s) => s.name), sOut: st.sOut.map((s) => s.name) };
+    const { plan, names, st, stage } = this.prepare(numChunks, u);
     if (placement === 'workers') {
-      const task: UpdateTask = { type: 'update', runtime, regions: arena.handles(), plan: full, names, sliceSize: SLICE };
+      const task: UpdateTask = { type: 'update', runtime, regions: arena.handles(), plan, names, sliceSize: SLICE };
       timer.addParallel(await dispatcher.runClaimed(task, arena.view(REGION.ctl), Math.ceil(P / SLICE), 'step'));
     } else {
       const t0 = performance.now();
       const f32 = (s: RegionSpec<'f32'>) => arena.view(s, P);
-      updateSlice(full, { partial: arena.view(REGION.partial), grad, pIn: f32(params.region), pOut: f32(params.inactiveRegion), sIn: st.sIn.map(f32), sOut: st.sOut.map(f32) }, 0, P);
+      updateSlice(plan, { partial: arena.view(REGION.partial), grad, pIn: f32(params.region), pOut: f32(params.inactiveRegion), sIn: st.sIn.map(f32), sOut: st.sOut.map(f32) }, 0, P);
       timer.add('optimizerMs', performance.now() - t0);
     }
-    this.staged = optimizer;
-    this.stagedState = st.sOut;
+    stage();
+  }
+
+  /**
+   * Update `u` as the chunk task over `numChunks` chunks runs it, sharded, once its chunks are done
+   * (ChunkTask.update: one round trip for the step instead of two). What it writes is staged for
+   * {@link commit} only by the returned `ran`, called once that task has succeeded and ran it.
+   */
+  fused(numChunks: number, u: UpdateSpec): { update: FusedUpdate; ran: () => void } {
+    const { plan, names, stage } = this.prepare(numChunks, u);
+    return { update: { plan, names, sliceSize: SLICE, parties: this.c.dispatcher.parties(numChunks) }, ran: stage };
   }
 
   /** The first non-finite value the last {@link run} wrote (parameters first, then each optimizer slot), or null. */

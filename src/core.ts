@@ -16,7 +16,8 @@ import type { PoolOptions } from './options.js';
 import { namedArrays, ParamStore } from './params.js';
 import { ChunkPlan, defaultChunkSize } from './shared/chunks.js';
 import type { ClippingChoice } from './train/clipping.js';
-import { CTL, OP_REGIONS, REGION, type ChunkOp, type ChunkTask, type OpOutputs, type RegionKind, type RegionSizes, type RegionSpec, type RuntimeSpec, type View, type VmapChunkResult, type VmapTask } from './shared/protocol.js';
+import { CTL } from './shared/ctl.js';
+import { OP_REGIONS, REGION, type ChunkOp, type ChunkTask, type FusedUpdate, type OpOutputs, type RegionKind, type RegionSizes, type RegionSpec, type RuntimeSpec, type View, type VmapChunkResult, type VmapTask } from './shared/protocol.js';
 import { reducePartials } from './shared/reduce.js';
 import { OptimizerStates } from './train/opt-state.js';
 
@@ -37,6 +38,8 @@ export interface RunInputs {
   ghost?: boolean | undefined;
   /** Index in the whole batch of `x`'s first sample, for the random draws (a cluster node's share of it). */
   randomBase?: number | undefined;
+  /** sumGrads: the step's sharded update, run by the same task after the chunks ({@link fuseUpdate}). */
+  update?: FusedUpdate | undefined;
 }
 
 /**
@@ -223,6 +226,7 @@ export class PoolCore {
       ...(inputs.ghost ? { ghost: true } : {}),
       randomCall: inputs.randomCall ?? this.randomCalls++,
       ...(inputs.randomBase ? { randomBase: inputs.randomBase } : {}),
+      ...(inputs.update ? { update: inputs.update } : {}),
       ...this.taskExtras(),
     };
     const r = await this.dispatcher.runClaimed(task, this.arena.view(REGION.ctl), plan.count, label, inputs.nonFinite);
@@ -267,6 +271,16 @@ export class PoolCore {
     this.region(REGION.partial, plan); // an empty batch (DP) reduces zero rows of it
     await this.updates.run(plan.count, grad, u, placement);
     return grad;
+  }
+
+  /**
+   * {@link update} on the workers, run by the sumGrads over `plan` itself (`run`'s `inputs.update`):
+   * same bits, one round trip fewer. `ran()`, once that run found no non-finite sample, stages it.
+   */
+  fuseUpdate(plan: ChunkPlan, u: UpdateSpec): { update: FusedUpdate; ran: () => Float32Array } {
+    const grad = this.region(REGION.grad, plan); // the regions exist before run() takes their handles
+    const f = this.updates.fused(plan.count, u);
+    return { update: f.update, ran: () => (f.ran(), grad) };
   }
 
   /**

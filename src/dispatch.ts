@@ -3,7 +3,8 @@ import type { ResourceLimits, Worker } from 'node:worker_threads';
 import { Piscina } from 'piscina';
 import { errors, GradPoolError } from './errors.js';
 import type { CallControl } from './lifecycle.js';
-import { CTL, type ChunkTask, type LoadSpec, type OkResult, type Task, type TaskResult, type UpdateTask, type VmapTask, type WarmupTask } from './shared/protocol.js';
+import { abortClaims, CTL } from './shared/ctl.js';
+import { type ChunkTask, type LoadSpec, type OkResult, type Task, type TaskResult, type UpdateTask, type VmapTask, type WarmupTask } from './shared/protocol.js';
 
 /** What a parallel phase reports back. */
 export interface ParallelResult {
@@ -112,12 +113,17 @@ export class Dispatcher {
    */
   async runClaimed(task: ChunkTask | UpdateTask | VmapTask, ctl: Int32Array, units: number, publicOp: string, nonFinite?: (sample: number) => GradPoolError): Promise<ParallelResult> {
     const t0 = performance.now();
-    Atomics.store(ctl, CTL.CLAIM, 0);
-    Atomics.store(ctl, CTL.ABORT, 0);
+    for (const field of [CTL.CLAIM, CTL.ABORT, CTL.ARRIVED, CTL.BAD, CTL.UPDATE_CLAIM]) Atomics.store(ctl, field, 0);
     const call = this.call;
     const workers = new Set(this.piscina.threads);
     const options = call ? { signal: call.signal } : {};
-    const settled = await Promise.allSettled(Array.from({ length: Math.min(this.threads, units) }, () => this.piscina.run(task, options) as Promise<TaskResult>));
+    // A task that rejects (its worker died, or the call was stopped) cannot report: stop the others'
+    // claims and wake any waiting at a fused update's barrier for it.
+    const run = () => (this.piscina.run(task, options) as Promise<TaskResult>).catch((e: unknown) => {
+      abortClaims(ctl);
+      throw e;
+    });
+    const settled = await Promise.allSettled(Array.from({ length: this.parties(units) }, run));
     for (const r of settled) if (r.status === 'fulfilled') this.record(r.value);
     if (call?.stopped && settled.some((r) => r.status === 'rejected')) {
       // piscina rejects an aborted task at once and terminates its worker without waiting: wait for
@@ -132,6 +138,11 @@ export class Dispatcher {
     }
     const { computeMs, badSample } = mergeClaimed(settled, units, publicOp, nonFinite);
     return { wallMs: performance.now() - t0, computeMs, badSample, results: settled.map((s) => (s as PromiseFulfilledResult<OkResult>).value) };
+  }
+
+  /** How many tasks a work-claiming phase of `units` units runs: one per worker, at most one per unit. */
+  parties(units: number): number {
+    return Math.min(this.threads, units);
   }
 
   /** The last figures reported by each live worker, ordered by thread id. */

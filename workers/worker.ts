@@ -11,10 +11,11 @@ import type { ModelDef } from '../src/model/define.js';
 import { loadModelFor } from '../src/model/load.js';
 import { withTraining } from '../src/model/mode.js';
 import type { MemberChunkTask } from '../src/shared/members.js';
+import { abortClaims, CTL } from '../src/shared/ctl.js';
 import { REGION, regionView, type ExecutorName, type LoadSpec, type RemoteError, type Task, type TaskResult, type WorkerInfo } from '../src/shared/protocol.js';
 import { initBackend } from './backend.js';
 import { runChunks } from './chunks.js';
-import { abortClaims } from './claim.js';
+import { arriveAndWait } from './claim.js';
 import { runUpdate } from './update.js';
 import { describeModel } from './describe.js';
 import { primeExecutor } from './prime.js';
@@ -115,7 +116,16 @@ export default async function run(task: Task): Promise<TaskResult> {
         setReplay(task.runtime.replay);
         const executor = executorFor(rt, task.runtime.executor, task.runtime.backend);
         const { done: chunks, badSample } = runChunks(task, rt.value, executor, paramTensors(task, rt.value));
-        const computeMs = performance.now() - t0;
+        let computeMs = performance.now() - t0;
+        if (task.update) {
+          const ctl = regionView(task.regions, REGION.ctl);
+          // Time at the barrier is waiting, not computing: computeMs stays the worker's own work.
+          if (arriveAndWait(ctl, task.update.parties, badSample >= 0)) {
+            const t1 = performance.now();
+            runUpdate({ ...task.update, regions: task.regions }, CTL.UPDATE_CLAIM);
+            computeMs += performance.now() - t1;
+          }
+        }
         // Let anything the model scheduled during the call (a stray async throw) happen before we
         // report success, so a crash it causes rejects THIS call instead of racing our result.
         await new Promise((r) => setImmediate(r));

@@ -7,6 +7,7 @@
  */
 import type { UpdatePlan } from './update.js';
 import type { GhostCoverage } from './ghost-coverage.js';
+import { CTL } from './ctl.js';
 
 /** Element type of a shared region. */
 export type RegionKind = 'f32' | 'f64' | 'i32';
@@ -40,15 +41,6 @@ export interface RegionSpec<K extends RegionKind = RegionKind> {
 }
 
 const region = <K extends RegionKind>(name: string, kind: K, length: (s: RegionSizes) => number): RegionSpec<K> => ({ name, kind, length });
-
-/** Index of the fields in the `ctl` Int32 region. */
-export const CTL = {
-  /** Next unclaimed chunk or update slice (Atomics.add). */
-  CLAIM: 0,
-  /** Set to 1 when any worker fails, so the others stop claiming. */
-  ABORT: 1,
-  LENGTH: 4,
-} as const;
 
 /** The fixed regions. Sample-major throughout: sample i's values are contiguous. */
 export const REGION = {
@@ -187,6 +179,13 @@ export interface ChunkTask {
   randomCall: number;
   /** Index in the whole batch of this task's sample 0, for random keys (a cluster node's share); default 0. */
   randomBase?: number;
+  /** A step's sharded update, run after the chunks by all `parties` workers (sumGrads; workers/claim.ts). */
+  update?: FusedUpdate;
+}
+
+/** The update a chunk task runs after its chunks: an {@link UpdateTask}'s plan, for `parties` workers. */
+export interface FusedUpdate extends Pick<UpdateTask, 'plan' | 'names' | 'sliceSize'> {
+  parties: number;
 }
 
 /** One optimizer update, sharded by parameter slices claimed from the shared counter. */

@@ -3,16 +3,38 @@
  * the f64 partials; sample 0, 1, 2, … of the losses) in float64, so the result does not depend on how
  * many threads produced the partials. See chunks.ts for the other half of the argument.
  */
+import { sumRowsSimd } from './reduce-simd.js';
+
+/**
+ * Below this many elements per row the JavaScript loop is as fast as the SIMD kernel's copies (a
+ * model of a few parameters reduces thousands of one-element-wide rows). Both give the same bits.
+ */
+const SIMD_MIN = 64;
 
 /**
  * out[k - lo] = scale * Σ_c partial[c*P + k] for k in [lo, hi), summed over the `chunks` rows in
  * order. `gradient()` reduces all of [0, P) at once; the optimizer update reduces its slice.
  */
 export function reducePartials(partial: Float64Array, chunks: number, P: number, out: Float32Array | Float64Array, scale = 1, lo = 0, hi = P): void {
+  if (hi - lo >= SIMD_MIN && sumRowsSimd(partial, chunks, P, out, lo, hi, { scale })) return;
   for (let k = lo; k < hi; k++) {
     let s = 0;
     for (let c = 0; c < chunks; c++) s += partial[c * P + k]!;
     out[k - lo] = s * scale;
+  }
+}
+
+/**
+ * out[k - lo] = (Σ_c partial[c*P + k]) / divisor for k in [lo, hi): {@link reducePartials}'s sums,
+ * divided (a division, not a multiplication by 1/divisor: the two round differently). The update's
+ * mean gradient when no noise is added to the sum.
+ */
+export function reducePartialsDivided(partial: Float64Array, chunks: number, P: number, out: Float32Array | Float64Array, divisor: number, lo = 0, hi = P): void {
+  if (hi - lo >= SIMD_MIN && sumRowsSimd(partial, chunks, P, out, lo, hi, { divisor })) return;
+  for (let k = lo; k < hi; k++) {
+    let s = 0;
+    for (let c = 0; c < chunks; c++) s += partial[c * P + k]!;
+    out[k - lo] = s / divisor;
   }
 }
 
@@ -22,6 +44,7 @@ export function reducePartials(partial: Float64Array, chunks: number, P: number,
  * {@link reducePartials} over all the chunks at once (from acc = 0), so the result has the same bits.
  */
 export function foldPartials(partial: Float64Array, chunks: number, P: number, acc: Float64Array): void {
+  if (P >= SIMD_MIN && sumRowsSimd(partial, chunks, P, acc, 0, P, { from: acc })) return;
   for (let k = 0; k < P; k++) {
     let s = acc[k]!;
     for (let c = 0; c < chunks; c++) s += partial[c * P + k]!;

@@ -2,7 +2,7 @@ import { applyUpdate } from '../optim/apply.js';
 import type { OptimizerSpec } from '../optim/types.js';
 import { addNoise } from '../privacy/gaussian.js';
 import { addSecureNoise } from '../privacy/secure-noise.js';
-import { reducePartials } from './reduce.js';
+import { reducePartials, reducePartialsDivided } from './reduce.js';
 
 /**
  * Everything one optimizer update needs besides the arrays: small, structured-cloneable, so the same
@@ -70,13 +70,16 @@ export function updateSlice(plan: UpdatePlan, v: UpdateViews, lo: number, hi: nu
 /** One block of {@link updateSlice}: elements [lo, hi), with `scratch` of at least hi - lo. */
 function updateBlock(plan: UpdatePlan, v: UpdateViews, lo: number, hi: number, scratch: Float64Array): void {
   const { P, numChunks, divisor } = plan;
-  const sum = scratch.subarray(0, hi - lo);
-  reducePartials(v.partial, numChunks, P, sum, 1, lo, hi);
-  // DP: noise is added to the SUM of clipped gradients, before dividing (as Opacus does).
-  if (plan.secureNoise) addSecureNoise(sum, lo, hi, plan.noiseStd, lo);
-  else if (plan.members) addMemberNoise(plan, plan.members, sum, lo, hi);
-  else addNoise(sum, lo, hi, plan.noiseStd, plan.noiseSeed, plan.t, lo);
-  for (let k = lo; k < hi; k++) v.grad[k] = sum[k - lo]! / divisor;
+  if (plan.noiseStd === 0) reducePartialsDivided(v.partial, numChunks, P, v.grad.subarray(lo, hi), divisor, lo, hi);
+  else {
+    const sum = scratch.subarray(0, hi - lo);
+    reducePartials(v.partial, numChunks, P, sum, 1, lo, hi);
+    // DP: noise is added to the SUM of clipped gradients, before dividing (as Opacus does).
+    if (plan.secureNoise) addSecureNoise(sum, lo, hi, plan.noiseStd, lo);
+    else if (plan.members) addMemberNoise(plan, plan.members, sum, lo, hi);
+    else addNoise(sum, lo, hi, plan.noiseStd, plan.noiseSeed, plan.t, lo);
+    for (let k = lo; k < hi; k++) v.grad[k] = sum[k - lo]! / divisor;
+  }
   v.pOut.set(v.pIn.subarray(lo, hi), lo);
   v.sIn.forEach((s, j) => v.sOut[j]!.set(s.subarray(lo, hi), lo));
   applyUpdate(plan.spec, { lr: plan.lr, step: plan.t }, v.pOut, v.grad, v.sOut, lo, hi);

@@ -1,8 +1,8 @@
 /**
  * Just enough of the WebAssembly binary format to write small SIMD modules by hand (no toolchain):
  * LEB128 integers, sections and vectors, the opcodes our kernels use, and the slice of the
- * WebAssembly API they are instantiated with. Used by the tfjs-wasm kernels (kernels/simd.ts) and the
- * optimizer kernels (optim/adam-simd.ts).
+ * WebAssembly API they are instantiated with. Used by the tfjs-wasm kernels (kernels/simd.ts), the
+ * optimizer kernels (optim/adam-simd.ts) and the reduction of partial rows (reduce-simd.ts).
  */
 
 /** Unsigned LEB128. */
@@ -34,12 +34,15 @@ export const loadAt = (off: number) => simd(0x00, 0, ...uleb(off));
 export const storeAt = (off: number) => simd(0x0b, 0, ...uleb(off));
 /** f32x4 arithmetic. */
 export const [F32_SPLAT, F32_SQRT, F32_ADD, F32_MUL, F32_DIV] = [simd(0x13), simd(0xe3), simd(0xe4), simd(0xe6), simd(0xe7)];
+/** f64x2 arithmetic. */
+export const [F64_SPLAT, F64_ADD, F64_MUL, F64_DIV] = [simd(0x14), simd(0xf0), simd(0xf2), simd(0xf3)];
 
 /** The module header: "\0asm", version 1. */
 export const HEADER = [0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00];
 
 export const I32T = 0x7f;
 export const F32T = 0x7d;
+export const F64T = 0x7c;
 export const V128T = 0x7b;
 
 /** The slice of the WebAssembly API used (this project's TypeScript libs do not declare it). */

@@ -1,4 +1,5 @@
 import type { PoolCore } from '../core.js';
+import type { UpdatePlacement, UpdateSpec } from '../core-update.js';
 import { errors, raw, type GradPoolError } from '../errors.js';
 import type { BatchInput } from '../input.js';
 import { resolveLearningRate, validateOptimizerSpec } from '../optim/spec.js';
@@ -148,6 +149,8 @@ export interface BatchSums {
   clipped: number;
   badSample: number;
   plan: ChunkPlan;
+  /** The chunk task also ran the step's update (PoolCore.fuseUpdate): stages it, returns its gradient. */
+  updated?: () => Float32Array;
 }
 
 /** The whole batch of a step, the same on every node of a multi-node run (a node reads only its share's rows of it). */
@@ -181,7 +184,10 @@ export async function trainStep(core: PoolCore, x: BatchInput, y: BatchInput, o:
   return core.serial(op, async () => {
     if (cluster) return cluster.step(core, { x: xs.data, y: ys.data, B }, o, op);
     const s = stepSetup(core, o, B, op);
-    const r = await stepUpdate(core, await localSums(core, s.plan, xs.data, ys.data, s.clip, s.nonFinite, op), s, o, B, op);
+    // A sharded update runs in the chunk task itself, after the last chunk: one round trip per step.
+    const u = stepUpdateSpec(core, s, o, B);
+    const fused = u.placement === 'workers' && B > 0 ? core.fuseUpdate(s.plan, u.spec) : undefined;
+    const r = await stepUpdate(core, await localSums(core, s.plan, xs.data, ys.data, s.clip, s.nonFinite, op, fused), s, o, B, op);
     if (!r.skipped) core.commit();
     return r;
   }, checkSignal(o.signal));
@@ -195,16 +201,18 @@ export async function trainStep(core: PoolCore, x: BatchInput, y: BatchInput, o:
  * can fail; a skip or a throw leaves everything as it was.
  */
 export async function stepUpdate(core: PoolCore, sums: BatchSums, s: Pick<ReturnType<typeof stepSetup>, 'optimizer' | 't' | 'lr' | 'throws'>, o: StepOptions, B: number, op: string): Promise<StepResult> {
-  const { optimizer, t, lr, throws } = s;
+  const { t, lr, throws } = s;
   const dp = o.dp;
   const loss = B > 0 ? sums.lossSum / B : NaN;
   const clipped = dp && B > 0 ? { clippedFraction: sums.clipped / B } : {};
   const skip = (why: string, gradNorm: number): StepResult => ({ loss, gradNorm, lr, batch: B, step: t - 1, skipped: true, skipReason: why, ...clipped });
   if (sums.badSample >= 0) return skip(errors.nonFiniteGradient(op, sums.badSample).message, NaN);
-  const where = o.update ?? 'auto';
-  const sharded = where === 'workers' || (where === 'auto' && core.options.threads > 1 && core.model.layout.total >= SHARDED_UPDATE_MIN_PARAMS);
-  const noise = { noiseStd: dp ? dp.noiseMultiplier * dp.maxGradNorm : 0, noiseSeed: dpNoiseSeed(core.options.seed), ...(dp?.secureRng ? { secureNoise: true } : {}) };
-  const grad = await core.update(sums.plan, { optimizer, lr, t, divisor: dp?.expectedBatchSize ?? B, ...noise }, sharded ? 'workers' : 'coordinator');
+  let grad: Float32Array;
+  if (sums.updated) grad = sums.updated();
+  else {
+    const u = stepUpdateSpec(core, s, o, B);
+    grad = await core.update(sums.plan, u.spec, u.placement);
+  }
   const overflow = core.updateOverflow();
   if (overflow) {
     const e = errors.nonFiniteUpdate(op, overflow.what, overflow.index, overflow.value, lr);
@@ -214,9 +222,28 @@ export async function stepUpdate(core: PoolCore, sums: BatchSums, s: Pick<Return
   return { loss, gradNorm: l2Norm(grad), lr, batch: B, step: t, skipped: false, ...clipped };
 }
 
-/** The chunk phase on this pool alone: sumGrads over the whole batch. */
-async function localSums(core: PoolCore, plan: ChunkPlan, x: Float32Array, y: Float32Array, clip: ClipSpec | undefined, nonFinite: ((s: number) => GradPoolError) | undefined, op: string): Promise<BatchSums> {
+/** A step's update (noise, divisor, lr) and where it runs: sharded over the workers for a large model on several threads. */
+function stepUpdateSpec(core: PoolCore, s: Pick<ReturnType<typeof stepSetup>, 'optimizer' | 't' | 'lr'>, o: StepOptions, B: number): { spec: UpdateSpec; placement: UpdatePlacement } {
+  const dp = o.dp;
+  const where = o.update ?? 'auto';
+  const sharded = where === 'workers' || (where === 'auto' && core.options.threads > 1 && core.model.layout.total >= SHARDED_UPDATE_MIN_PARAMS);
+  const noise = { noiseStd: dp ? dp.noiseMultiplier * dp.maxGradNorm : 0, noiseSeed: dpNoiseSeed(core.options.seed), ...(dp?.secureRng ? { secureNoise: true } : {}) };
+  return { spec: { optimizer: s.optimizer, lr: s.lr, t: s.t, divisor: dp?.expectedBatchSize ?? B, ...noise }, placement: sharded ? 'workers' : 'coordinator' };
+}
+
+/** The chunk phase on this pool alone: sumGrads over the whole batch (and, `fused`, the update after it). */
+async function localSums(
+  core: PoolCore,
+  plan: ChunkPlan,
+  x: Float32Array,
+  y: Float32Array,
+  clip: ClipSpec | undefined,
+  nonFinite: ((s: number) => GradPoolError) | undefined,
+  op: string,
+  fused?: ReturnType<PoolCore['fuseUpdate']>,
+): Promise<BatchSums> {
   if (plan.batch === 0) return { lossSum: 0, clipped: 0, badSample: -1, plan };
-  const r = await core.run('sumGrads', plan, { x, y, clip: clip?.maxGradNorm, ghost: clip?.ghost, nonFinite }, op);
-  return { lossSum: orderedSum(r.loss), clipped: clip === undefined ? 0 : countAbove(r.norms, clip.maxGradNorm), badSample: r.badSample, plan };
+  const r = await core.run('sumGrads', plan, { x, y, clip: clip?.maxGradNorm, ghost: clip?.ghost, nonFinite, update: fused?.update }, op);
+  const updated = fused && r.badSample < 0 ? { updated: fused.ran } : {};
+  return { lossSum: orderedSum(r.loss), clipped: clip === undefined ? 0 : countAbove(r.norms, clip.maxGradNorm), badSample: r.badSample, plan, ...updated };
 }

@@ -6,7 +6,7 @@ const sizes: RegionSizes = { batch: 10, chunks: 3, inputSize: 6, targetSize: 1, 
 describe('shared: the region table', () => {
   it('gives each region the length docs/architecture.md states', () => {
     const lengths = Object.fromEntries(Object.entries(REGION).map(([k, r]) => [k, r.length(sizes)]));
-    assert.deepEqual(lengths, { ctl: 4, x: 60, y: 10, pred: 20, loss: 10, norms: 10, psg: 70, partial: 21, grad: 7 });
+    assert.deepEqual(lengths, { ctl: 8, x: 60, y: 10, pred: 20, loss: 10, norms: 10, psg: 70, partial: 21, grad: 7 });
     // An empty batch (a DP step) still has one row of partials to reduce zero chunks of.
     assert.equal(REGION.partial.length({ ...sizes, batch: 0, chunks: 0 }), 7);
   });

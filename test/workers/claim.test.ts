@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { Worker } from 'node:worker_threads';
-import { CTL } from '../../src/shared/protocol.js';
-import { abortClaims, claim } from '../../workers/claim.js';
+import { abortClaims, CTL } from '../../src/shared/ctl.js';
+import { arriveAndWait, claim } from '../../workers/claim.js';
 
 const counter = () => new Int32Array(new SharedArrayBuffer(4 * CTL.LENGTH));
 
@@ -29,6 +29,21 @@ describe('workers: claim', () => {
     });
     assert.deepEqual(seen, [0, 1, 2]);
     assert.equal(done, 3);
+  });
+
+  it('the update barrier: the last arrival passes; a non-finite chunk (BAD) or an abort stops the update', () => {
+    const ctl = counter();
+    Atomics.store(ctl, CTL.ARRIVED, 1); // the other worker arrived first
+    assert.equal(arriveAndWait(ctl, 2, false), true);
+    assert.equal(Atomics.load(ctl, CTL.ARRIVED), 2);
+    const bad = counter();
+    assert.equal(arriveAndWait(bad, 1, true), false, 'its own non-finite chunk');
+    const other = counter();
+    Atomics.store(other, CTL.BAD, 1);
+    assert.equal(arriveAndWait(other, 1, false), false, "another worker's non-finite chunk");
+    const aborted = counter();
+    abortClaims(aborted); // a worker failed: the barrier does not wait for it
+    assert.equal(arriveAndWait(aborted, 2, false), false);
   });
 
   it('four threads racing for 20,000 units do each exactly once', async () => {
