@@ -15,7 +15,7 @@
  */
 import {
   ADD, BLOCK as BLOCK_OP, BR, BR_IF, code, END, EQ, F32_ADD as FADD, F32_DIV as FDIV, F32_MUL as FMUL, F32_SPLAT as SPLAT, F32_SQRT as SQRT,
-  F32T, get, HEADER, I32, I32T, LOOP, loadAt, name, section, set, SHL, storeAt, V128T, vec, VOID, WASM_API,
+  F32T, get, HEADER, I32, I32T, LOOP, loadAt, name, section, set, SHL, storeAt, V128T, ownMemoryKernel, vec, VOID,
 } from '../shared/wasm-encode.js';
 
 /** Elements per call: four arrays of BLOCK floats fill the module's one page. */
@@ -64,16 +64,8 @@ interface AdamModule {
   mem: { buffer: ArrayBuffer };
 }
 
-let instance: { k: AdamModule; heap: Float32Array } | null | undefined;
-
 /** This thread's instance, or null where the engine has no WebAssembly SIMD. */
-function adamModule(): { k: AdamModule; heap: Float32Array } | null {
-  if (instance === undefined) {
-    const k = WASM_API?.validate(MODULE) ? (new WASM_API.Instance(new WASM_API.Module(MODULE), {}).exports as AdamModule) : null;
-    instance = k && { k, heap: new Float32Array(k.mem.buffer) };
-  }
-  return instance;
-}
+const adamModule = ownMemoryKernel<AdamModule, Float32Array>(MODULE, (memory) => new Float32Array(memory));
 
 /** The per-step float32 constants of an Adam update (as adam.ts computes them). */
 export interface AdamConstants {

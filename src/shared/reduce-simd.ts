@@ -15,7 +15,7 @@
  */
 import {
   ADD, BLOCK as BLOCK_OP, BR, BR_IF, code, END, EQ, F64_ADD, F64_DIV, F64_MUL, F64_SPLAT, F64T, get, HEADER, I32, I32T, LOOP, loadAt, name, section, set,
-  storeAt, V128T, vec, VOID, WASM_API,
+  storeAt, V128T, ownMemoryKernel, vec, VOID,
 } from './wasm-encode.js';
 
 /** Elements per block: the sums and one row fill the module's one page. */
@@ -51,16 +51,8 @@ interface ReduceModule {
   mem: { buffer: ArrayBuffer };
 }
 
-let instance: { k: ReduceModule; heap: Float64Array } | null | undefined;
-
 /** This thread's instance, or null where the engine has no WebAssembly SIMD. */
-function reduceModule(): { k: ReduceModule; heap: Float64Array } | null {
-  if (instance === undefined) {
-    const k = WASM_API?.validate(MODULE) ? (new WASM_API.Instance(new WASM_API.Module(MODULE), {}).exports as ReduceModule) : null;
-    instance = k && { k, heap: new Float64Array(k.mem.buffer) };
-  }
-  return instance;
-}
+const reduceModule = ownMemoryKernel<ReduceModule, Float64Array>(MODULE, (memory) => new Float64Array(memory));
 
 /** What {@link sumRowsSimd} does to each sum before storing it, and where the sums start. */
 export interface SumFinish {

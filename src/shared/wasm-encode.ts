@@ -53,3 +53,19 @@ export interface WasmApi {
   validate(bytes: Uint8Array): boolean;
 }
 export const WASM_API = (globalThis as unknown as { WebAssembly?: WasmApi }).WebAssembly;
+
+/**
+ * A kernel module that owns its memory, instantiated on the first call in this thread: its exports
+ * and a typed view of its memory, or null where the engine has no WebAssembly SIMD (the caller then
+ * runs its JavaScript loop).
+ */
+export function ownMemoryKernel<K extends { mem: { buffer: ArrayBuffer } }, H>(bytes: Uint8Array, view: (memory: ArrayBuffer) => H): () => { k: K; heap: H } | null {
+  let instance: { k: K; heap: H } | null | undefined;
+  return () => {
+    if (instance === undefined) {
+      const k = WASM_API?.validate(bytes) ? (new WASM_API.Instance(new WASM_API.Module(bytes), {}).exports as K) : null;
+      instance = k && { k, heap: view(k.mem.buffer) };
+    }
+    return instance;
+  };
+}
