@@ -24,16 +24,19 @@ export async function ensembleStep(core: EnsembleCore, x: BatchInput, y: BatchIn
   return core.serial(op, async () => {
     // Under 'throw', the run fails with the first failing (sample, member), thrown or non-finite.
     const { optimizer, t, lr, plan, throws, nonFinite, clip } = stepSetup(core, o, B, op);
-    const r = B > 0 ? await core.run('sumGrads', plan, { x: xs.data, y: ys.data, clip: clip?.maxGradNorm, ghost: clip?.ghost, nonFinite }, op) : null;
-    const loss = each((k) => (r ? orderedSum(block(r.loss, k, B)) / B : NaN));
-    const clipped = dp && r ? { clippedFraction: each((k) => countAbove(block(r.norms, k, B), dp.maxGradNorm) / B) } : {};
-    const skip = (why: string, gradNorm: number[]): EnsembleStepResult => ({ loss, gradNorm, lr, batch: B, step: t - 1, skipped: true, skipReason: why, ...clipped });
-    if (r && r.badSample >= 0) return skip(core.memberError(errors.nonFiniteGradient(op, r.badSample)).message, each(() => NaN));
     const where = o.update ?? 'auto';
     const sharded = where === 'workers' || (where === 'auto' && core.options.threads > 1 && core.stored >= SHARDED_UPDATE_MIN_PARAMS);
     const members = { size: P, noiseSeeds: core.seeds.map(dpNoiseSeed) };
     const noise = { noiseStd: dp ? dp.noiseMultiplier * dp.maxGradNorm : 0, noiseSeed: members.noiseSeeds[0]!, members, ...(dp?.secureRng ? { secureNoise: true } : {}) };
-    const grad = await core.update(plan, { optimizer, lr, t, divisor: dp?.expectedBatchSize ?? B, ...noise }, sharded ? 'workers' : 'coordinator');
+    const spec = { optimizer, lr, t, divisor: dp?.expectedBatchSize ?? B, ...noise };
+    // A sharded update runs in the chunk task itself, after the last chunk (PoolCore.fuseUpdate).
+    const fused = sharded && B > 0 ? core.fuseUpdate(plan, spec) : undefined;
+    const r = B > 0 ? await core.run('sumGrads', plan, { x: xs.data, y: ys.data, clip: clip?.maxGradNorm, ghost: clip?.ghost, nonFinite, update: fused?.update }, op) : null;
+    const loss = each((k) => (r ? orderedSum(block(r.loss, k, B)) / B : NaN));
+    const clipped = dp && r ? { clippedFraction: each((k) => countAbove(block(r.norms, k, B), dp.maxGradNorm) / B) } : {};
+    const skip = (why: string, gradNorm: number[]): EnsembleStepResult => ({ loss, gradNorm, lr, batch: B, step: t - 1, skipped: true, skipReason: why, ...clipped });
+    if (r && r.badSample >= 0) return skip(core.memberError(errors.nonFiniteGradient(op, r.badSample)).message, each(() => NaN));
+    const grad = fused ? fused.ran() : await core.update(plan, spec, sharded ? 'workers' : 'coordinator');
     const gradNorm = each((k) => l2Norm(block(grad, k, P)));
     const overflow = core.updateOverflow();
     if (overflow) {
