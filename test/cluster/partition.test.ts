@@ -34,7 +34,7 @@ const weights = (j: string) => readFileSync(join(j, '..', 'out', 'final', 'weigh
 
 describe('cluster: a network partition between two nodes (network namespaces)', function () {
   let nats: NatsServer | undefined;
-  let ready = false;
+  let created = false;
 
   before(async function () {
     try {
@@ -43,6 +43,12 @@ describe('cluster: a network partition between two nodes (network namespaces)', 
       console.log(`    (skipped: this sandbox refuses \`ip netns add\`: ${(e as { stderr?: Buffer }).stderr?.toString().trim() || (e as Error).message})`);
       return this.skip();
     }
+    // From here on, after() removes what this hook made, even if the rest of it fails.
+    created = true;
+    // A veth left holding HOST_IP (a run killed before its cleanup) would take this run's packets:
+    // both nodes would wait for each other until killed. Say so instead.
+    const stale = ip('-br', 'addr').toString().split('\n').find((l) => l.includes(`${HOST_IP}/`));
+    if (stale) throw new Error(`an interface already holds ${HOST_IP}, left by an earlier run: ${stale.trim()}; delete it (ip link del <name>) and its gp*ns namespace`);
     ip('link', 'add', HOST_IF, 'type', 'veth', 'peer', 'name', NS_IF);
     ip('link', 'set', NS_IF, 'netns', NS);
     ip('addr', 'add', `${HOST_IP}/30`, 'dev', HOST_IF);
@@ -51,12 +57,11 @@ describe('cluster: a network partition between two nodes (network namespaces)', 
     ip('netns', 'exec', NS, 'ip', 'link', 'set', NS_IF, 'up');
     ip('netns', 'exec', NS, 'ip', 'link', 'set', 'lo', 'up');
     nats = await startNats(['-a', '0.0.0.0']);
-    ready = true;
   });
 
   after(async () => {
     await nats?.stop();
-    if (!ready) return;
+    if (!created) return;
     for (const args of [['link', 'del', HOST_IF], ['netns', 'del', NS]]) {
       try {
         ip(...args);
