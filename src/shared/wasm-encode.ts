@@ -32,8 +32,8 @@ export const set = (local: number) => [SET, local];
 /** v128.load / v128.store at a constant byte offset from the address on the stack. */
 export const loadAt = (off: number) => simd(0x00, 0, ...uleb(off));
 export const storeAt = (off: number) => simd(0x0b, 0, ...uleb(off));
-/** f32x4 arithmetic. */
-export const [F32_SPLAT, F32_SQRT, F32_ADD, F32_MUL, F32_DIV] = [simd(0x13), simd(0xe3), simd(0xe4), simd(0xe6), simd(0xe7)];
+/** f32x4 arithmetic and comparison. */
+export const [F32_SPLAT, F32_SQRT, F32_ADD, F32_MUL, F32_DIV, F32_EQ] = [simd(0x13), simd(0xe3), simd(0xe4), simd(0xe6), simd(0xe7), simd(0x41)];
 /** f64x2 arithmetic. */
 export const [F64_SPLAT, F64_ADD, F64_MUL, F64_DIV] = [simd(0x14), simd(0xf0), simd(0xf2), simd(0xf3)];
 
@@ -53,6 +53,24 @@ export interface WasmApi {
   validate(bytes: Uint8Array): boolean;
 }
 export const WASM_API = (globalThis as unknown as { WebAssembly?: WasmApi }).WebAssembly;
+
+/**
+ * A kernel module that works in memory it imports as `env.mem` (tfjs-backend-wasm's heap), one
+ * instance per memory, made on first use: its exports, or null where the engine has no WebAssembly
+ * SIMD or `memory` is not a WebAssembly.Memory (the caller then runs its JavaScript loop).
+ */
+export function importedMemoryKernel<K>(bytes: Uint8Array): (memory: unknown) => K | null {
+  const instances = new WeakMap<object, K | null>();
+  return (memory) => {
+    if (!WASM_API || !(memory instanceof WASM_API.Memory)) return null;
+    let k = instances.get(memory);
+    if (k === undefined) {
+      k = WASM_API.validate(bytes) ? (new WASM_API.Instance(new WASM_API.Module(bytes), { env: { mem: memory } }).exports as K) : null;
+      instances.set(memory, k);
+    }
+    return k;
+  };
+}
 
 /**
  * A kernel module that owns its memory, instantiated on the first call in this thread: its exports

@@ -55,6 +55,7 @@ import { stepMultiplyConfig } from './step-multiply.js';
 import { wrapAdd } from './add.js';
 import { wrapSum } from './sum.js';
 import { wrapMultiply } from './multiply.js';
+import { wrapBatchMatMul } from './matvec.js';
 import { wrapTranspose } from './transpose.js';
 import { unsortedSegmentSumConfig } from './unsorted-segment-sum.js';
 
@@ -92,9 +93,16 @@ export const WASM_GRADPOOL_KERNELS: readonly tf.KernelConfig[] = [perSampleFilte
  * Sum over non-trailing axes (a conv bias gradient), which wasm transposes first; Multiply as a batched
  * outer product (a dense layer's per-sample weight gradient), which wasm broadcasts slowly; Transpose
  * of whole rows of channels (the filter gradient's samples-into-channels moves), which wasm does value
- * by value; Add of a bias over channels ([..., C] + [C], a conv layer's bias), which wasm broadcasts slowly.
+ * by value; Add of a bias over channels ([..., C] + [C], a conv layer's bias), which wasm broadcasts slowly;
+ * BatchMatMul of a matrix by a vector (a one-unit output layer), which wasm runs in XNNPACK's 8-wide tiles.
  */
-export const WASM_KERNEL_WRAPPERS: Readonly<Record<string, (original: tf.KernelConfig) => tf.KernelConfig>> = { Sum: wrapSum, Multiply: wrapMultiply, Transpose: wrapTranspose, Add: wrapAdd };
+export const WASM_KERNEL_WRAPPERS: Readonly<Record<string, (original: tf.KernelConfig) => tf.KernelConfig>> = {
+  Sum: wrapSum,
+  Multiply: wrapMultiply,
+  Transpose: wrapTranspose,
+  Add: wrapAdd,
+  BatchMatMul: wrapBatchMatMul,
+};
 const wrapped = new WeakSet<tf.KernelFunc>();
 
 /**

@@ -18,7 +18,7 @@
 import type * as tf from '@tensorflow/tfjs';
 import {
   ADD, BLOCK, BR, BR_IF, code, END, EQ, EQZ, F32_ADD, F32_MUL, F32_SPLAT, get, HEADER, I32, I32T, LOOP, loadAt, name, section, set, SHL, simd, storeAt, SUB,
-  uleb, V128T, vec, VOID, WASM_API,
+  importedMemoryKernel, V128T, vec, VOID,
 } from '../wasm-encode.js';
 
 // Opcodes used (core, then 0xfd-prefixed SIMD).
@@ -92,30 +92,35 @@ const sumBody = [
   ...get(OUTER), I32, 1, SUB, ...set(OUTER),
   BR, 0, END, END, END,
 ];
-// outerRows(a, b, out, rows, cols, -): out[m, :] = a[m] * b[:] for m < rows (cols >= 4 floats: each
-// row in 4-float stores, the last one overlapping when cols is not a multiple of 4).
-// Locals: 6 pb (row bytes), 7 q, 8 lastq, 9 av.
+// outerRows(a, b, out, rows, cols, -): out[m, :] = a[m] * b[:] for m < rows, and
+// scaleRows(a, s, out, rows, cols, -): out[m, :] = a[m, :] * s[m] (the outer product with one column,
+// a per-sample scale). cols >= 4 floats: each row in 4-float stores, the last one overlapping when cols
+// is not a multiple of 4. Locals: 6 pb (row bytes), 7 q, 8 lastq, 9 the splat value.
 const [A, BV, OPTR, COLS, PB, Q, LASTQ, AV] = [0, 1, 2, 4, 6, 7, 8, 9];
 const F32_LOAD = [0x2a, 2, 0];
 const I32_GT_S = 0x4a;
-const storeProduct = (q: number) => [...get(OPTR), ...get(q), ADD, ...get(AV), ...get(BV), ...get(q), ADD, ...LOAD, ...F32_MUL, ...STORE];
-const outerBody = [
+const addTo = (local: number, step: number[]) => [...get(local), ...step, ADD, ...set(local)];
+/** The loop both share: per row, splat the float at `splatFrom`, store `product(q)` at out + q for each 16-byte q, then `advance`. */
+const rowsBody = (splatFrom: number, product: (q: number) => number[], advance: number[]) => [
   ...get(COLS), I32, 2, SHL, ...set(PB), ...get(PB), I32, 16, SUB, ...set(LASTQ),
   BLOCK, VOID, LOOP, VOID,
   ...get(WIN), EQZ, BR_IF, 1,
-  ...get(A), ...F32_LOAD, ...F32_SPLAT, ...set(AV),
+  ...get(splatFrom), ...F32_LOAD, ...F32_SPLAT, ...set(AV),
   I32, 0, ...set(Q),
   BLOCK, VOID, LOOP, VOID,
   ...get(Q), ...get(LASTQ), I32_GT_S, BR_IF, 1,
-  ...storeProduct(Q),
+  ...get(OPTR), ...get(Q), ADD, ...product(Q), ...STORE,
   ...get(Q), I32, 16, ADD, ...set(Q), BR, 0,
   END, END,
-  BLOCK, VOID, ...get(Q), ...get(PB), EQ, BR_IF, 0, ...storeProduct(LASTQ), END,
-  ...get(A), I32, 4, ADD, ...set(A),
-  ...get(OPTR), ...get(PB), ADD, ...set(OPTR),
+  BLOCK, VOID, ...get(Q), ...get(PB), EQ, BR_IF, 0, ...get(OPTR), ...get(LASTQ), ADD, ...product(LASTQ), ...STORE, END,
+  ...advance,
+  ...addTo(OPTR, get(PB)),
   ...get(WIN), I32, 1, SUB, ...set(WIN),
   BR, 0, END, END, END,
 ];
+// a[m] * b[q..q+3] (splat first: wasm's Multiply computes a * b), and a[m, q..q+3] * s[m].
+const outerBody = rowsBody(A, (q) => [...get(AV), ...get(BV), ...get(q), ADD, ...LOAD, ...F32_MUL], addTo(A, [I32, 4]));
+const scaleBody = rowsBody(BV, (q) => [...get(A), ...get(q), ADD, ...LOAD, ...get(AV), ...F32_MUL], [...addTo(A, get(PB)), ...addTo(BV, [I32, 4])]);
 // swapRows(x, out, A, B, floats, -): out[b, a, :] = x[a, b, :], rows of `floats` (a multiple of 4)
 // values copied 16 bytes at a time. Locals: 6 cb, 7 k, 8 src, 9 a, 10 bi.
 const [SOUT, SA, SB, SRC, SAC, BI] = [1, 2, 3, 8, 9, 10];
@@ -235,34 +240,31 @@ const MODULE = new Uint8Array([
   ...HEADER,
   ...section(1, vec([6, 11].map((k) => [0x60, ...vec(new Array<number[]>(k).fill([I32T])), 0]))), // types: (i32 x 6|11) -> ()
   ...section(2, vec([[...name('env'), ...name('mem'), 0x02, 0x00, 0x00]])), // import memory env.mem, min 0 pages
-  ...section(3, vec([[0], [0], [0], [0], [1], [0], [0]])), // seven functions, exported
-  ...section(7, vec(['pool2x2Row', 'sumRows', 'outerRows', 'swapRows', 'filterGradSample', 'stepMultiply', 'addRows'].map((f, i) => [...name(f), 0x00, i]))),
-  ...section(10, vec([code(poolLocals, poolBody), code(sumLocals, sumBody), code(outerLocals, outerBody), code(swapLocals, swapBody), code(filterLocals, filterBody), code(stepLocals, stepBody), code(addLocals, addBody)])),
+  ...section(3, vec([[0], [0], [0], [0], [1], [0], [0], [0]])), // eight functions, exported
+  ...section(7, vec(['pool2x2Row', 'sumRows', 'outerRows', 'swapRows', 'filterGradSample', 'stepMultiply', 'addRows', 'scaleRows'].map((f, i) => [...name(f), 0x00, i]))),
+  ...section(10, vec([code(poolLocals, poolBody), code(sumLocals, sumBody), code(outerLocals, outerBody), code(swapLocals, swapBody), code(filterLocals, filterBody), code(stepLocals, stepBody), code(addLocals, addBody), code(outerLocals, scaleBody)])),
 ]);
 
 export interface SimdKernels {
   pool2x2Row(x: number, g: number, dx: number, windows: number, channels: number, rowBytes: number): void;
   sumRows(x: number, out: number, outer: number, rows: number, channels: number): void;
   outerRows(a: number, b: number, out: number, rows: number, cols: number): void;
+  scaleRows(a: number, s: number, out: number, rows: number, cols: number): void;
   swapRows(x: number, out: number, A: number, B: number, floats: number): void;
   filterGradSample(x: number, dy: number, out: number, B: number, OH: number, OW: number, C: number, CO: number, rowStep: number, colStep: number, imgStep: number): void;
   stepMultiply(x: number, dy: number, out: number, n: number): void;
   addRows(x: number, b: number, out: number, rows: number, channels: number): void;
 }
 
-const instances = new WeakMap<object, SimdKernels | null>();
+const instance = importedMemoryKernel<SimdKernels>(MODULE);
+
+/** tfjs-backend-wasm's WebAssembly.Memory behind `backend`, if it is that backend and exposes it. */
+export const wasmMemory = (backend: tf.KernelBackend): unknown => (backend as unknown as { wasm?: { asm?: { memory?: unknown } } }).wasm?.asm?.memory;
 
 /**
  * The kernels bound to `backend`'s memory, or null where that is not reachable or the engine has no
  * WebAssembly SIMD (the callers then run their JavaScript loops).
  */
 export function simdKernels(backend: tf.KernelBackend): SimdKernels | null {
-  const memory = (backend as unknown as { wasm?: { asm?: { memory?: unknown } } }).wasm?.asm?.memory;
-  if (!WASM_API || !(memory instanceof WASM_API.Memory)) return null;
-  let k = instances.get(memory);
-  if (k === undefined) {
-    k = WASM_API.validate(MODULE) ? (new WASM_API.Instance(new WASM_API.Module(MODULE), { env: { mem: memory } }).exports as SimdKernels) : null;
-    instances.set(memory, k);
-  }
-  return k;
+  return instance(wasmMemory(backend));
 }
