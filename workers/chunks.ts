@@ -55,8 +55,7 @@ export function runChunks(task: MemberChunkTask, model: ModelDef, executor: Exec
       const { loss, norms, partial } = opViews(regions, 'sumGrads');
       const P = layout.total;
       work = (job, k, c, s, e) => {
-        const row = partial.subarray((c * K + k) * P, (c * K + k + 1) * P);
-        row.fill(0);
+        const row = partial.subarray((c * K + k) * P, (c * K + k + 1) * P); // written whole by sumGrads
         const [l, nm] = [loss.subarray(k * B + s, k * B + e), norms.subarray(k * B + s, k * B + e)];
         const bad = executor.sumGrads ? executor.sumGrads(job, l, nm, row, task.clip) : sumGradsByLoop(job, executor, l, nm, row, task.clip);
         const code = bad >= 0 ? encodeSample(s + bad, k, K) : -1;

@@ -40,7 +40,6 @@ export function primeExecutor(model: ModelDef, executor: Executor, runtime: Runt
         if (!gradients) continue;
         withTraining(true, () => {
           executor.lossAndGrads(job, losses, grads);
-          row.fill(0);
           if (executor.sumGrads) executor.sumGrads(job, losses, norms, row);
           else sumGradsByLoop(job, executor, losses, norms, row);
         });

@@ -46,8 +46,9 @@ export interface Executor {
   /**
    * Optional fast path for the chunk's gradient SUM (training steps, batch-mean gradients): writes each
    * sample's loss and gradient L2 norm, and the sum over samples of their gradients — each first scaled
-   * by min(1, clip / (norm + 1e-6)) when `clip` is given — into `row` (flat, layout order; zeroed by
-   * the caller). Leaves non-finite samples out and returns the chunk-relative index of the first, or
+   * by min(1, clip / (norm + 1e-6)) when `clip` is given — into `row` (flat, layout order). Every value
+   * of `row` is written: it holds an earlier chunk's sums (the worker does not zero it first: an MNIST
+   * MLP's 814 KB row per chunk). Leaves non-finite samples out and returns the chunk-relative index of the first, or
    * -1. Without it, the worker sums `lossAndGrads`' output in JavaScript (executors/sum.ts).
    */
   sumGrads?(job: ChunkJob, losses: Float32Array, norms: Float32Array, row: Float64Array, clip?: number): number;

@@ -24,10 +24,11 @@ for (const backend of ['cpu', 'wasm'] as const) {
         for (const [name, model] of models()) {
           const job = makeJob(model, 6);
           const P = model.layout.total;
-          const ref = new Float64Array(P);
+          // Rows holding an earlier chunk's values (NaN here): sumGrads writes every value, the worker does not zero them.
+          const ref = new Float64Array(P).fill(NaN);
           const refNorms = new Float32Array(6);
           assert.equal(sumGradsByLoop(job, new LoopExecutor(), new Float32Array(6), refNorms, ref, clip), -1);
-          const row = new Float64Array(P);
+          const row = new Float64Array(P).fill(NaN);
           const norms = new Float32Array(6);
           const losses = new Float32Array(6);
           assert.equal(createVectorizedExecutor(backend, false).sumGrads(job, losses, norms, row, clip), -1);

@@ -17,7 +17,7 @@ import { sumBatchedGrads } from './sum-grads.js';
 import { coverageByGhostPass, ghostSum } from './ghost/passes.js';
 import type { GhostCoverage } from '../../../src/shared/ghost-coverage.js';
 import { sumGradsByLoop } from '../sum.js';
-import { allFinite } from '../../../src/shared/reduce.js';
+import { heapAllFinite } from '../../../src/shared/kernels/finite.js';
 import { traced } from './replay.js';
 import { exportedGrads, runBatched, valueAndGrads } from './pass.js';
 
@@ -89,6 +89,8 @@ export class VectorizedExecutor implements Executor {
   sumGrads(job: ChunkJob, losses: Float32Array, norms: Float32Array, row: Float64Array, clip?: number): number {
     if (!this.loopOnly.has(job.model)) {
       try {
+        // Unclipped, each parameter's sum is copied into its slice (every value); the clipped sums add into a zeroed row.
+        if (clip !== undefined) row.fill(0);
         const done = clip === undefined ? this.sumUnclipped(job, losses, norms, row) : job.ghost ? ghostSum(this.backend(), job, losses, norms, row, clip) : this.sumClipped(job, losses, norms, row, clip);
         if (done) return -1;
       } catch {
@@ -146,7 +148,7 @@ export class VectorizedExecutor implements Executor {
         if (!tf.util.arraysEqual(info.shape, model.layout.shapes[p]!.slice()))
           throw new Error('vectorized: internal error, a summed gradient came out batched');
         const s = vm.heapView(info) ?? (vm.inner.readSync(info.dataId) as Float32Array); // no copy on wasm
-        if (!allFinite(s)) return false;
+        if (!heapAllFinite(vm.inner, s)) return false;
         // Each parameter's slice is written once, so a copy: a native float32 → float64 conversion,
         // ~5× a JavaScript loop of `+=`. A -0 stays -0 here where `0 + -0` gave +0; the chunk-ordered
         // reduction starts from +0, so every reduced figure has the same bits.
