@@ -87,6 +87,11 @@ export function latencyStats(samples: readonly number[]): LatencyStats {
 /** One contender of {@link interleave}: an op, awaited inside its timed window. */
 export interface Contender {
   fn: () => unknown;
+  /**
+   * A contender that times its own call (a peer in another process, timed there so the pipe is not
+   * counted): its resolved value is the sample, in ms, instead of the wall time around `fn`.
+   */
+  timed?: () => Promise<number>;
   /** Called after each timed call (e.g. to read `pool.stats().lastCall`). */
   after?: () => void;
 }
@@ -105,8 +110,8 @@ export async function interleave(contenders: readonly Contender[], rounds: numbe
       const i = (k + r) % contenders.length;
       const c = contenders[i]!;
       const t0 = performance.now();
-      await c.fn();
-      samples[i]!.push(performance.now() - t0);
+      const own = c.timed ? await c.timed() : (await c.fn(), undefined);
+      samples[i]!.push(own ?? performance.now() - t0);
       c.after?.();
     }
   }

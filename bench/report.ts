@@ -208,7 +208,7 @@ export function targetsReport(res: BenchResult, render: Render, detailLine = (t:
     '',
     render(c.header, c.body),
     '',
-    `* ${run.reference.label}. jax-js here: ${run.jax ? `${run.jax.version}, ${run.jax.note}` : 'not installed'}.`,
+    `* ${run.reference.label}. jax-js here: ${run.jax ? `${run.jax.version}, ${run.jax.note}` : 'not installed'}. PyTorch here: ${run.pytorch ? `${run.pytorch.version}, same run, in its own processes at ${run.pytorch.threads.join(' and ')} threads (bench/pytorch.ts; each call timed inside the process); the PyTorch targets are judged on it` : "not available (set GRADPOOL_BENCH_PYTHON to a Python with torch): the PyTorch targets use the issue's figures"}.`,
     ...run.notes.map((n) => `Note: ${n}`),
   ];
 }

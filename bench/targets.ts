@@ -16,9 +16,10 @@
  *    calls each move hundreds of MB.
  * 3. (conv) Memory at a large batch, then a growth check over many calls at a small batch (memory.ts).
  *
- * PyTorch cannot be run here: its figures are fixed constants from the issue's measurement
- * ({@link REFERENCE}), labelled as such wherever they appear. Everything else is measured in this run.
- * Reported, never asserted.
+ * PyTorch runs as a same-run contender where a Python with torch is at hand (bench/pytorch.ts, at 1
+ * and 2 threads, in its own processes); the issue's fixed figures ({@link REFERENCE}) are the fallback
+ * and are reported beside it, labelled as such. Everything else is measured in this run. Reported,
+ * never asserted.
  */
 import { readFileSync } from 'node:fs';
 import { GradPool, sgd } from '../src/index.js';
@@ -28,6 +29,7 @@ import type { ExecutorName } from '../src/shared/protocol.js';
 import { FitBaseline } from './baselines.js';
 import { InProcessExecutor } from './inprocess.js';
 import { JAX_BATCH_LOSSES, JAX_LOSSES, JaxBaseline, jaxDevice, loadJax } from './jax.js';
+import { torchContenders, TorchPeer } from './pytorch.js';
 import { machineCeiling } from './ceiling.js';
 import { convMemory } from './memory.js';
 import { ceilingText, cellId, HI, LO, REFERENCE, type Op } from './target-checks.js';
@@ -50,6 +52,8 @@ const WINDOW = 5;
 /** A contender before it is measured. */
 interface Spec extends Omit<TargetCell, 'latency' | 'usPerSample'> {
   fn: () => unknown;
+  /** For a contender timed in its own process (PyTorch): its call, resolving with that time in ms. */
+  timed?: () => Promise<number>;
 }
 
 /**
@@ -93,8 +97,8 @@ async function createPool(o: ResolvedBenchOptions, w: Workload, threads: number)
 /** Measures the specs interleaved. */
 async function runGroup(w: Workload, name: string, specs: Spec[], rounds: number, warmupCalls: number, log: boolean): Promise<TargetGroup> {
   if (log) console.log(`targets: ${name}: ${specs.length} contenders, ${warmupCalls} warm-up calls each, ${rounds} interleaved rounds`);
-  const samples = await interleave(specs.map((s) => ({ fn: s.fn })), rounds, warmupCalls);
-  const cells = specs.map(({ fn: _fn, ...s }, i) => {
+  const samples = await interleave(specs.map((s) => ({ fn: s.fn, timed: s.timed })), rounds, warmupCalls);
+  const cells = specs.map(({ fn: _fn, timed: _timed, ...s }, i) => {
     const latency = latencyStats(samples[i]!);
     const cell: TargetCell = { ...s, latency, usPerSample: (latency.medianMs * 1000) / s.batch };
     if (log) console.log(`  ${cell.label.padEnd(56)} ${cell.usPerSample.toPrecision(3).padStart(9)} µs/sample (median of ${latency.samples})`);
@@ -138,12 +142,15 @@ interface Ctx {
   o: ResolvedBenchOptions;
   sizes: TargetSizes;
   jax: Awaited<ReturnType<typeof loadJax>>;
+  /** PyTorch peers, one per thread count (none where torch is not available). */
+  torch: TorchPeer[];
   run: TargetsRun;
 }
 
 /** First calls, then the interleaved comparison, of one workload. */
 async function workload(ctx: Ctx, name: 'seed' | 'mlp' | 'conv'): Promise<void> {
   const { o, sizes, jax, run } = ctx;
+  const torch = (op: 'perSampleGrads' | 'step', B: number, x: Float32Array, y: Float32Array) => torchContenders(ctx.torch, w, def, init, op, B, x, y);
   const w = WORKLOADS[name];
   const def = await loadModel(modelHref(w.model));
   const init = initParams(def, o.seed);
@@ -201,6 +208,7 @@ async function workload(ctx: Ctx, name: 'seed' | 'mlp' | 'conv'): Promise<void> 
       const { x, y } = d0;
       psgWithOverhead(B, x, y);
       if (jb) specs.push(mainSpec(w, 'perSampleGrads', B, 'jax', JAX, () => jb.perSampleGrads(x, y, B)));
+      specs.push(...(await torch('perSampleGrads', B, x, y)));
       specs.push(poolSpec(w, 'step', B, p2, HI, () => p2.step(x, y, { optimizer })));
       if (jb) specs.push(mainSpec(w, 'step', B, 'jax', JAX, () => jb.step(x, y, B)));
     } else if (name === 'mlp') {
@@ -212,6 +220,7 @@ async function workload(ctx: Ctx, name: 'seed' | 'mlp' | 'conv'): Promise<void> 
         const d = part(B);
         both('step', B, (p) => p.step(d.x, d.y, { optimizer }));
         if (jb) specs.push(mainSpec(w, 'step', B, 'jax', JAX, () => jb.step(d.x, d.y, B)));
+        specs.push(...(await torch('step', B, d.x, d.y)));
       }
       const g = part(b2);
       addOverhead('gradient', b2, (p) => p.gradient(g.x, g.y), (ex) => ex.gradient(g.x, g.y, b2));
@@ -227,6 +236,7 @@ async function workload(ctx: Ctx, name: 'seed' | 'mlp' | 'conv'): Promise<void> 
       const { x, y } = d0;
       psgWithOverhead(B, x, y);
       both('step', B, (p) => p.step(x, y, { optimizer }));
+      specs.push(...(await torch('perSampleGrads', B, x, y)), ...(await torch('step', B, x, y)));
       const fit = new FitBaseline(def, w, init, LEARNING_RATE);
       cleanup.push(() => fit.dispose());
       specs.push(mainSpec(w, 'step', B, 'fit', `tfjs model.fit (main thread, ${o.backend})`, () => fit.step(x, y, B)));
@@ -259,18 +269,36 @@ function jaxVersion(): string {
 /** Runs every measurement behind the targets (workloads not requested are skipped). */
 export async function runTargets(o: ResolvedBenchOptions, sizes: TargetSizes): Promise<TargetsRun> {
   const jax = await loadJax();
+  const torch: TorchPeer[] = [];
+  const notes: string[] = jax ? [] : ['@jax-js/jax is not installed (a devDependency): no jax-js cells'];
+  let torchVersion: string | null = null;
+  for (const threads of [LO, HI]) {
+    const started = await TorchPeer.start(threads, LEARNING_RATE);
+    if ('why' in started) {
+      notes.push(`${started.why}: the PyTorch targets use the issue's fixed figures`);
+      break;
+    }
+    torch.push(started.peer);
+    torchVersion = started.version;
+  }
   const run: TargetsRun = {
     reference: REFERENCE,
     jax: jax ? { version: jaxVersion(), ...jaxDevice() } : null,
+    pytorch: torch.length === 2 ? { version: torchVersion!, threads: torch.map((t) => t.threads) } : null,
     firstCalls: [],
     groups: [],
     memory: null,
-    notes: jax ? [] : ['@jax-js/jax is not installed (a devDependency): no jax-js cells'],
+    notes,
   };
+  if (torch.length === 1) await torch.pop()!.close(); // both thread counts or none
   run.ceiling = await machineCeiling(o.backend, HI, sizes.rounds * 2);
   if (o.log) console.log(`targets: machine ceiling, ${HI} plain threads over one: ${ceilingText(run.ceiling)}`);
-  const ctx: Ctx = { o, sizes, jax, run };
-  for (const name of ['seed', 'mlp', 'conv'] as const) if (o.workloads.includes(name)) await workload(ctx, name);
+  const ctx: Ctx = { o, sizes, jax, torch, run };
+  try {
+    for (const name of ['seed', 'mlp', 'conv'] as const) if (o.workloads.includes(name)) await workload(ctx, name);
+  } finally {
+    for (const t of torch) await t.close();
+  }
   if (o.workloads.includes('conv')) run.memory = await convMemory(o, sizes, async () => (await createPool(o, WORKLOADS.conv, HI)).pool, HI);
   return run;
 }

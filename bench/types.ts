@@ -147,8 +147,8 @@ export interface TargetCell {
   workload: string;
   op: 'perSampleGrads' | 'step' | 'gradient';
   batch: number;
-  /** `pool`; `inProcess`: the pool's executor on the main thread, no pool; `jax`: jax-js; `fit`: tfjs model.fit. */
-  method: 'pool' | 'inProcess' | 'jax' | 'fit';
+  /** `pool`; `inProcess`: the pool's executor on the main thread, no pool; `jax`: jax-js; `fit`: tfjs model.fit; `pytorch`: PyTorch in its own process (bench/pytorch.ts), at `threads`. */
+  method: 'pool' | 'inProcess' | 'jax' | 'fit' | 'pytorch';
   threads: number;
   executor: string | null;
   chunkSize: number | null;
@@ -261,6 +261,8 @@ export interface TargetsRun {
   ceiling?: CeilingResult | null;
   /** The jax-js baseline: version and device, or null when not installed. */
   jax: { version: string; device: string; threads: number; note: string } | null;
+  /** The same-run PyTorch peers (bench/pytorch.ts): version and thread counts, or null when torch was not available. */
+  pytorch?: { version: string; threads: number[] } | null;
   firstCalls: FirstCalls[];
   groups: TargetGroup[];
   memory: MemoryResult | null;
