@@ -12,6 +12,7 @@
  * consumes them). Inputs are converted from the same flat Float32Arrays the pool receives, inside the
  * timed call, as the pool copies them into shared memory inside its own.
  */
+import { readFileSync } from 'node:fs';
 import type * as jax from '@jax-js/jax';
 import type { ModelDef } from '../src/model/define.js';
 
@@ -47,6 +48,16 @@ export function jaxDevice(): { device: string; threads: number; note: string } {
     threads: workers ? 0 : 1,
     note: workers ? 'jax-js wasm with its own Web Worker pool' : `jax-js wasm, single-threaded: Node ${process.versions.node} has no global Web Worker, so jax-js starts no worker pool`,
   };
+}
+
+/** The installed jax-js version, from its package.json. */
+export function jaxVersion(): string {
+  try {
+    const pkg = new URL('../package.json', import.meta.resolve('@jax-js/jax'));
+    return (JSON.parse(readFileSync(pkg, 'utf8')) as { version: string }).version;
+  } catch {
+    return 'unknown';
+  }
 }
 
 /** The workloads' single-sample losses, as the model modules define them (examples/seed-tensordot, examples/mnist). */

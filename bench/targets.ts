@@ -21,14 +21,13 @@
  * and are reported beside it, labelled as such. Everything else is measured in this run. Reported,
  * never asserted.
  */
-import { readFileSync } from 'node:fs';
 import { GradPool, sgd } from '../src/index.js';
 import { initParams, type ModelDef } from '../src/model/define.js';
 import { loadModel, modelHref } from '../src/model/load.js';
 import type { ExecutorName } from '../src/shared/protocol.js';
 import { FitBaseline } from './baselines.js';
 import { InProcessExecutor } from './inprocess.js';
-import { JAX_BATCH_LOSSES, JAX_LOSSES, JaxBaseline, jaxDevice, loadJax } from './jax.js';
+import { JAX_BATCH_LOSSES, JAX_LOSSES, JaxBaseline, jaxDevice, jaxVersion, loadJax } from './jax.js';
 import { torchContenders, TorchPeer } from './pytorch.js';
 import { machineCeiling } from './ceiling.js';
 import { convMemory } from './memory.js';
@@ -254,15 +253,6 @@ async function workload(ctx: Ctx, name: 'seed' | 'mlp' | 'conv'): Promise<void> 
     if (large.length > 0) run.groups.push(await runGroup(w, `${name}-large`, large, rounds, warm, o.log));
   } finally {
     for (const c of cleanup.reverse()) await c();
-  }
-}
-
-function jaxVersion(): string {
-  try {
-    const pkg = new URL('../package.json', import.meta.resolve('@jax-js/jax'));
-    return (JSON.parse(readFileSync(pkg, 'utf8')) as { version: string }).version;
-  } catch {
-    return 'unknown';
   }
 }
 
