@@ -46,6 +46,9 @@ export class TorchPeer {
         this.waiting.shift()?.(JSON.parse(line) as Reply);
       }
     });
+    // A peer that dies answers every pending request with an error instead of leaving the run waiting.
+    proc.once('exit', (code) => this.waiting.splice(0).forEach((w) => w({ error: `the process exited (code ${code})` })));
+    proc.stdin.on('error', () => undefined); // EPIPE after such an exit: the exit answers the request
   }
 
   /** Starts a peer, or returns why it cannot run (no interpreter, no torch). */
