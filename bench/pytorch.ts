@@ -16,7 +16,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as tf from '@tensorflow/tfjs';
-import type { ModelDef } from '../src/model/define.js';
+import { splitFlat, type ModelDef } from '../src/model/define.js';
 import { cellId } from './target-checks.js';
 import type { TargetCell } from './types.js';
 import type { Workload } from './workloads.js';
@@ -93,10 +93,10 @@ export class TorchPeer {
     const id = `c${this.ids++}`;
     const dir = join(this.dir, id);
     mkdirSync(dir);
-    const { names, shapes, offsets, sizes } = def.layout;
+    const { names, shapes } = def.layout;
     writeFileAt(dir, 'x', x);
     writeFileAt(dir, 'y', y);
-    names.forEach((n, p) => writeFileAt(dir, n, init.subarray(offsets[p]!, offsets[p]! + sizes[p]!)));
+    for (const [n, values] of Object.entries(splitFlat(def.layout, init))) writeFileAt(dir, n, values);
     const params = Object.fromEntries(names.map((n, p) => [n, shapes[p]!.slice()]));
     const r = await this.request({ op: 'setup', id, workload, kind, batch, dir, params });
     return { call: async () => (await this.request({ op: 'call', id })).ms!, loss: r.loss! };
@@ -142,8 +142,8 @@ export async function torchContenders(peers: readonly TorchPeer[], w: Workload, 
 /** The workload's batch-mean loss in tfjs on the main thread, for the same parameters (layout order) and inputs. */
 function tfjsLoss(w: Workload, def: ModelDef, init: Float32Array, x: Float32Array, y: Float32Array, B: number): number {
   return tf.tidy(() => {
-    const { names, shapes, offsets, sizes } = def.layout;
-    const p = Object.fromEntries(names.map((n, i) => [n, tf.tensor(init.subarray(offsets[i]!, offsets[i]! + sizes[i]!), shapes[i]!.slice())]));
+    const views = splitFlat(def.layout, init);
+    const p = Object.fromEntries(def.layout.names.map((n, i) => [n, tf.tensor(views[n]!, def.layout.shapes[i]!.slice())]));
     return w.batchedLoss(w.batchedForward(p, tf.tensor(x, [B, ...def.inputShape])), tf.tensor(y, [B, ...def.targetShape])).dataSync()[0]!;
   });
 }

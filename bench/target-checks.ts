@@ -51,7 +51,7 @@ export function evaluateRunTargets(run: TargetsRun | null, sizes: TargetSizes): 
    * (the faster of its 1 and 2 threads, by median; PyTorch's time over ours, round by round), else on
    * the issue's fixed figure (its µs/sample over ours). The fixed figure's ratio is given either way.
    */
-  const vsFixed = (id: string, what: string, cell: string, refKey: keyof typeof REFERENCE.pytorch, threshold: number) => {
+  const vsPyTorch = (id: string, what: string, cell: string, refKey: keyof typeof REFERENCE.pytorch, threshold: number) => {
     const x = cells.get(cell)?.c;
     const ref = REFERENCE.pytorch[refKey];
     if (!x) return out.push(target(id, what, null, threshold, false, missing));
@@ -83,13 +83,13 @@ export function evaluateRunTargets(run: TargetsRun | null, sizes: TargetSizes): 
   };
   const { seedBatch: S, convBatch: C } = sizes;
   const [M1, M2] = sizes.mlpBatches;
-  vsFixed('seed-psg-vs-pytorch', `seed perSampleGrads B=${S}, ${HI} threads: ≥ 1× PyTorch vmap(grad) (speed ratio)`, cellId('seed', 'perSampleGrads', S, `pool-${HI}t`), 'seed-psg-65536', 1);
+  vsPyTorch('seed-psg-vs-pytorch', `seed perSampleGrads B=${S}, ${HI} threads: ≥ 1× PyTorch vmap(grad) (speed ratio)`, cellId('seed', 'perSampleGrads', S, `pool-${HI}t`), 'seed-psg-65536', 1);
   paired('seed-psg-vs-jax', `seed perSampleGrads B=${S}, ${HI} threads: ≥ 1× jax-js jit(vmap(grad)), same run (jax-js time / pool time)`, cellId('seed', 'perSampleGrads', S, 'jax'), cellId('seed', 'perSampleGrads', S, `pool-${HI}t`), 1, false, ['jax-js', 'pool']);
-  vsFixed('conv-psg-vs-pytorch', `conv perSampleGrads B=${C}, ${HI} threads: ≥ 1× PyTorch vmap(grad)`, cellId('conv', 'perSampleGrads', C, `pool-${HI}t`), 'conv-psg-128', 1);
-  vsFixed('conv-step-vs-pytorch', `conv training step B=${C}, ${HI} threads: ≥ 1× PyTorch batched autograd`, cellId('conv', 'step', C, `pool-${HI}t`), 'conv-step-128', 1);
+  vsPyTorch('conv-psg-vs-pytorch', `conv perSampleGrads B=${C}, ${HI} threads: ≥ 1× PyTorch vmap(grad)`, cellId('conv', 'perSampleGrads', C, `pool-${HI}t`), 'conv-psg-128', 1);
+  vsPyTorch('conv-step-vs-pytorch', `conv training step B=${C}, ${HI} threads: ≥ 1× PyTorch batched autograd`, cellId('conv', 'step', C, `pool-${HI}t`), 'conv-step-128', 1);
   paired('conv-step-vs-fit', `conv training step B=${C}, ${HI} threads: ≥ 2× tfjs model.fit, same backend, same run (fit time / pool time)`, cellId('conv', 'step', C, 'fit'), cellId('conv', 'step', C, `pool-${HI}t`), 2, false, ['model.fit', 'pool']);
-  vsFixed('mlp-step-128-vs-pytorch', `MLP training step B=${M1}, ${HI} threads: ≥ 1.5× PyTorch`, cellId('mlp', 'step', M1, `pool-${HI}t`), 'mlp-step-128', 1.5);
-  vsFixed('mlp-step-512-vs-pytorch', `MLP training step B=${M2}, ${HI} threads: ≥ 2× PyTorch`, cellId('mlp', 'step', M2, `pool-${HI}t`), 'mlp-step-512', 2);
+  vsPyTorch('mlp-step-128-vs-pytorch', `MLP training step B=${M1}, ${HI} threads: ≥ 1.5× PyTorch`, cellId('mlp', 'step', M1, `pool-${HI}t`), 'mlp-step-128', 1.5);
+  vsPyTorch('mlp-step-512-vs-pytorch', `MLP training step B=${M2}, ${HI} threads: ≥ 2× PyTorch`, cellId('mlp', 'step', M2, `pool-${HI}t`), 'mlp-step-512', 2);
   const ceiling = run?.ceiling;
   const ceilingNote = ceiling
     ? `; this machine's ceiling, the same fixed tfjs work in ${ceiling.threads} plain worker threads against 1 (no gradpool, n=${ceiling.rounds} rounds each): ${ceilingText(ceiling)}`

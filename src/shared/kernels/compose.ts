@@ -110,6 +110,10 @@ export class Composer {
   }
 }
 
+/** The shape of a reduction of `shape` over `axes`: those axes dropped, or kept as 1 with `keepDims`. */
+export const reducedShape = (shape: readonly number[], axes: readonly number[], keepDims: boolean): number[] =>
+  shape.flatMap((d, i) => (!axes.includes(i) ? [d] : keepDims ? [1] : []));
+
 /**
  * A new float32 wasm tensor of `shape`, every value written by `write` (given a Composer for heap
  * offsets and the tensor's own offset): how the wrappers of wasm kernels run a SIMD kernel. Nothing is

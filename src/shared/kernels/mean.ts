@@ -8,7 +8,7 @@
  * kernel, which this wraps.
  */
 import * as tf from '@tensorflow/tfjs';
-import { heapKernel, wrapKernel } from './compose.js';
+import { heapKernel, reducedShape, wrapKernel } from './compose.js';
 import { simdKernels } from './simd.js';
 
 /** The config that takes means over length-1 axes and leaves every other Mean to `original` (wasm's). */
@@ -20,7 +20,7 @@ export function wrapMean(original: tf.KernelConfig): tf.KernelConfig {
     const axes = tf.util.parseAxisParam(axis, x.shape);
     const simd = simdKernels(args.backend as tf.KernelBackend);
     if (!simd || axes.some((a) => x.shape[a] !== 1)) return null;
-    const shape = x.shape.flatMap((d, i) => (!axes.includes(i) ? [d] : keepDims ? [1] : []));
+    const shape = reducedShape(x.shape, axes, keepDims);
     return heapKernel(args.backend as tf.KernelBackend, shape, (c, out) => {
       const n = tf.util.sizeFromShape(x.shape);
       const whole = n - (n % 4);

@@ -7,7 +7,7 @@
  * (An empty sum here gives zeros; wasm's kernel leaves its output unwritten then.)
  */
 import * as tf from '@tensorflow/tfjs';
-import { heapKernel, wrapKernel } from './compose.js';
+import { heapKernel, reducedShape, wrapKernel } from './compose.js';
 import { simdKernels } from './simd.js';
 
 /** [outer, rows, inner] when `axes` are one contiguous block of x's axes not including the last. */
@@ -31,7 +31,7 @@ export function wrapSum(original: tf.KernelConfig): tf.KernelConfig {
     const simd = block && block[2] % 4 === 0 ? simdKernels(backend as tf.KernelBackend) : null;
     if (!block || !simd) return null;
     const [outer, rows, inner] = block;
-    const shape = x.shape.flatMap((d, i) => (!axes.includes(i) ? [d] : keepDims ? [1] : []));
+    const shape = reducedShape(x.shape, axes, keepDims);
     return heapKernel(backend as tf.KernelBackend, shape, (c, out) => simd.sumRows(c.heapOffset(x), out, outer, rows, inner));
   });
 }
