@@ -52,6 +52,12 @@ export class Arena {
     return this.regions.get(spec.name)?.sab === view.buffer && view.byteOffset === 0;
   }
 
+  /** Whether `buffer` is one of this arena's regions. */
+  holds(buffer: ArrayBufferLike): boolean {
+    for (const r of this.regions.values()) if (r.sab === buffer) return true;
+    return false;
+  }
+
   /** The handles to send to workers (sharing, not copying, the memory). */
   handles(): RegionHandles {
     const out: RegionHandles = {};

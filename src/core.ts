@@ -19,6 +19,7 @@ import type { ClippingChoice } from './train/clipping.js';
 import { CTL } from './shared/ctl.js';
 import { OP_REGIONS, REGION, type ChunkOp, type ChunkTask, type FusedUpdate, type OpOutputs, type RegionKind, type RegionSizes, type RegionSpec, type RuntimeSpec, type View, type VmapChunkResult, type VmapTask } from './shared/protocol.js';
 import { reducePartials } from './shared/reduce.js';
+import { prepareInputs, stageChunks } from './staging.js';
 import { OptimizerStates } from './train/opt-state.js';
 
 /** The staged inputs of a chunk op and its extras. */
@@ -193,14 +194,6 @@ export class PoolCore {
     return this.arena.view(spec, n);
   }
 
-  /** Copies an input into its region, unless the caller filled our own buffer. */
-  private stage(spec: typeof REGION.x | typeof REGION.y, src: Float32Array, plan: ChunkPlan): void {
-    const n = spec.length(this.sizes(plan.batch, plan.count));
-    if (this.arena.owns(spec, src)) return;
-    this.arena.ensure(spec, n);
-    this.arena.view(spec, n).set(src.subarray(0, n));
-  }
-
   /**
    * Runs chunk op `op` over the batch of `plan` on the workers and returns views of what it wrote
    * (valid until the next call), with the lowest non-finite sample of a sumGrads (or -1) and the call
@@ -208,8 +201,10 @@ export class PoolCore {
    */
   async run<Op extends ChunkOp>(op: Op, plan: ChunkPlan, inputs: RunInputs, label: string): Promise<OpOutputs<Op> & { badSample: number; randomCall: number }> {
     if (this.notDifferentiable !== undefined && (op === 'perSampleGrads' || op === 'sumGrads')) throw errors.notDifferentiable(label, this.notDifferentiable);
-    this.stage(REGION.x, inputs.x, plan);
-    if (inputs.y) this.stage(REGION.y, inputs.y, plan);
+    const sizes = this.sizes(plan.batch, plan.count);
+    const given: [RegionSpec<'f32'>, Float32Array, number][] = [[REGION.x, inputs.x, REGION.x.length(sizes)]];
+    if (inputs.y) given.push([REGION.y, inputs.y, REGION.y.length(sizes)]);
+    const copies = prepareInputs(this.arena, given, plan.batch);
     const out: Record<string, ArrayBufferView> = {};
     for (const key of OP_REGIONS[op].writes) out[key] = this.region(REGION[key], plan);
     const task: ChunkTask = {
@@ -227,9 +222,11 @@ export class PoolCore {
       randomCall: inputs.randomCall ?? this.randomCalls++,
       ...(inputs.randomBase ? { randomBase: inputs.randomBase } : {}),
       ...(inputs.update ? { update: inputs.update } : {}),
+      ...(copies.length > 0 ? { staging: true } : {}),
       ...this.taskExtras(),
     };
-    const r = await this.dispatcher.runClaimed(task, this.arena.view(REGION.ctl), plan.count, label, inputs.nonFinite);
+    const feed = copies.length > 0 ? (ctl: Int32Array) => stageChunks(ctl, plan, copies) : undefined;
+    const r = await this.dispatcher.runClaimed(task, this.arena.view(REGION.ctl), plan.count, label, inputs.nonFinite, feed);
     this.timer.addParallel(r);
     return { ...(out as OpOutputs<Op>), badSample: r.badSample, randomCall: task.randomCall };
   }

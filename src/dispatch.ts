@@ -109,11 +109,12 @@ export class Dispatcher {
    * Runs a work-claiming task (chunks of the batch, or slices of the parameters) on
    * min(threads, units) workers; each claims units from the shared counter `ctl` (the task's ctl
    * region) until none are left. Resolves only when EVERY task has settled, so no worker is still
-   * writing when a call returns.
+   * writing when a call returns. `feed`, if given, runs once the tasks are posted, while the threads
+   * wake: it stages the inputs of a task marked `staging` (src/staging.ts).
    */
-  async runClaimed(task: ChunkTask | UpdateTask | VmapTask, ctl: Int32Array, units: number, publicOp: string, nonFinite?: (sample: number) => GradPoolError): Promise<ParallelResult> {
+  async runClaimed(task: ChunkTask | UpdateTask | VmapTask, ctl: Int32Array, units: number, publicOp: string, nonFinite?: (sample: number) => GradPoolError, feed?: (ctl: Int32Array) => void): Promise<ParallelResult> {
     const t0 = performance.now();
-    for (const field of [CTL.CLAIM, CTL.ABORT, CTL.ARRIVED, CTL.BAD, CTL.UPDATE_CLAIM]) Atomics.store(ctl, field, 0);
+    for (const field of [CTL.CLAIM, CTL.ABORT, CTL.ARRIVED, CTL.BAD, CTL.UPDATE_CLAIM, CTL.STAGED]) Atomics.store(ctl, field, 0);
     const call = this.call;
     const workers = new Set(this.piscina.threads);
     const options = call ? { signal: call.signal } : {};
@@ -123,8 +124,17 @@ export class Dispatcher {
       abortClaims(ctl);
       throw e;
     });
-    const settled = await Promise.allSettled(Array.from({ length: this.parties(units) }, run));
+    const posted = Array.from({ length: this.parties(units) }, run);
+    let unfed: { error: unknown } | null = null;
+    try {
+      feed?.(ctl);
+    } catch (error) {
+      abortClaims(ctl); // the workers waiting for inputs stop; the call fails with the feed's error
+      unfed = { error };
+    }
+    const settled = await Promise.allSettled(posted);
     for (const r of settled) if (r.status === 'fulfilled') this.record(r.value);
+    if (unfed) throw unfed.error;
     if (call?.stopped && settled.some((r) => r.status === 'rejected')) {
       // piscina rejects an aborted task at once and terminates its worker without waiting: wait for
       // the thread to be gone, so nothing is still writing into the arena when the call rejects.

@@ -4,6 +4,7 @@ import { ChunkPlan } from '../src/shared/chunks.js';
 import { opViews, REGION, regionView } from '../src/shared/protocol.js';
 import { encodeSample, type MemberChunkTask } from '../src/shared/members.js';
 import { claim } from './claim.js';
+import { CTL } from '../src/shared/ctl.js';
 import { sumGradsByLoop } from './executors/sum.js';
 import { SampleError, type ChunkJob, type Executor } from './executors/types.js';
 import { withTraining } from '../src/model/mode.js';
@@ -82,7 +83,7 @@ export function runChunks(task: MemberChunkTask, model: ModelDef, executor: Exec
           throw K > 1 && err instanceof SampleError ? new SampleError(encodeSample(err.sample, k, K), err.message) : err;
         }
       }
-    });
+    }, CTL.CLAIM, task.staging === true);
     return { done, badSample };
   } catch (e) {
     // A non-finite sample of an earlier chunk outranks a later sample's throw under nonFinite 'throw'.

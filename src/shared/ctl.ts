@@ -1,7 +1,7 @@
 /**
  * The fields of the `ctl` region (protocol.ts's REGION.ctl), the Int32 counters through which a
- * call's workers share out its work: chunks, update slices, the fused update's barrier and the abort
- * flag. The coordinator resets them before each work-claiming phase (dispatch.ts); workers/claim.ts
+ * call's workers share out its work: chunks, update slices, the fused update's barrier, the abort
+ * flag and how far the inputs are staged. The coordinator resets them before each work-claiming phase (dispatch.ts); workers/claim.ts
  * uses them.
  */
 
@@ -17,14 +17,20 @@ export const CTL = {
   BAD: 3,
   /** Next unclaimed update slice of that step. */
   UPDATE_CLAIM: 4,
+  /**
+   * Chunks whose inputs the coordinator has copied in so far (ChunkTask.staging): it posts the tasks
+   * first and stages after, chunk by chunk, so the threads wake while it copies (src/staging.ts).
+   */
+  STAGED: 5,
   LENGTH: 8,
 } as const;
 
 /**
  * Tells the workers of a call to stop claiming (one failed, or its task was lost), waking any
- * waiting at a fused update's barrier (workers/claim.ts).
+ * waiting at a fused update's barrier or for a chunk's inputs (workers/claim.ts).
  */
 export function abortClaims(ctl: Int32Array): void {
   Atomics.store(ctl, CTL.ABORT, 1);
   Atomics.notify(ctl, CTL.ARRIVED);
+  Atomics.notify(ctl, CTL.STAGED);
 }

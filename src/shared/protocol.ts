@@ -181,6 +181,8 @@ export interface ChunkTask {
   randomBase?: number;
   /** A step's sharded update, run after the chunks by all `parties` workers (sumGrads; workers/claim.ts). */
   update?: FusedUpdate;
+  /** The inputs arrive after the task, chunk by chunk: run chunk c once `CTL.STAGED` > c (src/staging.ts). */
+  staging?: true;
 }
 
 /** The update a chunk task runs after its chunks: an {@link UpdateTask}'s plan, for `parties` workers. */

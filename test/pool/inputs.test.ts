@@ -102,6 +102,18 @@ describe('pool inputs', function () {
     assert.equal(pool.stats().sharedAllocations, allocs, 'no new shared buffers for batches that fit');
   });
 
+  it("takes a copy: false result as the next call's input, though that call writes the same memory", async () => {
+    // W's per-sample gradients are [B,3,2,1]: six values a sample, the seed model's input size. Such a
+    // source is copied before the tasks are posted (src/staging.ts; its unit test checks that choice).
+    const { grads } = await pool.perSampleGrads(x, y, { copy: false });
+    const fed = grads.W!.data; // a view of the region perSampleGrads writes
+    const copy = fed.slice();
+    const a = await pool.perSampleGrads(fed, y);
+    const b = await pool.perSampleGrads(copy, y);
+    assert.ok(sameBytes(a.grads.W!.data, b.grads.W!.data));
+    assert.ok(sameBytes(a.losses.data, b.losses.data));
+  });
+
   it('returns fresh arrays that later calls do not overwrite', async () => {
     const a = await pool.predict(x);
     const copy = a.data.slice();

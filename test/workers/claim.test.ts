@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { Worker } from 'node:worker_threads';
 import { abortClaims, CTL } from '../../src/shared/ctl.js';
-import { arriveAndWait, claim } from '../../workers/claim.js';
+import { arriveAndWait, claim, waitStaged } from '../../workers/claim.js';
 
 const counter = () => new Int32Array(new SharedArrayBuffer(4 * CTL.LENGTH));
 
@@ -44,6 +44,47 @@ describe('workers: claim', () => {
     const aborted = counter();
     abortClaims(aborted); // a worker failed: the barrier does not wait for it
     assert.equal(arriveAndWait(aborted, 2, false), false);
+  });
+
+  it('with staged inputs, a thread runs chunk c only once CTL.STAGED > c', async () => {
+    const units = 4;
+    const ctl = counter();
+    // ran[u] = STAGED as the thread saw it when it ran chunk u (+1, so 0 means "not run"); ran[units] counts runs.
+    const ran = new Int32Array(new SharedArrayBuffer(4 * (units + 1)));
+    const src = `
+      const { workerData, parentPort } = require('node:worker_threads');
+      import(workerData.claimUrl).then(({ claim }) => {
+        const [ctl, ran] = [new Int32Array(workerData.ctl), new Int32Array(workerData.ran)];
+        parentPort.postMessage(claim(ctl, workerData.units, (u) => {
+          ran[u] = Atomics.load(ctl, workerData.STAGED) + 1;
+          Atomics.add(ran, workerData.units, 1);
+          Atomics.notify(ran, workerData.units);
+        }, workerData.CLAIM, true));
+      });`;
+    const claimUrl = new URL('../../workers/claim.js', import.meta.url).href;
+    const w = new Worker(src, { eval: true, workerData: { claimUrl, ctl: ctl.buffer, ran: ran.buffer, units, STAGED: CTL.STAGED, CLAIM: CTL.CLAIM } });
+    const done = new Promise<number>((res, rej) => {
+      w.once('message', (n: number) => void w.terminate().then(() => res(n)));
+      w.once('error', rej);
+    });
+    for (let k = 1; k <= units; k++) {
+      assert.equal(ran[k - 1], 0, `chunk ${k - 1} ran before it was staged`);
+      Atomics.store(ctl, CTL.STAGED, k);
+      Atomics.notify(ctl, CTL.STAGED);
+      // Gate on the thread's own count, not a sleep: chunk k-1 is now allowed, chunk k is not.
+      while (Atomics.load(ran, units) < k) Atomics.wait(ran, units, Atomics.load(ran, units), 50);
+    }
+    assert.equal(await done, units);
+    ran.subarray(0, units).forEach((seen, u) => assert.ok(seen - 1 > u, `chunk ${u} ran when ${seen - 1} chunks were staged`));
+  });
+
+  it('waitStaged: true once the chunk is staged, false once the call aborted (it does not wait on)', () => {
+    const ctl = counter();
+    Atomics.store(ctl, CTL.STAGED, 3);
+    assert.equal(waitStaged(ctl, 2), true);
+    abortClaims(ctl);
+    assert.equal(waitStaged(ctl, 3), false);
+    assert.equal(claim(ctl, 5, () => assert.fail('ran a chunk of an aborted call'), CTL.CLAIM, true), 0);
   });
 
   it('four threads racing for 20,000 units do each exactly once', async () => {
