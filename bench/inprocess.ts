@@ -9,8 +9,9 @@
  * - `perSampleGrads` against `pool.perSampleGrads(x, y, { copy: false })` (views of the pool's reused
  *   shared buffers, as the issue's measurements take them): here `lossAndGrads` writes each chunk
  *   straight into `[B]` losses and `[B, ...shape]` gradient arrays allocated once per batch size;
- * - `gradient` against `pool.gradient(x, y)`: `sumGrads` per chunk into float64 partial rows, reduced
- *   in chunk order and scaled by 1/B into a fresh float32 mean gradient, plus the mean loss.
+ * - `gradient` against `pool.gradient(x, y)`: `sumGrads` per chunk into float64 partial rows (reused
+ *   across calls of one batch size, as the pool's region is), reduced in chunk order and scaled by
+ *   1/B into a fresh float32 mean gradient, plus the mean loss.
  * Needs the main thread's tfjs backend to be the workers' (`initBackend`, as runSuite does first).
  */
 import * as tf from '@tensorflow/tfjs';
@@ -72,12 +73,14 @@ export class InProcessExecutor {
     return { losses, grads };
   }
 
+  /** The partial rows, losses and norms of `gradient`, allocated once per batch size (as the pool's regions are). */
+  private sums: { B: number; partial: Float64Array; losses: Float32Array; norms: Float32Array } | null = null;
+
   gradient(x: Float32Array, y: Float32Array, B: number): { loss: number; grad: Float32Array } {
     const P = this.def.layout.total;
     const count = Math.ceil(B / this.chunkSize);
-    const partial = new Float64Array(count * P);
-    const losses = new Float32Array(B);
-    const norms = new Float32Array(B);
+    if (this.sums?.B !== B) this.sums = { B, partial: new Float64Array(count * P), losses: new Float32Array(B), norms: new Float32Array(B) };
+    const { partial, losses, norms } = this.sums;
     this.chunks(x, y, B, (job, c, s, e) => {
       const row = partial.subarray(c * P, (c + 1) * P);
       const [l, n] = [losses.subarray(s, e), norms.subarray(s, e)];
