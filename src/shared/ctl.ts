@@ -1,8 +1,8 @@
 /**
  * The fields of the `ctl` region (protocol.ts's REGION.ctl), the Int32 counters through which a
  * call's workers share out its work: chunks, update slices, the fused update's barrier, the abort
- * flag and how far the inputs are staged. The coordinator resets them before each work-claiming phase (dispatch.ts); workers/claim.ts
- * uses them.
+ * flag and how far the inputs are staged. The coordinator resets them before each work-claiming
+ * phase (dispatch.ts); workers/claim.ts uses them.
  */
 
 /** Index of the fields in the `ctl` Int32 region. */
