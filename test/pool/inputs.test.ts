@@ -114,6 +114,27 @@ describe('pool inputs', function () {
     assert.ok(sameBytes(a.losses.data, b.losses.data));
   });
 
+  it('inputs that fail to stage after posting fail the call with that error; the waiting workers are released', async () => {
+    // Staging cannot fail on a readable input (it is read before posting); stand in a failing copy.
+    type Run = (task: unknown, ctl: Int32Array, units: number, op: string, nonFinite?: unknown, feed?: (ctl: Int32Array) => void) => Promise<unknown>;
+    const dispatcher = (pool as unknown as { core: { dispatcher: { runClaimed: Run } } }).core.dispatcher;
+    const runClaimed = dispatcher.runClaimed;
+    const ref = await pool.perSampleGrads(x, y);
+    dispatcher.runClaimed = function (task, ctl, units, op, nonFinite, feed) {
+      assert.ok(feed, 'the inputs are staged after posting');
+      return runClaimed.call(this, task, ctl, units, op, nonFinite, () => {
+        throw new Error('staging broke');
+      });
+    };
+    try {
+      await assert.rejects(pool.perSampleGrads(x, y), { message: 'staging broke' });
+    } finally {
+      dispatcher.runClaimed = runClaimed;
+    }
+    const again = await pool.perSampleGrads(x, y); // no worker is left waiting for inputs
+    assert.ok(sameBytes(again.grads.W!.data, ref.grads.W!.data));
+  });
+
   it('returns fresh arrays that later calls do not overwrite', async () => {
     const a = await pool.predict(x);
     const copy = a.data.slice();
