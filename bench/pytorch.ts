@@ -147,4 +147,3 @@ function tfjsLoss(w: Workload, def: ModelDef, init: Float32Array, x: Float32Arra
     return w.batchedLoss(w.batchedForward(p, tf.tensor(x, [B, ...def.inputShape])), tf.tensor(y, [B, ...def.targetShape])).dataSync()[0]!;
   });
 }
-

@@ -1,7 +1,8 @@
 /**
  * The targets' definitions and their judging: the fixed reference figures (the issue's PyTorch and
- * jax-js figures; PyTorch's are the fallback where it cannot run in the same run), the thread counts, cell ids, per-round ratios, and {@link evaluateRunTargets}, which turns a
- * measured {@link TargetsRun} (targets.ts) into met / not met with the figures behind each.
+ * jax-js figures; PyTorch's are the fallback where it cannot run in the same run), the thread counts,
+ * cell ids, per-round ratios, and {@link evaluateRunTargets}, which turns a measured
+ * {@link TargetsRun} (targets.ts) into met / not met with the figures behind each.
  */
 import { target } from './analyze.js';
 import { median, quantile } from './measure.js';

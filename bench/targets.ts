@@ -281,10 +281,10 @@ export async function runTargets(o: ResolvedBenchOptions, sizes: TargetSizes): P
     notes,
   };
   if (torch.length === 1) await torch.pop()!.close(); // both thread counts or none
-  run.ceiling = await machineCeiling(o.backend, HI, sizes.rounds * 2);
-  if (o.log) console.log(`targets: machine ceiling, ${HI} plain threads over one: ${ceilingText(run.ceiling)}`);
-  const ctx: Ctx = { o, sizes, jax, torch, run };
   try {
+    run.ceiling = await machineCeiling(o.backend, HI, sizes.rounds * 2);
+    if (o.log) console.log(`targets: machine ceiling, ${HI} plain threads over one: ${ceilingText(run.ceiling)}`);
+    const ctx: Ctx = { o, sizes, jax, torch, run };
     for (const name of ['seed', 'mlp', 'conv'] as const) if (o.workloads.includes(name)) await workload(ctx, name);
   } finally {
     for (const t of torch) await t.close();
