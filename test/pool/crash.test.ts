@@ -23,6 +23,7 @@ describe('pool worker crashes', function () {
   const cases = [
     { what: 'process.exit in the worker', sentinel: 777, cause: 'worker exited with code: 3' },
     { what: 'an uncaught exception', sentinel: 888, cause: 'async boom' },
+    { what: 'an uncaught exception on the next turn of the loop', sentinel: 889, cause: 'immediate boom' },
     { what: 'running out of memory (resourceLimits)', sentinel: 999, cause: 'Worker terminated due to reaching memory limit: JS heap out of memory' },
   ];
   for (const c of cases) {
