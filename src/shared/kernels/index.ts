@@ -55,7 +55,7 @@ import { stepMultiplyConfig } from './step-multiply.js';
 import { wrapAdd } from './add.js';
 import { wrapSum } from './sum.js';
 import { wrapMultiply } from './multiply.js';
-import { wrapBatchMatMul } from './matvec.js';
+import { wrapBatchMatMul } from './batch-matmul.js';
 import { wrapMean } from './mean.js';
 import { wrapTranspose } from './transpose.js';
 import { unsortedSegmentSumConfig } from './unsorted-segment-sum.js';
@@ -95,7 +95,8 @@ export const WASM_GRADPOOL_KERNELS: readonly tf.KernelConfig[] = [perSampleFilte
  * outer product (a dense layer's per-sample weight gradient), which wasm broadcasts slowly; Transpose
  * of whole rows of channels (the filter gradient's samples-into-channels moves), which wasm does value
  * by value; Add of a bias over channels ([..., C] + [C], a conv layer's bias), which wasm broadcasts slowly;
- * BatchMatMul of a matrix by a vector (a one-unit output layer), which wasm runs in XNNPACK's 8-wide tiles;
+ * BatchMatMul of a matrix by a vector (a one-unit output layer), which wasm runs in XNNPACK's 8-wide tiles,
+ * and with an inner dimension of at most 16 (a small dense layer's input gradient), where XNNPACK's tiles cost more than their products;
  * Mean over length-1 axes (a one-output model's per-sample loss), which wasm divides value by value.
  */
 export const WASM_KERNEL_WRAPPERS: Readonly<Record<string, (original: tf.KernelConfig) => tf.KernelConfig>> = {

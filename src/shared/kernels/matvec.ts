@@ -1,6 +1,7 @@
 /**
- * BatchMatMul on wasm, wrapped for a matrix times a vector, [n, K] x [K, 1] (batch dims of 1): the
- * forward pass of a model with one output unit over a chunk, the seed tensordot's [8192, 6] x [6, 1].
+ * BatchMatMul on wasm for a matrix times a vector, [n, K] x [K, 1] (batch dims of 1; batch-matmul.ts
+ * hands it those): the forward pass of a model with one output unit over a chunk, the seed
+ * tensordot's [8192, 6] x [6, 1].
  * wasm hands it to XNNPACK's fully connected operator, whose 8-wide tiles leave 7 lanes of 8 idle at
  * one column: ~8 ns a row. matVecRows does each row as one float32 chain, four rows at a time.
  *
@@ -8,11 +9,7 @@
  * adding the float32 products a[r, k]·b[k] for k = 0, 1, … in order, each product and sum rounded to
  * float32; so does this. Tested bit for bit against wasm's own kernel, ±Infinity included; only a
  * NaN's sign and payload may differ (WebAssembly leaves them unspecified).
- * Anything else (transposes, batches, more columns) runs wasm's kernel.
  */
-import * as tf from '@tensorflow/tfjs';
-import { heapKernel, wrapKernel } from './compose.js';
-import { wasmMemory } from './simd.js';
 import { ADD, BLOCK, BR, BR_IF, code, END, EQ, F32T, get, HEADER, I32, I32T, importedMemoryKernel, LOOP, name, section, set, SHL, SUB, vec, VOID } from '../wasm-encode.js';
 
 const [F32_CONST, F32_LOAD, F32_STORE, F32_ADD, F32_MUL, LT_U] = [0x43, 0x2a, 0x38, 0x92, 0x94, 0x49];
@@ -52,25 +49,5 @@ const MODULE = new Uint8Array([
   ...section(7, vec([[...name('matVecRows'), 0x00, 0]])),
   ...section(10, vec([code(vec([[5, I32T], [5, F32T]]), body)])),
 ]);
-const instance = importedMemoryKernel<{ matVecRows(a: number, b: number, out: number, rows: number, K: number): void }>(MODULE);
-
-/** [n, K] when a is [...1, n, K] and b [...1, K, 1] of the same rank, float32, no transposes. */
-function matVecShape(a: tf.TensorInfo, b: tf.TensorInfo, attrs: tf.NamedAttrMap): [number, number] | null {
-  const r = a.shape.length;
-  if (attrs.transposeA || attrs.transposeB || r < 2 || b.shape.length !== r || a.dtype !== 'float32' || b.dtype !== 'float32') return null;
-  if (![...a.shape.slice(0, -2), ...b.shape.slice(0, -2)].every((d) => d === 1)) return null;
-  const [n, K] = a.shape.slice(-2) as [number, number];
-  return b.shape[r - 2] === K && b.shape[r - 1] === 1 && K > 0 ? [n, K] : null;
-}
-
-/** The config that runs matrix-vector products in WebAssembly and every other BatchMatMul as `original` (wasm's). */
-export function wrapBatchMatMul(original: tf.KernelConfig): tf.KernelConfig {
-  return wrapKernel(original, (args) => {
-    const { a, b } = args.inputs as { a: tf.TensorInfo; b: tf.TensorInfo };
-    const dims = matVecShape(a, b, args.attrs ?? {});
-    const k = dims ? instance(wasmMemory(args.backend as tf.KernelBackend)) : null;
-    if (!dims || !k) return null;
-    const [n, K] = dims;
-    return heapKernel(args.backend as tf.KernelBackend, [...a.shape.slice(0, -1), 1], (c, out) => k.matVecRows(c.heapOffset(a), c.heapOffset(b), out, n, K));
-  });
-}
+/** The kernel bound to a wasm memory (tfjs-backend-wasm's: simd.ts's `wasmMemory`), or null without WebAssembly SIMD. */
+export const matVecKernel = importedMemoryKernel<{ matVecRows(a: number, b: number, out: number, rows: number, K: number): void }>(MODULE);

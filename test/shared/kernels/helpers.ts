@@ -92,3 +92,15 @@ export function convOutShape(
   const info = tf.backend_util.computeConv2DInfo(xShape as [number, number, number, number], filterShape as [number, number, number, number], strides, dilations, pad, roundingMode, depthwise);
   return info.outShape;
 }
+
+/** The bits of each value, every NaN as one: WebAssembly leaves a NaN's sign and payload unspecified (engines differ with operand order). */
+export const bits = (a: Float32Array) => Array.from(new Uint32Array(a.buffer, a.byteOffset, a.length), (b, i) => (Number.isNaN(a[i]) ? 'NaN' : b));
+/** Values spread over 2^-20..2^20 (so a different summation order would change float32 roundings), with specials mixed in. */
+export const wide = (seed: number, shape: number[], specials: boolean): Input => {
+  const base = F(seed, shape);
+  const values = Array.from(base.values, (v, i) => {
+    if (specials && i % 13 === 5) return [NaN, Infinity, -Infinity, -0][(i / 13) % 4 | 0]!;
+    return (v - 0.5) * 2 ** ((((v * 1e6) | 0) % 40) - 20);
+  });
+  return { ...base, values };
+};

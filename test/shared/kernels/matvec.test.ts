@@ -1,23 +1,11 @@
-// BatchMatMul on wasm, wrapped in src/shared/kernels/matvec.ts (a matrix times a vector as a
+// BatchMatMul on wasm, wrapped in src/shared/kernels/batch-matmul.ts (a matrix times a vector as a
 // WebAssembly loop): the same bits as wasm's own kernel (XNNPACK) and cpu's values, NaN, ±Infinity,
 // -0 and wide exponents included (a NaN's sign and payload aside), for row counts with and without a remainder of the four-row groups;
 // other shapes pass through to wasm's kernel.
 import * as tf from '@tensorflow/tfjs';
 import assert from 'node:assert/strict';
 import { withBackend } from '../../helpers/env.js';
-import { assertMatchesCpu, assertNoLeak, F, runOn, type Input } from './helpers.js';
-
-/** The bits of each value, every NaN as one: WebAssembly leaves a NaN's sign and payload unspecified (engines differ with operand order). */
-const bits = (a: Float32Array) => Array.from(new Uint32Array(a.buffer, a.byteOffset, a.length), (b, i) => (Number.isNaN(a[i]) ? 'NaN' : b));
-/** Values spread over 2^-20..2^20 (so a different summation order would change float32 roundings), with specials mixed in. */
-const wide = (seed: number, shape: number[], specials: boolean): Input => {
-  const base = F(seed, shape);
-  const values = Array.from(base.values, (v, i) => {
-    if (specials && i % 13 === 5) return [NaN, Infinity, -Infinity, -0][(i / 13) % 4 | 0]!;
-    return (v - 0.5) * 2 ** ((((v * 1e6) | 0) % 40) - 20);
-  });
-  return { ...base, values };
-};
+import { assertMatchesCpu, assertNoLeak, bits, F, runOn, wide } from './helpers.js';
 
 describe('wasm kernel BatchMatMul (wrapped: matrix times vector)', () => {
   withBackend('wasm');
