@@ -74,19 +74,21 @@ export class UpdatePhase {
 
   /**
    * Runs update `u` over the `numChunks` partials of a sumGrads, writing the gradient it applies
-   * into `grad` and the inactive halves of parameters and optimizer state.
+   * into `grad` and the inactive halves of parameters and optimizer state. `rows` (on the coordinator
+   * only) holds those partials instead of the partial region: rows folded while the run ran.
    */
-  async run(numChunks: number, grad: Float32Array, u: UpdateSpec, placement: UpdatePlacement): Promise<void> {
+  async run(numChunks: number, grad: Float32Array, u: UpdateSpec, placement: UpdatePlacement, rows?: Float64Array): Promise<void> {
     const { arena, params, dispatcher, runtime, timer } = this.c;
     const P = this.c.stored;
     const { plan, names, st, stage } = this.prepare(numChunks, u);
     if (placement === 'workers') {
+      if (rows) throw new Error('core: a sharded update reads the partial region, not rows of the coordinator');
       const task: UpdateTask = { type: 'update', runtime, regions: arena.handles(), plan, names, sliceSize: SLICE };
       timer.addParallel(await dispatcher.runClaimed(task, arena.view(REGION.ctl), Math.ceil(P / SLICE), 'step'));
     } else {
       const t0 = performance.now();
       const f32 = (s: RegionSpec<'f32'>) => arena.view(s, P);
-      updateSlice(plan, { partial: arena.view(REGION.partial), grad, pIn: f32(params.region), pOut: f32(params.inactiveRegion), sIn: st.sIn.map(f32), sOut: st.sOut.map(f32) }, 0, P);
+      updateSlice(plan, { partial: rows ?? arena.view(REGION.partial), grad, pIn: f32(params.region), pOut: f32(params.inactiveRegion), sIn: st.sIn.map(f32), sOut: st.sOut.map(f32) }, 0, P);
       timer.add('optimizerMs', performance.now() - t0);
     }
     stage();

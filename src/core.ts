@@ -19,6 +19,7 @@ import type { ClippingChoice } from './train/clipping.js';
 import { CTL } from './shared/ctl.js';
 import { OP_REGIONS, REGION, type ChunkOp, type ChunkTask, type FusedUpdate, type OpOutputs, type RegionKind, type RegionSizes, type RegionSpec, type RuntimeSpec, type View, type VmapChunkResult, type VmapTask } from './shared/protocol.js';
 import { reducePartials } from './shared/reduce.js';
+import { foldWhileRunning, RowFolder } from './fold-rows.js';
 import { prepareInputs, stageChunks } from './staging.js';
 import { OptimizerStates } from './train/opt-state.js';
 
@@ -41,7 +42,19 @@ export interface RunInputs {
   randomBase?: number | undefined;
   /** sumGrads: the step's sharded update, run by the same task after the chunks ({@link fuseUpdate}). */
   update?: FusedUpdate | undefined;
+  /**
+   * sumGrads: the caller reduces the partial rows on the coordinator, so fold them in while the
+   * workers compute where a core is free for it (src/fold-rows.ts); the result's `folded` is then their sum.
+   */
+  fold?: boolean | undefined;
 }
+
+/**
+ * What {@link PoolCore.run} returns: views of what the op wrote (valid until the next call), the
+ * lowest non-finite sample of a sumGrads (or -1), the call number its random draws were keyed by, and
+ * the partial rows' sum where they were folded while the run ran ({@link RunInputs.fold}), else null.
+ */
+export type RunResult<Op extends ChunkOp> = OpOutputs<Op> & { badSample: number; randomCall: number; folded: Float64Array | null };
 
 /**
  * The machinery under {@link GradPool}: shared memory (every region through protocol.ts's table),
@@ -58,6 +71,9 @@ export class PoolCore {
   private readonly timer = new CallTimer();
   /** The update waiting for {@link commit}. */
   private readonly updates: UpdatePhase;
+  /** Folds a sumGrads' rows while its workers run, where a core is free for it ({@link RunInputs.fold}). */
+  private readonly folder = new RowFolder();
+  private readonly foldsWhileRunning: boolean;
   /** Calls made so far (counted when made, not when run): orders setParams against the calls around it. */
   private callsMade = 0;
   /**
@@ -94,6 +110,7 @@ export class PoolCore {
   ) {
     this.outputSize = outputShape.reduce((a, b) => a * b, 1);
     this.stored = model.layout.total * members;
+    this.foldsWhileRunning = foldWhileRunning(options.threads);
     this.calls = new CallQueue(options.callTimeoutMs);
     this.params = new ParamStore(this.arena, model.layout, initial, () => this.callsMade, members);
     this.optimizers = new OptimizerStates(this.arena, this.stored);
@@ -194,12 +211,8 @@ export class PoolCore {
     return this.arena.view(spec, n);
   }
 
-  /**
-   * Runs chunk op `op` over the batch of `plan` on the workers and returns views of what it wrote
-   * (valid until the next call), with the lowest non-finite sample of a sumGrads (or -1) and the call
-   * number its random draws were keyed by.
-   */
-  async run<Op extends ChunkOp>(op: Op, plan: ChunkPlan, inputs: RunInputs, label: string): Promise<OpOutputs<Op> & { badSample: number; randomCall: number }> {
+  /** Runs chunk op `op` over the batch of `plan` on the workers ({@link RunResult} says what it returns). */
+  async run<Op extends ChunkOp>(op: Op, plan: ChunkPlan, inputs: RunInputs, label: string): Promise<RunResult<Op>> {
     if (this.notDifferentiable !== undefined && (op === 'perSampleGrads' || op === 'sumGrads')) throw errors.notDifferentiable(label, this.notDifferentiable);
     const sizes = this.sizes(plan.batch, plan.count);
     const given: [RegionSpec<'f32'>, Float32Array, number][] = [[REGION.x, inputs.x, REGION.x.length(sizes)]];
@@ -207,6 +220,8 @@ export class PoolCore {
     const copies = prepareInputs(this.arena, given, plan.batch);
     const out: Record<string, ArrayBufferView> = {};
     for (const key of OP_REGIONS[op].writes) out[key] = this.region(REGION[key], plan);
+    const rowsDone = out.rowsDone as Int32Array | undefined;
+    rowsDone?.fill(0); // no worker of this call runs yet, and the last call's have all finished
     const task: ChunkTask = {
       type: 'chunks',
       op,
@@ -226,9 +241,14 @@ export class PoolCore {
       ...this.taskExtras(),
     };
     const feed = copies.length > 0 ? (ctl: Int32Array) => stageChunks(ctl, plan, copies) : undefined;
-    const r = await this.dispatcher.runClaimed(task, this.arena.view(REGION.ctl), plan.count, label, inputs.nonFinite, feed);
-    this.timer.addParallel(r);
-    return { ...(out as OpOutputs<Op>), badSample: r.badSample, randomCall: task.randomCall };
+    const dispatched = this.dispatcher.runClaimed(task, this.arena.view(REGION.ctl), plan.count, label, inputs.nonFinite, feed);
+    // The tasks are posted and the inputs staged (runClaimed's synchronous part): fold rows as they come.
+    const fold = inputs.fold && rowsDone && this.foldsWhileRunning ? this.folder.fold(rowsDone, out.partial as Float64Array, plan.count, this.stored, dispatched) : null;
+    const [ran, folded] = await Promise.allSettled([dispatched, fold]);
+    if (ran.status === 'rejected') throw ran.reason;
+    if (folded.status === 'rejected') throw folded.reason;
+    this.timer.addParallel(ran.value);
+    return { ...(out as OpOutputs<Op>), badSample: ran.value.badSample, randomCall: task.randomCall, folded: folded.value };
   }
 
   /** Runs a `pool.vmap` call's chunks on the workers (src/pool-vmap.ts builds the task); returns every chunk's result. */
@@ -249,11 +269,15 @@ export class PoolCore {
     return this.region(REGION.partial, plan);
   }
 
-  /** The mean of the last sumGrads' partials, `scale` × their chunk-order sum, in the reused grad region. */
-  reduce(plan: ChunkPlan, scale: number): Float32Array {
+  /**
+   * The mean of the last sumGrads' partials, `scale` × their chunk-order sum, in the reused grad
+   * region; `folded`, that run's rows already summed while it ran, stands for them as one row.
+   */
+  reduce(plan: ChunkPlan, scale: number, folded: Float64Array | null = null): Float32Array {
     const t0 = performance.now();
     const grad = this.region(REGION.grad, plan);
-    reducePartials(this.arena.view(REGION.partial), plan.count, this.stored, grad, scale);
+    if (folded) reducePartials(folded, 1, this.stored, grad, scale);
+    else reducePartials(this.arena.view(REGION.partial), plan.count, this.stored, grad, scale);
     this.timer.add('reduceMs', performance.now() - t0);
     return grad;
   }
@@ -263,10 +287,12 @@ export class PoolCore {
    * the gradient it applied (returned) and the inactive halves of parameters and optimizer state.
    * Nothing is current until {@link commit}: a failure before it leaves the pool as it was.
    */
-  async update(plan: ChunkPlan, u: UpdateSpec, placement: UpdatePlacement): Promise<Float32Array> {
+  async update(plan: ChunkPlan, u: UpdateSpec, placement: UpdatePlacement, folded: Float64Array | null = null): Promise<Float32Array> {
     const grad = this.region(REGION.grad, plan);
     this.region(REGION.partial, plan); // an empty batch (DP) reduces zero rows of it
-    await this.updates.run(plan.count, grad, u, placement);
+    // Rows folded while the run ran are one row (their sum) to the coordinator's update.
+    if (folded && placement === 'coordinator') await this.updates.run(1, grad, u, placement, folded);
+    else await this.updates.run(plan.count, grad, u, placement);
     return grad;
   }
 

@@ -71,6 +71,8 @@ export function runChunks(task: MemberChunkTask, model: ModelDef, executor: Exec
   // draws with its own pool's seed.
   const random = seeds.map((seed) => ({ mode: task.runtime.randomness, seed, call: task.randomCall, base: task.randomBase ?? 0 }));
   const ctl = regionView(regions, REGION.ctl);
+  // A chunk's rows (every member's) are written: flag it, so the coordinator can fold it in (src/fold-rows.ts).
+  const rowsDone = task.op === 'sumGrads' ? regionView(regions, REGION.rowsDone) : null;
   try {
     const done = claim(ctl, plan.count, (c) => {
       const [s, e] = plan.range(c);
@@ -82,6 +84,10 @@ export function runChunks(task: MemberChunkTask, model: ModelDef, executor: Exec
         } catch (err) {
           throw K > 1 && err instanceof SampleError ? new SampleError(encodeSample(err.sample, k, K), err.message) : err;
         }
+      }
+      if (rowsDone) {
+        Atomics.store(rowsDone, c, 1);
+        Atomics.notify(rowsDone, c);
       }
     }, CTL.CLAIM, task.staging === true);
     return { done, badSample };

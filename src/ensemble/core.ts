@@ -1,11 +1,11 @@
-import { PoolCore, type RunInputs } from '../core.js';
+import { PoolCore, type RunInputs, type RunResult } from '../core.js';
 import type { Dispatcher } from '../dispatch.js';
 import { GradPoolError } from '../errors.js';
 import type { ModelDef } from '../model/define.js';
 import type { PoolOptions } from '../options.js';
 import type { ChunkPlan } from '../shared/chunks.js';
 import { decodeSample, type MemberSpec } from '../shared/members.js';
-import { REGION, type ChunkOp, type OpOutputs, type RegionKind, type RegionSpec, type RuntimeSpec, type View } from '../shared/protocol.js';
+import { REGION, type ChunkOp, type RegionKind, type RegionSpec, type RuntimeSpec, type View } from '../shared/protocol.js';
 
 /** A sample failure of an ensemble: which member, and which sample of the batch. */
 export type MemberError = GradPoolError & { member?: number };
@@ -44,7 +44,7 @@ export class EnsembleCore extends PoolCore {
   }
 
   /** As {@link PoolCore.run}; a failing sample is named with its member (workers encode both in one number). */
-  override async run<Op extends ChunkOp>(op: Op, plan: ChunkPlan, inputs: RunInputs, label: string): Promise<OpOutputs<Op> & { badSample: number; randomCall: number }> {
+  override async run<Op extends ChunkOp>(op: Op, plan: ChunkPlan, inputs: RunInputs, label: string): Promise<RunResult<Op>> {
     try {
       return await super.run(op, plan, inputs, label);
     } catch (e) {

@@ -60,6 +60,8 @@ export const REGION = {
   psg: region('psg', 'f32', (s) => s.batch * s.params),
   /** Each chunk's (clipped) gradient sum in float64, [chunks, P]: reduced in chunk order. */
   partial: region('partial', 'f64', (s) => Math.max(1, s.chunks) * s.params),
+  /** [chunks]: set to 1 once a chunk's partial row is written, so the coordinator can fold it in early (src/fold-rows.ts). */
+  rowsDone: region('rowsDone', 'i32', (s) => Math.max(1, s.chunks)),
   /** The reduced gradient, [P]: the batch mean, or the (noised) step gradient. */
   grad: region('grad', 'f32', (s) => s.params),
 } as const;
@@ -85,7 +87,7 @@ export const OP_REGIONS = {
   forward: { reads: ['x'], writes: ['pred'] },
   evaluate: { reads: ['x', 'y'], writes: ['pred', 'loss'] },
   perSampleGrads: { reads: ['x', 'y'], writes: ['loss', 'psg'] },
-  sumGrads: { reads: ['x', 'y'], writes: ['loss', 'norms', 'partial'] },
+  sumGrads: { reads: ['x', 'y'], writes: ['loss', 'norms', 'partial', 'rowsDone'] },
 } as const satisfies Record<ChunkOp, { reads: readonly RegionKey[]; writes: readonly RegionKey[] }>;
 
 /** Typed views of an op's output regions, keyed as in {@link REGION}. */

@@ -42,10 +42,10 @@ export function meanGradient(core: PoolCore, x: BatchInput, y: BatchInput, o: Gr
       if (B === 0) return { loss: NaN, grads: core.split(new Float32Array(P)), batch: 0 };
       const plan = core.plan(B);
       const nonFinite = propagate ? undefined : (s: number) => errors.nonFiniteGradient(op, s, "pass nonFinite: 'propagate' to get the non-finite mean instead");
-      const r = await core.run('sumGrads', plan, { x: xs.data, y: ys.data, nonFinite }, op);
+      const r = await core.run('sumGrads', plan, { x: xs.data, y: ys.data, nonFinite, fold: true }, op);
       const loss = orderedSum(r.loss) / B;
       // The grad region is reused across calls; split() makes the caller's copies.
-      if (r.badSample < 0) return { loss, grads: core.split(core.reduce(plan, 1 / B)), batch: B };
+      if (r.badSample < 0) return { loss, grads: core.split(core.reduce(plan, 1 / B, r.folded)), batch: B };
       // 'propagate': the sum left the non-finite samples out, so take the mean of every sample's own
       // gradient instead, with the same random draws (the same call number) as the first pass.
       const { psg } = await core.run('perSampleGrads', plan, { x: xs.data, y: ys.data, randomCall: r.randomCall }, op);

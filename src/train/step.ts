@@ -151,6 +151,8 @@ export interface BatchSums {
   plan: ChunkPlan;
   /** The chunk task also ran the step's update (PoolCore.fuseUpdate): stages it, returns its gradient. */
   updated?: () => Float32Array;
+  /** The partial rows' sum, folded on the coordinator while the chunks ran (RunInputs.fold): the update reduces it as one row. */
+  folded?: Float64Array | null;
 }
 
 /** The whole batch of a step, the same on every node of a multi-node run (a node reads only its share's rows of it). */
@@ -211,7 +213,7 @@ export async function stepUpdate(core: PoolCore, sums: BatchSums, s: Pick<Return
   if (sums.updated) grad = sums.updated();
   else {
     const u = stepUpdateSpec(core, s, o, B);
-    grad = await core.update(sums.plan, u.spec, u.placement);
+    grad = await core.update(sums.plan, u.spec, u.placement, sums.folded ?? null);
   }
   const overflow = core.updateOverflow();
   if (overflow) {
@@ -243,7 +245,8 @@ async function localSums(
   fused?: ReturnType<PoolCore['fuseUpdate']>,
 ): Promise<BatchSums> {
   if (plan.batch === 0) return { lossSum: 0, clipped: 0, badSample: -1, plan };
-  const r = await core.run('sumGrads', plan, { x, y, clip: clip?.maxGradNorm, ghost: clip?.ghost, nonFinite, update: fused?.update }, op);
+  // Without a fused update the coordinator reduces the rows (stepUpdate), so it may fold them in as they come.
+  const r = await core.run('sumGrads', plan, { x, y, clip: clip?.maxGradNorm, ghost: clip?.ghost, nonFinite, update: fused?.update, fold: fused === undefined }, op);
   const updated = fused && r.badSample < 0 ? { updated: fused.ran } : {};
-  return { lossSum: orderedSum(r.loss), clipped: clip === undefined ? 0 : countAbove(r.norms, clip.maxGradNorm), badSample: r.badSample, plan, ...updated };
+  return { lossSum: orderedSum(r.loss), clipped: clip === undefined ? 0 : countAbove(r.norms, clip.maxGradNorm), badSample: r.badSample, plan, folded: r.folded, ...updated };
 }
