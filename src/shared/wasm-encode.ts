@@ -45,6 +45,22 @@ export const F32T = 0x7d;
 export const F64T = 0x7c;
 export const V128T = 0x7b;
 
+/**
+ * A module of one exported function `fn` of `params` i32 parameters (no result), its locals
+ * (`[count, type]` groups) and body, over a memory it imports as `env.mem`: the shape of a kernel that
+ * works in place in tfjs-backend-wasm's heap ({@link importedMemoryKernel} instantiates it).
+ */
+export function oneKernelModule(fn: string, params: number, locals: [number, number][], body: number[]): Uint8Array {
+  return new Uint8Array([
+    ...HEADER,
+    ...section(1, vec([[0x60, ...vec(new Array<number[]>(params).fill([I32T])), 0]])), // (i32 x params) -> ()
+    ...section(2, vec([[...name('env'), ...name('mem'), 0x02, 0x00, 0x00]])), // import memory env.mem, min 0 pages
+    ...section(3, vec([[0]])),
+    ...section(7, vec([[...name(fn), 0x00, 0]])),
+    ...section(10, vec([code(vec(locals), body)])),
+  ]);
+}
+
 /** The slice of the WebAssembly API used (this project's TypeScript libs do not declare it). */
 export interface WasmApi {
   Memory: abstract new (...args: never[]) => object;

@@ -6,9 +6,10 @@ const sizes: RegionSizes = { batch: 10, chunks: 3, inputSize: 6, targetSize: 1, 
 describe('shared: the region table', () => {
   it('gives each region the length docs/architecture.md states', () => {
     const lengths = Object.fromEntries(Object.entries(REGION).map(([k, r]) => [k, r.length(sizes)]));
-    assert.deepEqual(lengths, { ctl: 8, x: 60, y: 10, pred: 20, loss: 10, norms: 10, psg: 70, partial: 21, grad: 7 });
+    assert.deepEqual(lengths, { ctl: 8, x: 60, y: 10, pred: 20, loss: 10, norms: 10, psg: 70, partial: 21, rowsDone: 3, grad: 7 });
     // An empty batch (a DP step) still has one row of partials to reduce zero chunks of.
     assert.equal(REGION.partial.length({ ...sizes, batch: 0, chunks: 0 }), 7);
+    assert.equal(REGION.rowsDone.length({ ...sizes, batch: 0, chunks: 0 }), 1);
   });
 
   it('names every region once, double-buffered halves and optimizer slots included', () => {
@@ -22,7 +23,8 @@ describe('shared: the region table', () => {
     for (const op of Object.keys(OP_REGIONS) as (keyof typeof OP_REGIONS)[]) {
       const views = opViews(handles, op) as Record<string, ArrayBufferView>;
       assert.deepEqual(Object.keys(views), [...OP_REGIONS[op].writes]);
-      for (const [k, v] of Object.entries(views)) assert.equal(v.constructor, REGION[k as keyof typeof REGION].kind === 'f64' ? Float64Array : Float32Array, `${op}.${k}`);
+      const byKind = { f32: Float32Array, f64: Float64Array, i32: Int32Array };
+      for (const [k, v] of Object.entries(views)) assert.equal(v.constructor, byKind[REGION[k as keyof typeof REGION].kind], `${op}.${k}`);
     }
   });
 

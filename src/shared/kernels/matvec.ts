@@ -10,7 +10,7 @@
  * float32; so does this. Tested bit for bit against wasm's own kernel, ±Infinity included; only a
  * NaN's sign and payload may differ (WebAssembly leaves them unspecified).
  */
-import { ADD, BLOCK, BR, BR_IF, code, END, EQ, F32T, get, HEADER, I32, I32T, importedMemoryKernel, LOOP, name, section, set, SHL, SUB, vec, VOID } from '../wasm-encode.js';
+import { ADD, BLOCK, BR, BR_IF, END, EQ, F32T, get, I32, I32T, importedMemoryKernel, LOOP, oneKernelModule, set, SHL, SUB, VOID } from '../wasm-encode.js';
 
 const [F32_CONST, F32_LOAD, F32_STORE, F32_ADD, F32_MUL, LT_U] = [0x43, 0x2a, 0x38, 0x92, 0x94, 0x49];
 // matVecRows(a, b, out, rows, K): out[r] = Σ_k a[r, k]·b[k], in order from +0. Four rows at a time
@@ -41,13 +41,6 @@ const body = [
   ...get(K), I32, 2, SHL, ...set(KB), ...get(KB), I32, 1, SHL, ...set(KB2), ...get(KB2), ...get(KB), ADD, ...set(KB3),
   ...rowGroups(4), ...rowGroups(1), END,
 ];
-const MODULE = new Uint8Array([
-  ...HEADER,
-  ...section(1, vec([[0x60, ...vec(new Array<number[]>(5).fill([I32T])), 0]])), // (i32 x 5) -> ()
-  ...section(2, vec([[...name('env'), ...name('mem'), 0x02, 0x00, 0x00]])), // import memory env.mem, min 0 pages
-  ...section(3, vec([[0]])),
-  ...section(7, vec([[...name('matVecRows'), 0x00, 0]])),
-  ...section(10, vec([code(vec([[5, I32T], [5, F32T]]), body)])),
-]);
+const MODULE = oneKernelModule('matVecRows', 5, [[5, I32T], [5, F32T]], body);
 /** The kernel bound to a wasm memory (tfjs-backend-wasm's: simd.ts's `wasmMemory`), or null without WebAssembly SIMD. */
 export const matVecKernel = importedMemoryKernel<{ matVecRows(a: number, b: number, out: number, rows: number, K: number): void }>(MODULE);

@@ -9,7 +9,7 @@
  * k = 0, 1, … in order, each product and sum rounded to float32 (no fused multiply-add in WebAssembly
  * SIMD); so does this. Tested bit for bit against wasm's own kernel. Anything else runs wasm's.
  */
-import { ADD, BLOCK, BR, BR_IF, code, END, EQZ, F32_ADD, F32_MUL, F32_SPLAT, get, HEADER, I32, I32T, importedMemoryKernel, LOOP, loadAt, name, section, set, SHL, simd, storeAt, SUB, V128T, vec, VOID } from '../wasm-encode.js';
+import { ADD, BLOCK, BR, BR_IF, END, EQZ, F32_ADD, F32_MUL, F32_SPLAT, get, I32, I32T, importedMemoryKernel, loadAt, LOOP, oneKernelModule, set, SHL, simd, storeAt, SUB, V128T, VOID } from '../wasm-encode.js';
 
 /** The longest inner dimension taken: beyond it XNNPACK's tiles pay off. */
 export const SHORT_K = 16;
@@ -49,14 +49,7 @@ const body = [
   ...get(M), I32, 1, SUB, ...set(M), BR, 0,
   END, END, END,
 ];
-const MODULE = new Uint8Array([
-  ...HEADER,
-  ...section(1, vec([[0x60, ...vec(new Array<number[]>(6).fill([I32T])), 0]])), // (i32 x 6) -> ()
-  ...section(2, vec([[...name('env'), ...name('mem'), 0x02, 0x00, 0x00]])), // import memory env.mem, min 0 pages
-  ...section(3, vec([[0]])),
-  ...section(7, vec([[...name('shortMatMul'), 0x00, 0]])),
-  ...section(10, vec([code(vec([[6, I32T], [5, V128T]]), body)])),
-]);
+const MODULE = oneKernelModule('shortMatMul', 6, [[6, I32T], [5, V128T]], body);
 
 /** The kernel bound to a wasm memory (tfjs-backend-wasm's: simd.ts's `wasmMemory`), or null without WebAssembly SIMD. */
 export const shortMatMulKernel = importedMemoryKernel<{ shortMatMul(a: number, b: number, out: number, M: number, K: number, N: number): void }>(MODULE);

@@ -5,7 +5,7 @@
  * layer transposes for its weight gradient in every chunk); this runs at memory speed. A copy, so
  * the bits are the same. R and C must be multiples of 4; transpose.ts hands it those cases.
  */
-import { ADD, BLOCK, BR, BR_IF, code, END, EQ, EQZ, get, HEADER, I32, I32T, importedMemoryKernel, LOOP, name, section, set, SHL, simd, SUB, V128T, vec, VOID } from '../wasm-encode.js';
+import { ADD, BLOCK, BR, BR_IF, END, EQ, EQZ, get, I32, I32T, importedMemoryKernel, LOOP, oneKernelModule, set, SHL, simd, SUB, V128T, VOID } from '../wasm-encode.js';
 
 const LOAD = simd(0x00, 0, 0);
 const STORE = simd(0x0b, 0, 0);
@@ -43,14 +43,7 @@ const body = [
   ...get(RL), I32, 4, SUB, ...set(RL),
   BR, 0, END, END, END,
 ];
-const MODULE = new Uint8Array([
-  ...HEADER,
-  ...section(1, vec([[0x60, ...vec(new Array<number[]>(4).fill([I32T])), 0]])), // (i32 x 4) -> ()
-  ...section(2, vec([[...name('env'), ...name('mem'), 0x02, 0x00, 0x00]])), // import memory env.mem, min 0 pages
-  ...section(3, vec([[0]])),
-  ...section(7, vec([[...name('transpose4'), 0x00, 0]])),
-  ...section(10, vec([code(vec([[7, I32T], [8, V128T]]), body)])),
-]);
+const MODULE = oneKernelModule('transpose4', 4, [[7, I32T], [8, V128T]], body);
 
 /** The kernel bound to a wasm memory (tfjs-backend-wasm's: simd.ts's `wasmMemory`), or null without WebAssembly SIMD. */
 export const transposeTiles = importedMemoryKernel<{ transpose4(x: number, out: number, R: number, C: number): void }>(MODULE);
