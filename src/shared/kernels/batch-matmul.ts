@@ -12,7 +12,7 @@ import { SHORT_K, shortMatMulKernel } from './short-matmul.js';
 import { wasmMemory } from './simd.js';
 
 /** [M, K, N] when a is [...1, M, K] and b [...1, K, N] of the same rank, float32, no transposes. */
-export function plainProduct(a: tf.TensorInfo, b: tf.TensorInfo, attrs: tf.NamedAttrMap): [number, number, number] | null {
+function plainProduct(a: tf.TensorInfo, b: tf.TensorInfo, attrs: tf.NamedAttrMap): [number, number, number] | null {
   const r = a.shape.length;
   if (attrs.transposeA || attrs.transposeB || r < 2 || b.shape.length !== r || a.dtype !== 'float32' || b.dtype !== 'float32') return null;
   if (![...a.shape.slice(0, -2), ...b.shape.slice(0, -2)].every((d) => d === 1)) return null;
