@@ -34,6 +34,12 @@ export const loadAt = (off: number) => simd(0x00, 0, ...uleb(off));
 export const storeAt = (off: number) => simd(0x0b, 0, ...uleb(off));
 /** f32x4 arithmetic and comparison. */
 export const [F32_SPLAT, F32_SQRT, F32_ADD, F32_MUL, F32_DIV, F32_EQ] = [simd(0x13), simd(0xe3), simd(0xe4), simd(0xe6), simd(0xe7), simd(0x41)];
+/** A v128 constant, and one splatting a float32 or an int32 into every lane. */
+export const vconst = (bytes: number[]) => simd(0x0c, ...bytes);
+export const splatF = (v: number) => vconst([...new Uint8Array(new Float32Array([v, v, v, v]).buffer)]);
+export const splatI = (v: number) => vconst([...new Uint8Array(new Int32Array([v, v, v, v]).buffer)]);
+/** Lane masks: f32x4 comparisons, i32x4.eq, and the bitwise v128 operations. */
+export const [F32_GT, F32_NE, I32_EQ, AND, OR, BITSELECT] = [simd(0x44), simd(0x42), simd(0x37), simd(0x4e), simd(0x50), simd(0x52)];
 /** f64x2 arithmetic. */
 export const [F64_SPLAT, F64_ADD, F64_MUL, F64_DIV] = [simd(0x14), simd(0xf0), simd(0xf2), simd(0xf3)];
 

@@ -7,6 +7,7 @@
 import * as tf from '@tensorflow/tfjs';
 import type { InnerBackend } from './inner.js';
 import { lazyOperands, type LazyGhost, type LazyOuter } from './values.js';
+import { OUTER_SUM, outerSumFits } from '../kernels/outer-sum.js';
 
 /**
  * The per-sample tensor lazy value `l` stands for, as inner data the caller owns; releases the one
@@ -56,10 +57,14 @@ export function segmentSumByOneHot(be: InnerBackend, ids: tf.TensorInfo, values:
  */
 export function sumOuter(be: InnerBackend, l: LazyOuter, shape: number[]): tf.TensorInfo {
   const [n, M, P] = l.shape as [number, number, number];
+  const a = { ...l.a, shape: [n, M] };
+  const b = { ...l.b, shape: [n, P] };
+  // A narrow b on wasm: one kernel reading a in place, with the bits of the transpose and GEMM below.
+  if (tf.getKernel(OUTER_SUM, be.innerName) && outerSumFits(be.inner, a, b)) return { ...(be.callInner(OUTER_SUM, { a, b }, {}) as tf.TensorInfo), shape };
   // aᵀ·b with an explicit transpose: tfjs-wasm's transposeA GEMM is ~2× slower than transpose + GEMM.
-  const aT = be.callInner('Transpose', { x: { ...l.a, shape: [n, M] } }, { perm: [1, 0] }) as tf.TensorInfo;
+  const aT = be.callInner('Transpose', { x: a }, { perm: [1, 0] }) as tf.TensorInfo;
   try {
-    const out = be.callInner('BatchMatMul', { a: aT, b: { ...l.b, shape: [n, P] } }, { transposeA: false, transposeB: false }) as tf.TensorInfo;
+    const out = be.callInner('BatchMatMul', { a: aT, b }, { transposeA: false, transposeB: false }) as tf.TensorInfo;
     return { ...out, shape };
   } finally {
     be.release(aT.dataId);

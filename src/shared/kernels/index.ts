@@ -49,7 +49,9 @@ import { conv2DBackpropFilterConfig } from './conv2d-backprop-filter.js';
 import { depthwiseConv2dNativeBackpropFilterConfig } from './depthwise-conv2d-native-backprop-filter.js';
 import { depthwiseConv2dNativeBackpropInputConfig } from './depthwise-conv2d-native-backprop-input.js';
 import { maxPoolGradConfig } from './max-pool-grad.js';
+import { maxPoolGradStepConfig } from './max-pool-grad-step.js';
 import { oneHotConfig } from './one-hot.js';
+import { outerSumConfig } from './outer-sum.js';
 import { perSampleFilterGradConfig } from './per-sample-filter-grad.js';
 import { stepMultiplyConfig } from './step-multiply.js';
 import { wrapAdd } from './add.js';
@@ -86,7 +88,7 @@ export const WASM_GRADIENT_GAPS: Readonly<Record<string, string>> = {
 export const WASM_KERNEL_REPLACEMENTS: readonly tf.KernelConfig[] = [oneHotConfig, maxPoolGradConfig];
 
 /** gradpool's own wasm kernels, for batching rules and replayed traces only (no tfjs op runs them). */
-export const WASM_GRADPOOL_KERNELS: readonly tf.KernelConfig[] = [perSampleFilterGradConfig, stepMultiplyConfig];
+export const WASM_GRADPOOL_KERNELS: readonly tf.KernelConfig[] = [perSampleFilterGradConfig, stepMultiplyConfig, maxPoolGradStepConfig, outerSumConfig];
 
 /**
  * Kernels tfjs-backend-wasm 4.22 computes right but slowly in a case conv nets hit, wrapped here: the

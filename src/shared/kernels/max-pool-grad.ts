@@ -14,14 +14,29 @@ import * as tf from '@tensorflow/tfjs';
 import { composite } from './compose.js';
 import { simdKernels } from './simd.js';
 
-export const maxPoolGradConfig = composite(tf.MaxPoolGrad, (c, { dy, input }, attrs) => {
+/** The pool's geometry for MaxPoolGrad's attrs and its input's shape. */
+export function poolGradInfo(inputShape: number[], attrs: tf.NamedAttrMap): tf.backend_util.Conv2DInfo {
   const { filterSize, strides, pad, dimRoundingMode } = attrs as unknown as tf.MaxPoolGradAttrs;
-  const info = tf.backend_util.computePool2DInfo(input!.shape as [number, number, number, number], filterSize, strides, 1, pad, dimRoundingMode);
+  return tf.backend_util.computePool2DInfo(inputShape as [number, number, number, number], filterSize, strides, 1, pad, dimRoundingMode);
+}
+
+/**
+ * Whether every window of the pool is a whole 2x2, stride-2 window over a multiple of 4 channels (the
+ * SIMD route); with `tiled`, also that the windows cover the whole input.
+ */
+export function wholeWindows(info: tf.backend_util.Conv2DInfo, tiled = false): boolean {
+  const { inHeight: H, inWidth: W, inChannels: C, outHeight: OH, outWidth: OW, strideHeight: sh, strideWidth: sw, filterHeight: fh, filterWidth: fw } = info;
+  const fits = fh === 2 && fw === 2 && sh === 2 && sw === 2 && info.padInfo.top === 0 && info.padInfo.left === 0 && C % 4 === 0;
+  return fits && (tiled ? 2 * OH === H && 2 * OW === W : 2 * OH <= H && 2 * OW <= W);
+}
+
+export const maxPoolGradConfig = composite(tf.MaxPoolGrad, (c, { dy, input }, attrs) => {
+  const info = poolGradInfo(input!.shape, attrs);
   const { batchSize: N, inHeight: H, inWidth: W, inChannels: C, outHeight: OH, outWidth: OW } = info;
   const { strideHeight: sh, strideWidth: sw, filterHeight: fh, filterWidth: fw } = info;
   const { top, left } = info.padInfo;
   if (!tf.util.arraysEqual(dy!.shape, [N, OH, OW, C])) throw new Error(`MaxPoolGrad: dy of shape [${dy!.shape}] must have the pool's output shape [${[N, OH, OW, C]}]`);
-  const simd = fh === 2 && fw === 2 && sh === 2 && sw === 2 && top === 0 && left === 0 && 2 * OH <= H && 2 * OW <= W && C % 4 === 0 ? simdKernels(c.backend) : null;
+  const simd = wholeWindows(info) ? simdKernels(c.backend) : null;
   // The SIMD route writes every position its windows cover: no zero fill when they tile the input.
   const out = c.heapOutput(input!.shape, !(simd && 2 * OH === H && 2 * OW === W));
   if (simd) {

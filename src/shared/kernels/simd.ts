@@ -17,52 +17,17 @@
  */
 import type * as tf from '@tensorflow/tfjs';
 import {
-  ADD, BLOCK, BR, BR_IF, code, END, EQ, EQZ, F32_ADD, F32_MUL, F32_SPLAT, get, HEADER, I32, I32T, LOOP, loadAt, name, section, set, SHL, simd, storeAt, SUB,
+  ADD, AND, BLOCK, BR, BR_IF, code, END, EQ, EQZ, F32_ADD, F32_GT, F32_MUL, F32_SPLAT, get, HEADER, I32, I32T, LOOP, loadAt, name, section, set, SHL, simd, splatF, storeAt, SUB,
   importedMemoryKernel, V128T, vec, VOID,
 } from '../wasm-encode.js';
+import { poolWindowsBody, stepOf } from './pool-window.js';
 
 // Opcodes used (core, then 0xfd-prefixed SIMD).
 const LOAD = simd(0x00, 0, 0);
 const STORE = simd(0x0b, 0, 0);
-const vconst = (bytes: number[]) => simd(0x0c, ...bytes);
-const splatF = (v: number) => vconst([...new Uint8Array(new Float32Array([v, v, v, v]).buffer)]);
-const splatI = (v: number) => vconst([...new Uint8Array(new Int32Array([v, v, v, v]).buffer)]);
-const [BITSELECT, AND, F32_GT, I32_EQ] = [simd(0x52), simd(0x4e), simd(0x44), simd(0x37)];
-
-// Parameters 0-5 as documented; locals: 6 cb (channel bytes), 7 k (channel byte offset), 8 best, 9 idx, 10 gt, 11 v.
-const [X, G, D, WIN, CH, ROW, CB, K, BEST, IDX, GT, V] = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11];
-/** Byte offset of window position t (0: top-left, 1: top-right, 2, 3: the row below). */
-const at = (base: number, t: number) => [...get(base), ...get(K), ADD, ...(t & 1 ? [...get(CB), ADD] : []), ...(t & 2 ? [...get(ROW), ADD] : [])];
-
-const poolBody = [
-  ...get(CH), I32, 2, SHL, ...set(CB),
-  BLOCK, VOID, LOOP, VOID,
-  ...get(WIN), EQZ, BR_IF, 1,
-  I32, 0, ...set(K),
-  BLOCK, VOID, LOOP, VOID,
-  ...get(K), ...get(CB), EQ, BR_IF, 1,
-  ...splatF(-Infinity), ...set(BEST), ...splatI(-1), ...set(IDX),
-  ...[0, 1, 2, 3].flatMap((t) => [
-    ...at(X, t), ...LOAD, ...set(V),
-    ...get(V), ...get(BEST), ...F32_GT, ...set(GT),
-    ...get(V), ...get(BEST), ...get(GT), ...BITSELECT, ...set(BEST),
-    ...splatI(t), ...get(IDX), ...get(GT), ...BITSELECT, ...set(IDX),
-  ]),
-  // dx at position t = dy where t won, else 0; "+ 0" turns a -0 gradient into +0, as cpu's 0 + dy does.
-  ...[0, 1, 2, 3].flatMap((t) => [
-    ...at(D, t),
-    ...get(G), ...get(K), ADD, ...LOAD, ...get(IDX), ...splatI(t), ...I32_EQ, ...AND, ...splatF(0), ...F32_ADD,
-    ...STORE,
-  ]),
-  ...get(K), I32, 16, ADD, ...set(K), BR, 0,
-  END, END,
-  // Next window: two columns on in x and dx, one in g.
-  ...get(X), ...get(CB), I32, 1, SHL, ADD, ...set(X),
-  ...get(D), ...get(CB), I32, 1, SHL, ADD, ...set(D),
-  ...get(G), ...get(CB), ADD, ...set(G),
-  ...get(WIN), I32, 1, SUB, ...set(WIN),
-  BR, 0, END, END, END,
-];
+// pool2x2Row's parameters 0-5 as documented above; locals: 6 cb (channel bytes), 7 k (channel byte offset), 8 best, 9 idx, 10 gt, 11 v.
+const [X, WIN, CH, CB, K] = [0, 3, 4, 6, 7];
+const poolBody = poolWindowsBody({ X, G: 1, D: 2, WIN, CH, ROW: 5, CB, K, BEST: 8, IDX: 9, GT: 10, V: 11 });
 // sumRows(x, out, outer, rows, channels, -): out[o, :] = sum over r < rows of x[o, r, :], for `outer`
 // blocks of rows x channels floats (channels a multiple of 4), each lane adding its rows in order from
 // +0, as wasm's own Sum does after moving the summed axes last (which costs it a full transpose).
@@ -192,7 +157,6 @@ const filterBody = [
 // tfjs-backend-wasm's Step computes it: 1 where x > 0, NaN where x is NaN, else 0 (relu's gradient,
 // fused: one pass instead of Step's and Multiply's). Locals: 6 k (byte offset), 7 end, 8 xv.
 const [SX, SDY, SO, SN, SK, SEND, SXV] = [0, 1, 2, 3, 6, 7, 8];
-const [F32_NE, OR] = [simd(0x42), simd(0x50)];
 const stepBody = [
   ...get(SN), I32, 2, SHL, ...set(SEND),
   I32, 0, ...set(SK),
@@ -201,8 +165,7 @@ const stepBody = [
   ...get(SO), ...get(SK), ADD,
   ...get(SDY), ...get(SK), ADD, ...LOAD,
   ...get(SX), ...get(SK), ADD, ...LOAD, ...set(SXV),
-  ...splatF(1), ...get(SXV), ...splatF(0), ...F32_GT, ...AND,
-  ...get(SXV), ...get(SXV), ...F32_NE, ...splatI(0x7fc00000), ...AND, ...OR,
+  ...stepOf(SXV),
   ...F32_MUL, ...STORE,
   ...get(SK), I32, 16, ADD, ...set(SK),
   BR, 0,

@@ -104,3 +104,19 @@ export const wide = (seed: number, shape: number[], specials: boolean): Input =>
   });
   return { ...base, values };
 };
+
+/**
+ * a·b for a [M, K] (or, with `transposeA`, a stored [K, M]) and b [K, N], each output summed from +0
+ * with k in order, every product and sum rounded to float32: what XNNPACK's GEMM computes.
+ */
+export function inOrderProduct(a32: ArrayLike<number>, b32: ArrayLike<number>, M: number, K: number, N: number, transposeA = false): Float32Array {
+  const [a, b] = [Float32Array.from(a32), Float32Array.from(b32)]; // the tensors' float32 values
+  const out = new Float32Array(M * N);
+  for (let i = 0; i < M; i++)
+    for (let n = 0; n < N; n++) {
+      let s = 0;
+      for (let k = 0; k < K; k++) s = Math.fround(s + Math.fround(a[transposeA ? k * M + i : i * K + k]! * b[k * N + n]!));
+      out[i * N + n] = s;
+    }
+  return out;
+}

@@ -7,20 +7,7 @@ import * as tf from '@tensorflow/tfjs';
 import assert from 'node:assert/strict';
 import { SHORT_K } from '../../../src/shared/kernels/short-matmul.js';
 import { withBackend } from '../../helpers/env.js';
-import { assertMatchesCpu, assertNoLeak, bits, F, runOn, wide } from './helpers.js';
-
-/** Σ_k a[i, k]·b[k, n] from +0 in order, every product and sum rounded to float32: what XNNPACK computes. */
-function inOrder(a32: ArrayLike<number>, b32: ArrayLike<number>, M: number, K: number, N: number): Float32Array {
-  const [a, b] = [Float32Array.from(a32), Float32Array.from(b32)]; // the tensors' float32 values
-  const out = new Float32Array(M * N);
-  for (let i = 0; i < M; i++)
-    for (let n = 0; n < N; n++) {
-      let s = 0;
-      for (let k = 0; k < K; k++) s = Math.fround(s + Math.fround(a[i * K + k]! * b[k * N + n]!));
-      out[i * N + n] = s;
-    }
-  return out;
-}
+import { assertMatchesCpu, assertNoLeak, bits, F, inOrderProduct, runOn, wide } from './helpers.js';
 
 describe('wasm kernel BatchMatMul (wrapped: short inner dimension)', () => {
   withBackend('wasm');
@@ -37,7 +24,7 @@ describe('wasm kernel BatchMatMul (wrapped: short inner dimension)', () => {
         const [own] = await runOn('wasm', (a, b) => pad(a!, b!), ins);
         const label = `[${M}, ${K}] x [${K}, ${N}]${specials ? ' with specials' : ''}`;
         assert.deepEqual(bits(got!.values), bits(own!.values), `${label}: against wasm's own kernel`);
-        assert.deepEqual(bits(got!.values), bits(inOrder(ins[0]!.values, ins[1]!.values, M, K, N)), `${label}: against the in-order sums`);
+        assert.deepEqual(bits(got!.values), bits(inOrderProduct(ins[0]!.values, ins[1]!.values, M, K, N)), `${label}: against the in-order sums`);
       }
       await assertMatchesCpu(`[${M}, ${K}] x [${K}, ${N}]`, (a, b) => tf.matMul(a!, b!), [F(1, [M, K]), F(2, [K, N])]);
     }

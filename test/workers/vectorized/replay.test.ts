@@ -87,6 +87,7 @@ for (const backend of ['cpu', 'wasm'] as const) {
       ['seed', seedModel],
       ['mlp', mlpModel('relu', 'losses', 16)],
       ['conv', convModel(6, 'max', 'valid', 2)],
+      ['conv, 4 filters (fused pool and relu gradients on wasm)', convModel(6, 'max', 'valid', 4)],
       ['embedding', embeddingModel],
     ];
     for (const [name, model] of models)
@@ -121,6 +122,27 @@ for (const backend of ['cpu', 'wasm'] as const) {
         assert.ok(kernels.includes('GradpoolStepMultiply'), kernels.join(' '));
         assert.ok(!kernels.includes('Step'), kernels.join(' '));
       } else assert.ok(kernels.includes('Step') && !kernels.includes('GradpoolStepMultiply'), kernels.join(' '));
+    });
+
+    it(`a 2x2 max-pool's gradient times relu's, StepMultiply(z, MaxPoolGrad(…)), replays as one fused kernel ${backend === 'wasm' ? 'on wasm' : 'only where the backend has it (not cpu)'}, byte-identically; a pool over 2 channels does not fuse`, () => {
+      const ex = createVectorizedExecutor(backend);
+      const kernelsOf = (filters: number) => {
+        const model = convModel(6, 'max', 'valid', filters);
+        for (let step = 0; step < 3; step++) {
+          const job = jobFor(model, 6, step + 1);
+          assertSame(ex, job, 'sum', `conv ${filters} filters sum step ${step}`);
+          job.params.forEach((t) => t.dispose());
+        }
+        assert.equal(stateOf(model, 'sum', 6), 'verified');
+        return Object.entries(traceKernels(model)).find(([k]) => k.startsWith('sum|6|'))![1];
+      };
+      const four = kernelsOf(4);
+      if (backend === 'wasm') {
+        assert.ok(four.includes('GradpoolMaxPoolGradStep'), four.join(' '));
+        assert.ok(!four.includes('MaxPoolGrad') && !four.includes('GradpoolStepMultiply'), four.join(' '));
+        const two = kernelsOf(2);
+        assert.ok(two.includes('MaxPoolGrad') && two.includes('GradpoolStepMultiply') && !two.includes('GradpoolMaxPoolGradStep'), two.join(' '));
+      } else assert.ok(four.includes('MaxPoolGrad') && !four.includes('GradpoolMaxPoolGradStep'), four.join(' '));
     });
 
     it('a tfjs-layers model replays byte-identically (training mode); one with BatchNormalization (fixed statistics of its own) is refused', () => {

@@ -7,9 +7,13 @@
  *
  * The rules, each one line of matching:
  * - `Multiply(dy, Step(x))` where the step is used by that product only (relu's gradient) →
- *   `GradpoolStepMultiply(x, dy)` (src/shared/kernels/step-multiply.ts).
+ *   `GradpoolStepMultiply(x, dy)` (src/shared/kernels/step-multiply.ts);
+ * - then `GradpoolStepMultiply(z, MaxPoolGrad(dy, input, output))` where the pool's gradient is used
+ *   by that product only and its windows tile the input (relu, then a 2x2 max-pool) →
+ *   `GradpoolMaxPoolGradStep(dy, input, output, z)` (src/shared/kernels/max-pool-grad-step.ts).
  */
 import type { In, Read, Step, Trace } from './trace.js';
+import { MAX_POOL_GRAD_STEP, maxPoolGradStepFits } from '../../../src/shared/kernels/max-pool-grad-step.js';
 import { STEP_MULTIPLY } from '../../../src/shared/kernels/step-multiply.js';
 
 type KernelStep = Extract<Step, { op: 'kernel' }>;
@@ -33,15 +37,47 @@ function stepInput(st: Step | undefined): In | null {
   return x && x.dtype === 'float32' && sameMeta(x, st.outs[0]!) ? x : null;
 }
 
+/** `st` as a float32 MaxPoolGrad: its inputs by name; else null. */
+function poolGradInputs(st: Step | undefined): { dy: In; input: In; output: In; attrs: KernelStep['attrs'] } | null {
+  if (st?.op !== 'kernel' || st.kernel !== 'MaxPoolGrad' || !st.names || st.outs.length !== 1) return null;
+  const by = (k: string) => st.inputs[st.names!.indexOf(k)];
+  const [dy, input, output] = [by('dy'), by('input'), by('output')];
+  return dy && input && output && [dy, input, output].every((i) => i.dtype === 'float32') ? { dy, input, output, attrs: st.attrs } : null;
+}
+
 /**
  * Rewrites `steps` in place; `has(kernel)` says whether the inner backend has a fused kernel. The
  * replaced producer is left in place with no user: liveness (trace.ts) then skips it.
  */
 export function fuse(steps: Step[], reads: Read[], exports: Trace['exports'], has: (kernel: string) => boolean): void {
   if (!has(STEP_MULTIPLY)) return;
-  const count = uses(steps, reads, exports);
+  fuseStepMultiply(steps, reads, exports);
+  if (has(MAX_POOL_GRAD_STEP)) fusePoolGradStep(steps, reads, exports);
+}
+
+/** The slot → producing step index map of `steps`. */
+function producers(steps: Step[]): Map<number, number> {
   const producer = new Map<number, number>();
   steps.forEach((st, i) => st.op === 'kernel' && st.outs.forEach((o) => producer.set(o.slot, i)));
+  return producer;
+}
+
+function fusePoolGradStep(steps: Step[], reads: Read[], exports: Trace['exports']): void {
+  const count = uses(steps, reads, exports);
+  const producer = producers(steps);
+  steps.forEach((st, j) => {
+    if (st.op !== 'kernel' || st.kernel !== STEP_MULTIPLY) return;
+    const [z, g] = st.inputs;
+    if (!z || !g || g.src < 0 || count.get(g.src) !== 1) return;
+    const pool = poolGradInputs(steps[producer.get(g.src) ?? -1]);
+    if (!pool || !maxPoolGradStepFits(pool.input.shape, z.shape, pool.attrs)) return;
+    steps[j] = { op: 'kernel', kernel: MAX_POOL_GRAD_STEP, names: ['dy', 'input', 'output', 'z'], inputs: [pool.dy, pool.input, pool.output, z], attrs: pool.attrs, outs: st.outs };
+  });
+}
+
+function fuseStepMultiply(steps: Step[], reads: Read[], exports: Trace['exports']): void {
+  const count = uses(steps, reads, exports);
+  const producer = producers(steps);
   steps.forEach((st, j) => {
     if (st.op !== 'kernel' || st.kernel !== 'Multiply' || st.inputs.length !== 2 || st.outs.length !== 1) return;
     for (const [m, d] of [[1, 0], [0, 1]] as const) {
