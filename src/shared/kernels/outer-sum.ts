@@ -20,7 +20,7 @@ import { ADD, BLOCK, BR, BR_IF, END, EQ, EQZ, F32_ADD, F32_MUL, get, I32, I32T, 
 /** gradpool's kernel name: inputs `a` [n, M] and `b` [n, P], float32; output aᵀ·b [M, P]. */
 export const OUTER_SUM = 'GradpoolOuterSum';
 
-/** The widest b taken (measured: at P = 128, XNNPACK's tiles run as fast as this). */
+/** The widest b taken: at 16 columns this gained 7–25% over wasm's route (measured on [32, 2704] and [32, 784]), and XNNPACK's 8-wide tiles fill up beyond. */
 export const OUTER_SUM_MAX_P = 16;
 
 const [F32_STORE, LT_S] = [0x38, 0x48];

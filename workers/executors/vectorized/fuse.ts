@@ -62,19 +62,7 @@ function producers(steps: Step[]): Map<number, number> {
   return producer;
 }
 
-function fusePoolGradStep(steps: Step[], reads: Read[], exports: Trace['exports']): void {
-  const count = uses(steps, reads, exports);
-  const producer = producers(steps);
-  steps.forEach((st, j) => {
-    if (st.op !== 'kernel' || st.kernel !== STEP_MULTIPLY) return;
-    const [z, g] = st.inputs;
-    if (!z || !g || g.src < 0 || count.get(g.src) !== 1) return;
-    const pool = poolGradInputs(steps[producer.get(g.src) ?? -1]);
-    if (!pool || !maxPoolGradStepFits(pool.input.shape, z.shape, pool.attrs)) return;
-    steps[j] = { op: 'kernel', kernel: MAX_POOL_GRAD_STEP, names: ['dy', 'input', 'output', 'z'], inputs: [pool.dy, pool.input, pool.output, z], attrs: pool.attrs, outs: st.outs };
-  });
-}
-
+/** The first rule: `Multiply(dy, Step(x))`, the step used by that product only, as one kernel. */
 function fuseStepMultiply(steps: Step[], reads: Read[], exports: Trace['exports']): void {
   const count = uses(steps, reads, exports);
   const producer = producers(steps);
@@ -90,5 +78,19 @@ function fuseStepMultiply(steps: Step[], reads: Read[], exports: Trace['exports'
       steps[j] = fused;
       return;
     }
+  });
+}
+
+/** The second rule: a max-pool's gradient feeding only a fused relu gradient joins it. */
+function fusePoolGradStep(steps: Step[], reads: Read[], exports: Trace['exports']): void {
+  const count = uses(steps, reads, exports);
+  const producer = producers(steps);
+  steps.forEach((st, j) => {
+    if (st.op !== 'kernel' || st.kernel !== STEP_MULTIPLY) return;
+    const [z, g] = st.inputs;
+    if (!z || !g || g.src < 0 || count.get(g.src) !== 1) return;
+    const pool = poolGradInputs(steps[producer.get(g.src) ?? -1]);
+    if (!pool || !maxPoolGradStepFits(pool.input.shape, z.shape, pool.attrs)) return;
+    steps[j] = { op: 'kernel', kernel: MAX_POOL_GRAD_STEP, names: ['dy', 'input', 'output', 'z'], inputs: [pool.dy, pool.input, pool.output, z], attrs: pool.attrs, outs: st.outs };
   });
 }
