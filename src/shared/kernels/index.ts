@@ -48,6 +48,7 @@ import { WASM } from './compose.js';
 import { conv2DBackpropFilterConfig } from './conv2d-backprop-filter.js';
 import { depthwiseConv2dNativeBackpropFilterConfig } from './depthwise-conv2d-native-backprop-filter.js';
 import { depthwiseConv2dNativeBackpropInputConfig } from './depthwise-conv2d-native-backprop-input.js';
+import { maxPoolConfig } from './max-pool.js';
 import { maxPoolGradConfig } from './max-pool-grad.js';
 import { maxPoolGradStepConfig } from './max-pool-grad-step.js';
 import { oneHotConfig } from './one-hot.js';
@@ -82,10 +83,11 @@ export const WASM_GRADIENT_GAPS: Readonly<Record<string, string>> = {
 
 /**
  * Kernels tfjs-backend-wasm 4.22 has but computes wrongly where no error is raised, replaced here
- * (one file each, tested against tfjs-backend-cpu): OneHot in any dtype but int32; MaxPoolGrad
+ * (one file each, tested against tfjs-backend-cpu): OneHot in any dtype but int32; MaxPool (a window
+ * whose first value is NaN came out -Infinity; also ~2x faster on a conv net's 2x2 pool); MaxPoolGrad
  * ('same' padding with negative maxima; also ~10x faster than wasm's).
  */
-export const WASM_KERNEL_REPLACEMENTS: readonly tf.KernelConfig[] = [oneHotConfig, maxPoolGradConfig];
+export const WASM_KERNEL_REPLACEMENTS: readonly tf.KernelConfig[] = [oneHotConfig, maxPoolConfig, maxPoolGradConfig];
 
 /** gradpool's own wasm kernels, for batching rules and replayed traces only (no tfjs op runs them). */
 export const WASM_GRADPOOL_KERNELS: readonly tf.KernelConfig[] = [perSampleFilterGradConfig, stepMultiplyConfig, maxPoolGradStepConfig, outerSumConfig];

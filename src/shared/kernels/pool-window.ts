@@ -1,8 +1,9 @@
 /**
- * The WebAssembly code of a max-pool gradient over a row of whole 2x2, stride-2 windows, four channels
- * per instruction and branch-free, and of relu's step: shared by simd.ts's `pool2x2Row` (MaxPoolGrad)
- * and max-pool-grad-step.ts's fused kernel (MaxPoolGrad times relu's step), which differ only in
- * their locals and in that product, so both give the bits of the kernels they stand for.
+ * The WebAssembly code of whole 2x2, stride-2 max-pool windows, four channels per instruction and
+ * branch-free: the loops over a row of windows (`windowRows`, which max-pool.ts's forward uses too),
+ * the gradient over them, and relu's step. The gradient is shared by simd.ts's `pool2x2Row`
+ * (MaxPoolGrad) and max-pool-grad-step.ts's fused kernel (MaxPoolGrad times relu's step), which
+ * differ only in their locals and in that product, so both give the bits of the kernels they stand for.
  */
 import { ADD, AND, BITSELECT, BLOCK, BR, BR_IF, END, EQ, EQZ, F32_ADD, F32_GT, F32_MUL, F32_NE, get, I32, I32_EQ, LOOP, OR, set, SHL, simd, splatF, splatI, SUB, VOID } from '../wasm-encode.js';
 
@@ -39,17 +40,8 @@ export interface PoolLocals {
  * float32 product (what StepMultiply then does).
  */
 export function poolWindowsBody(L: PoolLocals): number[] {
-  const { X, G, D, WIN, CH, ROW, CB, K, BEST, IDX, GT, V, step } = L;
-  /** Byte offset of window position t (0: top-left, 1: top-right, 2, 3: the row below). */
-  const at = (base: number, t: number) => [...get(base), ...get(K), ADD, ...(t & 1 ? [...get(CB), ADD] : []), ...(t & 2 ? [...get(ROW), ADD] : [])];
-  const twoColumns = (p: number) => [...get(p), ...get(CB), I32, 1, SHL, ADD, ...set(p)];
-  return [
-    ...get(CH), I32, 2, SHL, ...set(CB),
-    BLOCK, VOID, LOOP, VOID,
-    ...get(WIN), EQZ, BR_IF, 1,
-    I32, 0, ...set(K),
-    BLOCK, VOID, LOOP, VOID,
-    ...get(K), ...get(CB), EQ, BR_IF, 1,
+  const { X, G, D, K, BEST, IDX, GT, V, step } = L;
+  return windowRows(L, [X, D, ...(step ? [step.Z] : [])], [G], (at) => [
     ...splatF(-Infinity), ...set(BEST), ...splatI(-1), ...set(IDX),
     ...[0, 1, 2, 3].flatMap((t) => [
       ...at(X, t), ...LOAD, ...set(V),
@@ -64,11 +56,34 @@ export function poolWindowsBody(L: PoolLocals): number[] {
       ...(step ? [...at(step.Z, t), ...LOAD, ...set(step.ZV), ...stepOf(step.ZV), ...F32_MUL] : []),
       ...STORE,
     ]),
+  ]);
+}
+
+/** The locals {@link windowRows} iterates with: windows left, channels, image row bytes, channel bytes, channel byte offset. */
+export type WindowLoopLocals = Pick<PoolLocals, 'WIN' | 'CH' | 'ROW' | 'CB' | 'K'>;
+
+/**
+ * The loops over `windows` adjacent whole 2x2 windows and, in each, over groups of 4 channels: `group`
+ * is the code for one group, given `at(base, t)`, the byte offset of window position t (0: top-left,
+ * 1: top-right, 2, 3: the row below) from the pointer in local `base`. After each window, the
+ * pointers in `inputRows` (laid out as the input) move two columns on and those in `outputRows` (one
+ * row of the pool's output) one.
+ */
+export function windowRows(L: WindowLoopLocals, inputRows: number[], outputRows: number[], group: (at: (base: number, t: number) => number[]) => number[]): number[] {
+  const { WIN, CH, ROW, CB, K } = L;
+  const at = (base: number, t: number) => [...get(base), ...get(K), ADD, ...(t & 1 ? [...get(CB), ADD] : []), ...(t & 2 ? [...get(ROW), ADD] : [])];
+  const columns = (p: number, shift: number) => [...get(p), ...get(CB), ...(shift ? [I32, shift, SHL] : []), ADD, ...set(p)];
+  return [
+    ...get(CH), I32, 2, SHL, ...set(CB),
+    BLOCK, VOID, LOOP, VOID,
+    ...get(WIN), EQZ, BR_IF, 1,
+    I32, 0, ...set(K),
+    BLOCK, VOID, LOOP, VOID,
+    ...get(K), ...get(CB), EQ, BR_IF, 1,
+    ...group(at),
     ...get(K), I32, 16, ADD, ...set(K), BR, 0,
     END, END,
-    // Next window: two columns on in x, dx (and z), one in g.
-    ...twoColumns(X), ...twoColumns(D), ...(step ? twoColumns(step.Z) : []),
-    ...get(G), ...get(CB), ADD, ...set(G),
+    ...inputRows.flatMap((p) => columns(p, 1)), ...outputRows.flatMap((p) => columns(p, 0)),
     ...get(WIN), I32, 1, SUB, ...set(WIN),
     BR, 0, END, END, END,
   ];
