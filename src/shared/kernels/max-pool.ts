@@ -1,8 +1,8 @@
 /**
  * MaxPool, replacing tfjs-backend-wasm 4.22's, which hides a NaN: a window whose first value is NaN
- * comes out as -Infinity whatever the rest of it holds (XNNPACK's pseudo-max keeps the NaN it started
- * from, and its output clamp turns that into -Infinity), where tfjs-backend-cpu gives the window's
- * maximum of the other values. This is cpu's definition: each window's maximum over its positions
+ * comes out as -Infinity whatever the rest of it holds (as if a pseudo-max, a < b ? b : a, kept the NaN
+ * it started from and an output clamp to [-Infinity, Infinity] made -Infinity of it; a later NaN is
+ * skipped), where tfjs-backend-cpu gives the maximum of the other values. This is cpu's definition: each window's maximum over its positions
  * inside the input (padding never counts), a value winning when it is strictly greater than every
  * earlier one, from -Infinity, so NaN never wins and an all -Infinity/NaN window gives -Infinity; and
  * -0 before +0 stays -0, as both backends keep; a 1x1 pool that keeps the shape is the identity.
