@@ -1,14 +1,16 @@
 /**
  * MaxPool, replacing tfjs-backend-wasm 4.22's, which hides a NaN: a window whose first value is NaN
- * comes out as -Infinity whatever the rest of it holds (as if a pseudo-max, a < b ? b : a, kept the NaN
- * it started from and an output clamp to [-Infinity, Infinity] made -Infinity of it; a later NaN is
- * skipped), where tfjs-backend-cpu gives the maximum of the other values. This is cpu's definition: each window's maximum over its positions
- * inside the input (padding never counts), a value winning when it is strictly greater than every
- * earlier one, from -Infinity, so NaN never wins and an all -Infinity/NaN window gives -Infinity; and
- * -0 before +0 stays -0, as both backends keep; a 1x1 pool that keeps the shape is the identity.
- * The bits equal cpu's. Whole 2x2 stride-2 windows over
- * a multiple of 4 channels (a conv net's pool) run as WebAssembly SIMD, four channels an instruction
- * (0.17 → 0.077 ms for a [32, 26, 26, 16] chunk, against wasm's); everything else in JavaScript on the heap.
+ * comes out as -Infinity whatever the rest of it holds (as if a pseudo-max, a < b ? b : a, kept the
+ * NaN it started from and an output clamp to [-Infinity, Infinity] made -Infinity of it; a later NaN
+ * is skipped), where tfjs-backend-cpu gives the maximum of the other values.
+ *
+ * This is cpu's definition, with cpu's bits: each window's maximum over its positions inside the
+ * input (padding never counts), a value winning when it is strictly greater than every earlier one,
+ * from -Infinity, so NaN never wins and an all -Infinity/NaN window gives -Infinity; -0 before +0
+ * stays -0, as both backends keep; a 1x1 pool that keeps the shape is the identity. Whole 2x2
+ * stride-2 windows over a multiple of 4 channels (a conv net's pool) run as WebAssembly SIMD, four
+ * channels an instruction (0.17 → 0.077 ms for a [32, 26, 26, 16] chunk, against wasm's kernel);
+ * everything else in JavaScript on the heap.
  */
 import * as tf from '@tensorflow/tfjs';
 import { composite } from './compose.js';
