@@ -12,7 +12,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { composite } from './compose.js';
-import { poolGradInfo, wholeWindows } from './max-pool-grad.js';
+import { poolInfo, wholeWindows } from './max-pool-grad.js';
 import { poolWindowsBody } from './pool-window.js';
 import { wasmMemory } from './simd.js';
 import { I32T, importedMemoryKernel, oneKernelModule, V128T } from '../wasm-encode.js';
@@ -28,12 +28,12 @@ const kernelFor = importedMemoryKernel<{ poolStepRow(x: number, g: number, dx: n
 
 /** Whether {@link MAX_POOL_GRAD_STEP} takes MaxPoolGrad `attrs` on an input of `inputShape` and relu's input of `zShape` (all float32). */
 export function maxPoolGradStepFits(inputShape: number[], zShape: number[], attrs: tf.NamedAttrMap): boolean {
-  return inputShape.length === 4 && tf.util.arraysEqual(inputShape, zShape) && wholeWindows(poolGradInfo(inputShape, attrs), true);
+  return inputShape.length === 4 && tf.util.arraysEqual(inputShape, zShape) && wholeWindows(poolInfo(inputShape, attrs), true);
 }
 
 export const maxPoolGradStepConfig = composite(MAX_POOL_GRAD_STEP, (c, { dy, input, z }, attrs) => {
   const k = kernelFor(wasmMemory(c.backend));
-  const info = poolGradInfo(input!.shape, attrs);
+  const info = poolInfo(input!.shape, attrs);
   const { batchSize: N, inHeight: H, inWidth: W, inChannels: C, outHeight: OH, outWidth: OW } = info;
   const float32 = [dy, input, z].every((t) => t!.dtype === 'float32');
   if (!k || !float32 || !maxPoolGradStepFits(input!.shape, z!.shape, attrs) || !tf.util.arraysEqual(dy!.shape, [N, OH, OW, C]))

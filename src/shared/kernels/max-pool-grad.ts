@@ -14,8 +14,8 @@ import * as tf from '@tensorflow/tfjs';
 import { composite } from './compose.js';
 import { simdKernels } from './simd.js';
 
-/** The pool's geometry for MaxPoolGrad's attrs and its input's shape. */
-export function poolGradInfo(inputShape: number[], attrs: tf.NamedAttrMap): tf.backend_util.Conv2DInfo {
+/** The pool's geometry for MaxPool's (and MaxPoolGrad's) attrs and its input's shape. */
+export function poolInfo(inputShape: number[], attrs: tf.NamedAttrMap): tf.backend_util.Conv2DInfo {
   const { filterSize, strides, pad, dimRoundingMode } = attrs as unknown as tf.MaxPoolGradAttrs;
   return tf.backend_util.computePool2DInfo(inputShape as [number, number, number, number], filterSize, strides, 1, pad, dimRoundingMode);
 }
@@ -31,7 +31,7 @@ export function wholeWindows(info: tf.backend_util.Conv2DInfo, tiled = false): b
 }
 
 export const maxPoolGradConfig = composite(tf.MaxPoolGrad, (c, { dy, input }, attrs) => {
-  const info = poolGradInfo(input!.shape, attrs);
+  const info = poolInfo(input!.shape, attrs);
   const { batchSize: N, inHeight: H, inWidth: W, inChannels: C, outHeight: OH, outWidth: OW } = info;
   const { strideHeight: sh, strideWidth: sw, filterHeight: fh, filterWidth: fw } = info;
   const { top, left } = info.padInfo;

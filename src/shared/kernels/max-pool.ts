@@ -14,7 +14,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { composite } from './compose.js';
-import { wholeWindows } from './max-pool-grad.js';
+import { poolInfo, wholeWindows } from './max-pool-grad.js';
 import { wasmMemory } from './simd.js';
 import { windowRows } from './pool-window.js';
 import { ADD, BITSELECT, F32_GT, get, I32T, importedMemoryKernel, oneKernelModule, set, simd, splatF, V128T } from '../wasm-encode.js';
@@ -34,8 +34,7 @@ const kernelFor = importedMemoryKernel<{ maxPoolRow(x: number, y: number, window
 export const maxPoolConfig = composite(tf.MaxPool, (c, { x }, attrs) => {
   // wasm's own check, kept (and the same message): cpu pools other dtypes, wasm never did.
   tf.util.assert(x!.dtype === 'float32', () => `Error in MaxPool: only float32 input is supported. Got ${x!.dtype}.`);
-  const { filterSize, strides, pad, dimRoundingMode } = attrs as unknown as tf.MaxPoolAttrs;
-  const info = tf.backend_util.computePool2DInfo(x!.shape as [number, number, number, number], filterSize, strides, 1, pad, dimRoundingMode);
+  const info = poolInfo(x!.shape, attrs);
   const { batchSize: N, inHeight: H, inWidth: W, inChannels: C, outHeight: OH, outWidth: OW, strideHeight: sh, strideWidth: sw, filterHeight: fh, filterWidth: fw } = info;
   const { top, left } = info.padInfo;
   const out = c.heapOutput(info.outShape, false); // every output value is written below
