@@ -16,6 +16,18 @@ export const uleb = (n: number): number[] => {
   } while (n);
   return out;
 };
+/** Signed LEB128 (i32.const immediates). */
+export const sleb = (n: number): number[] => {
+  const out: number[] = [];
+  for (;;) {
+    const b = n & 0x7f;
+    n >>= 7;
+    if ((n === 0 && (b & 0x40) === 0) || (n === -1 && (b & 0x40) !== 0)) return [...out, b];
+    out.push(b | 0x80);
+  }
+};
+/** i32.const of any value. */
+export const i32c = (n: number): number[] => [0x41, ...sleb(n)];
 export const section = (id: number, body: number[]) => [id, ...uleb(body.length), ...body];
 export const vec = (items: number[][]) => [...uleb(items.length), ...items.flat()];
 /** A 0xfd-prefixed SIMD instruction with its immediates. */
