@@ -37,13 +37,21 @@ interface Geometry {
 const BLOCK_CHANNELS = 8;
 const splatAt = (off: number) => simd(0x09, 2, ...uleb(off)); // v128.load32_splat
 const ZERO = vconst(new Array<number>(16).fill(0));
-// conv(x, w, y, n). Locals: i32 4 xi (image), 5 xr (row), 6 xp (pixel), 7 yp, 8 rows left, 9 columns
-// left; v128 10 the tap's input, 11 a filter vector, 12-13 the sums.
-const [X, WP, Y, N, XI, XR, XP, YP, R, CC, V, WV] = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11];
-const SUMS = [12, 13];
+const I32_MAX_S = simd(0xb8);
+// conv(x, w, y, n, b, r). Locals: i32 6 xi (image), 7 xr (row), 8 xp (pixel), 9 yp, 10 rows left,
+// 11 columns left, 12 rp; v128 13 the tap's input, 14 a filter vector, 15-16 the sums.
+const [X, WP, Y, N, BP, RO, XI, XR, XP, YP, R, CC, RP, V, WV] = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14];
+const SUMS = [15, 16];
+
+/**
+ * What follows the sums (fused by the trace, conv2d-bias.ts): nothing; plus the bias b (one float32
+ * sum, as wasm's Add then computes it); or that, and also relu of it into r, as wasm's Relu computes
+ * it (XNNPACK's integer max with 0: a value with its sign bit set, -0 and -NaN included, becomes +0).
+ */
+export type Epilogue = 'none' | 'bias' | 'biasRelu';
 
 /** The output pixel at xp, yp: for each block of channels, the sums from +0 over the taps in row-major order, stored. */
-function pixel(g: Geometry): number[] {
+function pixel(g: Geometry, epilogue: Epilogue): number[] {
   const taps: number[] = [];
   for (let ky = 0; ky < g.KH; ky++) for (let kx = 0; kx < g.KW; kx++) taps.push((ky * g.dh * g.W + kx * g.dw) * 4);
   const code: number[] = [];
@@ -55,15 +63,22 @@ function pixel(g: Geometry): number[] {
       // x·w, then the sum plus it: XNNPACK's operand order.
       sums.forEach((s, j) => code.push(...get(s), ...get(V), ...get(WP), ...loadAt((t * g.C + c0 + 4 * j) * 4), ...F32_MUL, ...F32_ADD, ...set(s)));
     });
-    code.push(...sums.flatMap((s, j) => [...get(YP), ...get(s), ...storeAt((c0 + 4 * j) * 4)]));
+    sums.forEach((s, j) => {
+      const off = (c0 + 4 * j) * 4;
+      if (epilogue !== 'none') code.push(...get(s), ...get(BP), ...loadAt(off), ...F32_ADD, ...set(s));
+      code.push(...get(YP), ...get(s), ...storeAt(off));
+      if (epilogue === 'biasRelu') code.push(...get(RP), ...get(s), ...ZERO, ...I32_MAX_S, ...storeAt(off));
+    });
   }
   return code;
 }
 
+const step = (p: number, bytes: number) => [...get(p), ...i32c(bytes), ADD, ...set(p)];
+
 /** The loops over images, output rows and output columns. */
-function moduleFor(g: Geometry): Uint8Array {
+function moduleFor(g: Geometry, epilogue: Epilogue): Uint8Array {
   const body = [
-    ...get(X), ...set(XI), ...get(Y), ...set(YP),
+    ...get(X), ...set(XI), ...get(Y), ...set(YP), ...get(RO), ...set(RP),
     BLOCK, VOID, LOOP, VOID,
     ...get(N), EQZ, BR_IF, 1,
     ...get(XI), ...set(XR), ...i32c(g.OH), ...set(R),
@@ -72,30 +87,48 @@ function moduleFor(g: Geometry): Uint8Array {
     ...get(XR), ...set(XP), ...i32c(g.OW), ...set(CC),
     BLOCK, VOID, LOOP, VOID,
     ...get(CC), EQZ, BR_IF, 1,
-    ...pixel(g),
-    ...get(XP), ...i32c(g.sw * 4), ADD, ...set(XP),
-    ...get(YP), ...i32c(g.C * 4), ADD, ...set(YP),
-    ...get(CC), ...i32c(1), SUB, ...set(CC),
+    ...pixel(g, epilogue),
+    ...step(XP, g.sw * 4), ...step(YP, g.C * 4), ...(epilogue === 'biasRelu' ? step(RP, g.C * 4) : []), ...step(CC, -1),
     BR, 0, END, END,
-    ...get(XR), ...i32c(g.sh * g.W * 4), ADD, ...set(XR),
-    ...get(R), ...i32c(1), SUB, ...set(R),
+    ...step(XR, g.sh * g.W * 4), ...step(R, -1),
     BR, 0, END, END,
-    ...get(XI), ...i32c(g.H * g.W * 4), ADD, ...set(XI),
-    ...get(N), ...i32c(1), SUB, ...set(N),
+    ...step(XI, g.H * g.W * 4), ...step(N, -1),
     BR, 0, END, END, END,
   ];
-  return oneKernelModule('conv', 4, [[6, I32T], [4, V128T]], body);
+  return oneKernelModule('conv', 6, [[7, I32T], [4, V128T]], body);
 }
 
-type ConvModule = (memory: unknown) => { conv(x: number, w: number, y: number, n: number): void } | null;
-/** One module per geometry, made on first use (a conv net has a handful). */
+type ConvModule = (memory: unknown) => { conv(x: number, w: number, y: number, n: number, b: number, r: number): void } | null;
+/** One module per geometry and epilogue, made on first use (a conv net has a handful). */
 const modules = new Map<string, ConvModule>();
 
-function kernelFor(g: Geometry, memory: unknown) {
-  const key = Object.values(g).join(',');
+function kernelFor(g: Geometry, epilogue: Epilogue, memory: unknown) {
+  const key = `${Object.values(g).join(',')}|${epilogue}`;
   let m = modules.get(key);
-  if (!m) modules.set(key, (m = importedMemoryKernel(moduleFor(g))));
+  if (!m) modules.set(key, (m = importedMemoryKernel(moduleFor(g, epilogue))));
   return m(memory);
+}
+
+/**
+ * Runs the direct convolution of `x` by `filter` (a call {@link conv2dTakes}) on `backend`, with
+ * `epilogue` (`bias` then given): its outputs, one, or two with relu. Null without WebAssembly SIMD.
+ */
+export function directConv2D(backend: tf.KernelBackend, x: tf.TensorInfo, filter: tf.TensorInfo, attrs: tf.NamedAttrMap, epilogue: Epilogue = 'none', bias?: tf.TensorInfo): tf.TensorInfo[] | null {
+  const g = geometry(x, filter, attrs);
+  const k = g ? kernelFor(g, epilogue, wasmMemory(backend)) : null;
+  if (!g || !k) return null;
+  const n = x.shape[0]!;
+  const shape = [n, g.OH, g.OW, g.C];
+  if (epilogue !== 'biasRelu')
+    return [heapKernel(backend, shape, (c, out) => k.conv(c.heapOffset(x), c.heapOffset(filter), out, n, bias ? c.heapOffset(bias) : 0, 0))];
+  const relu = heapKernel(backend, shape, () => undefined); // written by the call below
+  try {
+    const z = heapKernel(backend, shape, (c, out) => k.conv(c.heapOffset(x), c.heapOffset(filter), out, n, c.heapOffset(bias!), c.heapOffset(relu)));
+    return [z, relu];
+  } catch (e) {
+    backend.disposeData(relu.dataId);
+    throw e;
+  }
 }
 
 /** Whether the wrapper takes Conv2D of `x` by `filter` with `attrs` (else wasm's kernel runs it). */
@@ -118,11 +151,6 @@ function geometry(x: tf.TensorInfo, filter: tf.TensorInfo, attrs: tf.NamedAttrMa
 export function wrapConv2D(original: tf.KernelConfig): tf.KernelConfig {
   return wrapKernel(original, ({ inputs, backend, attrs }) => {
     const { x, filter } = inputs as { x: tf.TensorInfo; filter: tf.TensorInfo };
-    const g = geometry(x, filter, attrs ?? {});
-    const be = backend as tf.KernelBackend;
-    const k = g ? kernelFor(g, wasmMemory(be)) : null;
-    if (!g || !k) return null;
-    const n = x.shape[0]!;
-    return heapKernel(be, [n, g.OH, g.OW, g.C], (c, out) => k.conv(c.heapOffset(x), c.heapOffset(filter), out, n));
+    return directConv2D(backend as tf.KernelBackend, x, filter, attrs ?? {})?.[0] ?? null;
   });
 }

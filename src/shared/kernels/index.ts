@@ -60,6 +60,7 @@ import { wrapSum } from './sum.js';
 import { wrapMultiply } from './multiply.js';
 import { wrapBatchMatMul } from './batch-matmul.js';
 import { wrapConv2D } from './conv2d.js';
+import { conv2dBiasConfig } from './conv2d-bias.js';
 import { wrapMean } from './mean.js';
 import { wrapTranspose } from './transpose.js';
 import { unsortedSegmentSumConfig } from './unsorted-segment-sum.js';
@@ -91,7 +92,7 @@ export const WASM_GRADIENT_GAPS: Readonly<Record<string, string>> = {
 export const WASM_KERNEL_REPLACEMENTS: readonly tf.KernelConfig[] = [oneHotConfig, maxPoolConfig, maxPoolGradConfig];
 
 /** gradpool's own wasm kernels, for batching rules and replayed traces only (no tfjs op runs them). */
-export const WASM_GRADPOOL_KERNELS: readonly tf.KernelConfig[] = [perSampleFilterGradConfig, stepMultiplyConfig, maxPoolGradStepConfig, outerSumConfig];
+export const WASM_GRADPOOL_KERNELS: readonly tf.KernelConfig[] = [perSampleFilterGradConfig, stepMultiplyConfig, maxPoolGradStepConfig, outerSumConfig, conv2dBiasConfig];
 
 /**
  * Kernels tfjs-backend-wasm 4.22 computes right but slowly in a case conv nets hit, wrapped here: the

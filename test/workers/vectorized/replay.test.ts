@@ -124,7 +124,7 @@ for (const backend of ['cpu', 'wasm'] as const) {
       } else assert.ok(kernels.includes('Step') && !kernels.includes('GradpoolStepMultiply'), kernels.join(' '));
     });
 
-    it(`a 2x2 max-pool's gradient times relu's, StepMultiply(z, MaxPoolGrad(…)), replays as one fused kernel ${backend === 'wasm' ? 'on wasm' : 'only where the backend has it (not cpu)'}, byte-identically; a pool over 2 channels does not fuse`, () => {
+    it(`a 2x2 max-pool's gradient times relu's, StepMultiply(z, MaxPoolGrad(…)), and the first layer's Relu(Add(Conv2D(…), bias)) replay as one fused kernel each ${backend === 'wasm' ? 'on wasm' : 'only where the backend has them (not cpu)'}, byte-identically; over 2 channels neither fuses`, () => {
       const ex = createVectorizedExecutor(backend);
       const kernelsOf = (filters: number) => {
         const model = convModel(6, 'max', 'valid', filters);
@@ -140,9 +140,12 @@ for (const backend of ['cpu', 'wasm'] as const) {
       if (backend === 'wasm') {
         assert.ok(four.includes('GradpoolMaxPoolGradStep'), four.join(' '));
         assert.ok(!four.includes('MaxPoolGrad') && !four.includes('GradpoolStepMultiply'), four.join(' '));
+        // The forward's one-channel convolution, its bias and relu: one kernel too.
+        assert.ok(four.includes('GradpoolConv2DBias') && !four.includes('Conv2D') && !four.includes('Relu'), four.join(' '));
         const two = kernelsOf(2);
         assert.ok(two.includes('MaxPoolGrad') && two.includes('GradpoolStepMultiply') && !two.includes('GradpoolMaxPoolGradStep'), two.join(' '));
-      } else assert.ok(four.includes('MaxPoolGrad') && !four.includes('GradpoolMaxPoolGradStep'), four.join(' '));
+        assert.ok(two.includes('Conv2D') && two.includes('Relu') && !two.includes('GradpoolConv2DBias'), two.join(' '));
+      } else assert.ok(four.includes('MaxPoolGrad') && !four.includes('GradpoolMaxPoolGradStep') && !four.includes('GradpoolConv2DBias'), four.join(' '));
     });
 
     it('a tfjs-layers model replays byte-identically (training mode); one with BatchNormalization (fixed statistics of its own) is refused', () => {

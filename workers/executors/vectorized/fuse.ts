@@ -10,11 +10,16 @@
  *   `GradpoolStepMultiply(x, dy)` (src/shared/kernels/step-multiply.ts);
  * - then `GradpoolStepMultiply(z, MaxPoolGrad(dy, input, output))` where the pool's gradient is used
  *   by that product only and its windows tile the input (relu, then a 2x2 max-pool) →
- *   `GradpoolMaxPoolGradStep(dy, input, output, z)` (src/shared/kernels/max-pool-grad-step.ts).
+ *   `GradpoolMaxPoolGradStep(dy, input, output, z)` (src/shared/kernels/max-pool-grad-step.ts);
+ * - `Add(Conv2D(x, filter), bias)` where the convolution is used by that add only and is one of a
+ *   single input channel with a bias over its channels (a conv net's first layer) →
+ *   `GradpoolConv2DBias(x, filter, bias)`, which also gives `Relu` of the sum when a Relu of it
+ *   follows (src/shared/kernels/conv2d-bias.ts).
  */
 import type { In, Read, Step, Trace } from './trace.js';
 import { MAX_POOL_GRAD_STEP, maxPoolGradStepFits } from '../../../src/shared/kernels/max-pool-grad-step.js';
 import { STEP_MULTIPLY } from '../../../src/shared/kernels/step-multiply.js';
+import { CONV2D_BIAS, conv2dBiasFits } from '../../../src/shared/kernels/conv2d-bias.js';
 
 type KernelStep = Extract<Step, { op: 'kernel' }>;
 
@@ -50,6 +55,7 @@ function poolGradInputs(st: Step | undefined): { dy: In; input: In; output: In; 
  * replaced producer is left in place with no user: liveness (trace.ts) then skips it.
  */
 export function fuse(steps: Step[], reads: Read[], exports: Trace['exports'], has: (kernel: string) => boolean): void {
+  if (has(CONV2D_BIAS)) fuseConvBias(steps, reads, exports);
   if (!has(STEP_MULTIPLY)) return;
   fuseStepMultiply(steps, reads, exports);
   if (has(MAX_POOL_GRAD_STEP)) fusePoolGradStep(steps, reads, exports);
@@ -92,5 +98,26 @@ function fusePoolGradStep(steps: Step[], reads: Read[], exports: Trace['exports'
     const pool = poolGradInputs(steps[producer.get(g.src) ?? -1]);
     if (!pool || !maxPoolGradStepFits(pool.input.shape, z.shape, pool.attrs)) return;
     steps[j] = { op: 'kernel', kernel: MAX_POOL_GRAD_STEP, names: ['dy', 'input', 'output', 'z'], inputs: [pool.dy, pool.input, pool.output, z], attrs: pool.attrs, outs: st.outs };
+  });
+}
+
+/** The third rule: a one-channel convolution feeding only a bias add joins it, and so does a Relu of the sum. */
+function fuseConvBias(steps: Step[], reads: Read[], exports: Trace['exports']): void {
+  const count = uses(steps, reads, exports);
+  const producer = producers(steps);
+  steps.forEach((st, j) => {
+    if (st.op !== 'kernel' || st.kernel !== 'Add' || st.inputs.length !== 2 || st.outs.length !== 1) return;
+    const [sum, bias] = st.inputs; // the convolution first: the fused kernel adds in that order
+    if (!sum || !bias || sum.src < 0 || count.get(sum.src) !== 1) return;
+    const conv = steps[producer.get(sum.src) ?? -1];
+    if (conv?.op !== 'kernel' || conv.kernel !== 'Conv2D' || !conv.names || conv.outs.length !== 1) return;
+    const [x, filter] = ['x', 'filter'].map((k) => conv.inputs[conv.names!.indexOf(k)]);
+    const z = st.outs[0]!;
+    if (!x || !filter || !sameMeta(sum, z) || !conv2dBiasFits(x, filter, bias, conv.attrs)) return;
+    const k = steps.findIndex((r, i) => i > j && r.op === 'kernel' && r.kernel === 'Relu' && r.outs.length === 1 && r.inputs[0]?.src === z.slot);
+    const relu = k >= 0 ? (steps[k] as KernelStep) : null;
+    steps[j] = { op: 'kernel', kernel: CONV2D_BIAS, names: ['x', 'filter', 'bias'], inputs: [x, filter, bias], attrs: { ...conv.attrs, relu: relu !== null }, outs: relu ? [z, relu.outs[0]!] : [z] };
+    // The Relu's output now comes from the fused step: left with none, it is never live.
+    if (relu) steps[k] = { ...relu, outs: [] };
   });
 }
