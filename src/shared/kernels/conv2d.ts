@@ -3,7 +3,7 @@
  * [3, 3, 1, 16] filter in every chunk of the benchmark's), where XNNPACK's indirect GEMM runs with an
  * inner dimension of 1 and reaches 4.3 GMAC/s against 13 with 16 input channels (measured here). This
  * is a direct convolution, one WebAssembly module per geometry with every tap's offset a constant,
- * one output pixel at a time, eight channels a pass over the taps.
+ * four output channels at a time with their filter held in locals.
  *
  * Same bits: XNNPACK sums each output from +0 (no bias), adding the float32 products x·w of the taps
  * in row-major order (ky, then kx), each product and sum rounded to float32; so does this (tested bit
@@ -19,8 +19,8 @@ import { ADD, BLOCK, BR, BR_IF, END, EQZ, F32_ADD, F32_MUL, get, i32c, I32T, imp
 /** The most output channels taken: the module holds a load per tap for every 4 of them. */
 export const MAX_CHANNELS = 64;
 /**
- * The most filter taps taken (a 5x5 filter: 1.1x wasm's speed at 16 channels; a 7x7 was slower, 0.89x).
- * At 3x3: 1.55-1.9x from 8 to 64 channels, 3.6x at 4 (a [32, 28, 28, 1] chunk).
+ * The most filter taps taken (a 5x5 filter: 1.36x wasm's speed at 16 channels; a 7x7 was no faster).
+ * At 3x3: 1.8-2.3x from 16 to 64 channels, 5x at 4 (a [32, 28, 28, 1] chunk).
  */
 export const MAX_TAPS = 25;
 
@@ -30,18 +30,13 @@ interface Geometry {
   sh: number; sw: number; dh: number; dw: number;
 }
 
-/**
- * Channels summed per pass over the taps. Two sums at a time ran fastest of the layouts tried (1-6
- * pixels by 4-16 channels, on [32, 28, 28, 1] by 3x3x16 and by 5x5x32): 0.29 ms against 0.32-0.59.
- */
-const BLOCK_CHANNELS = 8;
 const splatAt = (off: number) => simd(0x09, 2, ...uleb(off)); // v128.load32_splat
 const ZERO = vconst(new Array<number>(16).fill(0));
-const I32_MAX_S = simd(0xb8);
+const [I32_MAX_S, LT_U] = [simd(0xb8), 0x49];
 // conv(x, w, y, n, b, r). Locals: i32 6 xi (image), 7 xr (row), 8 xp (pixel), 9 yp, 10 rows left,
-// 11 columns left, 12 rp; v128 13 the tap's input, 14 a filter vector, 15-16 the sums.
-const [X, WP, Y, N, BP, RO, XI, XR, XP, YP, R, CC, RP, V, WV] = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14];
-const SUMS = [15, 16];
+// 11 columns left, 12 rp, 13 images left; v128 from 14: the taps' inputs and the sums of each pixel
+// of a step, the bias, then one filter vector per tap.
+const [X, WP, Y, N, BP, RO, XI, XR, XP, YP, R, CC, RP, NL] = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13];
 
 /**
  * What follows the sums (fused by the trace, conv2d-bias.ts): nothing; plus the bias b (one float32
@@ -50,52 +45,64 @@ const SUMS = [15, 16];
  */
 export type Epilogue = 'none' | 'bias' | 'biasRelu';
 
-/** The output pixel at xp, yp: for each block of channels, the sums from +0 over the taps in row-major order, stored. */
-function pixel(g: Geometry, epilogue: Epilogue): number[] {
-  const taps: number[] = [];
-  for (let ky = 0; ky < g.KH; ky++) for (let kx = 0; kx < g.KW; kx++) taps.push((ky * g.dh * g.W + kx * g.dw) * 4);
-  const code: number[] = [];
-  for (let c0 = 0; c0 < g.C; c0 += BLOCK_CHANNELS) {
-    const sums = SUMS.slice(0, Math.min(BLOCK_CHANNELS, g.C - c0) / 4);
-    code.push(...sums.flatMap((s) => [...ZERO, ...set(s)]));
-    taps.forEach((off, t) => {
-      code.push(...get(XP), ...splatAt(off), ...set(V));
-      // x·w, then the sum plus it: XNNPACK's operand order.
-      sums.forEach((s, j) => code.push(...get(s), ...get(V), ...get(WP), ...loadAt((t * g.C + c0 + 4 * j) * 4), ...F32_MUL, ...F32_ADD, ...set(s)));
-    });
-    sums.forEach((s, j) => {
-      const off = (c0 + 4 * j) * 4;
-      if (epilogue !== 'none') code.push(...get(s), ...get(BP), ...loadAt(off), ...F32_ADD, ...set(s));
-      code.push(...get(YP), ...get(s), ...storeAt(off));
-      if (epilogue === 'biasRelu') code.push(...get(RP), ...get(s), ...ZERO, ...I32_MAX_S, ...storeAt(off));
-    });
-  }
-  return code;
-}
-
 const step = (p: number, bytes: number) => [...get(p), ...i32c(bytes), ADD, ...set(p)];
 
-/** The loops over images, output rows and output columns. */
+/**
+ * Four output channels at a time, over every pixel, with their filter vectors held in locals (one per
+ * tap) and each pixel's sum from +0 over the taps in row-major order. Of the layouts tried, this ran
+ * fastest: 0.205 ms on [32, 28, 28, 1] by 3x3x16, against 0.29 for 8 channels a pass with the filter
+ * loaded per tap and 0.32-0.59 for 1-6 pixels by 4-16 channels that way. One pixel a step up to 9
+ * taps, two beyond (5x5: 0.72 against 0.81 ms).
+ */
 function moduleFor(g: Geometry, epilogue: Epilogue): Uint8Array {
-  const body = [
-    ...get(X), ...set(XI), ...get(Y), ...set(YP), ...get(RO), ...set(RP),
-    BLOCK, VOID, LOOP, VOID,
-    ...get(N), EQZ, BR_IF, 1,
-    ...get(XI), ...set(XR), ...i32c(g.OH), ...set(R),
-    BLOCK, VOID, LOOP, VOID,
-    ...get(R), EQZ, BR_IF, 1,
-    ...get(XR), ...set(XP), ...i32c(g.OW), ...set(CC),
-    BLOCK, VOID, LOOP, VOID,
-    ...get(CC), EQZ, BR_IF, 1,
-    ...pixel(g, epilogue),
-    ...step(XP, g.sw * 4), ...step(YP, g.C * 4), ...(epilogue === 'biasRelu' ? step(RP, g.C * 4) : []), ...step(CC, -1),
-    BR, 0, END, END,
-    ...step(XR, g.sh * g.W * 4), ...step(R, -1),
-    BR, 0, END, END,
-    ...step(XI, g.H * g.W * 4), ...step(N, -1),
-    BR, 0, END, END, END,
+  const taps: number[] = [];
+  for (let ky = 0; ky < g.KH; ky++) for (let kx = 0; kx < g.KW; kx++) taps.push((ky * g.dh * g.W + kx * g.dw) * 4);
+  const pixels = taps.length > 9 ? 2 : 1;
+  const V = Array.from({ length: pixels }, (_, q) => 14 + q);
+  const SUM = V.map((v) => v + pixels);
+  const BV = 14 + 2 * pixels;
+  const W = taps.map((_, t) => BV + 1 + t);
+  /** `count` adjacent output pixels at xp, yp (and rp) for the channels from c0. */
+  const pixelStep = (count: number, c0: number) => [
+    ...SUM.slice(0, count).flatMap((s) => [...ZERO, ...set(s)]),
+    ...taps.flatMap((off, t) => [
+      ...V.slice(0, count).flatMap((v, q) => [...get(XP), ...splatAt(off + q * g.sw * 4), ...set(v)]),
+      // x·w, then the sum plus it: XNNPACK's operand order.
+      ...SUM.slice(0, count).flatMap((s, q) => [...get(s), ...get(V[q]!), ...get(W[t]!), ...F32_MUL, ...F32_ADD, ...set(s)]),
+    ]),
+    ...SUM.slice(0, count).flatMap((s, q) => {
+      const off = (q * g.C + c0) * 4;
+      return [
+        ...(epilogue !== 'none' ? [...get(s), ...get(BV), ...F32_ADD, ...set(s)] : []),
+        ...get(YP), ...get(s), ...storeAt(off),
+        ...(epilogue === 'biasRelu' ? [...get(RP), ...get(s), ...ZERO, ...I32_MAX_S, ...storeAt(off)] : []),
+      ];
+    }),
+    ...step(XP, count * g.sw * 4), ...step(YP, count * g.C * 4), ...(epilogue === 'biasRelu' ? step(RP, count * g.C * 4) : []), ...step(CC, -count),
   ];
-  return oneKernelModule('conv', 6, [[7, I32T], [4, V128T]], body);
+  const body: number[] = [];
+  for (let c0 = 0; c0 < g.C; c0 += 4)
+    body.push(
+      ...taps.flatMap((_, t) => [...get(WP), ...loadAt((t * g.C + c0) * 4), ...set(W[t]!)]),
+      ...(epilogue !== 'none' ? [...get(BP), ...loadAt(c0 * 4), ...set(BV)] : []),
+      ...get(X), ...set(XI), ...get(Y), ...set(YP), ...get(RO), ...set(RP), ...get(N), ...set(NL),
+      BLOCK, VOID, LOOP, VOID,
+      ...get(NL), EQZ, BR_IF, 1,
+      ...get(XI), ...set(XR), ...i32c(g.OH), ...set(R),
+      BLOCK, VOID, LOOP, VOID,
+      ...get(R), EQZ, BR_IF, 1,
+      ...get(XR), ...set(XP), ...i32c(g.OW), ...set(CC),
+      BLOCK, VOID, LOOP, VOID,
+      ...get(CC), ...i32c(pixels), LT_U, BR_IF, 1,
+      ...pixelStep(pixels, c0),
+      BR, 0, END, END,
+      ...(pixels > 1 ? [BLOCK, VOID, ...get(CC), EQZ, BR_IF, 0, ...pixelStep(1, c0), END] : []),
+      ...step(XR, g.sh * g.W * 4), ...step(R, -1),
+      BR, 0, END, END,
+      ...step(XI, g.H * g.W * 4), ...step(NL, -1),
+      BR, 0, END, END,
+    );
+  return oneKernelModule('conv', 6, [[8, I32T], [2 * pixels + 1 + taps.length, V128T]], [...body, END]);
 }
 
 type ConvModule = (memory: unknown) => { conv(x: number, w: number, y: number, n: number, b: number, r: number): void } | null;
