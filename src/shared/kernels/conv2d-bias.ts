@@ -32,7 +32,7 @@ export const conv2dBiasConfig: tf.KernelConfig = {
     const { x, filter, bias } = inputs as { x: tf.TensorInfo; filter: tf.TensorInfo; bias: tf.TensorInfo };
     const { relu, ...conv } = (attrs ?? {}) as tf.NamedAttrMap & { relu?: boolean };
     const outs = conv2dBiasFits(x, filter, bias, conv) ? directConv2D(backend as tf.KernelBackend, x, filter, conv, relu ? 'biasRelu' : 'bias', bias) : null;
-    if (!outs) throw new Error(`${CONV2D_BIAS}: expected a Conv2D its direct kernel takes (float32 NHWC x [n, H, W, 1], filter [KH, KW, 1, C], no padding, and WebAssembly SIMD) and a float32 bias [C], got x ${x.dtype}[${x.shape}], filter ${filter.dtype}[${filter.shape}], bias ${bias.dtype}[${bias.shape}]`);
+    if (!outs) throw new Error(`${CONV2D_BIAS}: expected a Conv2D its direct kernel takes (float32 NHWC x [n, H, W, 1], filter [KH, KW, 1, C], at most 64 channels and 25 taps, and WebAssembly SIMD) and a float32 bias [C], got x ${x.dtype}[${x.shape}], filter ${filter.dtype}[${filter.shape}], bias ${bias.dtype}[${bias.shape}]`);
     return relu ? outs : outs[0]!;
   },
 };
