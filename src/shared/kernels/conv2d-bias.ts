@@ -7,9 +7,14 @@
  * Same bits: the convolution is conv2d.ts's (XNNPACK's sums), then z = sum + bias as one float32 sum
  * per value (wasm's Add of a bias, add.ts), then relu as wasm's Relu computes it (see Epilogue). Only
  * where conv2d.ts takes the convolution and the bias is [C] (or all ones but its last) in float32.
+ *
+ * Also here: tfjs's own FusedConv2D (tf.fused.conv2d, which a tfjs-layers Conv2D runs when no gradient
+ * is taken through a relu, or with a linear activation) wrapped for the same convolutions, with a
+ * linear or relu activation: its sums start from the bias (XNNPACK's order, checked against its
+ * outputs), so this is the direct convolution with the `fused` epilogues.
  */
 import * as tf from '@tensorflow/tfjs';
-import { WASM } from './compose.js';
+import { WASM, wrapKernel } from './compose.js';
 import { conv2dTakes, directConv2D } from './conv2d.js';
 
 /** gradpool's kernel name: inputs `x`, `filter` (Conv2D's) and `bias`; Conv2D's attrs plus `relu`; outputs z, and relu(z) with `relu`. */
@@ -36,3 +41,16 @@ export const conv2dBiasConfig: tf.KernelConfig = {
     return relu ? outs : outs[0]!;
   },
 };
+
+/** The config that runs FusedConv2D directly where the direct convolution takes it with a linear or relu activation, and every other call as `original` (wasm's). */
+export function wrapFusedConv2D(original: tf.KernelConfig): tf.KernelConfig {
+  return wrapKernel(original, ({ inputs, backend, attrs }) => {
+    const { x, filter, bias } = inputs as { x: tf.TensorInfo; filter: tf.TensorInfo; bias?: tf.TensorInfo };
+    const { activation, leakyreluAlpha, ...conv } = (attrs ?? {}) as tf.NamedAttrMap & { activation?: string; leakyreluAlpha?: number };
+    const be = backend as tf.KernelBackend;
+    if (!bias) return activation === 'linear' ? (directConv2D(be, x, filter, conv)?.[0] ?? null) : null;
+    // A bias of rank > 1 goes to wasm's kernel, which refuses it with its own error.
+    if ((activation !== 'linear' && activation !== 'relu') || bias.shape.length !== 1 || !conv2dBiasFits(x, filter, bias, conv)) return null;
+    return directConv2D(be, x, filter, conv, activation === 'relu' ? 'fusedRelu' : 'fused', bias)?.[0] ?? null;
+  });
+}

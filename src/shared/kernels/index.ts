@@ -60,7 +60,7 @@ import { wrapSum } from './sum.js';
 import { wrapMultiply } from './multiply.js';
 import { wrapBatchMatMul } from './batch-matmul.js';
 import { wrapConv2D } from './conv2d.js';
-import { conv2dBiasConfig } from './conv2d-bias.js';
+import { conv2dBiasConfig, wrapFusedConv2D } from './conv2d-bias.js';
 import { wrapMean } from './mean.js';
 import { wrapTranspose } from './transpose.js';
 import { unsortedSegmentSumConfig } from './unsorted-segment-sum.js';
@@ -104,7 +104,8 @@ export const WASM_GRADPOOL_KERNELS: readonly tf.KernelConfig[] = [perSampleFilte
  * BatchMatMul of a matrix by a vector (a one-unit output layer), which wasm runs in XNNPACK's 8-wide tiles,
  * and with an inner dimension of at most 16 (a small dense layer's input gradient), where XNNPACK's tiles cost more than their products;
  * Mean over length-1 axes (a one-output model's per-sample loss), which wasm divides value by value;
- * Conv2D of a one-channel input (a conv net's first layer), which XNNPACK runs as a GEMM with an inner dimension of 1.
+ * Conv2D and FusedConv2D (linear or relu) of a one-channel input (a conv net's first layer), which XNNPACK runs as a GEMM
+ * with an inner dimension of 1.
  */
 export const WASM_KERNEL_WRAPPERS: Readonly<Record<string, (original: tf.KernelConfig) => tf.KernelConfig>> = {
   Sum: wrapSum,
@@ -114,6 +115,7 @@ export const WASM_KERNEL_WRAPPERS: Readonly<Record<string, (original: tf.KernelC
   BatchMatMul: wrapBatchMatMul,
   Mean: wrapMean,
   Conv2D: wrapConv2D,
+  FusedConv2D: wrapFusedConv2D,
 };
 const wrapped = new WeakSet<tf.KernelFunc>();
 
