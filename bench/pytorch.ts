@@ -7,8 +7,9 @@
  * without torch there, no PyTorch cells are made and the run says so.
  *
  * Each call is timed inside the Python process (time.perf_counter around the op), so the pipe's
- * round trip is not counted against PyTorch. While the other contenders run, the peer blocks on its
- * stdin: it takes no CPU.
+ * round trip is not counted against PyTorch. While the other contenders run, the peer's main thread
+ * blocks on its stdin; its OpenMP threads spin for about 10 ms of CPU after a 2-thread call, which
+ * cost a pool call timed right after it nothing in the median (docs/vectorized.md, "The seed model's call").
  */
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';

@@ -246,8 +246,9 @@ async function workload(ctx: Ctx, name: 'seed' | 'mlp' | 'conv'): Promise<void> 
       run.notes.push(`${name}: quick run: warm-up capped at ${sizes.quickWarmupCap} calls (measured ${fc.warmupCalls})`);
       warm = sizes.quickWarmupCap;
     }
-    // The seed model's calls take milliseconds: three times the rounds cost little.
-    const rounds = name === 'seed' ? sizes.rounds * 3 : sizes.rounds;
+    // The seed model's calls take milliseconds, and the conv net's ~10 ms (model.fit's ~35): three
+    // times the rounds cost seconds, and 15 rounds left the conv step's verdict within its IQR of the line.
+    const rounds = name === 'seed' || name === 'conv' ? sizes.rounds * 3 : sizes.rounds;
     run.groups.push(await runGroup(w, name, specs, rounds, warm, o.log));
     run.groups.push(await runGroup(w, `${name}-overhead`, overhead, rounds * 2, warm, o.log));
     if (large.length > 0) run.groups.push(await runGroup(w, `${name}-large`, large, rounds, warm, o.log));
