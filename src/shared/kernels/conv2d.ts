@@ -121,11 +121,17 @@ function moduleFor(g: Geometry, epilogue: Epilogue): Uint8Array {
 type ConvModule = (memory: unknown) => { conv(x: number, w: number, y: number, n: number, b: number, r: number): void } | null;
 /** One module per geometry and epilogue, made on first use (a conv net has a handful). */
 const modules = new Map<string, ConvModule>();
+/** Modules kept, the least recently used dropped first: images of ever new sizes must not pile up compiled code. */
+export const MAX_MODULES = 64;
+/** Test hook: how many modules are kept. */
+export const directConvModules = (): number => modules.size;
 
 function kernelFor(g: Geometry, epilogue: Epilogue, memory: unknown) {
   const key = `${[g.KH, g.KW, g.H, g.W, g.OH, g.OW, g.C, g.sh, g.sw, g.dh, g.dw].join(',')}|${epilogue}`;
-  let m = modules.get(key);
-  if (!m) modules.set(key, (m = importedMemoryKernel(moduleFor(g, epilogue))));
+  const m = modules.get(key) ?? importedMemoryKernel<ReturnType<ConvModule> & object>(moduleFor(g, epilogue));
+  modules.delete(key); // most recently used last
+  modules.set(key, m);
+  if (modules.size > MAX_MODULES) modules.delete(modules.keys().next().value!);
   return m(memory);
 }
 

@@ -4,7 +4,7 @@
 // aside), over strides, dilations, paddings and channel counts; cpu's values; which calls it takes; no leaks.
 import * as tf from '@tensorflow/tfjs';
 import assert from 'node:assert/strict';
-import { conv2dTakes, MAX_CHANNELS, MAX_TAPS } from '../../../src/shared/kernels/conv2d.js';
+import { conv2dTakes, directConvModules, MAX_CHANNELS, MAX_MODULES, MAX_TAPS } from '../../../src/shared/kernels/conv2d.js';
 import { withBackend } from '../../helpers/env.js';
 import { assertNoLeak, bits, convOutShape, F, inOrderProduct, runOn, wide } from './helpers.js';
 
@@ -94,7 +94,15 @@ describe('wasm kernel Conv2D (wrapped: a direct convolution of one input channel
     got!.values.forEach((v, i) => assert.ok(Math.abs(v - cpu!.values[i]!) <= 1e-5 * (1 + Math.abs(cpu!.values[i]!)), `two channels vs cpu at ${i}`));
   });
 
-  it('leaks nothing over 1,000 calls', async () => {
+  it('leaks nothing over 1,000 calls; keeps at most MAX_MODULES compiled geometries', async () => {
     await assertNoLeak(conv(CASES[1]!), [F(1, CASES[1]!.x), F(2, CASES[1]!.filter)], 1000);
+    // Images of MAX_MODULES + 10 sizes: one geometry each, the oldest dropped, every result still right.
+    for (let side = 3; side < MAX_MODULES + 13; side++) {
+      const c: Case = { x: [1, side, 3, 1], filter: [3, 3, 1, 4], strides: 1, dilations: 1 };
+      const ins = [F(side, c.x), F(2, c.filter)];
+      const [got] = await runOn('wasm', conv(c), ins);
+      assert.deepEqual(bits(got!.values), bits(inOrderConv(c, ins[0]!.values, ins[1]!.values)), `[${c.x}]`);
+    }
+    assert.equal(directConvModules(), MAX_MODULES);
   });
 });
