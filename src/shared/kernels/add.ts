@@ -9,11 +9,14 @@ import * as tf from '@tensorflow/tfjs';
 import { heapKernel, wrapKernel } from './compose.js';
 import { simdKernels } from './simd.js';
 
+/** Whether `shape` is a bias over C channels: [C], or all ones but its last [1, ..., C]. */
+export const isBiasOver = (shape: readonly number[], C: number): boolean => shape.length >= 1 && shape[shape.length - 1] === C && shape.slice(0, -1).every((d) => d === 1);
+
 /** [rows, C] when `a` is [..., C] (rank ≥ 2), `b` is [C] or all ones but its last [1, ..., C], C % 4 = 0, both float32. */
 function biasRows(a: tf.TensorInfo, b: tf.TensorInfo): [number, number] | null {
   const C = a.shape[a.shape.length - 1]!;
   if (a.dtype !== 'float32' || b.dtype !== 'float32' || a.shape.length < 2 || b.shape.length > a.shape.length || C % 4 !== 0) return null;
-  if (b.shape[b.shape.length - 1] !== C || b.shape.slice(0, -1).some((d) => d !== 1)) return null;
+  if (!isBiasOver(b.shape, C)) return null;
   return [tf.util.sizeFromShape(a.shape) / C, C];
 }
 

@@ -14,6 +14,7 @@
  * outputs), so this is the direct convolution with the `fused` epilogues.
  */
 import * as tf from '@tensorflow/tfjs';
+import { isBiasOver } from './add.js';
 import { WASM, wrapKernel } from './compose.js';
 import { conv2dTakes, directConv2D } from './conv2d.js';
 
@@ -26,8 +27,7 @@ const info = (m: Meta): tf.TensorInfo => ({ dataId: {}, shape: m.shape, dtype: m
 /** Whether {@link CONV2D_BIAS} takes Conv2D of `x` by `filter` with `attrs`, plus `bias`. */
 export function conv2dBiasFits(x: Meta, filter: Meta, bias: Meta, attrs: tf.NamedAttrMap): boolean {
   const C = filter.shape[3];
-  const isBias = bias.dtype === 'float32' && bias.shape.length >= 1 && bias.shape.length <= 4 && bias.shape[bias.shape.length - 1] === C && bias.shape.slice(0, -1).every((d) => d === 1);
-  return isBias && conv2dTakes(info(x), info(filter), attrs);
+  return bias.dtype === 'float32' && bias.shape.length <= 4 && isBiasOver(bias.shape, C!) && conv2dTakes(info(x), info(filter), attrs);
 }
 
 export const conv2dBiasConfig: tf.KernelConfig = {
