@@ -96,6 +96,14 @@ describe('wasm kernel GradpoolConv2DBias (one-channel Conv2D, bias and relu, fus
                 }
           assert.deepEqual(bits(got!.values), bits(want), `${label}: against the sums from the bias`);
         }
+    // No bias: linear runs the direct convolution from +0 (XNNPACK's zero bias), relu wasm's kernel; both wasm's bits.
+    for (const activation of ['linear', 'relu'] as const) {
+      const ins = [wide(3, [2, 7, 7, 1], true), wide(5, [3, 3, 1, 8], false)];
+      const nb = (x?: tf.Tensor, f?: tf.Tensor) => tf.fused.conv2d({ x: x as tf.Tensor4D, filter: f as tf.Tensor4D, strides: 1, pad: 'same', activation });
+      const [got] = await runOn('wasm', nb, ins);
+      const [own] = await runOn('wasm', (x, f) => nb(tf.concat([x!, tf.zerosLike(x!)], 3), tf.concat([f!, tf.onesLike(f!).neg()], 2)), ins);
+      assert.deepEqual(bits(got!.values), bits(own!.values), `fused ${activation} without a bias`);
+    }
     // A rank-2 bias is still wasm's kernel's error.
     assert.throws(() => tf.fused.conv2d({ x: tf.zeros([1, 5, 5, 1]) as tf.Tensor4D, filter: tf.zeros([3, 3, 1, 4]) as tf.Tensor4D, strides: 1, pad: 'valid', bias: tf.zeros([1, 4]) }), /FusedConv2D only supports rank-1 bias but got rank 2/);
     // Not taken (two input channels; a sigmoid): wasm's kernel, cpu's values.
