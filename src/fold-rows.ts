@@ -11,10 +11,7 @@
  */
 import { availableParallelism } from 'node:os';
 import { foldPartials } from './shared/reduce.js';
-
-type WaitResult = { async: false; value: string } | { async: true; value: Promise<string> };
-/** Atomics.waitAsync (V8, Node ≥ 16; not in the ES2022 lib's types), or undefined where the engine lacks it. */
-const waitAsync = (Atomics as unknown as { waitAsync?: (a: Int32Array, i: number, v: number) => WaitResult }).waitAsync;
+import { waitAsync } from './shared/wait-async.js';
 
 /** Whether a pool of `threads` workers folds rows while they run: a core is left for the coordinator. */
 export function foldWhileRunning(threads: number, cores = availableParallelism()): boolean {

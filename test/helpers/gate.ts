@@ -6,6 +6,7 @@
  * Atomics.waitAsync and releases blocked workers with Atomics.notify.
  */
 import { BroadcastChannel } from 'node:worker_threads';
+import { waitAsync } from '../../src/shared/wait-async.js';
 
 /** The channel the stuck fixture model asks on. */
 export const GATE_CHANNEL = 'gradpool-test-gate';
@@ -20,9 +21,6 @@ export interface GateAnswer {
   to: string;
   sab: SharedArrayBuffer;
 }
-
-/** Atomics.waitAsync (Node 16+), which the ES2022 lib this project compiles against does not declare. */
-const waitAsync = (Atomics as unknown as { waitAsync(a: Int32Array, i: number, v: number): { value: Promise<string> | string } }).waitAsync;
 
 /** The test side of a gate; close it when the test is done. */
 export interface Gate {
@@ -46,7 +44,7 @@ export function openGate(): Gate {
   };
   return {
     async started(n = 1) {
-      for (let v = Atomics.load(a, GATE.STARTED); v < n; v = Atomics.load(a, GATE.STARTED)) await waitAsync(a, GATE.STARTED, v).value;
+      for (let v = Atomics.load(a, GATE.STARTED); v < n; v = Atomics.load(a, GATE.STARTED)) await waitAsync!(a, GATE.STARTED, v).value;
     },
     release() {
       Atomics.store(a, GATE.RELEASED, 1);
