@@ -1,7 +1,7 @@
 /**
  * DP-SGD's cost against non-private training: a DP step by ghost norms (the default on the
  * vectorized executor) and by per-sample gradients, each against a non-private step of the same
- * model, batch and threads, interleaved in one run (one call of each per round, rotated), as medians
+ * model, batch and threads, interleaved in one run (one call of each per round, in a shuffled order), as medians
  * with quartiles and per-round ratios. The issue's target: ghost ≤ 1.3× non-private on the MNIST MLP
  * at B=256 and the conv model at B=128. Peak memory of a DP step is bounded by the chunk (a chunk's
  * per-sample gradients, or for ghost its activations and output gradients), never B × P.

@@ -2,7 +2,7 @@
  * Model ensembles against separate pools: K members of the MNIST MLP on one pool
  * (`GradPool.create({ ensemble: K })`) against K single pools seeded seed + k, the same batch, the
  * same threads each. Per-sample gradients and a training step, measured interleaved (one call of each
- * contender per round, rotated), reported as medians with quartiles and per-round ratios
+ * contender per round, in a shuffled order), reported as medians with quartiles and per-round ratios
  * (separate pools' time / the ensemble's). The K separate pools run one after another, as a user's
  * loop over them would: they share the machine's cores, so running them at once would only queue.
  */

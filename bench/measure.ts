@@ -1,4 +1,5 @@
 import { Bench } from 'tinybench';
+import { Rng } from '../src/rng.js';
 import type { Breakdown, LatencyStats } from './types.js';
 
 /** How long and how often each cell is timed. */
@@ -98,16 +99,20 @@ export interface Contender {
 
 /**
  * Times contenders INTERLEAVED: `warmupCalls` untimed calls of each first, then `rounds` rounds that
- * time every contender once, in an order rotated each round. Load from other processes then drifts
- * onto every contender alike, and per-round ratios pair calls made seconds apart. Returns each
- * contender's timings (ms), round by round, so `samples[a][r] / samples[b][r]` is one pair.
+ * time every contender once, in an order shuffled each round (seeded by `seed`, so a run repeats).
+ * Load from other processes then drifts onto every contender alike, and per-round ratios pair calls
+ * made seconds apart. Shuffled rather than rotated: what ran just before a call changes its time
+ * (a 2-thread pool call of the seed model took 1.1–1.65× its back-to-back time after a PyTorch
+ * call, jax-js, or 3 ms of sleep or main-thread work), and a rotated order gives each contender
+ * the same predecessor in every round.
+ * Returns each contender's timings (ms), round by round, so `samples[a][r] / samples[b][r]` is one pair.
  */
-export async function interleave(contenders: readonly Contender[], rounds: number, warmupCalls: number): Promise<number[][]> {
+export async function interleave(contenders: readonly Contender[], rounds: number, warmupCalls: number, seed = 0): Promise<number[][]> {
   for (const c of contenders) for (let i = 0; i < warmupCalls; i++) await c.fn();
   const samples = contenders.map(() => [] as number[]);
+  const rng = new Rng(seed);
   for (let r = 0; r < rounds; r++) {
-    for (let k = 0; k < contenders.length; k++) {
-      const i = (k + r) % contenders.length;
+    for (const i of rng.permutation(contenders.length)) {
       const c = contenders[i]!;
       const t0 = performance.now();
       const own = c.timed ? await c.timed() : (await c.fn(), undefined);

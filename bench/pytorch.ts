@@ -8,8 +8,9 @@
  *
  * Each call is timed inside the Python process (time.perf_counter around the op), so the pipe's
  * round trip is not counted against PyTorch. While the other contenders run, the peer's main thread
- * blocks on its stdin; its OpenMP threads spin for about 10 ms of CPU after a 2-thread call, which
- * cost a pool call timed right after it nothing in the median (docs/vectorized.md, "The seed model's call").
+ * blocks on its stdin. Its OpenMP threads spin on after a 2-thread call (~6–9 ms of CPU), and a
+ * contender timed beside them lost a vCPU: the peer replies only once they are idle
+ * (bench/pytorch/settle.py), and {@link TorchPeer.settling} reports how long that took.
  */
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -24,13 +25,15 @@ import type { Workload } from './workloads.js';
 
 const PEER = fileURLToPath(new URL('../../bench/pytorch/peer.py', import.meta.url));
 
-type Reply = { ready?: boolean; torch?: string; threads?: number; ok?: boolean; loss?: number; ms?: number; error?: string };
+type Reply = { ready?: boolean; torch?: string; threads?: number; ok?: boolean; loss?: number; ms?: number; settleMs?: number; settled?: boolean | null; error?: string };
 
 /** One peer process: PyTorch at `threads` intra-op threads. */
 export class TorchPeer {
   private buffered = '';
   private readonly waiting: ((r: Reply) => void)[] = [];
   private ids = 0;
+  /** Per call: how long the peer waited for its other threads to go idle before replying (ms), and how that ended. */
+  private readonly settles: { ms: number; settled: boolean | null }[] = [];
   private readonly dir = mkdtempSync(join(tmpdir(), 'gradpool-torch-'));
 
   private constructor(
@@ -100,7 +103,32 @@ export class TorchPeer {
     for (const [n, values] of Object.entries(splitFlat(def.layout, init))) writeFileAt(dir, n, values);
     const params = Object.fromEntries(names.map((n, p) => [n, shapes[p]!.slice()]));
     const r = await this.request({ op: 'setup', id, workload, kind, batch, dir, params });
-    return { call: async () => (await this.request({ op: 'call', id })).ms!, loss: r.loss! };
+    return {
+      call: async () => {
+        const c = await this.request({ op: 'call', id });
+        this.settles.push({ ms: c.settleMs ?? 0, settled: c.settled ?? null });
+        return c.ms!;
+      },
+      loss: r.loss!,
+    };
+  }
+
+  /**
+   * How the replies waited for PyTorch's other threads (settle.py), as one sentence for the run's
+   * notes: the median and largest wait, and the calls whose threads were still busy at its limit
+   * or could not be read (no /proc: nothing waited).
+   */
+  settling(): string {
+    const n = this.settles.length;
+    const ms = this.settles.map((s) => s.ms).sort((a, b) => a - b);
+    const count = (v: boolean | null) => this.settles.filter((s) => s.settled === v).length;
+    const [late, unread] = [count(false), count(null)];
+    return (
+      `PyTorch ${this.threads}T: after each of ${n} calls the peer waited for its other threads to go idle before replying ` +
+      `(median ${(ms[n >> 1] ?? 0).toFixed(1)} ms, max ${(ms[n - 1] ?? 0).toFixed(1)} ms; not counted in its times)` +
+      (late > 0 ? `; ${late} still busy at the 50 ms limit` : '') +
+      (unread > 0 ? `; ${unread} with no thread states to read (no wait)` : '')
+    );
   }
 
   async close(): Promise<void> {

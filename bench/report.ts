@@ -204,7 +204,7 @@ export function targetsReport(res: BenchResult, render: Render, detailLine = (t:
     '',
     render(fc.header, fc.body),
     '',
-    `Interleaved comparisons (all of a workload's contenders alive at once, one call each per round, rotated order):`,
+    `Interleaved comparisons (all of a workload's contenders alive at once, one call each per round, in an order shuffled each round):`,
     '',
     render(c.header, c.body),
     '',

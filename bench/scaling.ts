@@ -7,7 +7,7 @@
  * executor (vectorized, when the model allows) is measured alongside for reference.
  *
  * Its targets are ratios of these timings, so unlike the rest of the suite (one block of calls per
- * cell) the contenders are measured INTERLEAVED: every round times each contender once, in a rotated
+ * cell) the contenders are measured INTERLEAVED: every round times each contender once, in a shuffled
  * order, with all pools alive at once. Load from other processes then drifts onto every contender
  * alike instead of onto whichever block happened to run during it.
  */

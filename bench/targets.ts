@@ -8,7 +8,7 @@
  *    median of 5 is within 10% of the steady median, the median of the second half).
  * 2. The interleaved comparison: every contender of the workload (the pool at 1 and 2 threads, the
  *    pool's executor in-process with no pool, jax-js, tfjs model.fit), all alive at once, each given
- *    the measured warm-up length of untimed calls, then timed one call per round in a rotated order.
+ *    the measured warm-up length of untimed calls, then timed one call per round in a shuffled order.
  *    Every ratio between two same-run contenders is taken round by round (the two calls of a pair ran
  *    seconds apart, under the same load) and reported as the median and IQR of those ratios.
  *    The pool-overhead pair (the 1-thread pool against its executor in-process) runs as a group of
@@ -288,7 +288,10 @@ export async function runTargets(o: ResolvedBenchOptions, sizes: TargetSizes): P
     const ctx: Ctx = { o, sizes, jax, torch, run };
     for (const name of ['seed', 'mlp', 'conv'] as const) if (o.workloads.includes(name)) await workload(ctx, name);
   } finally {
-    for (const t of torch) await t.close();
+    for (const t of torch) {
+      notes.push(t.settling());
+      await t.close();
+    }
   }
   if (o.workloads.includes('conv')) run.memory = await convMemory(o, sizes, async () => (await createPool(o, WORKLOADS.conv, HI)).pool, HI);
   return run;

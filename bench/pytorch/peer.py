@@ -9,7 +9,9 @@ process-wide); it serves one JSON line per request on stdin and answers one line
    "dir": ..., "params": {name: [shape...]}}   -> {"ok": true, "loss": float}
      reads <dir>/x.f32, <dir>/y.f32 and <dir>/<name>.f32 (float32, the pool's layouts: tfjs NHWC and
      [KH, KW, C, CO] filters, moved to torch's NCHW and [CO, C, KH, KW] here)
-  {"op": "call", "id": ...}  -> {"ms": float}: one call, timed here (the pipe is not counted)
+  {"op": "call", "id": ...}  -> {"ms": float, "settleMs": float, "settled": bool|null}: one call,
+     timed here (the pipe is not counted); the reply waits until PyTorch's other threads are idle
+     (settle.py: how long that took, and whether they were before its limit)
   {"op": "close"}
 
 The inputs are torch tensors made once at setup (as a PyTorch user holds them); each call is the
@@ -23,6 +25,8 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 from torch.func import grad, vmap
+
+from settle import settle
 
 
 def read(path, shape):
@@ -116,7 +120,9 @@ def main():
             else:
                 t0 = time.perf_counter()
                 calls[req["id"]]()
-                res = {"ms": (time.perf_counter() - t0) * 1000}
+                ms = (time.perf_counter() - t0) * 1000
+                settle_ms, settled = settle()
+                res = {"ms": ms, "settleMs": settle_ms, "settled": settled}
         except Exception as e:  # reported to the Node side, which names the request
             res = {"error": f"{type(e).__name__}: {e}"}
         out.write(json.dumps(res) + "\n")
