@@ -55,6 +55,7 @@ import { oneHotConfig } from './one-hot.js';
 import { outerSumConfig } from './outer-sum.js';
 import { perSampleFilterGradConfig } from './per-sample-filter-grad.js';
 import { stepMultiplyConfig } from './step-multiply.js';
+import { pointwiseConfig } from './pointwise.js';
 import { wrapAdd } from './add.js';
 import { wrapSum } from './sum.js';
 import { wrapMultiply } from './multiply.js';
@@ -92,7 +93,7 @@ export const WASM_GRADIENT_GAPS: Readonly<Record<string, string>> = {
 export const WASM_KERNEL_REPLACEMENTS: readonly tf.KernelConfig[] = [oneHotConfig, maxPoolConfig, maxPoolGradConfig];
 
 /** gradpool's own wasm kernels, for batching rules and replayed traces only (no tfjs op runs them). */
-export const WASM_GRADPOOL_KERNELS: readonly tf.KernelConfig[] = [perSampleFilterGradConfig, stepMultiplyConfig, maxPoolGradStepConfig, outerSumConfig, conv2dBiasConfig];
+export const WASM_GRADPOOL_KERNELS: readonly tf.KernelConfig[] = [perSampleFilterGradConfig, stepMultiplyConfig, maxPoolGradStepConfig, outerSumConfig, conv2dBiasConfig, pointwiseConfig];
 
 /**
  * Kernels tfjs-backend-wasm 4.22 computes right but slowly in a case conv nets hit, wrapped here: the

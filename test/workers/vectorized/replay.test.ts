@@ -124,6 +124,27 @@ for (const backend of ['cpu', 'wasm'] as const) {
       } else assert.ok(kernels.includes('Step') && !kernels.includes('GradpoolStepMultiply'), kernels.join(' '));
     });
 
+    it(`the seed model's loss and its gradient, runs of pointwise steps, replay as GradpoolPointwise ${backend === 'wasm' ? 'on wasm' : 'only where the backend has it (not cpu)'}, byte-identically`, () => {
+      const ex = createVectorizedExecutor(backend);
+      forgetTraces(seedModel);
+      for (const kind of ['lossAndGrads', 'sum'] as const) {
+        for (let step = 0; step < 3; step++) {
+          const job = jobFor(seedModel, 9, step + 1); // 9: a tail of one value after the SIMD loop
+          assertSame(ex, job, kind, `seed ${kind} step ${step}`);
+          job.params.forEach((t) => t.dispose());
+        }
+        assert.equal(stateOf(seedModel, kind, 9), 'verified');
+        const kernels = Object.entries(traceKernels(seedModel)).find(([k]) => k.startsWith(`${kind}|9|`))![1];
+        // Add → SquaredDifference → Mean, and Sub → Multiply → Multiply: none of them left alone.
+        const alone = ['Add', 'SquaredDifference', 'Mean', 'Sub', 'RealDiv'].filter((k) => kernels.includes(k));
+        if (backend === 'wasm') {
+          assert.ok(kernels.filter((k) => k === 'GradpoolPointwise').length >= 2, kernels.join(' '));
+          assert.deepEqual(alone, [], kernels.join(' '));
+        } else assert.ok(!kernels.includes('GradpoolPointwise') && alone.includes('SquaredDifference'), kernels.join(' '));
+      }
+      assert.deepEqual(warnings, []);
+    });
+
     it(`a 2x2 max-pool's gradient times relu's, StepMultiply(z, MaxPoolGrad(…)), and the first layer's Relu(Add(Conv2D(…), bias)) replay as one fused kernel each ${backend === 'wasm' ? 'on wasm' : 'only where the backend has them (not cpu)'}, byte-identically; over 2 channels neither fuses`, () => {
       const ex = createVectorizedExecutor(backend);
       const kernelsOf = (filters: number) => {

@@ -14,12 +14,16 @@
  * - `Add(Conv2D(x, filter), bias)` where the convolution is used by that add only and is one of a
  *   single input channel with a bias over its channels (a conv net's first layer) →
  *   `GradpoolConv2DBias(x, filter, bias)`, which also gives `Relu` of the sum when a Relu of it
- *   follows (src/shared/kernels/conv2d-bias.ts).
+ *   follows (src/shared/kernels/conv2d-bias.ts);
+ * - last, runs of float32 pointwise steps over the same n values → one `GradpoolPointwise`
+ *   (fuse-pointwise.ts).
  */
 import type { In, Read, Step, Trace } from './trace.js';
 import { MAX_POOL_GRAD_STEP, maxPoolGradStepFits } from '../../../src/shared/kernels/max-pool-grad-step.js';
 import { STEP_MULTIPLY } from '../../../src/shared/kernels/step-multiply.js';
 import { CONV2D_BIAS, conv2dBiasFits } from '../../../src/shared/kernels/conv2d-bias.js';
+import { POINTWISE } from '../../../src/shared/kernels/pointwise.js';
+import { fusePointwise } from './fuse-pointwise.js';
 
 type KernelStep = Extract<Step, { op: 'kernel' }>;
 
@@ -56,9 +60,12 @@ function poolGradInputs(st: Step | undefined): { dy: In; input: In; output: In; 
  */
 export function fuse(steps: Step[], reads: Read[], exports: Trace['exports'], has: (kernel: string) => boolean): void {
   if (has(CONV2D_BIAS)) fuseConvBias(steps, reads, exports);
-  if (!has(STEP_MULTIPLY)) return;
-  fuseStepMultiply(steps, reads, exports);
-  if (has(MAX_POOL_GRAD_STEP)) fusePoolGradStep(steps, reads, exports);
+  if (has(STEP_MULTIPLY)) {
+    fuseStepMultiply(steps, reads, exports);
+    if (has(MAX_POOL_GRAD_STEP)) fusePoolGradStep(steps, reads, exports);
+  }
+  // Last, so that the rules above keep their pairs: a chain takes only what is left.
+  if (has(POINTWISE)) fusePointwise(steps, uses(steps, reads, exports));
 }
 
 /** The slot → producing step index map of `steps`. */
