@@ -10,6 +10,34 @@ import { evaluateRunTargets, REFERENCE } from '../../bench/target-checks.js';
 import { targetSizes } from '../../bench/options.js';
 import { latencyStats } from '../../bench/measure.js';
 import type { TargetCell, TargetsRun } from '../../bench/types.js';
+import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { WORKLOADS } from '../../bench/workloads.js';
+import { initParams } from '../../src/model/define.js';
+import { loadModel, modelHref } from '../../src/model/load.js';
+
+/**
+ * A stand-in for bench/pytorch/peer.py, speaking its protocol without torch: each call replies with
+ * the next of `replies` (its ms, settleMs and settled), as the real peer does after settle.py.
+ */
+function fakePeer(dir: string, replies: object[]): string {
+  const path = join(dir, 'fake-python');
+  writeFileSync(path, `#!/usr/bin/env node
+const threads = Number(process.argv[process.argv.indexOf('--threads') + 1]);
+const replies = ${JSON.stringify(replies)};
+let calls = 0;
+const say = (o) => process.stdout.write(JSON.stringify(o) + '\\n');
+say({ ready: true, torch: 'fake', threads });
+require('node:readline').createInterface({ input: process.stdin }).on('line', (line) => {
+  const req = JSON.parse(line);
+  if (req.op === 'close') process.exit(0);
+  say(req.op === 'setup' ? { ok: true, loss: 0.5 } : replies[calls++ % replies.length]);
+});
+`);
+  chmodSync(path, 0o755);
+  return path;
+}
 
 const cell = (id: string, method: TargetCell['method'], threads: number, samples: number[], batch = 65536): [TargetCell, number[]] => {
   const latency = latencyStats(samples);
@@ -55,6 +83,36 @@ describe('bench: PyTorch as a same-run peer', () => {
     const t = evaluateRunTargets(run, targetSizes(false)).find((x) => x.id === 'seed-psg-vs-pytorch')!;
     assert.ok(Math.abs(t.measured! - REFERENCE.pytorch['seed-psg-65536'] / 0.02) < 1e-12, `${t.measured}`);
     assert.match(t.detail!, /not same-run/);
+  });
+
+  it("reports how long the peer's replies waited for its threads, and the calls that hit the limit or could not tell", async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'gradpool-fake-peer-'));
+    const saved = process.env.GRADPOOL_BENCH_PYTHON;
+    process.env.GRADPOOL_BENCH_PYTHON = fakePeer(dir, [
+      { ms: 1.5, settleMs: 8, settled: true },
+      { ms: 1.6, settleMs: 50.2, settled: false },
+      { ms: 1.4, settleMs: 2, settled: true },
+      { ms: 1.3, settleMs: 0, settled: null },
+    ]);
+    try {
+      const started = await TorchPeer.start(2, 0.1);
+      assert.ok('peer' in started, 'why' in started ? started.why : '');
+      const def = await loadModel(modelHref(WORKLOADS.seed.model));
+      const { x, y } = WORKLOADS.seed.data(4, 1);
+      const { call, loss } = await started.peer.contender('seed', 'psg', def, initParams(def, 0), x, y, 4);
+      assert.equal(loss, 0.5);
+      const times = [await call(), await call(), await call(), await call()];
+      assert.deepEqual(times, [1.5, 1.6, 1.4, 1.3], "the calls' own times, not the waits");
+      assert.equal(
+        started.peer.settling(),
+        'PyTorch 2T: after each of 4 calls the peer waited for its other threads to go idle before replying (median 8.0 ms, max 50.2 ms; not counted in its times); 1 still busy at the 50 ms limit; 1 with no thread states to read (no wait)',
+      );
+      await started.peer.close();
+    } finally {
+      if (saved === undefined) delete process.env.GRADPOOL_BENCH_PYTHON;
+      else process.env.GRADPOOL_BENCH_PYTHON = saved;
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('names the interpreter and the variable to set when there is no Python with torch', async () => {
