@@ -4,7 +4,7 @@
  * several such kernels on an [n, 1] column, each a few µs of dispatch and one pass over memory. For
  * example, the seed model's loss and its gradient: Add, SquaredDifference, Mean, then Sub, Multiply,
  * Multiply. Here the chain is one WebAssembly loop, four values at a time, and the values between
- * two steps stay in registers. Each program gets its own module, generated once and kept.
+ * two steps stay in registers. Each chain gets its own module, generated once whatever n is, and kept.
  *
  * Same bits: every step is one IEEE float32 operation per value, as wasm's kernel computes it.
  * - Add, Sub, Multiply and RealDiv are a ∘ b, in the kernel's operand order.
@@ -95,24 +95,30 @@ type Bind = (memory: unknown) => { run: Run } | null;
  * chunk sizes a batch's end brings reuse it. Only the parsing cache holds programs of every size,
  * and it is emptied when it grows past {@link MAX_PROGRAMS}.
  */
-const programs = new Map<string, { p: PointwiseProgram; signature: string }>();
+type Parsed = { p: PointwiseProgram; signature: string; binds: Map<string, Bind> };
+const programs = new Map<string, Parsed>();
 const modules = new Map<string, Bind>();
 const MAX_PROGRAMS = 256;
 
-function programOf(json: string): { p: PointwiseProgram; signature: string } {
+function programOf(json: string): Parsed {
   let e = programs.get(json);
   if (!e) {
     if (programs.size >= MAX_PROGRAMS) programs.clear();
     const p = JSON.parse(json) as PointwiseProgram;
-    programs.set(json, (e = { p, signature: JSON.stringify([p.steps, p.outs.map((o) => o.t)]) }));
+    programs.set(json, (e = { p, signature: JSON.stringify([p.steps, p.outs.map((o) => o.t)]), binds: new Map() }));
   }
   return e;
 }
 
-function kernelOf(e: { p: PointwiseProgram; signature: string }, scalar: boolean[], memory: unknown): Run | null {
-  const key = `${e.signature}|${scalar.map(Number).join('')}`;
-  let bind = modules.get(key);
-  if (!bind) modules.set(key, (bind = importedMemoryKernel<{ run: Run }>(moduleOf(e.p, scalar))));
+function kernelOf(e: Parsed, scalar: boolean[], memory: unknown): Run | null {
+  const mask = scalar.map(Number).join('');
+  let bind = e.binds.get(mask);
+  if (!bind) {
+    const key = `${e.signature}|${mask}`;
+    bind = modules.get(key) ?? importedMemoryKernel<{ run: Run }>(moduleOf(e.p, scalar));
+    modules.set(key, bind);
+    e.binds.set(mask, bind);
+  }
   return bind(memory)?.run ?? null;
 }
 
@@ -137,8 +143,8 @@ export const pointwiseConfig: tf.KernelConfig = {
     const { p } = entry;
     const ins = Object.keys(inputs).map((_, j) => inputs[`in${j}`] as tf.TensorInfo);
     const n = tf.util.sizeFromShape(p.outs[0]!.shape);
-    const bad = ins.find((x) => !x || x.dtype !== 'float32' || ![1, n].includes(tf.util.sizeFromShape(x.shape)));
-    if (bad !== undefined || p.outs.some((o) => tf.util.sizeFromShape(o.shape) !== n))
+    const bad = ins.some((x) => !x || x.dtype !== 'float32' || ![1, n].includes(tf.util.sizeFromShape(x.shape)));
+    if (bad || p.outs.some((o) => tf.util.sizeFromShape(o.shape) !== n))
       throw new Error(`${POINTWISE}: expected float32 inputs in0…in${ins.length - 1} of ${n} values or of one, got ${ins.map((x) => (x ? `${x.dtype}[${x.shape}]` : 'none')).join(', ')}`);
     const be = backend as tf.KernelBackend;
     const c = new Composer(be);
